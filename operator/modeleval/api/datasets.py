@@ -1,0 +1,136 @@
+"""Where evaluation data comes from, and where results go."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from modeleval.api.common import ApiModel, ObjectName, Quantity, Rule, SecretKeySelector, has
+
+_ONE_SOURCE_RULE = (
+    "(has(self.configMap) ? 1 : 0) + (has(self.pvc) ? 1 : 0) + (has(self.url) ? 1 : 0)"
+    " + (has(self.s3) ? 1 : 0) + (has(self.inline) ? 1 : 0) == 1"
+)
+
+
+class ConfigMapSource(ApiModel):
+    name: ObjectName = Field(description="ConfigMap name.")
+    key: str = Field(min_length=1, description="Key holding the file.")
+
+
+class PvcSource(ApiModel):
+    claim_name: ObjectName = Field(description="PersistentVolumeClaim name.")
+    path: str = Field(min_length=1, description="File path inside the volume.")
+
+
+class S3Source(ApiModel):
+    url: str = Field(pattern=r"^s3://[^/]+/.+", description="s3://bucket/key of the file.")
+    endpoint: str | None = Field(default=None, pattern=r"^https?://",
+                                 description="S3-compatible endpoint (MinIO, BOS, OSS…).")
+    region: str | None = Field(default=None, description="Bucket region.")
+    access_key_id: SecretKeySelector | None = Field(default=None,
+                                                    description="Secret key with the access key id.")
+    secret_access_key: SecretKeySelector | None = Field(
+        default=None, description="Secret key with the secret access key.")
+
+
+class DatasetItem(ApiModel):
+    """One inline item."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(default=None, description="Stable item id (defaults to its index).")
+    input: str = Field(description="The question / prompt input.")
+    target: str | None = Field(default=None, description="The reference answer.")
+
+
+class DatasetFormat(StrEnum):
+    AUTO = "auto"
+    JSONL = "jsonl"
+    JSON = "json"
+    CSV = "csv"
+
+
+class FieldMapping(ApiModel):
+    """Which columns hold the input, the reference answer and the id."""
+
+    preset: Literal["default", "qianfan"] = Field(
+        default="default",
+        description="default: input/target/id; qianfan: prompt/response (response may be a "
+                    "list of lists, the first answer is used).",
+    )
+    input: str | None = Field(default=None, description="Column of the input.")
+    target: str | None = Field(default=None, description="Column of the reference answer.")
+    id: str | None = Field(default=None, description="Column of the item id.")
+    system: str | None = Field(default=None, description="Column of a per-item system prompt.")
+
+
+class DatasetSpec(ApiModel):
+    """A dataset: exactly one source, a format and a field mapping."""
+
+    __rules__ = (
+        Rule(
+            cel=_ONE_SOURCE_RULE,
+            message="set exactly one of configMap, pvc, url, s3, inline",
+            check=lambda s: sum(
+                has(v) for v in (s.config_map, s.pvc, s.url, s.s3, s.inline)
+            ) == 1,
+        ),
+    )
+
+    name: str | None = Field(
+        default=None, max_length=63,
+        description="Dataset id (datasetUuid / versionId); names derived tasks.")
+    config_map: ConfigMapSource | None = Field(default=None, description="File in a ConfigMap.")
+    pvc: PvcSource | None = Field(default=None, description="File on a PVC.")
+    url: str | None = Field(default=None, pattern=r"^https?://", description="HTTP(S) URL.")
+    s3: S3Source | None = Field(default=None, description="Object in an S3-compatible bucket.")
+    inline: list[DatasetItem] | None = Field(default=None, max_length=1000,
+                                             description="Items written in the spec.")
+    format: DatasetFormat = Field(default=DatasetFormat.AUTO,
+                                  description="File format; auto = from the file extension.")
+    fields: FieldMapping | None = Field(default=None, description="Column mapping.")
+
+
+class StorageType(StrEnum):
+    """Qianfan storageType: BOS (an object store) or sysStorage (platform storage)."""
+
+    PVC = "PVC"
+    S3 = "S3"
+
+
+class ResultsStorage(ApiModel):
+    """Where inference results, scores and reports are written (storageType / storagePath)."""
+
+    __rules__ = (
+        Rule(
+            cel="self.type != 'S3' || has(self.s3)",
+            message="type S3 needs s3",
+            check=lambda s: s.type != "S3" or has(s.s3),
+            field_path=".s3",
+        ),
+    )
+
+    type: StorageType = Field(default=StorageType.PVC, description="PVC or S3.")
+    claim_name: ObjectName | None = Field(
+        default=None, description="PVC to write to; when unset the operator creates one per task.")
+    storage_class_name: str | None = Field(default=None,
+                                           description="Storage class of a created PVC.")
+    size: Quantity = Field(default="1Gi", description="Size of a created PVC.")
+    path: str | None = Field(default=None,
+                             description="Sub-directory inside the volume (storagePath).")
+    s3: S3Source | None = Field(default=None, description="s3://bucket/prefix to upload to.")
+
+
+class ExistingResults(ApiModel):
+    """An existing inference result set to score instead of running inference."""
+
+    name: str = Field(min_length=1, max_length=63,
+                      description="Result set id (inferDatasetId); names the model in scores.")
+    model_id: str | None = Field(default=None, description="Model that produced it (modelId).")
+    is_baseline: bool | None = Field(default=None,
+                                     description="The GSB baseline (exactly one of two).")
+    source: DatasetSpec = Field(description="Where the results are; rows need an `output`.")
+

@@ -1,0 +1,149 @@
+"""Observed state of an EvalTask.
+
+Ownership: the operator writes ``state``, ``conditions``, ``message``, times,
+``observedGeneration``, ``target`` and ``jobs``; the runner writes ``percentage``,
+``progress``, ``totalScore``, ``scores``, ``gsb``, ``performance``, ``inferenceResults``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import ConfigDict, Field
+
+from modeleval.api.common import ApiModel, Condition
+
+
+class TaskState(StrEnum):
+    """Qianfan task states."""
+
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    RUNNING_WITH_MANUAL_BEGIN = "RunningWithManualBegin"
+    RUNNING_WITH_METRICS_CALCULATING = "RunningWithMetricsCalculating"
+    SUCCEEDED = "Succeeded"
+    STOPPING = "Stopping"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+
+TERMINAL_STATES = frozenset({TaskState.SUCCEEDED, TaskState.FAILED, TaskState.STOPPED})
+
+
+class StatusModel(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Progress(StatusModel):
+    """Live progress of the running phase."""
+
+    phase: str | None = Field(default=None, description="inference, scoring or performance.")
+    total: int | None = Field(default=None, description="Items to process.")
+    processed: int | None = Field(default=None, description="Items finished (ok or failed).")
+    succeeded: int | None = Field(default=None, description="Items answered.")
+    failed: int | None = Field(default=None, description="Items that failed after retries.")
+    items_per_second: float | None = Field(default=None, description="Recent throughput.")
+    eta_seconds: float | None = Field(default=None, description="Estimated time left.")
+    updated_at: datetime | None = Field(default=None, description="When this was written.")
+
+
+class ModelScores(StatusModel):
+    model: str = Field(description="Model name.")
+    total_score: float | None = Field(default=None, description="The model's totalScore.")
+    metrics: dict[str, float] | None = Field(default=None, description="Metric means, 0–100.")
+
+
+class Scores(StatusModel):
+    metrics: dict[str, float] | None = Field(default=None,
+                                             description="Metric means on a 0–100 scale.")
+    per_model: list[ModelScores] | None = Field(default=None, description="Scores per model.")
+    scored: int | None = Field(default=None, description="Items scored.")
+    excluded: int | None = Field(default=None,
+                                 description="Items excluded (judge failures, missing answers).")
+    definition: str | None = Field(default=None, description="How totalScore was computed.")
+
+
+class GsbCounts(StatusModel):
+    """Good / Same / Bad of the candidate against the baseline."""
+
+    candidate: str | None = None
+    baseline: str | None = None
+    good: int = 0
+    same: int = 0
+    bad: int = 0
+    failed: int = Field(default=0, description="Items whose judge calls failed.")
+    net_score: float | None = Field(default=None, description="(G − B) / (G + S + B).")
+
+
+class LatencyStats(StatusModel):
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    mean: float | None = None
+
+
+class PerformanceLevel(StatusModel):
+    parallel: int
+    requests: int | None = None
+    succeeded: int | None = None
+    success_rate: float | None = None
+    requests_per_second: float | None = None
+    output_tokens_per_second: float | None = None
+    ttft_ms: LatencyStats | None = None
+    inter_token_latency_ms: LatencyStats | None = None
+    latency_ms: LatencyStats | None = None
+
+
+class PerformanceResults(StatusModel):
+    levels: list[PerformanceLevel] | None = None
+    best_output_tokens_per_second: float | None = None
+
+
+class InferenceResult(StatusModel):
+    """Where one model's inference results are (Qianfan inferDatasetList)."""
+
+    model: str = Field(description="Model name (modelId).")
+    location: str | None = Field(default=None, description="Predictions file (inferDatasetId).")
+    items: int | None = None
+    failed: int | None = None
+
+
+class ManualStatus(StatusModel):
+    dimensions: list[str] | None = Field(default=None,
+                                         description="satisfaction + declared dimensions.")
+    pending: bool | None = Field(default=None, description="Waiting for human annotation.")
+
+
+class JobRefs(StatusModel):
+    inference: str | None = None
+    scoring: str | None = None
+
+
+class EvalTaskStatus(StatusModel):
+    """Observed state of an evaluation run."""
+
+    state: TaskState | None = Field(default=None, description="Queued … Succeeded (Qianfan state).")
+    eval_type: str | None = Field(default=None, description="auto or manual (Qianfan evalType).")
+    percentage: int | None = Field(default=None, ge=0, le=100, description="Progress, 0–100.")
+    total_score: float | None = Field(default=None, description="Headline score (totalScore).")
+    target: str | None = Field(default=None, description="What is evaluated, for kubectl.")
+    message: str | None = Field(default=None, description="What is happening or went wrong.")
+    progress: Progress | None = None
+    scores: Scores | None = None
+    gsb: GsbCounts | None = None
+    performance: PerformanceResults | None = None
+    inference_results: list[InferenceResult] | None = Field(
+        default=None, description="Per-model inference results (inferDatasetList).")
+    manual: ManualStatus | None = None
+    results_location: str | None = Field(default=None,
+                                         description="Export location (exportPath/storagePath).")
+    jobs: JobRefs | None = None
+    service_group: str | None = Field(
+        default=None, description="Group that created this task (modelServiceGroupUuid).")
+    start_time: datetime | None = None
+    end_time: datetime | None = Field(default=None, description="When it ended (endTime).")
+    last_update_time: datetime | None = Field(default=None,
+                                              description="Last change (updateTime / lastOpDate).")
+    conditions: list[Condition] | None = None
+    observed_generation: int | None = None
