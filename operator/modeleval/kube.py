@@ -1,0 +1,93 @@
+"""The operator's and the runner's way to the Kubernetes API (official client).
+
+One place decides how to log in and turns "already exists" (409) on create and
+"already gone" (404) on delete into no-ops, so every caller is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from modeleval import constants as c
+
+T = TypeVar("T")
+_lock = threading.Lock()
+
+
+@functools.cache
+def api_client() -> client.ApiClient:
+    """A shared ApiClient: KUBECONFIG (or ~/.kube/config) when present, else in-cluster."""
+    with _lock:
+        config.load_config()
+        return client.ApiClient()
+
+
+def core() -> client.CoreV1Api:
+    return client.CoreV1Api(api_client())
+
+
+def apps() -> client.AppsV1Api:
+    return client.AppsV1Api(api_client())
+
+
+def batch() -> client.BatchV1Api:
+    return client.BatchV1Api(api_client())
+
+
+def rbac() -> client.RbacAuthorizationV1Api:
+    return client.RbacAuthorizationV1Api(api_client())
+
+
+def custom() -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client())
+
+
+def create_if_absent(create: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | None:
+    """Call ``create``; return None instead of raising when the object already exists."""
+    try:
+        return create(*args, **kwargs)
+    except ApiException as exc:
+        if exc.status == 409:
+            return None
+        raise
+
+
+def delete_if_present(delete: Callable[..., Any], /, *args: Any, **kwargs: Any) -> bool:
+    """Call ``delete``; return False instead of raising when the object is already gone."""
+    try:
+        delete(*args, **kwargs)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+def read_or_none(read: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | None:
+    """Call ``read``; None when the object does not exist."""
+    try:
+        return read(*args, **kwargs)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def patch_custom_status(plural: str, namespace: str, name: str, status: dict[str, Any]) -> Any:
+    """Merge-patch ``status`` of one of our custom resources (the status subresource)."""
+    return custom().patch_namespaced_custom_object_status(
+        c.GROUP, c.VERSION, namespace, plural, name, {"status": status}
+    )
+
+
+def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """One of our custom resources as a dict, or None when it does not exist."""
+    return read_or_none(
+        custom().get_namespaced_custom_object, c.GROUP, c.VERSION, namespace, plural, name
+    )

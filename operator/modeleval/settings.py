@@ -1,0 +1,80 @@
+"""Operator settings: read once from the environment, applied to Kopf at start-up.
+
+Every setting is an environment variable so the Helm chart, kustomize and the local demo
+configure the operator the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from modeleval import constants as c
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """What the operator needs to know about its environment."""
+
+    runner_image: str = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_IMAGE", c.DEFAULT_RUNNER_IMAGE))
+    """Image of the inference / scoring Jobs (``MODELEVAL_RUNNER_IMAGE``)."""
+
+    runner_cpu: str = field(default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_CPU", "1"))
+    """Default CPU of runner pods (``MODELEVAL_RUNNER_CPU``)."""
+
+    runner_memory: str = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_MEMORY", "1Gi"))
+    """Default memory of runner pods (``MODELEVAL_RUNNER_MEMORY``)."""
+
+    results_storage_class: str | None = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_STORAGE_CLASS") or None)
+    """Storage class of the per-task results PVC (``MODELEVAL_RESULTS_STORAGE_CLASS``)."""
+
+    results_size: str = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_SIZE", "1Gi"))
+    """Size of the per-task results PVC (``MODELEVAL_RESULTS_SIZE``)."""
+
+    poll_seconds: float = field(
+        default_factory=lambda: _env_float("MODELEVAL_POLL_SECONDS", 5.0))
+    """How often timers look at children (``MODELEVAL_POLL_SECONDS``)."""
+
+    daemon_cancellation_seconds: float = field(
+        default_factory=lambda: _env_float("MODELEVAL_DAEMON_CANCELLATION_SECONDS", 60.0))
+    """How long Kopf waits for daemons to stop (``MODELEVAL_DAEMON_CANCELLATION_SECONDS``)."""
+
+    metrics_port: int = field(default_factory=lambda: _env_int("MODELEVAL_METRICS_PORT", 9090))
+    """Port of the Prometheus ``/metrics`` endpoint; 0 turns it off (``MODELEVAL_METRICS_PORT``)."""
+
+
+SETTINGS = OperatorSettings()
+"""The settings of this process."""
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Apply our choices to Kopf: state in annotations, events, fast shutdown in tests."""
+    settings.persistence.finalizer = f"{c.GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=c.GROUP, key="last-handled-configuration")
+    settings.posting.level = 20  # INFO and up become Kubernetes Events
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 30
+    settings.process.ultimate_exiting_timeout = 10
+    settings.scanning.disabled = False
+    settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
