@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# One image for the operator and the runner.
+#   operator (default CMD): python -m kopf run --standalone --all-namespaces ... -m modeleval.main
+#   runner (Jobs override the command): python -m modeleval.runner <infer|score|perf>
+# The base is pinned by digest; refresh it with
+#   docker buildx imagetools inspect python:3.11-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
+
+# Build stage: a wheel of this project, installed with its dependencies into a
+# virtual environment that the runtime stage copies as a single layer.
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY operator/ ./operator/
+RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+ && python -m venv /opt/modeleval \
+ && /opt/modeleval/bin/pip install --no-cache-dir /wheels/modeleval-*.whl
+
+# Runtime stage: the base image, the virtual environment, an unprivileged user.
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="modeleval" \
+      org.opencontainers.image.description="Kubernetes operator and runner that deploy and evaluate model services" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/modeleval/modeleval"
+ENV PATH=/opt/modeleval/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+COPY --from=build /opt/modeleval /opt/modeleval
+# uid/gid 65532 ("nonroot"); the chart's securityContext uses the same ids.
+USER 65532:65532
+WORKDIR /tmp
+# 8080: Kopf's /healthz (--liveness); 9090: Prometheus /metrics.
+EXPOSE 8080 9090
+CMD ["python", "-m", "kopf", "run", "--standalone", "--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz", "-m", "modeleval.main"]

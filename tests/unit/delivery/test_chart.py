@@ -1,0 +1,202 @@
+"""The Helm chart: lints, renders with default and non-default values, rejects bad values."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from .kube import CHART, NAMESPACE, KubeTools, of_kind, one
+
+K8S_VERSION = "1.32.0"
+
+NON_DEFAULT = [
+    "--set", "watchNamespaces={team-a,team-b}",
+    "--set", "metrics.serviceMonitor.enabled=true",
+    "--set", "metrics.serviceMonitor.labels.release=prometheus",
+    "--set", "image.repository=registry.example.com/ml/modeleval",
+    "--set", "image.tag=1.2.3",
+    "--set", "image.pullPolicy=Always",
+    "--set", "imagePullSecrets[0].name=regcred",
+    "--set", "runner.image.tag=1.2.4",
+    "--set", "runner.results.storageClass=fast-ssd",
+    "--set", "runner.results.size=20Gi",
+    "--set", "operator.logLevel=debug",
+    "--set", "operator.logFormat=json",
+    "--set", "nodeSelector.kubernetes\\.io/os=linux",
+    "--set", "tolerations[0].key=dedicated",
+    "--set", "tolerations[0].operator=Exists",
+    "--set", "podAnnotations.team=ml",
+]  # fmt: skip
+
+
+def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    deployment = one(objects, "Deployment", "modeleval-operator")
+    [operator] = deployment["spec"]["template"]["spec"]["containers"]
+    return operator
+
+
+def env_of(objects: list[dict[str, Any]]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container(objects)["env"]}
+
+
+def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
+    result = kube_tools.run(kube_tools.helm, "lint", "--strict", CHART)
+    assert "0 chart(s) failed" in result.stdout
+    for values in (NON_DEFAULT,):
+        kube_tools.run(kube_tools.helm, "lint", "--strict", CHART, *values)
+
+
+@pytest.mark.parametrize("values", [[], NON_DEFAULT], ids=["defaults", "non-default"])
+def test_every_builtin_object_is_valid_kubernetes(kube_tools: KubeTools, values: list[str]) -> None:
+    objects = kube_tools.helm_template(*values)
+    builtin = [obj for obj in objects if obj["kind"] != "ServiceMonitor"]
+    assert len(builtin) >= 8
+    for obj in builtin:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_defaults_watch_all_namespaces_with_cluster_bindings(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template()
+    args = container(objects)["args"]
+    assert args[:2] == ["--standalone", "--all-namespaces"]
+    assert "--liveness=http://0.0.0.0:8080/healthz" in args
+    assert args[-2:] == ["-m", "modeleval.main"]
+    assert not of_kind(objects, "RoleBinding")
+    bindings = {b["metadata"]["name"]: b for b in of_kind(objects, "ClusterRoleBinding")}
+    assert set(bindings) == {"modeleval-operator", "modeleval-operator-cluster"}
+    for binding in bindings.values():
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "modeleval-operator", "namespace": NAMESPACE}
+        ]
+    cluster_rules = one(objects, "ClusterRole", "modeleval-operator-cluster")["rules"]
+    assert [r["resources"] for r in cluster_rules] == [["customresourcedefinitions"]]
+    assert not of_kind(objects, "ServiceMonitor")
+
+
+def test_watch_namespaces_bind_the_operator_role_per_namespace(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*NON_DEFAULT)
+    args = container(objects)["args"]
+    assert "--all-namespaces" not in args
+    assert [a for a in args if a.startswith("--namespace")] == [
+        "--namespace=team-a",
+        "--namespace=team-b",
+    ]
+    assert [b["metadata"]["name"] for b in of_kind(objects, "ClusterRoleBinding")] == [
+        "modeleval-operator-cluster"
+    ]
+    role_bindings = of_kind(objects, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in role_bindings) == ["team-a", "team-b"]
+    for binding in role_bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "modeleval-operator",
+        }
+    cluster_rules = one(objects, "ClusterRole", "modeleval-operator-cluster")["rules"]
+    assert {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]} in (
+        cluster_rules
+    )
+
+
+def test_non_default_values_reach_the_deployment(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*NON_DEFAULT)
+    operator = container(objects)
+    assert operator["image"] == "registry.example.com/ml/modeleval:1.2.3"
+    assert operator["imagePullPolicy"] == "Always"
+    assert {"--debug", "--log-format=json"} <= set(operator["args"])
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]
+    assert pod["metadata"]["annotations"] == {"team": "ml"}
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert pod["spec"]["tolerations"] == [{"key": "dedicated", "operator": "Exists"}]
+    env = env_of(objects)
+    assert env["MODELEVAL_RUNNER_IMAGE"] == "registry.example.com/ml/modeleval:1.2.4"
+    assert env["MODELEVAL_RESULTS_STORAGE_CLASS"] == "fast-ssd"
+    assert env["MODELEVAL_RESULTS_SIZE"] == "20Gi"
+    monitor = one(objects, "ServiceMonitor", "modeleval-operator")
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    service = one(objects, "Service", "modeleval-operator-metrics")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+
+
+def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
+    env = env_of(kube_tools.helm_template())
+    assert env == {
+        "MODELEVAL_LOG_LEVEL": "info",
+        "MODELEVAL_METRICS_PORT": "9090",
+        "MODELEVAL_RUNNER_IMAGE": "ghcr.io/modeleval/modeleval:0.1.0",
+        "MODELEVAL_RUNNER_IMAGE_PULL_POLICY": "IfNotPresent",
+        "MODELEVAL_RUNNER_IMAGE_PULL_SECRETS": "",
+        "MODELEVAL_RUNNER_CPU": "500m",
+        "MODELEVAL_RUNNER_MEMORY": "512Mi",
+        "MODELEVAL_RUNNER_CPU_LIMIT": "2",
+        "MODELEVAL_RUNNER_MEMORY_LIMIT": "2Gi",
+        "MODELEVAL_RESULTS_STORAGE_CLASS": "",
+        "MODELEVAL_RESULTS_SIZE": "1Gi",
+    }
+
+
+def test_digest_pins_both_images(kube_tools: KubeTools) -> None:
+    digest = "sha256:" + "ab" * 32
+    objects = kube_tools.helm_template("--set", f"image.digest={digest}")
+    assert container(objects)["image"] == f"ghcr.io/modeleval/modeleval@{digest}"
+    assert env_of(objects)["MODELEVAL_RUNNER_IMAGE"] == f"ghcr.io/modeleval/modeleval@{digest}"
+
+
+def test_metrics_off_removes_service_port_and_env(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template("--set", "metrics.enabled=false")
+    assert not of_kind(objects, "Service")
+    assert [p["name"] for p in container(objects)["ports"]] == ["health"]
+    assert env_of(objects)["MODELEVAL_METRICS_PORT"] == ""
+
+
+def test_operator_pod_is_hardened(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template()
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    operator = container(objects)
+    assert operator["securityContext"]["readOnlyRootFilesystem"] is True
+    assert operator["securityContext"]["allowPrivilegeEscalation"] is False
+    assert operator["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
+def test_no_secrets_are_readable_by_anyone(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*NON_DEFAULT)
+    for role in of_kind(objects, "ClusterRole"):
+        for rule in role["rules"]:
+            assert "secrets" not in rule["resources"], role["metadata"]["name"]
+            assert "*" not in rule["resources"] + rule["verbs"] + rule["apiGroups"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "operator.logLevel=loud",
+        "watchNamespaces={Not_A_Namespace}",
+        "metrics.port=80",
+        "image.digest=sha256:short",
+        "image.pullPolicy=Sometimes",
+        "runner.resources.requests.cpu=lots",
+        "runner.results.size=",
+        "metrics.serviceMonitor.interval=soon",
+        "unknownTopLevelKey=1",
+    ],
+)
+def test_schema_rejects_bad_values(kube_tools: KubeTools, bad: str) -> None:
+    result = kube_tools.run(kube_tools.helm, "template", "x", CHART, "--set", bad, check=False)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+
+
+def test_render_fails_without_a_service_account_name(kube_tools: KubeTools) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as failure:
+        kube_tools.helm_template("--set", "serviceAccount.create=false")
+    assert "serviceAccount.name is required" in failure.value.stderr
