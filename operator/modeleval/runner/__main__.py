@@ -1,0 +1,74 @@
+"""``python -m modeleval.runner infer|score|perf`` — the process a phase Job runs.
+
+Exit codes: 0 done; 1 failed (error budget exceeded, bad dataset, bad task file; the reason is
+logged and written to the termination log); 143 stopped by SIGTERM before finishing (the
+checkpoint is flushed, so a retried pod resumes where this one stopped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_STOPPED = 143
+
+log = logging.getLogger("modeleval.runner")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m modeleval.runner")
+    parser.add_argument("phase", choices=["infer", "score", "perf"])
+    parser.add_argument("--task-file", help="default: $MODELEVAL_TASK_FILE")
+    parser.add_argument("--results-dir", help="default: $MODELEVAL_RESULTS_DIR")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("MODELEVAL_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.phase == "score":
+        from modeleval.scoring.phase import main as score_main
+
+        return int(score_main())
+    from modeleval.runner.phases import PhaseError, run_phase
+
+    try:
+        return asyncio.run(run_phase(args.phase, args.task_file, args.results_dir, _stop_event))
+    except PhaseError as exc:
+        log.error("%s", exc)
+        write_termination_message(str(exc))
+        return EXIT_FAILED
+
+
+def _stop_event() -> asyncio.Event:
+    """An event set by SIGTERM / SIGINT (installed in the running loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.warning("%s received: finishing requests in flight, then exiting", sig.name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    return stop
+
+
+def write_termination_message(message: str) -> None:
+    """Kubernetes shows this file's content in the pod status (terminationMessagePath)."""
+    path = os.environ.get("MODELEVAL_TERMINATION_LOG", "/dev/termination-log")
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(message[:4000])
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The runner's own typed configuration (built from task.json by ``taskfile.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modeleval.runner.client import ClientSettings
+from modeleval.runner.payloads import ApiFlavour, PromptTemplate
+from modeleval.runner.sources import DatasetSource
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRun:
+    """One model to send every item to."""
+
+    name: str
+    """Name in results: ``predictions/<name>.jsonl``."""
+    url: str
+    """OpenAI base URL, e.g. ``http://svc:8000/v1``."""
+    model: str
+    """``model`` field of each request."""
+    api: ApiFlavour = ApiFlavour.CHAT
+    prompt: PromptTemplate = field(default_factory=PromptTemplate)
+    params: dict[str, Any] = field(default_factory=dict)
+    """Generation parameters as request-body fields (``GenerationParams.to_body()``)."""
+    client: ClientSettings = field(default_factory=ClientSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Checkpointing, progress and failure policy."""
+
+    results_dir: Path
+    log_every: int = 100
+    """Log a line (and allow a status patch) every N finished items."""
+    progress_interval_s: float = 5.0
+    """Patch the status at least this often while items finish."""
+    progress_min_gap_s: float = 1.0
+    """...and never more often than this."""
+    max_error_ratio: float = 0.1
+    """Exit non-zero when failed/total exceeds this."""
+    fsync_interval_s: float = 0.5
+    fsync_every: int = 200
+    drain_timeout_s: float = 20.0
+    """After SIGTERM, wait this long for requests in flight before abandoning them."""
+
+
+@dataclass(frozen=True, slots=True)
+class PerfSettings:
+    """Load-test settings (task type Performance)."""
+
+    levels: tuple[int, ...] = (1,)
+    requests_per_level: int = 100
+    duration_s: float | None = None
+    synthetic_input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_budget_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    task_name: str
+    namespace: str | None
+    models: tuple[ModelRun, ...]
+    dataset: DatasetSource | None
+    settings: RunSettings
+    performance: PerfSettings | None = None
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.settings.results_dir / "predictions"
+
+    def predictions_path(self, model: ModelRun) -> Path:
+        return self.predictions_dir / f"{model.name}.jsonl"

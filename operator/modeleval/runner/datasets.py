@@ -1,0 +1,201 @@
+"""Dataset parsing: JSONL, JSON and CSV rows → ``Item`` with a field mapping and a limit.
+
+Bad rows raise ``DatasetError`` naming the source and the line (or element) number.
+Where the bytes come from (path, URL, S3, inline) is ``sources.py``'s concern.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+INPUT_FIELDS = ("input", "prompt", "question", "query", "instruction")
+TARGET_FIELDS = ("target", "response", "answer", "output", "expected", "reference")
+ID_FIELDS = ("id", "uid", "item_id")
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMapping:
+    """Which row fields hold the input, the reference answer and the item id.
+
+    ``None`` means "first present of the usual names" (input/prompt/question...,
+    target/response/answer..., id). Rows in Qianfan's layout (a list of
+    ``{"prompt", "response"}`` turns) are understood without configuration.
+    """
+
+    input: str | None = None
+    target: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One dataset item, as sent to each model."""
+
+    id: str
+    input: str
+    target: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The whole source row (template variables other than ``{input}`` come from here)."""
+
+
+def detect_format(name: str, explicit: str | None = None) -> str:
+    """``jsonl`` | ``json`` | ``csv`` from an explicit setting or the file name."""
+    if explicit:
+        fmt = explicit.lower()
+        if fmt not in ("jsonl", "json", "csv"):
+            raise DatasetError(f"{name}: unknown dataset format {explicit!r} (jsonl, json, csv)")
+        return fmt
+    lower = name.lower().split("?", 1)[0]
+    for suffix, fmt in (
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".csv", "csv"),
+    ):
+        if lower.endswith(suffix):
+            return fmt
+    return "jsonl"
+
+
+def parse_items(
+    data: bytes | str,
+    *,
+    name: str,
+    fmt: str,
+    mapping: FieldMapping | None = None,
+    limit: int | None = None,
+) -> list[Item]:
+    """Parse a whole dataset file; ``limit`` keeps the first N items."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    rows: Iterable[tuple[int, Any]]
+    if fmt == "jsonl":
+        rows = _jsonl_rows(text, name)
+    elif fmt == "json":
+        rows = _json_rows(text, name)
+    elif fmt == "csv":
+        rows = _csv_rows(text)
+    else:
+        raise DatasetError(f"{name}: unknown dataset format {fmt!r}")
+    return rows_to_items(rows, name=name, mapping=mapping or FieldMapping(), limit=limit)
+
+
+def rows_to_items(
+    rows: Iterable[tuple[int, Any]], *, name: str, mapping: FieldMapping, limit: int | None
+) -> list[Item]:
+    """Map ``(line, row)`` pairs to items, checking fields and id uniqueness."""
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if limit is not None and len(items) >= limit:
+            break
+        item = _to_item(row, index=len(items), where=f"{name}:{line}", mapping=mapping)
+        if item.id in seen:
+            raise DatasetError(
+                f"{name}:{line}: duplicate item id {item.id!r} (first seen at line {seen[item.id]})"
+            )
+        seen[item.id] = line
+        items.append(item)
+    return items
+
+
+def _jsonl_rows(text: str, name: str) -> Iterator[tuple[int, Any]]:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{name}:{number}: invalid JSON: {exc.msg}") from None
+
+
+def _json_rows(text: str, name: str) -> Iterator[tuple[int, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    if isinstance(data, dict):
+        for key in ("data", "items", "rows"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    if not isinstance(data, list):
+        raise DatasetError(
+            f"{name}:1: a JSON dataset must be a list of rows (or {{'data': [...]}})"
+        )
+    # JSON arrays have no row lines; element numbers (1-based) name the bad row instead.
+    yield from enumerate(data, start=1)
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        yield reader.line_num, row  # the physical line the row ends on (header is line 1)
+
+
+def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item:
+    if isinstance(row, list):
+        row = _qianfan_row(row, where)
+    if not isinstance(row, dict):
+        raise DatasetError(f"{where}: a row must be an object, got {type(row).__name__}")
+    if None in row:  # csv.DictReader puts surplus cells under the key None
+        raise DatasetError(f"{where}: more cells than header columns")
+    input_value = _pick(row, mapping.input, INPUT_FIELDS, where, "input", required=True)
+    target_value = _pick(row, mapping.target, TARGET_FIELDS, where, "target", required=False)
+    id_value = _pick(row, mapping.id, ID_FIELDS, where, "id", required=False)
+    return Item(
+        id=str(id_value) if id_value not in (None, "") else str(index),
+        input=_as_text(input_value),
+        target=None if target_value is None else _as_text(target_value),
+        fields=row,
+    )
+
+
+def _qianfan_row(turns: list[Any], where: str) -> dict[str, Any]:
+    """Qianfan prompt/response layout: ``[{"prompt": q, "response": [[a]]}, ...]`` (last turn)."""
+    if not turns or not all(isinstance(t, dict) for t in turns):
+        raise DatasetError(f"{where}: a list row must hold {{prompt, response}} turns")
+    last = dict(turns[-1])
+    if len(turns) > 1:
+        last["history"] = turns[:-1]
+    return last
+
+
+def _pick(
+    row: dict[str, Any],
+    configured: str | None,
+    defaults: tuple[str, ...],
+    where: str,
+    role: str,
+    *,
+    required: bool,
+) -> Any:
+    if configured is not None:
+        if configured not in row:
+            if required:
+                raise DatasetError(f"{where}: missing {role} field {configured!r}")
+            return None
+        return row[configured]
+    for name in defaults:
+        if name in row:
+            return row[name]
+    if required:
+        raise DatasetError(f"{where}: no {role} field (looked for {', '.join(defaults)})")
+    return None
+
+
+def _as_text(value: Any) -> str:
+    """Flatten Qianfan's ``[["answer"]]`` response and other non-string values."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

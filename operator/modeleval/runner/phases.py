@@ -1,0 +1,95 @@
+"""Phase drivers: task.json + environment in, exit code out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+
+from modeleval.runner.checkpoint import CheckpointError
+from modeleval.runner.config import RunConfig
+from modeleval.runner.datasets import DatasetError, Item
+from modeleval.runner.kubestatus import sink_from_env
+from modeleval.runner.progress import StatusSink
+from modeleval.runner.sources import load_dataset
+from modeleval.runner.taskfile import TaskFileError, load_run_config
+
+log = logging.getLogger("modeleval.runner")
+
+EXIT_OK = 0
+EXIT_STOPPED = 143
+
+
+class PhaseError(Exception):
+    """The phase cannot succeed; the message says what and where."""
+
+
+def load_config(task_file: str | None, results_dir: str | None) -> RunConfig:
+    try:
+        return load_run_config(task_file, results_dir=results_dir)
+    except TaskFileError as exc:
+        raise PhaseError(str(exc)) from None
+
+
+async def load_items(config: RunConfig) -> list[Item]:
+    if config.dataset is None:
+        raise PhaseError("the task has no dataset")
+    try:
+        return await asyncio.to_thread(load_dataset, config.dataset)
+    except DatasetError as exc:
+        raise PhaseError(f"bad dataset: {exc}") from None
+
+
+def default_sink(config: RunConfig) -> StatusSink | None:
+    name = os.environ.get("MODELEVAL_TASK_NAME") or config.task_name
+    namespace = os.environ.get("MODELEVAL_TASK_NAMESPACE") or config.namespace
+    return sink_from_env(name, namespace)
+
+
+async def run_phase(
+    phase: str,
+    task_file: str | None,
+    results_dir: str | None,
+    stop_factory: Callable[[], asyncio.Event],
+    *,
+    sink: StatusSink | None = None,
+    use_default_sink: bool = True,
+) -> int:
+    """Run ``infer`` or ``perf``; raises ``PhaseError`` when the phase fails."""
+    stop = stop_factory()
+    config = load_config(task_file, results_dir)
+    if sink is None and use_default_sink:
+        sink = default_sink(config)
+    if not config.models:
+        raise PhaseError("the task has no models to run")
+    items = await load_items(config)
+    if phase == "perf":
+        from modeleval.runner.perf.phase import run_performance
+
+        return await run_performance(config, items, sink=sink, stop=stop)
+    return await _infer(config, items, sink, stop)
+
+
+async def _infer(
+    config: RunConfig, items: list[Item], sink: StatusSink | None, stop: asyncio.Event
+) -> int:
+    from modeleval.runner.infer import run_inference
+
+    try:
+        summary = await run_inference(config, items, sink=sink, stop=stop)
+    except CheckpointError as exc:
+        raise PhaseError(str(exc)) from None
+    log.info(
+        "inference: %d items, %d succeeded, %d failed%s",
+        summary.total,
+        summary.succeeded,
+        summary.failed,
+        " (stopped)" if summary.stopped else "",
+    )
+    if summary.stopped:
+        return EXIT_STOPPED
+    message = summary.failure_message(config.settings.max_error_ratio)
+    if message:
+        raise PhaseError(f"inference failed: {message}")
+    return EXIT_OK
