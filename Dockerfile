@@ -6,18 +6,20 @@
 #   docker buildx imagetools inspect python:3.11-slim-bookworm
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
-# Build stage: a wheel of this project, installed with its dependencies into a
-# virtual environment that the runtime stage copies as a single layer.
+# Build stage: a wheel of this project, installed with its dependencies (pinned
+# by constraints.txt) into a virtual environment that the runtime stage copies
+# as a single layer.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY operator/ ./operator/
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/modeleval \
- && /opt/modeleval/bin/pip install --no-cache-dir /wheels/modeleval-*.whl
+ && /opt/modeleval/bin/pip install --no-cache-dir --constraint constraints.txt \
+        /wheels/modeleval-*.whl
 
 # Runtime stage: the base image, the virtual environment, an unprivileged user.
 FROM ${PYTHON_IMAGE} AS runtime

@@ -20,7 +20,6 @@ Runner side::
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -28,9 +27,6 @@ from contextlib import contextmanager
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
-
-METRICS_PORT_ENV = "MODELEVAL_METRICS_PORT"
-"""Environment variable holding the port of the /metrics endpoint ("" or unset: off)."""
 
 DEFAULT_METRICS_PORT = 9090
 
@@ -135,17 +131,6 @@ def record_request(
         RUNNER_TOKENS.labels(model=model, direction="input").inc(input_tokens)
     if output_tokens:
         RUNNER_TOKENS.labels(model=model, direction="output").inc(output_tokens)
-
-
-def metrics_port_from_env(environ: Mapping[str, str] | None = None) -> int | None:
-    """The port in ``MODELEVAL_METRICS_PORT``; None when unset or empty (metrics off)."""
-    value = (os.environ if environ is None else environ).get(METRICS_PORT_ENV, "").strip()
-    if not value:
-        return None
-    port = int(value)
-    if not 0 <= port <= 65535:
-        raise ValueError(f"{METRICS_PORT_ENV}={value!r} is not a TCP port")
-    return port
 
 
 def start_metrics_server(

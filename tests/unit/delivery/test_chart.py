@@ -152,7 +152,7 @@ def test_metrics_off_removes_service_port_and_env(kube_tools: KubeTools) -> None
     objects = kube_tools.helm_template("--set", "metrics.enabled=false")
     assert not of_kind(objects, "Service")
     assert [p["name"] for p in container(objects)["ports"]] == ["health"]
-    assert env_of(objects)["MODELEVAL_METRICS_PORT"] == ""
+    assert env_of(objects)["MODELEVAL_METRICS_PORT"] == "0"
 
 
 def test_operator_pod_is_hardened(kube_tools: KubeTools) -> None:
