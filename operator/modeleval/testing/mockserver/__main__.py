@@ -106,7 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         return settings.crash_on_start
-    asyncio.run(serve(settings))
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(settings))
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(settings))
     return 0
 
 
