@@ -1,0 +1,65 @@
+"""An in-process Kubernetes API server for tests, written on aiohttp.
+
+The real operator (``python -m kopf run``), the official ``kubernetes`` client and ``kubectl``
+all talk to it over plain HTTP on loopback, with bearer tokens.
+
+Public API::
+
+    from modeleval.testing.apiserver import ApiServer, run_in_thread
+
+    # async code (one event loop)
+    server = await ApiServer(crds=["crds/"]).start()       # host="127.0.0.1", port=0
+    server.url                                             # "http://127.0.0.1:PORT"
+    server.load_crds(["crds/"]) / server.load_manifests(["manifests/rbac/"])
+    server.create_object(obj) / apply_object(obj) / get_object(api_version, kind, name, ns)
+    server.list_objects(...) / patch_object(...) / delete_object(...) / set_pod_log(ns, pod, text)
+    token = server.issue_token("alice", groups=["devs"])
+    token = server.issue_service_account_token("modeleval-system", "modeleval-operator")
+    server.admin_token                                      # group system:masters: bypasses RBAC
+    server.write_kubeconfig("/tmp/kubeconfig", token)       # what Kopf/kubectl/clients load
+    server.request_log                                      # [RequestRecord(user, verb, ...)]
+    await server.stop()
+
+    # sync code (pytest fixtures, CLI): the server runs its own loop in a thread and every
+    # method above is called on that loop for you
+    with run_in_thread(crds=["crds/"]) as server:
+        ...
+
+    # offline validation of a custom resource against its CRD (no server involved)
+    from modeleval.testing.apiserver.schema import validate_custom_resource
+    result = validate_custom_resource(crd_dict, obj)      # .object (defaulted, pruned), .errors
+
+    # used-vs-granted permissions
+    from modeleval.testing.apiserver import compare_permissions, rules_from_manifests
+    not_granted, unused = compare_permissions(server.request_log, rules, user=sa_user_name)
+
+CLI: ``python -m modeleval.testing.apiserver --port 8001 --crds crds/ --kubeconfig /tmp/kc.yaml``.
+
+HTTP extras: ``GET /debug/requests`` (superuser only) returns the request log as JSON;
+``/healthz`` needs no token.
+
+What it does and does not emulate: see ``docs/dev/emulator.md`` and the module docstrings
+(`objects`, `deletion`, `watch`, `schema`, `rbac`).
+"""
+
+from modeleval.testing.apiserver.audit import Grant, RequestLog, RequestRecord, compare_permissions
+from modeleval.testing.apiserver.auth import UserInfo, service_account_user
+from modeleval.testing.apiserver.errors import ApiError
+from modeleval.testing.apiserver.rbac import rules_from_manifests
+from modeleval.testing.apiserver.schema import ValidationResult, validate_custom_resource
+from modeleval.testing.apiserver.server import ApiServer, load_documents
+
+__all__ = [
+    "ApiError",
+    "ApiServer",
+    "Grant",
+    "RequestLog",
+    "RequestRecord",
+    "UserInfo",
+    "ValidationResult",
+    "compare_permissions",
+    "load_documents",
+    "rules_from_manifests",
+    "service_account_user",
+    "validate_custom_resource",
+]

@@ -1,0 +1,102 @@
+"""The request log, and the comparison of what was used with what was granted.
+
+Every API request is recorded as a `RequestRecord` (appending is O(1); nothing re-reads the log
+while serving). `compare_permissions` tells which recorded calls the given rules do not grant
+and which granted (group, resource, verb) triples no call used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from modeleval.testing.apiserver.rbac import Attributes, allows, rule_allows
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One API request: who, what (RBAC attributes) and the answer's status code."""
+
+    user: str
+    verb: str
+    api_group: str
+    resource: str
+    subresource: str
+    namespace: str
+    name: str
+    code: int
+    method: str = ""
+    path: str = ""
+
+    @property
+    def attributes(self) -> Attributes:
+        return Attributes(
+            self.verb, self.api_group, self.resource, self.subresource, self.namespace, self.name
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One (apiGroup, resource, verb) triple a rule grants; ``resource`` may be ``jobs/status``."""
+
+    api_group: str
+    resource: str
+    verb: str
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.resource}" + (f".{self.api_group}" if self.api_group else "")
+
+
+class RequestLog(list[RequestRecord]):
+    """All recorded requests, oldest first; a list with a few filters."""
+
+    def by_user(self, user: str) -> list[RequestRecord]:
+        return [r for r in self if r.user == user]
+
+    def resource_calls(self, user: str | None = None) -> list[RequestRecord]:
+        """Requests on resources (discovery and other non-resource paths left out)."""
+        return [r for r in self if r.resource and (user is None or r.user == user)]
+
+
+def grants(rules: Iterable[dict[str, Any]]) -> list[Grant]:
+    """Expand PolicyRules into (group, resource, verb) triples (wildcards kept as ``*``)."""
+    out: list[Grant] = []
+    for rule in rules:
+        for group in rule.get("apiGroups") or []:
+            for resource in rule.get("resources") or []:
+                for verb in rule.get("verbs") or []:
+                    grant = Grant(group, resource, verb)
+                    if grant not in out:
+                        out.append(grant)
+    return out
+
+
+def _grant_used(grant: Grant, records: list[RequestRecord]) -> bool:
+    rule = {"apiGroups": [grant.api_group], "resources": [grant.resource], "verbs": [grant.verb]}
+    return any(rule_allows(rule, r.attributes) for r in records)
+
+
+def compare_permissions(
+    records: Iterable[RequestRecord], rules: list[dict[str, Any]], *, user: str | None = None
+) -> tuple[list[RequestRecord], list[Grant]]:
+    """``(calls not granted, grants never used)`` for ``user``'s resource calls (all when None).
+
+    Calls are deduplicated by their RBAC attributes (name and status code ignored).
+    ``resourceNames`` restrictions count when checking calls, not when checking use.
+    """
+    calls = [r for r in records if r.resource and (user is None or r.user == user)]
+    not_granted: list[RequestRecord] = []
+    seen: set[tuple[str, ...]] = set()
+    for record in calls:
+        key = (record.verb, record.api_group, record.resource, record.subresource, record.namespace)
+        if key in seen:
+            continue
+        seen.add(key)
+        if not allows(rules, record.attributes):
+            not_granted.append(record)
+    unused = [g for g in grants(rules) if not _grant_used(g, calls)]
+    return not_granted, unused

@@ -1,0 +1,61 @@
+"""Authentication: bearer tokens mapped to users and ServiceAccounts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+AUTHENTICATED = "system:authenticated"
+MASTERS = "system:masters"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """Who sent a request: a user name and its groups (``system:authenticated`` included)."""
+
+    name: str
+    groups: tuple[str, ...] = ()
+
+    @property
+    def is_superuser(self) -> bool:
+        return MASTERS in self.groups
+
+    @property
+    def service_account(self) -> tuple[str, str] | None:
+        """``(namespace, name)`` for ServiceAccount users, else None."""
+        parts = self.name.split(":")
+        if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
+            return parts[2], parts[3]
+        return None
+
+
+def service_account_user(namespace: str, name: str) -> UserInfo:
+    return UserInfo(
+        f"system:serviceaccount:{namespace}:{name}",
+        ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", AUTHENTICATED),
+    )
+
+
+class TokenBook:
+    """Issued tokens and the users they stand for."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, UserInfo] = {}
+
+    def issue(self, user: str, groups: tuple[str, ...] | list[str] = ()) -> str:
+        """Mint a token for ``user``; ``system:authenticated`` is always added to ``groups``."""
+        all_groups = tuple(dict.fromkeys([*groups, AUTHENTICATED]))
+        return self.add(UserInfo(user, all_groups))
+
+    def issue_service_account(self, namespace: str, name: str) -> str:
+        return self.add(service_account_user(namespace, name))
+
+    def add(self, user: UserInfo) -> str:
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = user
+        return token
+
+    def authenticate(self, header: str | None) -> UserInfo | None:
+        if not header or not header.lower().startswith("bearer "):
+            return None
+        return self.tokens.get(header[7:].strip())

@@ -1,0 +1,198 @@
+"""The HTTP face of the emulator: one aiohttp handler for every path.
+
+Each request is authenticated (bearer token), routed, authorized (RBAC), executed against
+`Objects` and recorded in the request log.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from modeleval.testing.apiserver import deletion, discovery, errors, routing, selectors
+from modeleval.testing.apiserver.audit import RequestRecord
+from modeleval.testing.apiserver.auth import UserInfo, service_account_user
+from modeleval.testing.apiserver.errors import ApiError
+from modeleval.testing.apiserver.rbac import Attributes
+from modeleval.testing.apiserver.tables import table, wants_table
+from modeleval.testing.apiserver.watch import WatchOptions, stream
+
+if TYPE_CHECKING:
+    from modeleval.testing.apiserver.server import ApiServer
+
+Obj = dict[str, Any]
+OPEN_PATHS = ("/healthz", "/readyz", "/livez")
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, content_type="application/json"
+    )
+
+
+def _matcher(request: web.Request, name: str = "") -> selectors.Matcher | None:
+    query = request.query
+    by_name = (lambda o: o["metadata"]["name"] == name) if name else None
+    return selectors.combine(
+        selectors.label_matcher(query.get("labelSelector")),
+        selectors.field_matcher(query.get("fieldSelector")),
+        by_name,
+    )
+
+
+async def _body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        if "yaml" in request.content_type:
+            import yaml
+
+            return yaml.safe_load(raw)
+        raise ApiError(400, "the request body is not valid JSON") from None
+
+
+class Handler:
+    """Serves every request of one `ApiServer`."""
+
+    def __init__(self, server: ApiServer) -> None:
+        self.server = server
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        record: dict[str, Any] = {
+            "user": "",
+            "verb": "",
+            "api_group": "",
+            "resource": "",
+            "subresource": "",
+            "namespace": "",
+            "name": "",
+        }
+        try:
+            response = await self._serve(request, record)
+        except ApiError as exc:
+            response = _json(exc.status(), exc.code)
+        except Exception as exc:  # an emulator bug must reach the client, not kill the server
+            self.server.errors.append(exc)
+            response = _json(ApiError(500, f"emulator error: {exc!r}").status(), 500)
+        if request.path not in OPEN_PATHS:
+            self.server.request_log.append(
+                RequestRecord(
+                    code=response.status, method=request.method, path=request.path, **record
+                )
+            )
+        return response
+
+    async def _serve(self, request: web.Request, record: dict[str, Any]) -> web.StreamResponse:
+        path = request.path
+        if path in OPEN_PATHS:
+            return web.Response(text="ok")
+        user = self.server.tokens.authenticate(request.headers.get("Authorization"))
+        if user is None:
+            raise ApiError(401, "Unauthorized")
+        record["user"] = user.name
+        if path == "/debug/requests":
+            if not user.is_superuser:
+                raise ApiError(403, "only system:masters may read the request log")
+            return _json([r.as_dict() for r in self.server.request_log])
+        objects = self.server.objects
+        target = routing.parse(objects.registry, path)
+        if target is None:
+            record["verb"] = request.method.lower()
+            doc = discovery.document(objects.registry, path, self.server.address)
+            if doc is None or request.method != "GET":
+                raise ApiError(404, "the server could not find the requested resource")
+            return _json(doc)
+        watch = request.query.get("watch") in ("true", "1")
+        verb = routing.verb(request.method, target, watch)
+        info = target.info
+        record.update(
+            verb=verb,
+            api_group=info.group,
+            resource=info.plural,
+            subresource=target.subresource,
+            namespace=target.namespace,
+            name=target.name,
+        )
+        attrs = Attributes(
+            verb, info.group, info.plural, target.subresource, target.namespace, target.name
+        )
+        if not self.server.authorizer.authorize(user, attrs):
+            raise errors.forbidden(
+                user.name, verb, info.group, attrs.full_resource, target.namespace, target.name
+            )
+        return await self._execute(request, target, verb, user)
+
+    async def _execute(
+        self, request: web.Request, target: routing.Target, verb: str, user: UserInfo
+    ) -> web.StreamResponse:
+        objects = self.server.objects
+        info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
+        accept = request.headers.get("Accept", "")
+        include = request.query.get("includeObject", "Metadata")
+        if verb == "watch":
+            options = WatchOptions(
+                namespace=ns or None,
+                matcher=_matcher(request, name),
+                resource_version=request.query.get("resourceVersion", ""),
+                timeout=float(request.query.get("timeoutSeconds") or self.server.watch_timeout),
+                bookmarks=request.query.get("allowWatchBookmarks") == "true",
+                initial_events=request.query.get("sendInitialEvents") == "true",
+                as_table=wants_table(accept),
+                include_object=include,
+            )
+            return await stream(request, objects, info, options, self.server.bookmark_interval)
+        if verb == "list":
+            listing = objects.list(info, ns or None, _matcher(request))
+            if wants_table(accept):
+                return _json(
+                    table(info, listing["items"], listing["metadata"]["resourceVersion"], include)
+                )
+            return _json(listing)
+        if verb == "get":
+            if sub == "log":
+                return web.Response(text=self.server.pod_logs.get((ns, name), ""))
+            obj = objects.get(info, ns, name)
+            if wants_table(accept):
+                return _json(table(info, [obj], obj["metadata"]["resourceVersion"], include))
+            return _json(obj)
+        body = await _body(request)
+        if verb == "create":
+            if sub == "token":
+                return _json(self._token_request(info, ns, name, body), 201)
+            return _json(objects.create(info, ns, body), 201)
+        if verb == "update":
+            return _json(objects.update(info, ns, name, body, sub))
+        if verb == "patch":
+            content_type = request.content_type
+            return _json(objects.patch(info, ns, name, body, content_type, sub))
+        options = dict(body or {})
+        if "propagationPolicy" in request.query:
+            options["propagationPolicy"] = request.query["propagationPolicy"]
+        if verb == "deletecollection":
+            return _json(
+                deletion.delete_collection(objects, info, ns or None, _matcher(request), options)
+            )
+        return _json(deletion.delete(objects, info, ns, name, options))
+
+    def _token_request(self, info: Any, namespace: str, name: str, body: Any) -> Obj:
+        """TokenRequest: mint a token for an existing ServiceAccount."""
+        self.server.objects.get(info, namespace, name)
+        token = self.server.tokens.add(service_account_user(namespace, name))
+        spec = dict((body or {}).get("spec") or {})
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        expires = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        spec.setdefault("expirationSeconds", seconds)
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "uid": secrets.token_hex(8)},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": expires},
+        }
