@@ -1,0 +1,328 @@
+"""A whole local cluster for e2e tests and the demo: API emulator + executor + operator.
+
+    with LocalCluster() as cluster:
+        cluster.kubectl("apply", "-f", "samples/evaltask.yaml")
+        cluster.kubectl("wait", "--for=jsonpath={.status.state}=Succeeded", "et/demo")
+
+Started in order: the API emulator (our CRDs loaded from ``crds/``), namespaces and the
+operator's RBAC from ``manifests/``, a ServiceAccount token for the operator, kubeconfigs for
+an admin and for the operator, the workload executor (as a superuser client), and the operator
+as a real ``kopf run`` subprocess that logs in with its ServiceAccount's kubeconfig.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+import yaml
+
+from .executor import Executor, ExecutorConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+OPERATOR_NAMESPACE = "modeleval-system"
+OPERATOR_ACCOUNT = "modeleval-operator"
+OPERATOR_MODULE = "modeleval.main"
+
+FAST_OPERATOR_ENV = {
+    "MODELEVAL_DAEMON_CANCELLATION_SECONDS": "2",
+    "MODELEVAL_POLL_SECONDS": "0.5",
+    "MODELEVAL_METRICS_PORT": "0",
+}
+"""Operator settings that keep e2e tests fast (see ``modeleval.settings``)."""
+
+
+def default_rbac_manifests(root: Path = REPO_ROOT) -> list[Path]:
+    """``manifests/rbac/`` files in their kustomization order."""
+    rbac = root / "manifests" / "rbac"
+    kustomization = rbac / "kustomization.yaml"
+    if kustomization.exists():
+        listed = yaml.safe_load(kustomization.read_text()).get("resources") or []
+        return [rbac / name for name in listed if (rbac / name).is_file()]
+    return sorted(p for p in rbac.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+class LocalCluster:
+    """Starts and stops everything; the attributes tell tests where things are."""
+
+    def __init__(
+        self,
+        *,
+        work_dir: Path | None = None,
+        crds_dir: Path | None = REPO_ROOT / "crds",
+        namespaces: Sequence[str] = ("default", OPERATOR_NAMESPACE),
+        rbac_manifests: Sequence[Path] | None = None,
+        operator: Sequence[str] | None = ("-m", OPERATOR_MODULE),
+        operator_env: Mapping[str, str] | None = None,
+        executor: ExecutorConfig | None = None,
+        run_executor: bool = True,
+    ) -> None:
+        """
+        ``operator``: what follows ``kopf run --standalone -A`` (``("-m", module)`` or a file
+        path); ``None`` starts no operator. ``rbac_manifests``: default ``manifests/rbac``.
+        ``executor``: the executor's settings (default: mock model server for model images,
+        ``time_scale=0.05``, 4 GPUs). ``run_executor=False`` leaves workloads alone.
+        """
+        self._own_dir = work_dir is None
+        self.work_dir = (
+            Path(tempfile.mkdtemp(prefix="modeleval-cluster-")) if work_dir is None else work_dir
+        )
+        self.crds_dir = crds_dir
+        self.namespaces = list(namespaces)
+        self.rbac_manifests = (
+            default_rbac_manifests() if rbac_manifests is None else list(rbac_manifests)
+        )
+        self.operator_args = None if operator is None else list(operator)
+        self.operator_env = {**FAST_OPERATOR_ENV, **(operator_env or {})}
+        self.executor_config = executor or ExecutorConfig(
+            time_scale=0.05, gpu_capacity={"nvidia.com/gpu": 4}, work_dir=self.work_dir / "executor"
+        )
+        self.run_executor = run_executor
+        self.admin_kubeconfig = self.work_dir / "admin.kubeconfig"
+        self.operator_kubeconfig = self.work_dir / "operator.kubeconfig"
+        self.operator_log = self.work_dir / "operator.log"
+        self.apiserver: Any = None
+        self.api_url = ""
+        self.admin_token = ""
+        self.operator_token = ""
+        self.executor: Executor | None = None
+        self._api_handle: Any = None
+        self._operator: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalCluster:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._start_apiserver()
+        namespace_docs = [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            for name in self.namespaces
+        ]
+        operator_account = {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": OPERATOR_ACCOUNT, "namespace": OPERATOR_NAMESPACE},
+        }
+        docs = [*namespace_docs, operator_account, *load_manifests(self.rbac_manifests)]
+        self.apiserver.load_manifests(docs)
+        self.operator_token = self.apiserver.issue_service_account_token(
+            OPERATOR_NAMESPACE, OPERATOR_ACCOUNT
+        )
+        self.apiserver.write_kubeconfig(self.operator_kubeconfig, self.operator_token)
+        if self.run_executor:
+            executor_token = self.apiserver.issue_token("system:node:executor", ["system:masters"])
+            self.executor = Executor(
+                self.api_url,
+                executor_token,
+                self.executor_config,
+                token_minter=self.apiserver.issue_service_account_token,
+            )
+            self.executor.__enter__()
+        if self.operator_args is not None:
+            self.start_operator()
+
+    def stop(self) -> None:
+        self.stop_operator()
+        if self.executor is not None:
+            self.executor.__exit__(None, None, None)
+            self.executor = None
+        if self._api_handle is not None:
+            self._api_handle.__exit__(None, None, None)
+            self._api_handle = None
+        if self._own_dir and os.environ.get("MODELEVAL_KEEP_CLUSTER_DIR") is None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _start_apiserver(self) -> None:
+        from .apiserver import run_in_thread
+
+        crds = [self.crds_dir] if self.crds_dir is not None and self.crds_dir.is_dir() else []
+        self._api_handle = run_in_thread(crds=crds)
+        self.apiserver = self._api_handle.__enter__()
+        self.api_url = self.apiserver.url
+        self.admin_token = self.apiserver.issue_token("admin", ["system:masters"])
+        self.apiserver.write_kubeconfig(self.admin_kubeconfig, self.admin_token)
+
+    # -- the operator -----------------------------------------------------------------------
+
+    def start_operator(self) -> None:
+        """Start ``python -m kopf run --standalone -A <operator args>`` as the operator SA."""
+        assert self.operator_args is not None
+        env = {**os.environ, **self.operator_env, "KUBECONFIG": str(self.operator_kubeconfig)}
+        argv = [sys.executable, "-m", "kopf", "run", "--standalone", "-A", *self.operator_args]
+        with self.operator_log.open("ab") as log:
+            self._operator = subprocess.Popen(
+                argv, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def stop_operator(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM (Kopf stops gracefully), SIGKILL after ``timeout``; the exit code."""
+        process, self._operator = self._operator, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    @property
+    def operator_running(self) -> bool:
+        return self._operator is not None and self._operator.poll() is None
+
+    def operator_output(self) -> str:
+        return self.operator_log.read_text(errors="replace") if self.operator_log.exists() else ""
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real kubectl binary with the admin kubeconfig."""
+        return run_kubectl(self.admin_kubeconfig, args, input=input, check=check, timeout=timeout)
+
+    def api(self) -> JsonApi:
+        """A small JSON client logged in as admin (``api().get("/api/v1/pods")``)."""
+        return JsonApi(self.api_url, self.admin_token)
+
+    def api_client(self) -> Any:
+        """An official ``kubernetes.client.ApiClient`` logged in as admin."""
+        return admin_api_client(self.admin_kubeconfig)
+
+    def wait_for(
+        self, condition: Any, *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
+    ) -> Any:
+        """Poll ``condition()`` until it returns a truthy value; fail with the operator log."""
+        return wait_for(
+            condition, timeout=timeout, interval=interval, what=what, log=self.operator_output
+        )
+
+
+class JsonApi:
+    """Plain JSON over HTTP with a bearer token: GET answers ``None`` for 404."""
+
+    def __init__(self, api_url: str, token: str) -> None:
+        self.http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {token}"})
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        response = self.http.get(path)
+        return None if response.status_code == 404 else response.raise_for_status().json()
+
+    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.http.post(path, json=body).raise_for_status().json()
+
+    def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/merge-patch+json"}
+        response = self.http.patch(path, content=json.dumps(body), headers=headers)
+        return response.raise_for_status().json()
+
+    def delete(self, path: str) -> None:
+        response = self.http.delete(path)
+        if response.status_code != 404:
+            response.raise_for_status()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> JsonApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_kubectl(
+    kubeconfig: Path,
+    args: Sequence[str],
+    *,
+    input: str | None = None,
+    check: bool = True,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    from .tools import ensure_kube_tools
+
+    tools = ensure_kube_tools(Path(tempfile.gettempdir()) / "modeleval-kube-tools")
+    kubectl = tools["kubectl"] if isinstance(tools, Mapping) else Path(tools) / "kubectl"
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    result = subprocess.run(
+        [str(kubectl), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise subprocess.CalledProcessError(
+            result.returncode, result.args, result.stdout, result.stderr
+        )
+    return result
+
+
+def admin_api_client(kubeconfig: Path) -> Any:
+    from kubernetes import config
+
+    return config.new_client_from_config(config_file=str(kubeconfig))
+
+
+def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """Kubernetes objects from YAML files (Kustomization files and empty documents skipped)."""
+    docs = []
+    for path in paths:
+        for doc in yaml.safe_load_all(Path(path).read_text()):
+            if (
+                isinstance(doc, dict)
+                and doc.get("kind")
+                and "kustomize" not in doc.get("apiVersion", "")
+            ):
+                docs.append(doc)
+    return docs
+
+
+def wait_for(
+    condition: Any,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "",
+    log: Any = None,
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            tail = "" if log is None else "\n--- operator log (tail) ---\n" + log()[-4000:]
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}{tail}")
+        time.sleep(interval)

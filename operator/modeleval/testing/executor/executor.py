@@ -1,0 +1,313 @@
+"""The executor: kubelet + Deployment and Job controllers for one local node, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import signal as signals
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from .client import (
+    DEPLOYMENTS,
+    JOBS,
+    NODES,
+    PODS,
+    SERVICE_ACCOUNTS,
+    SERVICES,
+    ApiError,
+    JsonDict,
+    KubeClient,
+)
+from .config import ExecutorConfig
+from .controllers import PodView, WorkQueue, controller_uid
+from .deployments import DeploymentController
+from .informer import Informer, key_of
+from .jobs import JobController
+from .kubelet import KubeletContext, PodRuntime
+from .scheduler import Node
+from .services import ServiceRouter, labels_match
+
+log = logging.getLogger(__name__)
+
+TokenMinter = Callable[[str, str], str | Awaitable[str]]
+"""``(namespace, serviceAccountName)`` -> a bearer token for that ServiceAccount."""
+
+
+class Executor:
+    """Plays kubelet, scheduler, Deployment and Job controllers and kube-proxy on loopback.
+
+    Use ``async with Executor(...)`` inside an event loop, or ``with Executor(...)`` to run it
+    in a background thread. ``token`` must be allowed to do everything (a superuser).
+    ``token_minter`` mints ServiceAccount tokens for pods; without it the TokenRequest API
+    (``serviceaccounts/<name>/token``) is used, as the kubelet does.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        config: ExecutorConfig | None = None,
+        *,
+        token_minter: TokenMinter | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.config = config or ExecutorConfig()
+        self.client = KubeClient(self.api_url, token)
+        self.work_dir: Path = self.config.resolve_work_dir()
+        self.node = Node(
+            self.config.node_name,
+            self.config.gpu_capacity,
+            {"kubernetes.io/hostname": self.config.node_name, "kubernetes.io/os": "linux"},
+        )
+        self.router = ServiceRouter(self._backends)
+        self._token_minter = token_minter
+        self._runtimes: dict[str, PodRuntime] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._http: aiohttp.ClientSession | None = None
+        self._informers: list[Informer] = []
+        self._queues: list[WorkQueue] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.client.open()
+        self._http = aiohttp.ClientSession()
+        with contextlib.suppress(ApiError):
+            await self.client.create(NODES, self.node.to_object())
+        self._context = KubeletContext(
+            client=self.client,
+            config=self.config,
+            node=self.node,
+            tokens=self._mint,
+            api_url=self.api_url,
+            work_dir=self.work_dir,
+            url_filter=self.router.rewrite_text,
+            http=self._http,
+        )
+        self.pods = Informer(self.client, PODS, self._on_pod)
+        view = PodView(self.pods.cache)
+        self.deployments = Informer(self.client, DEPLOYMENTS, self._on_deployment)
+        self.jobs = Informer(self.client, JOBS, self._on_job)
+        services = Informer(self.client, SERVICES, self.router.on_service)
+        deployment_controller = DeploymentController(self.client, self.deployments.cache, view)
+        job_controller = JobController(self.client, self.jobs.cache, view, self.config)
+        self._deployment_queue = WorkQueue("deployments", deployment_controller.reconcile)
+        self._job_queue = WorkQueue("jobs", job_controller.reconcile)
+        self._queues = [self._deployment_queue, self._job_queue]
+        self._informers = [services, self.pods, self.deployments, self.jobs]
+        for informer in self._informers:
+            informer.start()
+            await asyncio.wait_for(informer.synced.wait(), 30)
+        for queue in self._queues:
+            queue.start()
+
+    async def stop(self) -> None:
+        for informer in reversed(self._informers):
+            await informer.stop()
+        for queue in self._queues:
+            await queue.stop()
+        await asyncio.gather(*(rt.stop() for rt in list(self._runtimes.values())))
+        self._runtimes.clear()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.router.close()
+        if self._http is not None:
+            await self._http.close()
+        await self.client.close()
+
+    async def __aenter__(self) -> Executor:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def __enter__(self) -> Executor:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="executor", daemon=True)
+        self._thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=60)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=60)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+            self._loop = self._thread = None
+
+    # -- for tests and the demo -------------------------------------------------------------
+
+    def runtime(self, name: str, namespace: str = "default") -> PodRuntime | None:
+        """The local runtime of a pod, if the executor runs it."""
+        for runtime in list(self._runtimes.values()):
+            if runtime.name == name and runtime.namespace == namespace:
+                return runtime
+        return None
+
+    def kill_pod(
+        self,
+        name: str,
+        namespace: str = "default",
+        signal: int = signals.SIGKILL,
+        *,
+        container: str | None = None,
+    ) -> bool:
+        """Send ``signal`` to a pod's container processes (default: SIGKILL, like an OOM or a
+        node failure). The kubelet then reports the exit as a real one; a Job retries."""
+        runtime = self.runtime(name, namespace)
+        return runtime is not None and runtime.kill(signal, container)
+
+    def log_path(
+        self, name: str, namespace: str = "default", container: str | None = None
+    ) -> Path | None:
+        runtime = self.runtime(name, namespace)
+        if runtime is None:
+            return None
+        return runtime.log_path(container or next(iter(runtime.specs)))
+
+    def pod_log(
+        self,
+        name: str,
+        namespace: str = "default",
+        container: str | None = None,
+        *,
+        previous: bool = False,
+    ) -> str:
+        """stdout+stderr of a pod's container (``kubectl logs [--previous]``)."""
+        runtime = self.runtime(name, namespace)
+        if runtime is None:
+            raise KeyError(f"pod {namespace}/{name} is not run by this executor")
+        path = runtime.log_path(container or next(iter(runtime.specs)), previous=previous)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def resolve_url(self, url: str) -> str:
+        """Where an in-cluster Service URL points on this machine (unchanged if unknown)."""
+        return self.router.resolve_url(url)
+
+    def pvc_path(self, claim: str, namespace: str = "default") -> Path:
+        """The local directory that backs a PersistentVolumeClaim."""
+        return self.work_dir / "pvc" / namespace / claim
+
+    # -- event handlers ---------------------------------------------------------------------
+
+    async def _on_pod(self, kind: str, pod: JsonDict) -> None:
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        self._enqueue_owner(pod)
+        node = spec.get("nodeName")
+        if node and node != self.node.name:
+            return
+        uid = meta["uid"]
+        runtime = self._runtimes.get(uid)
+        if kind == "DELETED":
+            if runtime is not None:
+                del self._runtimes[uid]
+                self._spawn(runtime.stop())
+            return
+        if meta.get("deletionTimestamp"):
+            if runtime is None or not runtime.stopping:
+                self._spawn(self._finalize_deletion(pod, runtime))
+            return
+        if runtime is not None:
+            runtime.pod = pod
+            return
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return
+        runtime = PodRuntime(self._context, pod)
+        self._runtimes[uid] = runtime
+        runtime.start()
+
+    async def _finalize_deletion(self, pod: JsonDict, runtime: PodRuntime | None) -> None:
+        """Graceful deletion: stop the containers, then remove the object (grace period 0)."""
+        if runtime is not None:
+            await runtime.stop()
+        meta = pod["metadata"]
+        with contextlib.suppress(ApiError):
+            await self.client.delete(PODS, meta["name"], meta["namespace"], grace_period=0)
+
+    async def _on_deployment(self, kind: str, deployment: JsonDict) -> None:
+        if kind == "DELETED":
+            await self._collect_orphans(deployment)
+        else:
+            self._deployment_queue.add(key_of(deployment))
+
+    async def _on_job(self, kind: str, job: JsonDict) -> None:
+        if kind == "DELETED":
+            await self._collect_orphans(job)
+        else:
+            self._job_queue.add(key_of(job))
+
+    async def _collect_orphans(self, owner: JsonDict) -> None:
+        """Garbage-collect pods whose controller is gone (if the API server did not already)."""
+        uid = owner["metadata"]["uid"]
+        for pod in list(self.pods.cache.values()):
+            if controller_uid(pod) == uid:
+                meta = pod["metadata"]
+                with contextlib.suppress(ApiError):
+                    await self.client.delete(PODS, meta["name"], meta["namespace"])
+
+    def _enqueue_owner(self, pod: JsonDict) -> None:
+        namespace = pod["metadata"]["namespace"]
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            if not ref.get("controller"):
+                continue
+            if ref.get("kind") == "Deployment":
+                self._deployment_queue.add((namespace, ref["name"]))
+            elif ref.get("kind") == "Job":
+                self._job_queue.add((namespace, ref["name"]))
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- collaborators ----------------------------------------------------------------------
+
+    def _backends(self, namespace: str, selector: dict[str, str], target: Any) -> list[int]:
+        ports = []
+        for runtime in list(self._runtimes.values()):
+            labels = runtime.pod["metadata"].get("labels") or {}
+            if runtime.namespace == namespace and runtime.ready and labels_match(selector, labels):
+                port = runtime.local_port(target)
+                if port is not None:
+                    ports.append(port)
+        return ports
+
+    async def _mint(self, namespace: str, account: str) -> str:
+        if self._token_minter is not None:
+            token = self._token_minter(namespace, account)
+            return await token if inspect.isawaitable(token) else token
+        request = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 3600},
+        }
+        path = SERVICE_ACCOUNTS.path(namespace, account, "token")
+        response = await self.client.request("POST", path, body=request)
+        return str(response["status"]["token"])

@@ -1,0 +1,352 @@
+"""The kubelet role: run one pod's containers as local processes and report its status."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from .client import PODS, ApiError, JsonDict, KubeClient
+from .config import ExecutorConfig
+from .launch import Launch, Launcher, allocate_ports
+from .podstatus import ContainerState, PodView, now
+from .probes import ProbeTiming, run_probe
+from .process import ContainerProcess, Exit
+from .scheduler import Node
+from .volumes import NotReady, TokenSource, VolumeBuilder
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 0.5
+"""How often a pod waiting for a missing ConfigMap/Secret/token is retried (unscaled)."""
+
+
+@dataclass
+class KubeletContext:
+    """What every pod runtime shares."""
+
+    client: KubeClient
+    config: ExecutorConfig
+    node: Node
+    tokens: TokenSource
+    api_url: str
+    work_dir: Path
+    url_filter: Callable[[str], str]
+    http: aiohttp.ClientSession
+
+
+class PodRuntime:
+    """One pod on the local node, from scheduling to its last container exit."""
+
+    def __init__(self, ctx: KubeletContext, pod: JsonDict) -> None:
+        self.ctx = ctx
+        self.pod = pod
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta["uid"]
+        self.specs = {c["name"]: c for c in spec.get("containers", [])}
+        self.view = PodView(
+            containers=[ContainerState(c["name"], c.get("image", "")) for c in self.specs.values()],
+            restart_policy=spec.get("restartPolicy", "Always"),
+        )
+        self.root = ctx.work_dir / "pods" / self.namespace / f"{self.name}-{self.uid[:8]}"
+        self.processes: dict[str, ContainerProcess] = {}
+        self.ports: dict[str, dict[Any, int]] = {}
+        self.stopping = False
+        self.finished = asyncio.Event()
+        self._launcher: Launcher | None = None
+        self._status_lock = asyncio.Lock()
+        self._last_status: JsonDict | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- public -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"pod-{self.namespace}/{self.name}")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop every container (SIGTERM, SIGKILL after the grace period) and the runtime."""
+        self.stopping = True
+        if grace is None:
+            seconds = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+            grace = min(float(seconds), self.ctx.config.termination_grace_cap)
+        await asyncio.gather(*(p.terminate(grace) for p in list(self.processes.values())))
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.ctx.node.release(self.uid)
+        self.finished.set()
+
+    def kill(self, sig: int, container: str | None = None) -> bool:
+        """Send ``sig`` to the container processes; ``False`` when none is running."""
+        targets = [p for n, p in self.processes.items() if container in (None, n)]
+        return any([p.kill_group(sig) for p in targets])
+
+    def log_path(self, container: str, *, previous: bool = False) -> Path:
+        return (
+            self.root / "logs" / (f"{container}.previous.log" if previous else f"{container}.log")
+        )
+
+    @property
+    def ready(self) -> bool:
+        return not self.stopping and all(c.ready for c in self.view.containers)
+
+    def local_port(self, target: Any) -> int | None:
+        """The local port behind a Service ``targetPort`` (number or name)."""
+        key = int(target) if str(target).isdigit() else target
+        for ports in self.ports.values():
+            if key in ports:
+                return ports[key]
+        if isinstance(key, int) and self.ports:
+            return next(iter(self.ports.values()))["{port}"]
+        return None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            await self._schedule()
+            await self._prepare()
+            await self._pull_images()
+            self.view.initialized = True
+            await asyncio.gather(*(self._supervise(c) for c in self.view.containers))
+            await self.write_status()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("pod %s/%s: kubelet error", self.namespace, self.name)
+        finally:
+            if self.view.phase() in ("Succeeded", "Failed"):
+                self.ctx.node.release(self.uid)
+            self.finished.set()
+
+    async def _schedule(self) -> None:
+        node = self.ctx.node
+        while reason := node.unschedulable_reason(self.pod):
+            self.view.unschedulable_message = reason
+            await self.write_status()
+            await node.wait_for_change(1.0)
+        node.bind(self.uid, self.pod)
+        self.view.scheduled, self.view.unschedulable_message = True, ""
+        self.view.start_time = now()
+        if (self.pod.get("spec") or {}).get("nodeName") != node.name:
+            with contextlib.suppress(ApiError):
+                body = {"spec": {"nodeName": node.name}}
+                await self.ctx.client.patch(PODS, self.name, self.namespace, body)
+        await self.write_status()
+
+    async def _prepare(self) -> None:
+        ctx = self.ctx
+        while True:
+            builder = VolumeBuilder(
+                ctx.client,
+                pod=self.pod,
+                root=self.root,
+                pvc_root=ctx.work_dir / "pvc",
+                tokens=ctx.tokens,
+                api_url=ctx.config.api_url_for_pods or ctx.api_url,
+                text_filter=ctx.url_filter,
+            )
+            try:
+                volumes = await builder.build_all()
+                kubeconfig = None
+                if "kube-api-access" in volumes:
+                    kubeconfig = await builder.write_kubeconfig(self.root / "kubeconfig")
+            except (NotReady, ApiError) as error:
+                reason = error.reason if isinstance(error, NotReady) else "ContainerCreating"
+                message = error.message if isinstance(error, NotReady) else str(error)
+                for state in self.view.containers:
+                    state.waiting(reason, message)
+                await self.write_status()
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self._launcher = Launcher(
+                ctx.client,
+                ctx.config,
+                pod=self.pod,
+                root=self.root,
+                volumes=volumes,
+                kubeconfig=kubeconfig,
+                url_filter=ctx.url_filter,
+            )
+            return
+
+    async def _pull_images(self) -> None:
+        bad = [c for c in self.view.containers if self.ctx.config.is_unpullable(c.image)]
+        attempt = 0
+        while bad:
+            for c in bad:
+                c.waiting(
+                    "ErrImagePull",
+                    f'failed to pull and unpack image "{c.image}": failed to resolve reference '
+                    f'"{c.image}": not found',
+                )
+            await self.write_status()
+            await asyncio.sleep(self.ctx.config.scaled(2))
+            for c in bad:
+                c.waiting("ImagePullBackOff", f'Back-off pulling image "{c.image}"')
+            await self.write_status()
+            await asyncio.sleep(self.ctx.config.scaled(min(300, 10 * 2**attempt)))
+            attempt += 1
+
+    async def _supervise(self, state: ContainerState) -> None:
+        spec = self.specs[state.name]
+        ports = self.ports.setdefault(state.name, allocate_ports(spec))
+        backoff = 0
+        while not self.stopping:
+            assert self._launcher is not None
+            try:
+                launch = await self._launcher.launch(spec, ports)
+            except NotReady as error:
+                state.waiting(error.reason, error.message)
+                await self.write_status()
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            began = time.monotonic()
+            exit = await self._run_container(state, spec, launch)
+            info = state.terminated(exit.exit_code, exit.reason, exit.message)
+            policy = self.view.restart_policy
+            restart = policy == "Always" or (policy == "OnFailure" and exit.exit_code != 0)
+            if self.stopping or not restart:
+                await self.write_status()
+                return
+            state.last_state = {"terminated": info}
+            state.restart_count += 1
+            if time.monotonic() - began > self.ctx.config.scaled(600):
+                backoff = 0
+            delay = min(300, 10 * 2**backoff)
+            backoff += 1
+            state.waiting(
+                "CrashLoopBackOff",
+                f"back-off {delay}s restarting failed container={state.name} "
+                f"pod={self.name}_{self.namespace}({self.uid})",
+            )
+            await self.write_status()
+            await asyncio.sleep(self.ctx.config.scaled(delay))
+
+    async def _run_container(self, state: ContainerState, spec: JsonDict, launch: Launch) -> Exit:
+        log_path = self.log_path(state.name)
+        if state.restart_count and log_path.exists():
+            log_path.replace(self.log_path(state.name, previous=True))
+        memory = launch.memory_limit if self.ctx.config.enforce_memory_limits else None
+        process = ContainerProcess(
+            launch.argv, env=launch.env, cwd=launch.cwd, log_path=log_path, memory_limit=memory
+        )
+        failure = await process.start()
+        if failure is not None:
+            return failure
+        self.processes[state.name] = process
+        state.running(f"local://{process.pid}", started="startupProbe" not in spec)
+        await self.write_status()
+        probes = asyncio.create_task(self._probe(state, spec, process, launch))
+        try:
+            return await process.wait()
+        finally:
+            probes.cancel()
+            await asyncio.gather(probes, return_exceptions=True)
+            self.processes.pop(state.name, None)
+
+    # -- probes -----------------------------------------------------------------------------
+
+    async def _probe(
+        self, state: ContainerState, spec: JsonDict, process: ContainerProcess, launch: Launch
+    ) -> None:
+        def ports(ref: Any) -> int | None:
+            return launch.ports.get(int(ref) if str(ref).isdigit() else ref)
+
+        async def attempt(probe: JsonDict) -> bool:
+            return await run_probe(probe, ports=ports, session=self.ctx.http, env=launch.env)
+
+        scale = self.ctx.config.scaled
+        grace = min(
+            float((self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)),
+            self.ctx.config.termination_grace_cap,
+        )
+        if startup := spec.get("startupProbe"):
+            timing = ProbeTiming.of(startup, scale)
+            await asyncio.sleep(timing.initial_delay)
+            failures = 0
+            while not await attempt(startup):
+                failures += 1
+                if failures >= timing.failure_threshold:
+                    log.info("%s/%s: startup probe failed, restarting", self.name, state.name)
+                    await process.terminate(grace)
+                    return
+                await asyncio.sleep(timing.period)
+            state.started = True
+            await self.write_status()
+        await asyncio.gather(
+            self._readiness(state, spec.get("readinessProbe"), attempt, scale),
+            self._liveness(spec.get("livenessProbe"), attempt, scale, process, grace),
+        )
+
+    async def _readiness(
+        self,
+        state: ContainerState,
+        probe: JsonDict | None,
+        attempt: Callable[[JsonDict], Awaitable[bool]],
+        scale: Callable[[float], float],
+    ) -> None:
+        if probe is None:
+            state.ready = True
+            await self.write_status()
+            return
+        timing = ProbeTiming.of(probe, scale)
+        await asyncio.sleep(timing.initial_delay)
+        successes = failures = 0
+        while True:
+            if await attempt(probe):
+                successes, failures = successes + 1, 0
+                flip = not state.ready and successes >= timing.success_threshold
+            else:
+                successes, failures = 0, failures + 1
+                flip = state.ready and failures >= timing.failure_threshold
+            if flip:
+                state.ready = not state.ready
+                await self.write_status()
+            await asyncio.sleep(timing.period)
+
+    async def _liveness(
+        self,
+        probe: JsonDict | None,
+        attempt: Callable[[JsonDict], Awaitable[bool]],
+        scale: Callable[[float], float],
+        process: ContainerProcess,
+        grace: float,
+    ) -> None:
+        if probe is None:
+            return
+        timing = ProbeTiming.of(probe, scale)
+        await asyncio.sleep(timing.initial_delay)
+        failures = 0
+        while True:
+            failures = 0 if await attempt(probe) else failures + 1
+            if failures >= timing.failure_threshold:
+                log.info("%s: liveness probe failed, restarting", self.name)
+                await process.terminate(grace)
+                return
+            await asyncio.sleep(timing.period)
+
+    # -- status -----------------------------------------------------------------------------
+
+    async def write_status(self) -> None:
+        async with self._status_lock:
+            status = self.view.render()
+            if status == self._last_status:
+                return
+            try:
+                result = await self.ctx.client.patch(
+                    PODS, self.name, self.namespace, {"status": status}, sub="status"
+                )
+            except (ApiError, aiohttp.ClientError) as error:
+                log.warning("pod %s/%s: status write failed: %s", self.namespace, self.name, error)
+                return
+            if result is None:  # the pod is gone
+                self.stopping = True
+            self._last_status = status

@@ -1,0 +1,153 @@
+"""Pod status as the kubelet reports it, built from the executor's view of its containers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .client import JsonDict
+
+POD_IP = "127.0.0.1"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ContainerState:
+    """One container's observable state (``containerStatuses[]`` item)."""
+
+    name: str
+    image: str
+    state: JsonDict = field(default_factory=lambda: {"waiting": {"reason": "ContainerCreating"}})
+    last_state: JsonDict = field(default_factory=dict)
+    restart_count: int = 0
+    ready: bool = False
+    started: bool = False
+    container_id: str = ""
+    ever_ran: bool = False
+
+    def waiting(self, reason: str, message: str = "") -> None:
+        self.state = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
+        self.ready = self.started = False
+
+    def running(self, container_id: str, *, started: bool) -> None:
+        self.container_id = container_id
+        self.state = {"running": {"startedAt": now()}}
+        self.started, self.ready, self.ever_ran = started, False, True
+
+    def terminated(self, exit_code: int, reason: str, message: str = "") -> JsonDict:
+        info: JsonDict = {
+            "exitCode": exit_code,
+            "reason": reason,
+            "startedAt": (self.state.get("running") or {}).get("startedAt", now()),
+            "finishedAt": now(),
+            "containerID": self.container_id,
+        }
+        if message:
+            info["message"] = message
+        self.state = {"terminated": info}
+        self.ready = self.started = False
+        self.ever_ran = True
+        return info
+
+    @property
+    def is_terminated(self) -> bool:
+        return "terminated" in self.state
+
+    def to_status(self) -> JsonDict:
+        status: JsonDict = {
+            "name": self.name,
+            "image": self.image,
+            "imageID": f"local://{self.image}" if self.ever_ran else "",
+            "ready": self.ready,
+            "started": self.started,
+            "restartCount": self.restart_count,
+            "state": self.state,
+            "lastState": self.last_state,
+        }
+        if self.container_id:
+            status["containerID"] = self.container_id
+        return status
+
+
+def _condition(kind: str, ok: bool, reason: str = "", message: str = "") -> JsonDict:
+    condition: JsonDict = {"type": kind, "status": "True" if ok else "False"}
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    return condition
+
+
+def pod_phase(containers: list[ContainerState], restart_policy: str) -> str:
+    if not all(c.ever_ran for c in containers):
+        return "Pending"
+    if all(c.is_terminated for c in containers):
+        failed = any(c.state["terminated"]["exitCode"] != 0 for c in containers)
+        if restart_policy == "Always" or (restart_policy == "OnFailure" and failed):
+            return "Running"
+        return "Failed" if failed else "Succeeded"
+    return "Running"
+
+
+@dataclass
+class PodView:
+    """What the kubelet knows about a pod, rendered into ``status``."""
+
+    containers: list[ContainerState]
+    restart_policy: str
+    scheduled: bool = False
+    unschedulable_message: str = ""
+    initialized: bool = False
+    start_time: str = ""
+    transitions: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def phase(self) -> str:
+        return pod_phase(self.containers, self.restart_policy)
+
+    def render(self, previous: dict[str, Any] | None = None) -> JsonDict:
+        phase = self.phase()
+        conditions = [
+            _condition(
+                "PodScheduled",
+                self.scheduled,
+                "" if self.scheduled else "Unschedulable",
+                self.unschedulable_message,
+            )
+        ]
+        status: JsonDict = {"phase": phase, "qosClass": "BestEffort"}
+        if self.scheduled:
+            unready = [c.name for c in self.containers if not c.ready]
+            terminal = phase in ("Succeeded", "Failed")
+            reason = "PodCompleted" if terminal else "ContainersNotReady" if unready else ""
+            message = (
+                ""
+                if terminal or not unready
+                else (f"containers with unready status: [{' '.join(unready)}]")
+            )
+            conditions += [
+                _condition("Initialized", self.initialized),
+                _condition("ContainersReady", not unready, reason, message),
+                _condition("Ready", not unready, reason, message),
+            ]
+            status.update(
+                hostIP=POD_IP,
+                hostIPs=[{"ip": POD_IP}],
+                podIP=POD_IP,
+                podIPs=[{"ip": POD_IP}],
+                startTime=self.start_time,
+                containerStatuses=[c.to_status() for c in self.containers],
+            )
+        stamp = now()
+        for condition in conditions:
+            key = condition["status"]
+            old = self.transitions.get(condition["type"])
+            if old is None or old[0] != key:
+                self.transitions[condition["type"]] = (key, stamp)
+            condition["lastProbeTime"] = None
+            condition["lastTransitionTime"] = self.transitions[condition["type"]][1]
+        status["conditions"] = conditions
+        return status
