@@ -83,9 +83,12 @@ def fit_tokens(tokens: list[str], count: int) -> list[str]:
         return []
     if not tokens:
         tokens = ["tok "]
-    out = list(tokens)
+    if len(tokens) >= count:
+        return tokens[:count]
+    spaced = [t if t[-1:].isspace() else t + " " for t in tokens]
+    out: list[str] = []
     while len(out) < count:
-        out.extend(t if t.endswith(" ") else t + " " for t in tokens)
+        out.extend(spaced)
     return out[:count]
 
 

@@ -66,9 +66,7 @@ class MockModelServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port, backlog=1024)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        self._port = int(server.sockets[0].getsockname()[1])
+        self._port = int(self._runner.addresses[0][1])
         return self
 
     async def stop(self) -> None:
