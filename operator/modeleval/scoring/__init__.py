@@ -1,1 +1,64 @@
+"""Scoring of inference results: rule metrics, judge model, GSB pairwise, totalScore, report.
 
+Public API (used by ``python -m modeleval.runner score``)::
+
+    from modeleval.scoring import ScoringConfig, load_predictions_dir, score_results
+
+    config = ScoringConfig.model_validate(task["spec"]["evalConfig"])  # camelCase fields
+    summary = await score_results(config, load_predictions_dir(results / "predictions"),
+                                  results, judge_client=judge)      # judge: JudgeClient
+    summary.to_dict()        # what summary.json holds; summary.manual_pending for manual mode
+
+Writes ``scores.jsonl``, ``summary.json`` and ``report.html`` into the output directory.
+Modules: ``text`` (normalisation, CJK, stop words), ``choice`` (A/B/C/D extraction),
+``rules`` (accuracy, ROUGE-L, BLEU, edit similarity), ``judge`` (prompt, parsing, retries),
+``pairwise`` (GSB), ``aggregate`` (totalScore definition), ``engine`` (orchestration),
+``report``/``charts`` (HTML), ``http_judge`` (OpenAI-compatible judge client).
+
+Errors: :class:`ScoringConfigError` for configurations the inputs cannot satisfy (e.g. judge
+mode without a judge client, GSB without exactly two models); per-item failures never raise.
+"""
+
+from modeleval.scoring.aggregate import DEFINITION as TOTAL_SCORE_DEFINITION
+from modeleval.scoring.choice import extract_choice
+from modeleval.scoring.config import (
+    JudgeConfig,
+    ManualConfig,
+    NormalizationConfig,
+    RuleConfig,
+    ScoringConfig,
+)
+from modeleval.scoring.engine import ScoringConfigError, score_results
+from modeleval.scoring.http_judge import JudgeHTTPError, OpenAIJudge
+from modeleval.scoring.judge import JudgeClient, JudgeParseError, parse_score
+from modeleval.scoring.pairwise import GsbCounts, parse_verdict
+from modeleval.scoring.records import Prediction, load_predictions_dir, read_predictions
+from modeleval.scoring.rules import RuleScorer, SentenceBleu, edit_similarity, rouge_l
+from modeleval.scoring.summary import Summary
+
+__all__ = [
+    "TOTAL_SCORE_DEFINITION",
+    "GsbCounts",
+    "JudgeClient",
+    "JudgeConfig",
+    "JudgeHTTPError",
+    "JudgeParseError",
+    "ManualConfig",
+    "NormalizationConfig",
+    "OpenAIJudge",
+    "Prediction",
+    "RuleConfig",
+    "RuleScorer",
+    "ScoringConfig",
+    "ScoringConfigError",
+    "SentenceBleu",
+    "Summary",
+    "edit_similarity",
+    "extract_choice",
+    "load_predictions_dir",
+    "parse_score",
+    "parse_verdict",
+    "read_predictions",
+    "rouge_l",
+    "score_results",
+]

@@ -1,0 +1,129 @@
+"""Chart geometry for the HTML report: plain data (rectangles, labels) the template draws as
+inline SVG. No plotting library and no script: the report opens offline in any browser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+GSB_COLOURS = {"good": "#59a14f", "same": "#bab0ac", "bad": "#e15759"}
+
+WIDTH = 520
+HEIGHT = 220
+MARGIN_LEFT = 40
+MARGIN_BOTTOM = 30
+MARGIN_TOP = 16
+PLOT_W = WIDTH - MARGIN_LEFT - 10
+PLOT_H = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
+
+
+@dataclass(slots=True)
+class Chart:
+    """One SVG: bars, axis labels, legend entries (name, colour)."""
+
+    title: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[Bar] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    gridlines: list[Label] = field(default_factory=list)
+
+
+def _y_axis(chart: Chart, top_value: float, unit: str = "") -> None:
+    for i in range(5):
+        value = top_value * i / 4
+        y = MARGIN_TOP + PLOT_H - PLOT_H * i / 4
+        text = f"{value:.0f}{unit}"
+        chart.gridlines.append(Label(MARGIN_LEFT - 4, y, text, "end"))
+
+
+def histogram(title: str, values_by_model: Mapping[str, Sequence[float]], bins: int = 10) -> Chart:
+    """Distribution of 0-100 scores, one colour per model, bars side by side in each bin."""
+    chart = Chart(title=title)
+    counts: dict[str, list[int]] = {}
+    for model, values in values_by_model.items():
+        c = [0] * bins
+        for v in values:
+            c[min(int(max(v, 0.0) / 100 * bins), bins - 1)] += 1
+        counts[model] = c
+    top = max((n for c in counts.values() for n in c), default=0) or 1
+    _y_axis(chart, top)
+    bin_w = PLOT_W / bins
+    bar_w = bin_w * 0.9 / max(len(counts), 1)
+    for m_index, (model, c) in enumerate(counts.items()):
+        colour = PALETTE[m_index % len(PALETTE)]
+        chart.legend.append((model, colour))
+        for b, n in enumerate(c):
+            h = PLOT_H * n / top
+            x = MARGIN_LEFT + b * bin_w + bin_w * 0.05 + m_index * bar_w
+            lo, hi = 100 * b / bins, 100 * (b + 1) / bins
+            chart.bars.append(
+                Bar(
+                    x, MARGIN_TOP + PLOT_H - h, bar_w, h, colour, f"{model}: {lo:.0f}-{hi:.0f}: {n}"
+                )
+            )
+    for b in range(bins + 1):
+        if b % 2 == 0:
+            x = MARGIN_LEFT + b * bin_w
+            chart.labels.append(Label(x, HEIGHT - 10, f"{100 * b / bins:.0f}"))
+    return chart
+
+
+def grouped_bars(title: str, scores: Mapping[str, Mapping[str, float]]) -> Chart:
+    """Per-model comparison: one group per metric, one bar per model, scale 0-100."""
+    chart = Chart(title=title)
+    metrics = list(dict.fromkeys(k for s in scores.values() for k in s))
+    _y_axis(chart, 100)
+    group_w = PLOT_W / max(len(metrics), 1)
+    bar_w = group_w * 0.8 / max(len(scores), 1)
+    for m_index, (model, values) in enumerate(scores.items()):
+        colour = PALETTE[m_index % len(PALETTE)]
+        chart.legend.append((model, colour))
+        for g, metric in enumerate(metrics):
+            if metric not in values:
+                continue
+            v = max(0.0, min(values[metric], 100.0))
+            h = PLOT_H * v / 100
+            x = MARGIN_LEFT + g * group_w + group_w * 0.1 + m_index * bar_w
+            title_text = f"{model} · {metric}: {values[metric]:.2f}"
+            chart.bars.append(Bar(x, MARGIN_TOP + PLOT_H - h, bar_w, h, colour, title_text))
+    for g, metric in enumerate(metrics):
+        chart.labels.append(Label(MARGIN_LEFT + g * group_w + group_w / 2, HEIGHT - 10, metric))
+    return chart
+
+
+def gsb_bar(title: str, good: int, same: int, bad: int) -> Chart:
+    """One horizontal bar split into Good / Same / Bad shares."""
+    chart = Chart(title=title, height=90)
+    total = good + same + bad
+    x = float(MARGIN_LEFT)
+    for name, n in (("good", good), ("same", same), ("bad", bad)):
+        colour = GSB_COLOURS[name]
+        chart.legend.append((f"{name.capitalize()} {n}", colour))
+        w = PLOT_W * n / total if total else 0.0
+        share = 100 * n / total if total else 0.0
+        chart.bars.append(Bar(x, 20, w, 36, colour, f"{name}: {n} ({share:.1f}%)"))
+        if w > 30:
+            chart.labels.append(Label(x + w / 2, 43, f"{share:.0f}%"))
+        x += w
+    return chart

@@ -1,0 +1,207 @@
+# ruff: noqa: RUF001
+# (full-width and CJK punctuation in this file is intended)
+"""Scoring configuration: the Qianfan ``evalConfig`` vocabulary in camelCase, plus our knobs.
+
+``ScoringConfig.model_validate(spec["evalConfig"])`` reads the same field names the EvalTask
+uses (``evalMode``, ``autoRuleEvalConfig``, ``autoModelEvalConfig``, ``manualEvalConfig``);
+snake_case names are accepted too. Unknown fields are ignored so the EvalTask schema can grow.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from modeleval.scoring.text import Normalization
+
+EvalMode = Literal["rule", "model", "manual"]
+ScoreMode = Literal["similarity", "accuracy"]
+SimilarityMetric = Literal["rougeL", "bleu", "editSimilarity"]
+AccuracyMatch = Literal["exact", "contains", "choice"]
+
+SATISFACTION = "satisfaction"
+MAX_EXTRA_DIMENSIONS = 4
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+
+class NormalizationConfig(_Model):
+    """Which differences the accuracy metric ignores (all on by default)."""
+
+    lowercase: bool = True
+    collapse_whitespace: bool = True
+    remove_punctuation: bool = True
+    nfkc: bool = Field(True, description="Full-width to half-width (Unicode NFKC).")
+
+    def build(self) -> Normalization:
+        return Normalization(
+            lowercase=self.lowercase,
+            collapse_whitespace=self.collapse_whitespace,
+            remove_punctuation=self.remove_punctuation,
+            nfkc=self.nfkc,
+        )
+
+
+class RuleConfig(_Model):
+    """``autoRuleEvalConfig``: rule-based metrics."""
+
+    score_modes: list[ScoreMode] = Field(default_factory=lambda: ["accuracy", "similarity"])
+    stop_word_list: list[str] = Field(default_factory=list)
+    stop_words_path: str | None = Field(
+        None, description="File with one stop word per line (e.g. a mounted ConfigMap key)."
+    )
+    accuracy_match: AccuracyMatch = Field(
+        "exact",
+        description="exact: normalised equality; contains: the answer contains the target; "
+        "choice: the extracted option letters (A/B/C/D) are equal.",
+    )
+    choices: str = Field("ABCD", description="Option letters for accuracyMatch=choice.")
+    normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
+    similarity_metrics: list[SimilarityMetric] = Field(
+        default_factory=lambda: ["rougeL", "bleu", "editSimilarity"]
+    )
+
+
+DEFAULT_JUDGE_PROMPT = """\
+你是一名严格、公正的评测专家。请根据评价指标和评分步骤，对模型回答进行打分。
+You are a strict and impartial evaluator. Score the model's answer using the metric and steps.
+
+评价指标 / Metric: {metric}
+评分步骤 / Steps: {steps}
+分值范围 / Score range: 0 - {max_score}
+
+[问题 / Question]
+{question}
+
+[参考答案 / Reference]
+{reference}
+
+[模型回答 / Answer]
+{answer}
+
+请只输出一个 JSON 对象 / Reply with one JSON object only:
+{{"score": <0 - {max_score} 的数字 / a number from 0 to {max_score}>, "reason": "<理由>"}}
+"""
+
+DEFAULT_PAIRWISE_PROMPT = """\
+你是一名严格、公正的评测专家。请比较两个模型对同一问题的回答，判断哪个更好。
+You are a strict and impartial evaluator. Compare two answers to the same question.
+
+评价指标 / Metric: {metric}
+评分步骤 / Steps: {steps}
+
+[问题 / Question]
+{question}
+
+[参考答案 / Reference]
+{reference}
+
+[回答 A / Answer A]
+{answer_a}
+
+[回答 B / Answer B]
+{answer_b}
+
+请只输出一个 JSON 对象 / Reply with one JSON object only:
+{{"winner": "A" | "B" | "tie", "reason": "<理由 / reason>"}}
+"""
+
+
+class JudgeConfig(_Model):
+    """``autoModelEvalConfig``: a judge model scores every answer (and GSB comparisons)."""
+
+    api_name: str | None = Field(None, description="Which judge (model name sent to the API).")
+    metric: str = "综合质量 / overall quality"
+    steps: str = (
+        "1. 对照参考答案检查回答是否正确 / check correctness against the reference; "
+        "2. 检查是否完整、相关、清晰 / check completeness, relevance and clarity; "
+        "3. 给出分数 / give the score."
+    )
+    max_score: float = Field(5, gt=0)
+    prompt_template: str = DEFAULT_JUDGE_PROMPT
+    pairwise_prompt_template: str = DEFAULT_PAIRWISE_PROMPT
+    concurrency: int = Field(8, ge=1, description="Judge calls in flight at once.")
+    timeout_seconds: float = Field(60.0, gt=0, description="Per judge call.")
+    retries: int = Field(2, ge=0, description="Extra attempts per item after a failure.")
+    retry_backoff_seconds: float = Field(1.0, ge=0, description="Doubles on every retry.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_prompt_param(cls, data: object) -> object:
+        # Qianfan nests metric/steps/maxScore under promptParam.
+        if isinstance(data, dict) and isinstance(data.get("promptParam"), dict):
+            data = {**data, **data["promptParam"]}
+            data.pop("promptParam")
+        return data
+
+
+class ManualDimension(_Model):
+    dimension: str
+    description: str = ""
+
+
+class ManualConfig(_Model):
+    """``manualEvalConfig``: dimensions humans score later; satisfaction is always first."""
+
+    eval_dimension: list[ManualDimension] = Field(default_factory=list)
+
+    @field_validator("eval_dimension")
+    @classmethod
+    def _satisfaction_first(cls, dims: list[ManualDimension]) -> list[ManualDimension]:
+        extra = [d for d in dims if d.dimension != SATISFACTION]
+        if len(extra) > MAX_EXTRA_DIMENSIONS:
+            raise ValueError(
+                f"at most {MAX_EXTRA_DIMENSIONS} dimensions besides satisfaction, got {len(extra)}"
+            )
+        given = next((d for d in dims if d.dimension == SATISFACTION), None)
+        first = given or ManualDimension(dimension=SATISFACTION, description="总体满意度")
+        return [first, *extra]
+
+
+class ScoringConfig(_Model):
+    """Everything the scoring phase needs to know, read from the EvalTask's ``evalConfig``."""
+
+    eval_mode: list[EvalMode] = Field(default_factory=lambda: ["rule"])
+    auto_rule_eval_config: RuleConfig = Field(default_factory=RuleConfig)
+    auto_model_eval_config: JudgeConfig = Field(default_factory=JudgeConfig)
+    manual_eval_config: ManualConfig = Field(default_factory=ManualConfig)
+    baseline: str | None = Field(
+        None,
+        description="Name of the baseline model (the one with isBaseline). With two models and "
+        "evalMode containing 'model', the judge also runs the GSB pairwise comparison.",
+    )
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Weight of a metric in totalScore (accuracy, rougeL, bleu, editSimilarity, "
+        "judge, gsb). Defaults: see modeleval.scoring.aggregate.",
+    )
+    worst_items: int = Field(20, ge=0, description="Rows in the report's worst-items table.")
+
+    @field_validator("eval_mode", mode="before")
+    @classmethod
+    def _split_modes(cls, value: object) -> object:
+        # Qianfan writes the combined mode as one string: "rule,model".
+        if isinstance(value, str):
+            return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @property
+    def rule(self) -> RuleConfig:
+        return self.auto_rule_eval_config
+
+    @property
+    def judge(self) -> JudgeConfig:
+        return self.auto_model_eval_config
+
+    @property
+    def manual(self) -> ManualConfig:
+        return self.manual_eval_config
+
+    def enabled(self, mode: EvalMode) -> bool:
+        return mode in self.eval_mode

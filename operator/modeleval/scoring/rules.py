@@ -1,0 +1,120 @@
+"""Rule metrics: accuracy and similarity of one answer to its target, each on a 0-1 scale.
+
+The computations come from libraries:
+
+- ROUGE-L F1 = 2·P·R/(P+R) with P = LCS/len(answer), R = LCS/len(target), where the LCS
+  length is ``rapidfuzz.distance.LCSseq.similarity`` over tokens: one token per CJK
+  character when either side contains CJK text, words otherwise (see ``text.tokens``).
+  (``rouge-score``'s default tokeniser drops CJK characters and scores Chinese as 0.)
+- BLEU = ``sacrebleu`` sentence BLEU (``effective_order=True``, exponential smoothing,
+  i.e. ``sacrebleu.sentence_bleu``'s defaults) with ``tokenize='zh'`` for CJK and ``'13a'``
+  otherwise, divided by 100 (see ``bleu`` for how it is made fast).
+- edit similarity = ``rapidfuzz.distance.Levenshtein.normalized_similarity`` on the
+  NFKC-normalised, whitespace-collapsed texts.
+- accuracy = normalised exact match, "answer contains target", or equal option letters.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import LCSseq, Levenshtein
+
+from modeleval.scoring.bleu import SentenceBleu
+from modeleval.scoring.choice import extract_choice
+from modeleval.scoring.config import RuleConfig
+from modeleval.scoring.text import Normalization, StopWords, has_cjk, tokens
+
+_LIGHT = Normalization(lowercase=False, remove_punctuation=False)
+
+
+def rouge_l(answer: str, target: str, *, cjk: bool | None = None) -> float:
+    """ROUGE-L F1 of ``answer`` against ``target`` (0-1); CJK detected from both texts."""
+    if cjk is None:
+        cjk = has_cjk(answer) or has_cjk(target)
+    return rouge_l_tokens(tokens(answer, cjk=cjk), tokens(target, cjk=cjk))
+
+
+def rouge_l_tokens(answer: list[str], target: list[str]) -> float:
+    """ROUGE-L F1 from token lists; the LCS length comes from rapidfuzz."""
+    if not answer or not target:
+        return 0.0
+    lcs = LCSseq.similarity(answer, target)
+    if lcs == 0:
+        return 0.0
+    precision = lcs / len(answer)
+    recall = lcs / len(target)
+    return 2 * precision * recall / (precision + recall)
+
+
+def edit_similarity(answer: str, target: str) -> float:
+    """1 - normalised Levenshtein distance (rapidfuzz), on lightly normalised text."""
+    return float(Levenshtein.normalized_similarity(_LIGHT.apply(answer), _LIGHT.apply(target)))
+
+
+@dataclass(slots=True)
+class RuleScorer:
+    """Scores answers with the metrics a :class:`RuleConfig` enables.
+
+    ``metric_names`` lists the result keys in order: ``accuracy`` and/or the similarity
+    metrics (``rougeL``, ``bleu``, ``editSimilarity``).
+    """
+
+    config: RuleConfig
+    stop_words: StopWords = field(init=False)
+    normalization: Normalization = field(init=False)
+    metric_names: tuple[str, ...] = field(init=False)
+    _bleu: SentenceBleu = field(init=False)
+    _similarity: dict[str, Callable[[str, str, bool], float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.stop_words = StopWords.load(inline=cfg.stop_word_list, path=cfg.stop_words_path)
+        self.normalization = cfg.normalization.build()
+        self._bleu = SentenceBleu()
+        available: dict[str, Callable[[str, str, bool], float]] = {
+            "rougeL": lambda a, t, cjk: rouge_l(a, t, cjk=cjk),
+            "bleu": lambda a, t, cjk: self._bleu(a, t, cjk=cjk),
+            "editSimilarity": lambda a, t, cjk: edit_similarity(a, t),
+        }
+        names: list[str] = []
+        if "accuracy" in cfg.score_modes:
+            names.append("accuracy")
+        self._similarity = {}
+        if "similarity" in cfg.score_modes:
+            for name in cfg.similarity_metrics:
+                self._similarity[name] = available[name]
+                names.append(name)
+        self.metric_names = tuple(dict.fromkeys(names))
+
+    def accuracy(self, answer: str, target: str) -> float:
+        """1.0 when the answer matches the target under the configured rule, else 0.0."""
+        mode = self.config.accuracy_match
+        if mode == "choice":
+            expected = extract_choice(target, self.config.choices)
+            if expected is not None:
+                return float(extract_choice(answer, self.config.choices) == expected)
+        a = self.normalization.apply(self.stop_words.remove(answer))
+        t = self.normalization.apply(self.stop_words.remove(target))
+        if mode == "contains":
+            return float(bool(t) and t in a)
+        return float(a == t)
+
+    def score(self, answer: str, target: str) -> dict[str, float]:
+        """Every enabled metric for one item, each in [0, 1]."""
+        result: dict[str, float] = {}
+        if "accuracy" in self.metric_names:
+            result["accuracy"] = self.accuracy(answer, target)
+        if self._similarity:
+            if self.stop_words:
+                answer, target = self.stop_words.remove(answer), self.stop_words.remove(target)
+            answer = unicodedata.normalize("NFKC", answer)
+            target = unicodedata.normalize("NFKC", target)
+            cjk = has_cjk(answer) or has_cjk(target)
+            for name, metric in self._similarity.items():
+                value = metric(answer, target, cjk)
+                result[name] = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
+        return result

@@ -1,0 +1,47 @@
+"""The task-level result of scoring, as written to ``summary.json`` and patched into status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Scores of one EvalTask. All scores are on a 0-100 scale.
+
+    ``to_dict()`` is the ``summary.json`` document (camelCase keys):
+    ``totalScore``, ``metrics`` ({metric: mean}), ``perModel`` ({model: {totalScore, metrics,
+    counts}}), ``gsb`` ({candidate, baseline, good, same, bad, failed, net} or null),
+    ``counts``, ``manual`` ({dimensions: [{dimension, description}], pending: true} when
+    manual evaluation is on, else null), ``weights``, ``definition``, ``evalMode``.
+    """
+
+    total_score: float | None
+    """Weighted mean of the task's metric means; None when nothing could be scored."""
+    metrics: dict[str, float]
+    per_model: dict[str, dict[str, Any]]
+    gsb: dict[str, Any] | None
+    counts: dict[str, int]
+    manual: dict[str, Any] | None
+    weights: dict[str, float]
+    definition: str
+    eval_mode: list[str] = field(default_factory=list)
+
+    @property
+    def manual_pending(self) -> bool:
+        """True when humans still have to annotate (the task goes RunningWithManualBegin)."""
+        return bool(self.manual and self.manual.get("pending"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "totalScore": self.total_score,
+            "metrics": self.metrics,
+            "perModel": self.per_model,
+            "gsb": self.gsb,
+            "counts": self.counts,
+            "manual": self.manual,
+            "weights": self.weights,
+            "definition": self.definition,
+            "evalMode": self.eval_mode,
+        }
