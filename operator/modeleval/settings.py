@@ -30,30 +30,34 @@ class OperatorSettings:
     """What the operator needs to know about its environment."""
 
     runner_image: str = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_IMAGE", c.DEFAULT_RUNNER_IMAGE))
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_IMAGE", c.DEFAULT_RUNNER_IMAGE)
+    )
     """Image of the inference / scoring Jobs (``MODELEVAL_RUNNER_IMAGE``)."""
 
     runner_cpu: str = field(default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_CPU", "1"))
     """Default CPU of runner pods (``MODELEVAL_RUNNER_CPU``)."""
 
     runner_memory: str = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_MEMORY", "1Gi"))
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_MEMORY", "1Gi")
+    )
     """Default memory of runner pods (``MODELEVAL_RUNNER_MEMORY``)."""
 
     results_storage_class: str | None = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_STORAGE_CLASS") or None)
+        default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_STORAGE_CLASS") or None
+    )
     """Storage class of the per-task results PVC (``MODELEVAL_RESULTS_STORAGE_CLASS``)."""
 
     results_size: str = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_SIZE", "1Gi"))
+        default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_SIZE", "1Gi")
+    )
     """Size of the per-task results PVC (``MODELEVAL_RESULTS_SIZE``)."""
 
-    poll_seconds: float = field(
-        default_factory=lambda: _env_float("MODELEVAL_POLL_SECONDS", 5.0))
+    poll_seconds: float = field(default_factory=lambda: _env_float("MODELEVAL_POLL_SECONDS", 5.0))
     """How often timers look at children (``MODELEVAL_POLL_SECONDS``)."""
 
     daemon_cancellation_seconds: float = field(
-        default_factory=lambda: _env_float("MODELEVAL_DAEMON_CANCELLATION_SECONDS", 60.0))
+        default_factory=lambda: _env_float("MODELEVAL_DAEMON_CANCELLATION_SECONDS", 60.0)
+    )
     """How long Kopf waits for daemons to stop (``MODELEVAL_DAEMON_CANCELLATION_SECONDS``)."""
 
     metrics_port: int = field(default_factory=lambda: _env_int("MODELEVAL_METRICS_PORT", 9090))
@@ -70,7 +74,8 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=c.GROUP, key="last-handled-configuration")
+        prefix=c.GROUP, key="last-handled-configuration"
+    )
     settings.posting.level = 20  # INFO and up become Kubernetes Events
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330

@@ -28,10 +28,10 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 
-# Kubernetes resource quantity ("500m", "16Gi", 2). Validated with the API server's own
-# pattern; stored as written.
+# Kubernetes resource quantity ("500m", "16Gi", 2): the API server's pattern without the
+# minus sign (a negative amount of a resource means nothing). Stored as written.
 QUANTITY_PATTERN = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?"
+    r"^\+?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?"
     r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
 _QUANTITY_RE = re.compile(QUANTITY_PATTERN)
@@ -44,7 +44,7 @@ def _check_quantity(value: int | float | str) -> int | float | str:
         if value < 0:
             raise ValueError("must not be negative")
         return value
-    if not _QUANTITY_RE.match(value) or value.startswith("-"):
+    if not _QUANTITY_RE.match(value):
         raise ValueError(f"{value!r} is not a Kubernetes quantity such as 2, '500m' or '16Gi'")
     return value
 
@@ -170,8 +170,9 @@ class EnvVarSource(ApiModel):
 class HeaderFromSecret(ApiModel):
     """An HTTP request header whose value is kept in a Secret (tokens, keys)."""
 
-    name: str = Field(min_length=1, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
-                      description="Header name.")
+    name: str = Field(
+        min_length=1, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description="Header name."
+    )
     secret_key_ref: SecretKeySelector = Field(description="Secret key holding the value.")
 
 
@@ -199,31 +200,39 @@ class GenerationParams(ApiModel):
     repetitionPenalty / penaltyScore 1–2.
     """
 
-    temperature: float | None = Field(default=None, ge=0.01, le=1.0,
-                                      description="Sampling temperature (0.01–1.0).")
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0,
-                                description="Nucleus sampling probability mass (0–1).")
-    top_k: int | None = Field(default=None, ge=1,
-                              description="Keep only the k most likely tokens at each step.")
-    max_length: int | None = Field(default=None, ge=1,
-                                   description="Maximum total length (prompt + answer), tokens.")
-    max_new_tokens: int | None = Field(default=None, ge=1,
-                                       description="Maximum tokens to generate (max_tokens).")
-    repetition_penalty: float | None = Field(default=None, ge=1.0, le=2.0,
-                                             description="Repetition penalty (1.0–2.0).")
+    temperature: float | None = Field(
+        default=None, ge=0.01, le=1.0, description="Sampling temperature (0.01–1.0)."
+    )
+    top_p: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Nucleus sampling probability mass (0–1)."
+    )
+    top_k: int | None = Field(
+        default=None, ge=1, description="Keep only the k most likely tokens at each step."
+    )
+    max_length: int | None = Field(
+        default=None, ge=1, description="Maximum total length (prompt + answer), tokens."
+    )
+    max_new_tokens: int | None = Field(
+        default=None, ge=1, description="Maximum tokens to generate (max_tokens)."
+    )
+    repetition_penalty: float | None = Field(
+        default=None, ge=1.0, le=2.0, description="Repetition penalty (1.0–2.0)."
+    )
     penalty_score: float | None = Field(
-        default=None, ge=1.0, le=2.0,
+        default=None,
+        ge=1.0,
+        le=2.0,
         description="Qianfan's name for the repetition penalty (1.0–2.0); sent as penalty_score.",
     )
-    stop: list[str] | None = Field(default=None, max_length=16,
-                                   description="Stop sequences.")
+    stop: list[str] | None = Field(default=None, max_length=16, description="Stop sequences.")
     seed: int | None = Field(default=None, description="Sampling seed, when the server has one.")
-    system: str | None = Field(default=None,
-                               description="System prompt (Qianfan's model persona).")
+    system: str | None = Field(default=None, description="System prompt (Qianfan's model persona).")
     disable_search: bool | None = Field(
-        default=None, description="Qianfan: force real-time search off (passed through).")
+        default=None, description="Qianfan: force real-time search off (passed through)."
+    )
     enable_citation: bool | None = Field(
-        default=None, description="Qianfan: enable search citations (passed through).")
+        default=None, description="Qianfan: enable search citations (passed through)."
+    )
     extra: dict[str, Any] | None = Field(
         default=None,
         description="Vendor parameters passed through verbatim in the request body.",
@@ -233,18 +242,23 @@ class GenerationParams(ApiModel):
 class ClientSettings(ApiModel):
     """How the runner talks to a model endpoint (the load-test knobs of the sources)."""
 
-    parallel: int = Field(default=8, ge=1, le=4096,
-                          description="Requests in flight at once.")
-    log_every_query: int = Field(default=100, ge=1,
-                                 description="Log and report progress every N queries.")
-    connect_timeout_seconds: float = Field(default=10.0, gt=0,
-                                           description="TCP connect timeout, seconds.")
-    read_timeout_seconds: float = Field(default=300.0, gt=0,
-                                        description="Timeout waiting for a response, seconds.")
-    max_retries: int = Field(default=3, ge=0, le=20,
-                             description="Retries of a failed request (5xx, 429, timeouts).")
+    parallel: int = Field(default=8, ge=1, le=4096, description="Requests in flight at once.")
+    log_every_query: int = Field(
+        default=100, ge=1, description="Log and report progress every N queries."
+    )
+    connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="TCP connect timeout, seconds."
+    )
+    read_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Timeout waiting for a response, seconds."
+    )
+    max_retries: int = Field(
+        default=3, ge=0, le=20, description="Retries of a failed request (5xx, 429, timeouts)."
+    )
     max_error_ratio: float = Field(
-        default=0.1, ge=0.0, le=1.0,
+        default=0.1,
+        ge=0.0,
+        le=1.0,
         description="The task fails when more than this share of items still fail after retries.",
     )
 
@@ -265,9 +279,11 @@ class Condition(ApiModel):
     reason: str | None = Field(default=None, description="CamelCase reason.")
     message: str | None = Field(default=None, description="Human-readable detail.")
     last_transition_time: datetime | None = Field(
-        default=None, description="When the status last changed.")
+        default=None, description="When the status last changed."
+    )
     observed_generation: int | None = Field(
-        default=None, description="metadata.generation this condition was set for.")
+        default=None, description="metadata.generation this condition was set for."
+    )
 
 
 class ObjectMetaLite(ApiModel):

@@ -27,13 +27,18 @@ class PvcSource(ApiModel):
 
 class S3Source(ApiModel):
     url: str = Field(pattern=r"^s3://[^/]+/.+", description="s3://bucket/key of the file.")
-    endpoint: str | None = Field(default=None, pattern=r"^https?://",
-                                 description="S3-compatible endpoint (MinIO, BOS, OSS…).")
+    endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="S3-compatible endpoint (MinIO, BOS, OSS…).",
+    )
     region: str | None = Field(default=None, description="Bucket region.")
-    access_key_id: SecretKeySelector | None = Field(default=None,
-                                                    description="Secret key with the access key id.")
+    access_key_id: SecretKeySelector | None = Field(
+        default=None, description="Secret key with the access key id."
+    )
     secret_access_key: SecretKeySelector | None = Field(
-        default=None, description="Secret key with the secret access key.")
+        default=None, description="Secret key with the secret access key."
+    )
 
 
 class DatasetItem(ApiModel):
@@ -59,7 +64,7 @@ class FieldMapping(ApiModel):
     preset: Literal["default", "qianfan"] = Field(
         default="default",
         description="default: input/target/id; qianfan: prompt/response (response may be a "
-                    "list of lists, the first answer is used).",
+        "list of lists, the first answer is used).",
     )
     input: str | None = Field(default=None, description="Column of the input.")
     target: str | None = Field(default=None, description="Column of the reference answer.")
@@ -74,23 +79,25 @@ class DatasetSpec(ApiModel):
         Rule(
             cel=_ONE_SOURCE_RULE,
             message="set exactly one of configMap, pvc, url, s3, inline",
-            check=lambda s: sum(
-                has(v) for v in (s.config_map, s.pvc, s.url, s.s3, s.inline)
-            ) == 1,
+            check=lambda s: sum(has(v) for v in (s.config_map, s.pvc, s.url, s.s3, s.inline)) == 1,
         ),
     )
 
     name: str | None = Field(
-        default=None, max_length=63,
-        description="Dataset id (datasetUuid / versionId); names derived tasks.")
+        default=None,
+        max_length=63,
+        description="Dataset id (datasetUuid / versionId); names derived tasks.",
+    )
     config_map: ConfigMapSource | None = Field(default=None, description="File in a ConfigMap.")
     pvc: PvcSource | None = Field(default=None, description="File on a PVC.")
     url: str | None = Field(default=None, pattern=r"^https?://", description="HTTP(S) URL.")
     s3: S3Source | None = Field(default=None, description="Object in an S3-compatible bucket.")
-    inline: list[DatasetItem] | None = Field(default=None, max_length=1000,
-                                             description="Items written in the spec.")
-    format: DatasetFormat = Field(default=DatasetFormat.AUTO,
-                                  description="File format; auto = from the file extension.")
+    inline: list[DatasetItem] | None = Field(
+        default=None, max_length=1000, description="Items written in the spec."
+    )
+    format: DatasetFormat = Field(
+        default=DatasetFormat.AUTO, description="File format; auto = from the file extension."
+    )
     fields: FieldMapping | None = Field(default=None, description="Column mapping.")
 
 
@@ -115,22 +122,28 @@ class ResultsStorage(ApiModel):
 
     type: StorageType = Field(default=StorageType.PVC, description="PVC or S3.")
     claim_name: ObjectName | None = Field(
-        default=None, description="PVC to write to; when unset the operator creates one per task.")
-    storage_class_name: str | None = Field(default=None,
-                                           description="Storage class of a created PVC.")
+        default=None, description="PVC to write to; when unset the operator creates one per task."
+    )
+    storage_class_name: str | None = Field(
+        default=None, description="Storage class of a created PVC."
+    )
     size: Quantity = Field(default="1Gi", description="Size of a created PVC.")
-    path: str | None = Field(default=None,
-                             description="Sub-directory inside the volume (storagePath).")
+    path: str | None = Field(
+        default=None, description="Sub-directory inside the volume (storagePath)."
+    )
     s3: S3Source | None = Field(default=None, description="s3://bucket/prefix to upload to.")
 
 
 class ExistingResults(ApiModel):
     """An existing inference result set to score instead of running inference."""
 
-    name: str = Field(min_length=1, max_length=63,
-                      description="Result set id (inferDatasetId); names the model in scores.")
+    name: str = Field(
+        min_length=1,
+        max_length=63,
+        description="Result set id (inferDatasetId); names the model in scores.",
+    )
     model_id: str | None = Field(default=None, description="Model that produced it (modelId).")
-    is_baseline: bool | None = Field(default=None,
-                                     description="The GSB baseline (exactly one of two).")
+    is_baseline: bool | None = Field(
+        default=None, description="The GSB baseline (exactly one of two)."
+    )
     source: DatasetSpec = Field(description="Where the results are; rows need an `output`.")
-

@@ -8,13 +8,13 @@ from pydantic import ConfigDict, Field
 
 from modeleval.api.common import (
     ApiModel,
-    Rule,
-    has,
     ClientSettings,
     GenerationParams,
     ObjectMetaLite,
     ObjectName,
     Quantity,
+    Rule,
+    has,
 )
 from modeleval.api.datasets import DatasetSpec, ExistingResults, ResultsStorage
 from modeleval.api.evaltask_status import EvalTaskStatus
@@ -26,7 +26,6 @@ from modeleval.constants import API_VERSION, EVAL_TASK_KIND
 _BASELINES = "size(self.models.filter(m, has(m.isBaseline) && m.isBaseline))"
 _PAIRWISE_ON = "(has(self.scoring) && has(self.scoring.pairwise) && self.scoring.pairwise.enabled)"
 _RESULT_BASELINES = "size(self.existingResults.filter(r, has(r.isBaseline) && r.isBaseline))"
-
 
 
 def _pairwise_on(spec: EvalTaskSpec) -> bool:
@@ -43,36 +42,49 @@ class InferenceSettings(ApiModel):
     __rules__ = (PROMPT_RULE,)
 
     prompt_template: str | None = Field(
-        default=None, max_length=65536,
-        description="Prompt template; must contain {input} (prompt / promptTemplate).")
-    system_prompt: str | None = Field(default=None, max_length=65536,
-                                      description="System message sent before the prompt.")
-    params: GenerationParams | None = Field(default=None,
-                                            description="Generation parameters (params).")
+        default=None,
+        max_length=65536,
+        description="Prompt template; must contain {input} (prompt / promptTemplate).",
+    )
+    system_prompt: str | None = Field(
+        default=None, max_length=65536, description="System message sent before the prompt."
+    )
+    params: GenerationParams | None = Field(
+        default=None, description="Generation parameters (params)."
+    )
     client: ClientSettings | None = Field(
         default=None,
-        description="parallel, logEveryQuery, connect/read timeouts, retries, error budget.")
+        description="parallel, logEveryQuery, connect/read timeouts, retries, error budget.",
+    )
 
 
 class PerformanceSettings(ApiModel):
     """A load test of the endpoint (taskType Performance; EvalScope perf mode)."""
 
     parallel: list[int] = Field(
-        default_factory=lambda: [1], min_length=1, max_length=16,
+        default_factory=lambda: [1],
+        min_length=1,
+        max_length=16,
         description="Concurrency levels to sweep (each >= 1).",
     )
     requests_per_level: int | None = Field(
-        default=None, ge=1, description="Requests per level (default: the task's limits or 100).")
+        default=None, ge=1, description="Requests per level (default: the task's limits or 100)."
+    )
     duration_seconds: int | None = Field(
-        default=None, ge=1, description="Run each level for this long instead of a count.")
+        default=None, ge=1, description="Run each level for this long instead of a count."
+    )
     synthetic_input_tokens: int | None = Field(
-        default=None, ge=1, description="Use synthetic prompts of about this many tokens.")
-    output_tokens: int | None = Field(default=None, ge=1,
-                                      description="Ask for this many output tokens.")
+        default=None, ge=1, description="Use synthetic prompts of about this many tokens."
+    )
+    output_tokens: int | None = Field(
+        default=None, ge=1, description="Ask for this many output tokens."
+    )
     latency_budget_ms: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="p90 end-to-end latency budget; totalScore is the output tokens/s at the "
-                    "highest level within it.")
+        "highest level within it.",
+    )
     stream: bool = Field(default=True, description="Stream responses to measure TTFT and ITL.")
 
     __rules__ = (
@@ -88,21 +100,28 @@ class PerformanceSettings(ApiModel):
 class RunnerSettings(ApiModel):
     """The Jobs that run inference and scoring."""
 
-    image: str | None = Field(default=None,
-                              description="Runner image (default: the operator's setting).")
+    image: str | None = Field(
+        default=None, description="Runner image (default: the operator's setting)."
+    )
     cpu: Quantity | None = Field(default=None, description="CPU request and limit.")
     memory: Quantity | None = Field(default=None, description="Memory request and limit.")
     active_deadline_seconds: int | None = Field(
-        default=None, ge=1, description="Kill a phase Job running longer than this.")
-    backoff_limit: int = Field(default=3, ge=0, le=20,
-                               description="Pod retries per Job (resumes from the checkpoint).")
+        default=None, ge=1, description="Kill a phase Job running longer than this."
+    )
+    backoff_limit: int = Field(
+        default=3, ge=0, le=20, description="Pod retries per Job (resumes from the checkpoint)."
+    )
     queue_name: str | None = Field(
-        default=None, max_length=63,
-        description="Kueue LocalQueue: Jobs are created suspended with the queue label.")
-    node_selector: dict[str, str] | None = Field(default=None,
-                                                 description="Node selector of runner pods.")
-    tolerations: list[Toleration] | None = Field(default=None,
-                                                 description="Tolerations of runner pods.")
+        default=None,
+        max_length=63,
+        description="Kueue LocalQueue: Jobs are created suspended with the queue label.",
+    )
+    node_selector: dict[str, str] | None = Field(
+        default=None, description="Node selector of runner pods."
+    )
+    tolerations: list[Toleration] | None = Field(
+        default=None, description="Tolerations of runner pods."
+    )
 
 
 class EvalTaskSpec(ApiModel):
@@ -112,7 +131,7 @@ class EvalTaskSpec(ApiModel):
         Rule(
             cel="has(self.models) != has(self.existingResults)",
             message="set exactly one of models (run inference) or existingResults "
-                    "(score existing inference results)",
+            "(score existing inference results)",
             check=lambda s: has(s.models) != has(s.existing_results),
         ),
         Rule(
@@ -123,26 +142,31 @@ class EvalTaskSpec(ApiModel):
         ),
         Rule(
             cel=f"!{_PAIRWISE_ON} || !has(self.models) || "
-                f"(size(self.models) == 2 && {_BASELINES} == 1)",
+            f"(size(self.models) == 2 && {_BASELINES} == 1)",
             message="pairwise (GSB) needs exactly two models, exactly one isBaseline",
-            check=lambda s: not _pairwise_on(s) or s.models is None
-            or (len(s.models) == 2 and _count_baselines(s.models) == 1),
+            check=lambda s: (
+                not _pairwise_on(s)
+                or s.models is None
+                or (len(s.models) == 2 and _count_baselines(s.models) == 1)
+            ),
             field_path=".models",
         ),
         Rule(
             cel=f"!{_PAIRWISE_ON} || !has(self.existingResults) || "
-                f"(size(self.existingResults) == 2 && {_RESULT_BASELINES} == 1)",
+            f"(size(self.existingResults) == 2 && {_RESULT_BASELINES} == 1)",
             message="pairwise (GSB) needs exactly two result sets, exactly one isBaseline",
-            check=lambda s: not _pairwise_on(s) or s.existing_results is None
-            or (len(s.existing_results) == 2 and _count_baselines(s.existing_results) == 1),
+            check=lambda s: (
+                not _pairwise_on(s)
+                or s.existing_results is None
+                or (len(s.existing_results) == 2 and _count_baselines(s.existing_results) == 1)
+            ),
             field_path=".existingResults",
         ),
         Rule(
             cel="!has(self.models) || "
-                "self.models.all(m, self.models.filter(o, o.name == m.name).size() == 1)",
+            "self.models.all(m, self.models.filter(o, o.name == m.name).size() == 1)",
             message="model names must be unique",
-            check=lambda s: s.models is None
-            or len({m.name for m in s.models}) == len(s.models),
+            check=lambda s: s.models is None or len({m.name for m in s.models}) == len(s.models),
             field_path=".models",
         ),
         Rule(
@@ -152,33 +176,49 @@ class EvalTaskSpec(ApiModel):
         ),
     )
 
-    description: str | None = Field(default=None, max_length=2048,
-                                    description="Free text (description).")
-    display_name: str | None = Field(default=None, max_length=253,
-                                     description="Human-readable name (taskName).")
-    opaque: str | None = Field(default=None, max_length=65536,
-                               description="Free-form extension data kept with the task (opaque).")
-    type: TaskType = Field(default=TaskType.QUALITY,
-                           description="Quality or Performance (taskType).")
-    suspend: bool = Field(default=False,
-                          description="Stop the task, keeping results; false again resumes.")
+    description: str | None = Field(
+        default=None, max_length=2048, description="Free text (description)."
+    )
+    display_name: str | None = Field(
+        default=None, max_length=253, description="Human-readable name (taskName)."
+    )
+    opaque: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="Free-form extension data kept with the task (opaque).",
+    )
+    type: TaskType = Field(
+        default=TaskType.QUALITY, description="Quality or Performance (taskType)."
+    )
+    suspend: bool = Field(
+        default=False, description="Stop the task, keeping results; false again resumes."
+    )
     models: list[ModelTarget] | None = Field(
-        default=None, min_length=1, max_length=8,
-        description="What to evaluate (evalModelConfigList; ZStack model/url/api).")
+        default=None,
+        min_length=1,
+        max_length=8,
+        description="What to evaluate (evalModelConfigList; ZStack model/url/api).",
+    )
     existing_results: list[ExistingResults] | None = Field(
-        default=None, min_length=1, max_length=8,
-        description="Score existing inference results instead (evalInferDatasetConfigList).")
-    dataset: DatasetSpec | None = Field(default=None,
-                                        description="Evaluation data (datasetUuid / versionId).")
-    limits: int | None = Field(default=None, ge=1,
-                               description="Use only the first N items (limits).")
-    inference: InferenceSettings | None = Field(default=None,
-                                                description="Prompt, params, client settings.")
+        default=None,
+        min_length=1,
+        max_length=8,
+        description="Score existing inference results instead (evalInferDatasetConfigList).",
+    )
+    dataset: DatasetSpec | None = Field(
+        default=None, description="Evaluation data (datasetUuid / versionId)."
+    )
+    limits: int | None = Field(
+        default=None, ge=1, description="Use only the first N items (limits)."
+    )
+    inference: InferenceSettings | None = Field(
+        default=None, description="Prompt, params, client settings."
+    )
     scoring: ScoringSpec | None = Field(default=None, description="evalConfig.")
-    performance: PerformanceSettings | None = Field(default=None,
-                                                    description="Load-test settings.")
+    performance: PerformanceSettings | None = Field(default=None, description="Load-test settings.")
     results: ResultsStorage | None = Field(
-        default=None, description="Where results go (storageType / storagePath).")
+        default=None, description="Where results go (storageType / storagePath)."
+    )
     runner: RunnerSettings | None = Field(default=None, description="Runner Jobs.")
 
 

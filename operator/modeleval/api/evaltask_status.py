@@ -55,12 +55,14 @@ class ModelScores(StatusModel):
 
 
 class Scores(StatusModel):
-    metrics: dict[str, float] | None = Field(default=None,
-                                             description="Metric means on a 0–100 scale.")
+    metrics: dict[str, float] | None = Field(
+        default=None, description="Metric means on a 0–100 scale."
+    )
     per_model: list[ModelScores] | None = Field(default=None, description="Scores per model.")
     scored: int | None = Field(default=None, description="Items scored.")
-    excluded: int | None = Field(default=None,
-                                 description="Items excluded (judge failures, missing answers).")
+    excluded: int | None = Field(
+        default=None, description="Items excluded (judge failures, missing answers)."
+    )
     definition: str | None = Field(default=None, description="How totalScore was computed.")
 
 
@@ -110,8 +112,9 @@ class InferenceResult(StatusModel):
 
 
 class ManualStatus(StatusModel):
-    dimensions: list[str] | None = Field(default=None,
-                                         description="satisfaction + declared dimensions.")
+    dimensions: list[str] | None = Field(
+        default=None, description="satisfaction + declared dimensions."
+    )
     pending: bool | None = Field(default=None, description="Waiting for human annotation.")
 
 
@@ -134,16 +137,20 @@ class EvalTaskStatus(StatusModel):
     gsb: GsbCounts | None = None
     performance: PerformanceResults | None = None
     inference_results: list[InferenceResult] | None = Field(
-        default=None, description="Per-model inference results (inferDatasetList).")
+        default=None, description="Per-model inference results (inferDatasetList)."
+    )
     manual: ManualStatus | None = None
-    results_location: str | None = Field(default=None,
-                                         description="Export location (exportPath/storagePath).")
+    results_location: str | None = Field(
+        default=None, description="Export location (exportPath/storagePath)."
+    )
     jobs: JobRefs | None = None
     service_group: str | None = Field(
-        default=None, description="Group that created this task (modelServiceGroupUuid).")
+        default=None, description="Group that created this task (modelServiceGroupUuid)."
+    )
     start_time: datetime | None = None
     end_time: datetime | None = Field(default=None, description="When it ended (endTime).")
-    last_update_time: datetime | None = Field(default=None,
-                                              description="Last change (updateTime / lastOpDate).")
+    last_update_time: datetime | None = Field(
+        default=None, description="Last change (updateTime / lastOpDate)."
+    )
     conditions: list[Condition] | None = None
     observed_generation: int | None = None

@@ -22,9 +22,10 @@ def _children(node: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, 
         yield from walk_fields(node, path)
     elif node.get("type") == "array" and "properties" in node.get("items", {}):
         yield from walk_fields(node["items"], f"{path}[]")
-    elif isinstance(node.get("additionalProperties"), dict) and "properties" in node[
-        "additionalProperties"
-    ]:
+    elif (
+        isinstance(node.get("additionalProperties"), dict)
+        and "properties" in node["additionalProperties"]
+    ):
         yield from walk_fields(node["additionalProperties"], f"{path}.*")
 
 
@@ -50,8 +51,12 @@ def _constraints(node: dict[str, Any]) -> str:
         parts.append(f"{'>' if node.get('exclusiveMinimum') else '≥'} {low}")
     if high is not None:
         parts.append(f"{'<' if node.get('exclusiveMaximum') else '≤'} {high}")
-    for key, label in (("minItems", "min items"), ("maxItems", "max items"),
-                       ("minLength", "min length"), ("maxLength", "max length")):
+    for key, label in (
+        ("minItems", "min items"),
+        ("maxItems", "max items"),
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+    ):
         if key in node:
             parts.append(f"{label} {node[key]}")
     if "default" in node:
@@ -98,8 +103,11 @@ def render_reference(kinds: Iterable[Kind]) -> str:
     for kind in kinds:
         schema = open_api_schema(kind)
         out += [f"## {kind.kind} (`{kind.short}`)", "", kind.description, ""]
-        out += ["Printer columns: " + ", ".join(col["name"].upper() for col in kind.columns
-                                                 if not col.get("priority")), ""]
+        out += [
+            "Printer columns: "
+            + ", ".join(col["name"].upper() for col in kind.columns if not col.get("priority")),
+            "",
+        ]
         for part in ("spec", "status"):
             out += [f"### {part}", ""]
             out += _table(schema["properties"][part], part)

@@ -65,31 +65,43 @@ class RuleScoring(ApiModel):
 
     score_modes: list[ScoreMode] = Field(
         default_factory=lambda: [ScoreMode.SIMILARITY, ScoreMode.ACCURACY],
-        min_length=1, max_length=2, description="similarity and/or accuracy.")
+        min_length=1,
+        max_length=2,
+        description="similarity and/or accuracy.",
+    )
     similarity_metrics: list[SimilarityMetric] | None = Field(
-        default=None, max_length=3,
-        description="Similarity metrics; default rougeL, bleu, editDistance.")
+        default=None,
+        max_length=3,
+        description="Similarity metrics; default rougeL, bleu, editDistance.",
+    )
     accuracy_match: AccuracyMatch = Field(
         default=AccuracyMatch.EXACT,
-        description="exact (normalised), contains (answer contains target), choice (A/B/C/D).")
+        description="exact (normalised), contains (answer contains target), choice (A/B/C/D).",
+    )
     normalization: Normalization | None = Field(default=None, description="Normalisation.")
-    stop_word_list: list[str] | None = Field(default=None, max_length=10000,
-                                             description="Stop words removed before scoring.")
+    stop_word_list: list[str] | None = Field(
+        default=None, max_length=10000, description="Stop words removed before scoring."
+    )
     stop_words_path: str | None = Field(
-        default=None, description="Path of a stop-word file inside the results volume.")
+        default=None, description="Path of a stop-word file inside the results volume."
+    )
     stop_words_from: StopWordsFrom | None = Field(
-        default=None, description="Stop-word file in a ConfigMap or on a PVC.")
+        default=None, description="Stop-word file in a ConfigMap or on a PVC."
+    )
 
 
 class JudgePromptParam(ApiModel):
     """Fills the judge prompt's {metric}, {steps} and {max_score} (promptParam)."""
 
-    metric: str | None = Field(default=None, max_length=4096,
-                               description="What is judged; replaces {metric}.")
-    steps: str | None = Field(default=None, max_length=8192,
-                              description="Scoring steps; replace {steps}.")
-    max_score: float = Field(default=5, gt=0, le=100,
-                             description="Highest score; replaces {max_score}.")
+    metric: str | None = Field(
+        default=None, max_length=4096, description="What is judged; replaces {metric}."
+    )
+    steps: str | None = Field(
+        default=None, max_length=8192, description="Scoring steps; replace {steps}."
+    )
+    max_score: float = Field(
+        default=5, gt=0, le=100, description="Highest score; replaces {max_score}."
+    )
 
 
 class JudgeScoring(ApiModel):
@@ -109,41 +121,48 @@ class JudgeScoring(ApiModel):
         ),
     )
 
-    api_name: str | None = Field(default=None, max_length=253,
-                                 description="Judge name (apiName), recorded with scores.")
+    api_name: str | None = Field(
+        default=None, max_length=253, description="Judge name (apiName), recorded with scores."
+    )
     service_group_ref: ServiceGroupRef | None = Field(
-        default=None, description="Judge served by a ModelEvalServiceGroup.")
+        default=None, description="Judge served by a ModelEvalServiceGroup."
+    )
     endpoint: Endpoint | None = Field(default=None, description="External judge endpoint.")
     prompt_param: JudgePromptParam | None = Field(default=None, description="promptParam.")
     prompt_template: str | None = Field(
         default=None,
         description="Judge prompt; placeholders {metric} {steps} {max_score} {question} "
-                    "{reference} {answer}. Default: a built-in bilingual prompt.",
+        "{reference} {answer}. Default: a built-in bilingual prompt.",
     )
-    client: ClientSettings | None = Field(default=None,
-                                          description="Judge concurrency, timeouts, retries.")
+    client: ClientSettings | None = Field(
+        default=None, description="Judge concurrency, timeouts, retries."
+    )
 
 
 class PairwiseScoring(ApiModel):
     """GSB (Good / Same / Bad) comparison of two models against a baseline by the judge."""
 
     enabled: bool = Field(default=True, description="Compare the two models pairwise.")
-    swap_positions: bool = Field(default=True,
-                                 description="Judge each pair twice with positions swapped.")
+    swap_positions: bool = Field(
+        default=True, description="Judge each pair twice with positions swapped."
+    )
 
 
 class ManualDimension(ApiModel):
     dimension: str = Field(min_length=1, max_length=63, description="Dimension name.")
-    description: str | None = Field(default=None, max_length=1024,
-                                    description="What annotators judge.")
+    description: str | None = Field(
+        default=None, max_length=1024, description="What annotators judge."
+    )
 
 
 class ManualScoring(ApiModel):
     """Human annotation dimensions (manualEvalConfig); satisfaction is always present."""
 
     eval_dimension: list[ManualDimension] = Field(
-        default_factory=list, max_length=4,
-        description="Up to 4 dimensions besides the built-in satisfaction.")
+        default_factory=list,
+        max_length=4,
+        description="Up to 4 dimensions besides the built-in satisfaction.",
+    )
 
 
 class ScoringSpec(ApiModel):
@@ -171,7 +190,9 @@ class ScoringSpec(ApiModel):
     )
 
     modes: list[ScoringMode] = Field(
-        default_factory=lambda: [ScoringMode.RULE], min_length=1, max_length=3,
+        default_factory=lambda: [ScoringMode.RULE],
+        min_length=1,
+        max_length=3,
         description='Qianfan evalMode: rule, model, manual ("rule,model" = [rule, model]).',
     )
     rule: RuleScoring | None = Field(default=None, description="autoRuleEvalConfig.")
@@ -181,5 +202,5 @@ class ScoringSpec(ApiModel):
     weights: dict[str, float] | None = Field(
         default=None,
         description="Weight per metric in totalScore (accuracy, rougeL, bleu, editDistance, "
-                    "judge, gsb); default equal weights over the enabled metrics.",
+        "judge, gsb); default equal weights over the enabled metrics.",
     )

@@ -7,12 +7,12 @@ from pydantic import Field
 from modeleval.api.common import (
     ApiFlavour,
     ApiModel,
-    Rule,
-    has,
     GenerationParams,
     HeaderFromSecret,
     ObjectName,
+    Rule,
     SecretKeySelector,
+    has,
 )
 
 TARGET_RULE = Rule(
@@ -38,18 +38,28 @@ class ServiceGroupRef(ApiModel):
 class Endpoint(ApiModel):
     """An OpenAI-compatible endpoint outside the operator's control."""
 
-    url: str = Field(pattern=r"^https?://[^\s]+$",
-                     description="Base URL, e.g. https://api.example.com/v1 (the sources' url).")
-    api: ApiFlavour = Field(default=ApiFlavour.OPENAI_CHAT,
-                            description="openai-chat or openai-completions (the sources' api).")
-    model: str | None = Field(default=None, max_length=253,
-                              description="Model name sent in requests (the sources' model).")
+    url: str = Field(
+        pattern=r"^https?://[^\s]+$",
+        description="Base URL, e.g. https://api.example.com/v1 (the sources' url).",
+    )
+    api: ApiFlavour = Field(
+        default=ApiFlavour.OPENAI_CHAT,
+        description="openai-chat or openai-completions (the sources' api).",
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=253,
+        description="Model name sent in requests (the sources' model).",
+    )
     request_headers: dict[str, str] | None = Field(
-        default=None, description="Plain request headers (requestHeaders).")
+        default=None, description="Plain request headers (requestHeaders)."
+    )
     request_headers_from: list[HeaderFromSecret] | None = Field(
-        default=None, description="Headers whose values are in Secrets.")
+        default=None, description="Headers whose values are in Secrets."
+    )
     api_key_secret_ref: SecretKeySelector | None = Field(
-        default=None, description="Secret key with the API key, sent as a Bearer token.")
+        default=None, description="Secret key with the API key, sent as a Bearer token."
+    )
 
 
 class ModelTarget(ApiModel):
@@ -57,14 +67,22 @@ class ModelTarget(ApiModel):
 
     __rules__ = (TARGET_RULE, PROMPT_RULE)
 
-    name: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
-                      description="Name of this model in results (modelId).")
+    name: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+        description="Name of this model in results (modelId).",
+    )
     service_group_ref: ServiceGroupRef | None = Field(
-        default=None, description="Evaluate a ModelEvalServiceGroup (evaluatedServiceGroupUuid).")
+        default=None, description="Evaluate a ModelEvalServiceGroup (evaluatedServiceGroupUuid)."
+    )
     endpoint: Endpoint | None = Field(default=None, description="Evaluate an external endpoint.")
-    is_baseline: bool | None = Field(default=None,
-                                     description="GSB baseline (exactly one of two models).")
+    is_baseline: bool | None = Field(
+        default=None, description="GSB baseline (exactly one of two models)."
+    )
     prompt_template: str | None = Field(
-        default=None, description="Per-model prompt template with {input} (promptTemplate).")
+        default=None, description="Per-model prompt template with {input} (promptTemplate)."
+    )
     params: GenerationParams | None = Field(
-        default=None, description="Per-model generation parameters, over the task's (params).")
+        default=None, description="Per-model generation parameters, over the task's (params)."
+    )
