@@ -48,6 +48,7 @@ from modeleval.testing.apiserver.errors import ApiError
 from modeleval.testing.apiserver.rbac import rules_from_manifests
 from modeleval.testing.apiserver.schema import ValidationResult, validate_custom_resource
 from modeleval.testing.apiserver.server import ApiServer, load_documents
+from modeleval.testing.apiserver.threaded import ThreadedApiServer, run_in_thread
 
 __all__ = [
     "ApiError",
@@ -55,11 +56,13 @@ __all__ = [
     "Grant",
     "RequestLog",
     "RequestRecord",
+    "ThreadedApiServer",
     "UserInfo",
     "ValidationResult",
     "compare_permissions",
     "load_documents",
     "rules_from_manifests",
+    "run_in_thread",
     "service_account_user",
     "validate_custom_resource",
 ]

@@ -49,16 +49,50 @@ def document(registry: Registry, path: str, address: str) -> Obj | None:
         return {"kind": "APIGroup", "apiVersion": "v1", **group_doc(parts[1], groups[parts[1]])}
     if len(parts) == 3 and parts[0] == "apis" and parts[2] in groups.get(parts[1], []):
         return resource_list(registry, parts[1], parts[2])
-    if parts == ["openapi", "v2"]:
-        return {
-            "swagger": "2.0",
-            "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]},
-            "paths": {},
-            "definitions": {},
-        }
     if parts == ["openapi", "v3"]:
-        return {"paths": {}}
+        return {
+            "paths": {
+                (f"apis/{g}/{v}" if g else f"api/{v}"): {
+                    "serverRelativeURL": f"/openapi/v3/{'apis/' + g if g else 'api'}/{v}?hash=0"
+                }
+                for g, versions in groups.items()
+                for v in versions
+            }
+        }
+    if len(parts) >= 4 and parts[:2] == ["openapi", "v3"]:
+        group, version = (
+            (parts[3], parts[4]) if parts[2] == "apis" and len(parts) == 5 else ("", parts[3])
+        )
+        if version in groups.get(group, []):
+            return openapi_v3(registry, group, version)
     return None
+
+
+def openapi_v3(registry: Registry, group: str, version: str) -> Obj:
+    """A skeleton OpenAPI v3 document: PATCH operations that declare ``fieldValidation``.
+
+    kubectl reads it to learn that the server validates fields itself, so it skips its own
+    client-side validation (which needs the full protobuf OpenAPI v2 document).
+    """
+    paths: Obj = {}
+    prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    for info in registry.in_group_version(group, version):
+        scope = "/namespaces/{namespace}" if info.namespaced else ""
+        gvk = {"group": group, "version": version, "kind": info.kind}
+        paths[f"{prefix}{scope}/{info.plural}/{{name}}"] = {
+            "patch": {
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": [
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]},
+        "paths": paths,
+    }
 
 
 def group_doc(group: str, versions: list[str]) -> Obj:

@@ -64,7 +64,7 @@ class Handler:
     def __init__(self, server: ApiServer) -> None:
         self.server = server
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         record: dict[str, Any] = {
             "user": "",
             "verb": "",

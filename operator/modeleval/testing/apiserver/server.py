@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import ssl
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from modeleval.testing.apiserver.objects import Objects
 from modeleval.testing.apiserver.rbac import Authorizer
 from modeleval.testing.apiserver.resources import ResourceInfo
 from modeleval.testing.apiserver.store import Store
+from modeleval.testing.apiserver.tls import server_context
 
 Obj = dict[str, Any]
 Source = str | Path | Obj
@@ -70,6 +73,8 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.admin_token = self.tokens.issue("admin", ["system:masters"])
         self.host, self.port = "127.0.0.1", 0
+        self.tls = True
+        self.ca_file: Path | None = None
         self._runner: web.AppRunner | None = None
         for namespace in namespaces:
             self.create_object(
@@ -79,12 +84,20 @@ class ApiServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> ApiServer:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = True) -> ApiServer:
+        """Listen on ``host:port`` (0: any free port), over HTTPS unless ``tls=False``.
+
+        kubectl only sends bearer tokens over HTTPS; over plain HTTP it is unauthenticated.
+        """
+        context = None
+        self.tls = tls
+        if tls:
+            context, self.ca_file = server_context()
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", Handler(self))
+        app.router.add_route("*", "/{tail:.*}", Handler(self).handle)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, ssl_context=context)
         await site.start()
         self.host, self.port = host, int(self._runner.addresses[0][1])
         return self
@@ -97,7 +110,13 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def client_ssl_context(self) -> ssl.SSLContext | bool:
+        """What HTTP clients should verify the server with (``verify=`` for httpx)."""
+        if self.ca_file is None:
+            return False
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     @property
     def address(self) -> str:
@@ -209,10 +228,15 @@ class ApiServer:
         self, path: str | Path, token: str | None = None, namespace: str = "default"
     ) -> Path:
         """Write a kubeconfig for this server (``token`` defaults to the superuser's)."""
+        cluster: Obj = {"server": self.url}
+        if self.ca_file is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(
+                self.ca_file.read_bytes()
+            ).decode()
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "emulator", "cluster": cluster}],
             "users": [{"name": "emulator-user", "user": {"token": token or self.admin_token}}],
             "contexts": [
                 {
