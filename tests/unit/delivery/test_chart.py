@@ -200,3 +200,29 @@ def test_render_fails_without_a_service_account_name(kube_tools: KubeTools) -> N
     with pytest.raises(subprocess.CalledProcessError) as failure:
         kube_tools.helm_template("--set", "serviceAccount.create=false")
     assert "serviceAccount.name is required" in failure.value.stderr
+
+
+def grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_operator_holds_every_runner_permission(kube_tools: KubeTools) -> None:
+    """RBAC lets the operator create the per-task runner Role only with permissions it holds."""
+    objects = kube_tools.helm_template()
+    runner = one(objects, "ClusterRole", "modeleval-runner")
+    operator = one(objects, "ClusterRole", "modeleval-operator")
+    assert grants(runner["rules"]) == {
+        ("modeleval.io", "evaltasks", "get"),
+        ("modeleval.io", "evaltasks/status", "get"),
+        ("modeleval.io", "evaltasks/status", "patch"),
+    }
+    assert grants(runner["rules"]) <= grants(operator["rules"])
+    assert not of_kind(objects, "RoleBinding")
+    bound = {b["roleRef"]["name"] for b in of_kind(objects, "ClusterRoleBinding")}
+    assert "modeleval-runner" not in bound, "the runner template must never be bound as is"
