@@ -1,0 +1,176 @@
+"""``modeleval``: the command line.
+
+modeleval crds [--apply]             print (or kubectl-apply) the CRDs
+modeleval validate -f FILE...        check resources against the API models
+modeleval run -f task.yaml [--out D] run an EvalTask locally against its endpoints
+modeleval demo                       the whole stack on this machine, samples to Succeeded
+modeleval results NAME [-n NS]       a finished task's scores from a cluster
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from modeleval import __version__
+from modeleval import constants as c
+from modeleval.api import EvalTask, ModelEvalServiceGroup
+
+MODELS: dict[str, Any] = {c.EVAL_TASK_KIND: EvalTask, c.SERVICE_GROUP_KIND: ModelEvalServiceGroup}
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per problem, each naming the field path as written in YAML."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(step) for step in item["loc"]) or "<object>"
+        lines.append(f"{where}: {item['msg']}")
+    return lines
+
+
+def cmd_crds(args: argparse.Namespace) -> int:
+    from modeleval.api.crdgen import KINDS, render_crd
+
+    text = "---\n".join(render_crd(kind) for kind in KINDS)
+    if not args.apply:
+        sys.stdout.write(text)
+        return 0
+    return subprocess.run(["kubectl", "apply", "-f", "-"], input=text, text=True).returncode
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.file:
+        for doc in _documents(path):
+            model = MODELS.get(doc.get("kind", ""))
+            name = f"{path}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+            if model is None:
+                continue
+            try:
+                model.model_validate(doc)
+            except ValidationError as exc:
+                failed += 1
+                print(f"{name}: invalid", file=sys.stderr)
+                for line in describe_errors(exc):
+                    print(f"  {line}", file=sys.stderr)
+            else:
+                print(f"{name}: valid")
+    return 1 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from modeleval.localrun import LocalRunError, run_task_locally
+
+    tasks = [doc for doc in _documents(args.file) if doc.get("kind") == c.EVAL_TASK_KIND]
+    if len(tasks) != 1:
+        print(f"{args.file}: expected exactly one EvalTask, found {len(tasks)}", file=sys.stderr)
+        return 2
+    urls = dict(item.split("=", 1) for item in args.url or [])
+    try:
+        summary = run_task_locally(tasks[0], out_dir=args.out, urls=urls, progress=not args.quiet)
+    except LocalRunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from modeleval.demo import run_demo
+
+    return run_demo(work_dir=args.work_dir, timeout=args.timeout)
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from modeleval import kube
+
+    task = kube.get_custom(c.EVAL_TASK_PLURAL, args.namespace, args.name)
+    if task is None:
+        print(f"evaltask {args.namespace}/{args.name} not found", file=sys.stderr)
+        return 1
+    status = task.get("status") or {}
+    if args.json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+        return 0
+    print(
+        f"{args.namespace}/{args.name}: {status.get('state', 'Unknown')}"
+        f"  totalScore={status.get('totalScore')}  {status.get('message') or ''}".rstrip()
+    )
+    for metric, value in sorted(((status.get("scores") or {}).get("metrics") or {}).items()):
+        print(f"  {metric:<16} {value:8.2f}")
+    gsb = status.get("gsb")
+    if gsb:
+        print(
+            f"  GSB good={gsb.get('good')} same={gsb.get('same')} bad={gsb.get('bad')} "
+            f"net={gsb.get('netScore')}"
+        )
+    for result in status.get("inferenceResults") or []:
+        print(f"  results[{result.get('model')}]: {result.get('location')}")
+    if status.get("resultsLocation"):
+        print(f"  report: {status['resultsLocation']}/report.html")
+    return 0 if status.get("state") == "Succeeded" else 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modeleval", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"modeleval {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    crds = sub.add_parser("crds", help="print the CRDs, or apply them with kubectl")
+    crds.add_argument("--apply", action="store_true", help="pipe them to `kubectl apply -f -`")
+    crds.set_defaults(func=cmd_crds)
+
+    validate = sub.add_parser("validate", help="check resources against the API models")
+    validate.add_argument("-f", "--file", type=Path, action="append", required=True)
+    validate.set_defaults(func=cmd_validate)
+
+    run = sub.add_parser("run", help="run an EvalTask locally, no cluster")
+    run.add_argument("-f", "--file", type=Path, required=True, help="YAML with one EvalTask")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.add_argument(
+        "--url",
+        action="append",
+        metavar="MODEL=URL",
+        help="base URL for a model that uses serviceGroupRef",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="run the whole stack locally with the samples")
+    demo.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path("demo-output"),
+        help="where the cluster state, logs and reports go",
+    )
+    demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for the tasks")
+    demo.set_defaults(func=cmd_demo)
+
+    results = sub.add_parser("results", help="show a finished task's scores from a cluster")
+    results.add_argument("name")
+    results.add_argument("-n", "--namespace", default="default")
+    results.add_argument("--json", action="store_true", help="print the whole status as JSON")
+    results.set_defaults(func=cmd_results)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

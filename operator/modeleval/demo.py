@@ -1,0 +1,109 @@
+"""``modeleval demo``: the whole stack on one machine, the samples from Queued to Succeeded.
+
+Starts the Kubernetes API emulator, the real operator process, the local workload executor
+(which runs the mock model server for the sample's vLLM image) and applies the samples with the
+real ``kubectl``. Shows the resources live until every task has finished and prints where the
+reports are.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from modeleval import constants as c
+from modeleval.api.evaltask_status import TERMINAL_STATES
+
+DEMO_SAMPLES = (
+    "00-dataset-configmap.yaml",
+    "10-servicegroup-qwen.yaml",
+    "20-evaltask-rule.yaml",
+    "50-evaltask-performance.yaml",
+)
+NAMESPACE = "default"
+
+
+def _items(api: Any, plural: str) -> list[dict[str, Any]]:
+    body = api.get(f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{NAMESPACE}/{plural}")
+    return list((body or {}).get("items", []))
+
+
+def _table(groups: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="kubectl get modeleval", expand=False)
+    for column in ("KIND", "NAME", "STATE", "PROGRESS", "SCORE", "DETAIL"):
+        table.add_column(column)
+    for group in groups:
+        status = group.get("status") or {}
+        table.add_row(
+            "mesg",
+            group["metadata"]["name"],
+            status.get("phase", ""),
+            status.get("ready", ""),
+            "",
+            status.get("url") or status.get("message", ""),
+        )
+    for task in tasks:
+        status = task.get("status") or {}
+        score = status.get("totalScore")
+        table.add_row(
+            "et",
+            task["metadata"]["name"],
+            status.get("state", ""),
+            f"{status.get('percentage', 0)}%",
+            "" if score is None else f"{score:.1f}",
+            status.get("message", "") or "",
+        )
+    return table
+
+
+def _finished(tasks: list[dict[str, Any]]) -> bool:
+    return bool(tasks) and all(
+        (task.get("status") or {}).get("state") in TERMINAL_STATES for task in tasks
+    )
+
+
+def run_demo(*, work_dir: Path, timeout: float = 300) -> int:
+    """Run the demo; 0 when every sample task Succeeded and wrote a report."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from modeleval.testing.cluster import REPO_ROOT, LocalCluster
+
+    console = Console()
+    work_dir = work_dir.resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    samples = REPO_ROOT / "manifests" / "samples"
+    console.print(f"[bold]modeleval demo[/bold]: state, logs and reports under {work_dir}")
+    with LocalCluster(work_dir=work_dir / "cluster") as cluster:
+        console.print(f"API emulator at {cluster.api_url}; kubeconfig {cluster.admin_kubeconfig}")
+        for name in DEMO_SAMPLES:
+            out = cluster.kubectl("apply", "-f", str(samples / name))
+            console.print(out.stdout.strip())
+        api = cluster.api()
+        deadline = time.monotonic() + timeout
+        tasks: list[dict[str, Any]] = []
+        with Live(console=console, refresh_per_second=4) as live:
+            while time.monotonic() < deadline:
+                groups = _items(api, c.SERVICE_GROUP_PLURAL)
+                tasks = _items(api, c.EVAL_TASK_PLURAL)
+                live.update(_table(groups, tasks))
+                if _finished(tasks):
+                    break
+                time.sleep(0.5)
+        states = {t["metadata"]["name"]: (t.get("status") or {}).get("state") for t in tasks}
+        reports = sorted(cluster.work_dir.rglob("report.html"))
+        for report in reports:
+            console.print(f"report: {report}")
+        failed = {name: state for name, state in states.items() if state != "Succeeded"}
+        if failed or not tasks:
+            console.print(f"[red]not all tasks succeeded[/red]: {failed or 'no tasks'}")
+            console.print(f"operator log: {cluster.operator_log}")
+            return 1
+        if not reports:
+            console.print("[red]no report was written[/red]")
+            return 1
+        console.print(f"[green]all {len(tasks)} tasks succeeded[/green]")
+        return 0
