@@ -38,8 +38,9 @@ CLI: ``python -m modeleval.testing.apiserver --port 8001 --crds crds/ --kubeconf
 HTTP extras: ``GET /debug/requests`` (superuser only) returns the request log as JSON;
 ``/healthz`` needs no token.
 
-What it does and does not emulate: see ``docs/dev/emulator.md`` and the module docstrings
-(`objects`, `deletion`, `watch`, `schema`, `rbac`).
+What it does and does not emulate is told in the module docstrings: `objects` (write rules),
+`deletion` (finalizers, GC, namespaces), `watch`, `schema` and `cel` (CRD validation), `rbac`
+and `audit` (authorization, request log), `tls` (why HTTPS), `discovery`, `tables`.
 """
 
 from modeleval.testing.apiserver.audit import Grant, RequestLog, RequestRecord, compare_permissions
