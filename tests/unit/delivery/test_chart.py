@@ -7,8 +7,14 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
-from .kube import CHART, NAMESPACE, KubeTools, of_kind, one
+from modeleval.api import EvalTask
+from modeleval.builders.runner import build_runner_rbac
+
+from .kube import CHART, MANIFESTS, NAMESPACE, KubeTools, of_kind, one
+
+SAMPLE_TASK = MANIFESTS / "samples" / "20-evaltask-rule.yaml"
 
 K8S_VERSION = "1.32.0"
 
@@ -226,3 +232,19 @@ def test_operator_holds_every_runner_permission(kube_tools: KubeTools) -> None:
     assert not of_kind(objects, "RoleBinding")
     bound = {b["roleRef"]["name"] for b in of_kind(objects, "ClusterRoleBinding")}
     assert "modeleval-runner" not in bound, "the runner template must never be bound as is"
+
+
+def test_runner_template_matches_the_role_the_operator_builds(kube_tools: KubeTools) -> None:
+    task = EvalTask.model_validate(
+        next(
+            doc
+            for doc in yaml.safe_load_all(SAMPLE_TASK.read_text(encoding="utf-8"))
+            if doc and doc["kind"] == "EvalTask"
+        )
+    )
+    role = next(obj for obj in build_runner_rbac(task) if obj["kind"] == "Role")
+    built = [dict(rule) for rule in role["rules"]]
+    for rule in built:
+        assert rule.pop("resourceNames") == [task.metadata.name]
+    template = one(kube_tools.helm_template(), "ClusterRole", "modeleval-runner")
+    assert grants(built) == grants(template["rules"])
