@@ -1,0 +1,211 @@
+"""Pure builders for the runner: the phase Jobs and the per-task least-privilege RBAC.
+
+A phase Job runs ``python -m modeleval.runner <phase>`` (see docs/dev/CONTRACTS.md) as a
+hardened pod: non-root, read-only root filesystem (``/tmp`` is an emptyDir), no capabilities,
+``RuntimeDefault`` seccomp. ``restartPolicy: Never`` lets the Job controller retry a failed pod
+(up to ``backoffLimit``); the retried runner resumes from its checkpoint on the results volume.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modeleval import constants as c
+from modeleval.api import EvalTask, secret_env_name
+from modeleval.builders.evaltask import (
+    CONFIG_KEY,
+    child_metadata,
+    config_map_name,
+    job_name,
+    results_claim_name,
+    runner_account_name,
+    secret_refs,
+)
+from modeleval.settings import OperatorSettings
+
+PHASES = ("infer", "score", "perf")
+RUNNER_UID = 65532
+CONFIG_DIR = "/etc/modeleval"
+RESULTS_DIR = "/results"
+DATASET_CONFIG_DIR = "/mnt/dataset-config"
+DATASET_PVC_DIR = "/mnt/dataset"
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+GENERATION_ANNOTATION = f"{c.GROUP}/task-generation"
+
+
+def build_runner_rbac(task: EvalTask) -> list[dict[str, Any]]:
+    """ServiceAccount, Role and RoleBinding ``<task>-runner``: read its task, patch its status."""
+    task_name = task.metadata.name or ""
+    name = runner_account_name(task_name)
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": child_metadata(task, name, "runner"),
+        "automountServiceAccountToken": True,
+    }
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": child_metadata(task, name, "runner"),
+        "rules": [
+            {
+                "apiGroups": [c.GROUP],
+                "resources": [c.EVAL_TASK_PLURAL],
+                "resourceNames": [task_name],
+                "verbs": ["get"],
+            },
+            {
+                "apiGroups": [c.GROUP],
+                "resources": [f"{c.EVAL_TASK_PLURAL}/status"],
+                "resourceNames": [task_name],
+                "verbs": ["get", "patch"],
+            },
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": child_metadata(task, name, "runner"),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": name, "namespace": task.metadata.namespace}
+        ],
+    }
+    return [account, role, binding]
+
+
+def _env(task: EvalTask) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [
+        {"name": "MODELEVAL_TASK_FILE", "value": f"{CONFIG_DIR}/{CONFIG_KEY}"},
+        {"name": "MODELEVAL_RESULTS_DIR", "value": _results_dir(task)},
+        {"name": "MODELEVAL_TASK_NAME", "value": task.metadata.name},
+        {"name": "MODELEVAL_TASK_NAMESPACE", "value": task.metadata.namespace},
+        {"name": "TMPDIR", "value": "/tmp"},
+    ]
+    dataset = task.spec.dataset
+    if dataset is not None and dataset.config_map is not None:
+        env.append({"name": "MODELEVAL_DATASET_DIR", "value": DATASET_CONFIG_DIR})
+    if dataset is not None and dataset.pvc is not None:
+        env.append({"name": "MODELEVAL_DATASET_PVC_DIR", "value": DATASET_PVC_DIR})
+    for ref in secret_refs(task.spec):
+        env.append(
+            {
+                "name": secret_env_name(ref),
+                "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
+            }
+        )
+    return env
+
+
+def _results_dir(task: EvalTask) -> str:
+    results = task.spec.results
+    if results is not None and results.path and results_claim_name(task) is not None:
+        return f"{RESULTS_DIR}/{results.path.strip('/')}"
+    return RESULTS_DIR
+
+
+def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Pod volumes and the container's mounts."""
+    task_name = task.metadata.name or ""
+    claim = results_claim_name(task)
+    results: dict[str, Any] = (
+        {"persistentVolumeClaim": {"claimName": claim}} if claim else {"emptyDir": {}}
+    )
+    volumes = [
+        {"name": "config", "configMap": {"name": config_map_name(task_name)}},
+        {"name": "results", **results},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    mounts = [
+        {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        {"name": "results", "mountPath": RESULTS_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    dataset = task.spec.dataset
+    if dataset is not None and dataset.config_map is not None:
+        volumes.append({"name": "dataset-config", "configMap": {"name": dataset.config_map.name}})
+        mounts.append({"name": "dataset-config", "mountPath": DATASET_CONFIG_DIR, "readOnly": True})
+    if dataset is not None and dataset.pvc is not None:
+        volumes.append(
+            {
+                "name": "dataset-pvc",
+                "persistentVolumeClaim": {"claimName": dataset.pvc.claim_name, "readOnly": True},
+            }
+        )
+        mounts.append({"name": "dataset-pvc", "mountPath": DATASET_PVC_DIR, "readOnly": True})
+    return volumes, mounts
+
+
+def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
+    runner = task.spec.runner
+    amounts = {
+        "cpu": str((runner.cpu if runner else None) or settings.runner_cpu),
+        "memory": str((runner.memory if runner else None) or settings.runner_memory),
+    }
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
+    runner = task.spec.runner
+    _, mounts = _volumes(task)
+    return {
+        "name": "runner",
+        "image": (runner.image if runner else None) or settings.runner_image,
+        "command": ["python", "-m", "modeleval.runner", phase],
+        "env": _env(task),
+        "resources": _resources(task, settings),
+        "volumeMounts": mounts,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUNNER_UID,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+
+
+def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
+    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, score or perf)."""
+    if phase not in PHASES:
+        raise ValueError(f"unknown runner phase {phase!r}; expected one of {PHASES}")
+    task_name = task.metadata.name or ""
+    runner = task.spec.runner
+    metadata = child_metadata(task, job_name(task_name, phase), "runner")
+    metadata["labels"][c.LABEL_PHASE] = phase
+    generation = (task.metadata.model_extra or {}).get("generation")
+    if generation is not None:
+        metadata["annotations"] = {GENERATION_ANNOTATION: str(generation)}
+    pod_labels = dict(metadata["labels"])
+    queue = runner.queue_name if runner else None
+    if queue:
+        metadata["labels"][KUEUE_QUEUE_LABEL] = queue
+    volumes, _ = _volumes(task)
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": runner_account_name(task_name),
+        "restartPolicy": "Never",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUNNER_UID,
+            "runAsGroup": RUNNER_UID,
+            "fsGroup": RUNNER_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [_container(task, phase, settings)],
+        "volumes": volumes,
+    }
+    if runner and runner.node_selector:
+        pod_spec["nodeSelector"] = dict(runner.node_selector)
+    if runner and runner.tolerations:
+        pod_spec["tolerations"] = [t.to_wire() for t in runner.tolerations]
+    spec: dict[str, Any] = {
+        "backoffLimit": runner.backoff_limit if runner else 3,
+        "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+    }
+    if runner and runner.active_deadline_seconds:
+        spec["activeDeadlineSeconds"] = runner.active_deadline_seconds
+    if queue:
+        spec["suspend"] = True
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}

@@ -1,0 +1,282 @@
+"""Kopf handlers of EvalTask: every trigger calls one level-triggered ``reconcile``.
+
+Triggers: create / resume / update of the task, events of its Jobs, events of the service
+groups it targets (through an index), and a timer as the safety net. ``reconcile`` reads the
+task and its children, asks :func:`~modeleval.handlers.evaltask_state.next_step` what to do,
+does it (create the next phase Job with its ConfigMap, PVC and RBAC; or delete Jobs) and
+writes the operator-owned status keys. It is safe to run twice and after a restart: children
+have deterministic names, 409 means "already there", status is recomputed from them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from modeleval import constants as c
+from modeleval import kube
+from modeleval.api import EvalTask, TaskState
+from modeleval.builders.evaltask import (
+    build_results_pvc,
+    build_task_config_map,
+    job_name,
+    resolve_models,
+    results_location,
+    target_summary,
+)
+from modeleval.builders.runner import build_job, build_runner_rbac
+from modeleval.handlers.evaltask_observe import World, observe
+from modeleval.handlers.evaltask_state import (
+    Decision,
+    Observed,
+    Phase,
+    has_manual,
+    next_step,
+    status_patch,
+)
+from modeleval.settings import SETTINGS
+
+log = logging.getLogger(__name__)
+
+HANDLER_CHANGE = "evaltask-reconcile"
+HANDLER_JOB_EVENT = "evaltask-job-event"
+HANDLER_GROUP_EVENT = "evaltask-target-group-event"
+HANDLER_TIMER = "evaltask-poll"
+INDEX_BY_GROUP = "evaltask_by_group"
+FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
+
+_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
+def _lock(namespace: str, name: str) -> threading.Lock:
+    """One reconcile per task at a time: triggers of different kinds run in parallel threads."""
+    with _locks_guard:
+        return _locks[(namespace, name)]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def validation_message(exc: ValidationError) -> str:
+    """``spec invalid: models.0.endpoint.url: String should match pattern …``."""
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
+    return "spec invalid: " + "; ".join(parts)
+
+
+def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
+    kind = "Warning" if decision.state == TaskState.FAILED else "Normal"
+    try:
+        kopf.event(dict(raw), type=kind, reason=decision.reason, message=decision.message or "")
+    except LookupError:  # outside a running operator (no event queue): log only
+        log.info("%s %s: %s", kind, decision.reason, decision.message)
+
+
+def _upsert_config_map(body: dict[str, Any]) -> None:
+    meta = body["metadata"]
+    created = kube.create_if_absent(
+        kube.core().create_namespaced_config_map, meta["namespace"], body
+    )
+    if created is None:
+        current = kube.core().read_namespaced_config_map(meta["name"], meta["namespace"])
+        if (current.data or {}) != body["data"]:
+            kube.core().patch_namespaced_config_map(
+                meta["name"], meta["namespace"], {"data": body["data"]}
+            )
+
+
+def create_phase_job(task: EvalTask, world: World, phase: Phase) -> None:
+    """The phase Job and what it mounts and runs as; each create is a no-op when present."""
+    namespace = task.metadata.namespace or ""
+    account, role, binding = build_runner_rbac(task)
+    kube.create_if_absent(kube.core().create_namespaced_service_account, namespace, account)
+    kube.create_if_absent(kube.rbac().create_namespaced_role, namespace, role)
+    kube.create_if_absent(kube.rbac().create_namespaced_role_binding, namespace, binding)
+    pvc = build_results_pvc(task, SETTINGS)
+    if pvc is not None:
+        kube.create_if_absent(kube.core().create_namespaced_persistent_volume_claim, namespace, pvc)
+    _upsert_config_map(build_task_config_map(task, resolve_models(task.spec, world.groups)))
+    job = build_job(task, phase.value, SETTINGS)
+    kube.create_if_absent(kube.batch().create_namespaced_job, namespace, job)
+
+
+def delete_jobs(namespace: str, names: tuple[str, ...]) -> None:
+    """Background propagation: the Job goes now, its pods get SIGTERM and flush checkpoints."""
+    for name in names:
+        kube.delete_if_present(
+            kube.batch().delete_namespaced_job, name, namespace, propagation_policy="Background"
+        )
+
+
+def _job_refs(task_name: str, observed: Observed, created: Phase | None) -> dict[str, str]:
+    present = set(observed.jobs) | ({created} if created else set())
+    refs = {}
+    for phase in present:
+        key = "scoring" if phase == Phase.SCORE else "inference"
+        refs[key] = job_name(task_name, phase.value)
+    return refs
+
+
+def operator_keys(task: EvalTask, world: World, decision: Decision) -> dict[str, Any]:
+    """Operator-owned status keys besides state, message, conditions and times."""
+    name = task.metadata.name or ""
+    extra: dict[str, Any] = {
+        "target": target_summary(task.spec),
+        "resultsLocation": results_location(task),
+        "evalType": "manual" if has_manual(task.spec) else "auto",
+    }
+    refs = _job_refs(name, world.observed, decision.create)
+    if refs:
+        extra["jobs"] = refs
+    if (
+        decision.state == TaskState.RUNNING_WITH_MANUAL_BEGIN
+        and world.observed.manual_pending is None
+    ):
+        scoring = task.spec.scoring
+        dims = [
+            d.dimension
+            for d in (scoring.manual.eval_dimension if scoring and scoring.manual else [])
+        ]
+        extra["manual"] = {"dimensions": ["satisfaction", *dims], "pending": True}
+    return extra
+
+
+def fail_invalid(raw: Mapping[str, Any], exc: ValidationError) -> None:
+    meta = raw.get("metadata") or {}
+    decision = Decision(TaskState.FAILED, "InvalidSpec", validation_message(exc))
+    patch = status_patch(
+        raw.get("status") or {}, decision, generation=meta.get("generation"), now=_now()
+    )
+    if patch:
+        kube.patch_custom_status(c.EVAL_TASK_PLURAL, meta["namespace"], meta["name"], patch)
+        if "state" in patch:
+            post_event(raw, decision)
+    raise kopf.PermanentError(decision.message)
+
+
+def reconcile(namespace: str, name: str) -> Decision | None:
+    """Bring the task one step closer to done; None when it is gone or finished."""
+    with _lock(namespace, name):
+        raw = kube.get_custom(c.EVAL_TASK_PLURAL, namespace, name)
+        if raw is None or (raw.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        meta, status = raw["metadata"], raw.get("status") or {}
+        if status.get("state") in FINISHED and status.get("observedGeneration") == meta.get(
+            "generation"
+        ):
+            return None
+        try:
+            task = EvalTask.model_validate(raw)
+        except ValidationError as exc:
+            fail_invalid(raw, exc)
+            return None
+        world = observe(task, raw)
+        decision = next_step(world.observed)
+        if decision.delete:
+            delete_jobs(namespace, decision.delete)
+        if decision.create is not None:
+            create_phase_job(task, world, decision.create)
+        patch = status_patch(
+            status,
+            decision,
+            generation=meta.get("generation"),
+            now=_now(),
+            extra=operator_keys(task, world, decision),
+        )
+        if patch:
+            kube.patch_custom_status(c.EVAL_TASK_PLURAL, namespace, name, patch)
+        if "state" in patch:
+            post_event(raw, decision)
+        return decision
+
+
+def _reconcile_or_wait(namespace: str, name: str) -> None:
+    decision = reconcile(namespace, name)
+    if decision is not None and decision.retry_after is not None:
+        raise kopf.TemporaryError(decision.message or "waiting", delay=decision.retry_after)
+
+
+@kopf.on.resume(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
+@kopf.on.create(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
+@kopf.on.update(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
+def on_task_change(namespace: str, name: str, **_: Any) -> None:
+    _reconcile_or_wait(namespace, name)
+
+
+def _owner_task(body: Mapping[str, Any]) -> str | None:
+    for ref in (body.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("kind") == c.EVAL_TASK_KIND and ref.get("apiVersion", "").startswith(c.GROUP):
+            return str(ref["name"])
+    return None
+
+
+def _job_settled(event_type: str | None, body: Mapping[str, Any]) -> bool:
+    """A MODIFIED event of a Job that is just running carries nothing the task waits for."""
+    if event_type != "MODIFIED" or (body.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    status = body.get("status") or {}
+    finished = any(
+        cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True"
+        for cond in status.get("conditions") or []
+    )
+    return not finished and bool(status.get("startTime"))
+
+
+@kopf.on.event(
+    "batch", "v1", "jobs", labels={c.LABEL_EVAL_TASK: kopf.PRESENT}, id=HANDLER_JOB_EVENT
+)
+def on_job_event(type: str | None, body: kopf.Body, namespace: str, **_: Any) -> None:
+    task = _owner_task(body)
+    if task is None or _job_settled(type, body):
+        return
+    reconcile(namespace, task)
+
+
+def referenced_groups(spec: Mapping[str, Any]) -> set[str]:
+    """Service groups named in a raw spec (models and judge)."""
+    names = {(m.get("serviceGroupRef") or {}).get("name") for m in spec.get("models") or []}
+    judge = (spec.get("scoring") or {}).get("judge") or {}
+    names.add((judge.get("serviceGroupRef") or {}).get("name"))
+    return {n for n in names if n}
+
+
+@kopf.index(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=INDEX_BY_GROUP)
+def evaltask_by_group(
+    spec: kopf.Spec, namespace: str, name: str, **_: Any
+) -> dict[tuple[str, str], str]:
+    return {(namespace, group): name for group in referenced_groups(spec)}
+
+
+@kopf.on.event(c.GROUP, c.VERSION, c.SERVICE_GROUP_PLURAL, id=HANDLER_GROUP_EVENT)
+def on_target_group_event(namespace: str, name: str, **kwargs: Any) -> None:
+    index: kopf.Index[tuple[str, str], str] = kwargs[INDEX_BY_GROUP]
+    for task in sorted(set(index.get((namespace, name), []))):
+        reconcile(namespace, task)
+
+
+def _unfinished(status: kopf.Status, **_: Any) -> bool:
+    return status.get("state") not in (*FINISHED, TaskState.STOPPED.value)
+
+
+@kopf.timer(
+    c.GROUP,
+    c.VERSION,
+    c.EVAL_TASK_PLURAL,
+    id=HANDLER_TIMER,
+    interval=SETTINGS.poll_seconds,
+    initial_delay=SETTINGS.poll_seconds,
+    when=_unfinished,
+)
+def poll_task(namespace: str, name: str, **_: Any) -> None:
+    reconcile(namespace, name)

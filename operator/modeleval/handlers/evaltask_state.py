@@ -1,0 +1,359 @@
+"""The EvalTask state machine, pure: what the task's children look like in, what to do out.
+
+``next_step(observed)`` decides the state, the message and at most one action (create the next
+phase Job, or delete the running ones); ``status_patch(...)`` turns a decision into the
+operator-owned part of the status (state, message, conditions, times, observedGeneration).
+The handler (:mod:`modeleval.handlers.evaltask`) observes, calls these, and applies them.
+
+States::
+
+    Queued ──► Running (infer | perf Job) ──► RunningWithMetricsCalculating (score Job)
+       ▲                 │                                  │
+       │                 ▼                                  ▼
+       │              Failed ◄──────────────────────── RunningWithManualBegin ──► Succeeded
+       │
+    spec.suspend: any non-terminal state ──► Stopping (Jobs deleted, pods exit) ──► Stopped
+    suspend false again: Stopped ──► the next unfinished phase (the runner skips finished items)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from modeleval.api import TERMINAL_STATES, EvalTaskSpec, TaskState, TaskType
+from modeleval.api.scoring import ScoringMode
+from modeleval.builders.evaltask import job_name
+
+WAIT_SECONDS = 2.0
+"""Re-check delay while something the operator does not watch (pods exiting) settles."""
+
+
+class Phase(StrEnum):
+    """Runner phases; each runs as one Job ``<task>-<phase>``."""
+
+    INFER = "infer"
+    SCORE = "score"
+    PERF = "perf"
+
+
+NOUN = {Phase.INFER: "inference", Phase.SCORE: "scoring", Phase.PERF: "performance test"}
+RUNNING_STATE = {
+    Phase.INFER: TaskState.RUNNING,
+    Phase.SCORE: TaskState.RUNNING_WITH_METRICS_CALCULATING,
+    Phase.PERF: TaskState.RUNNING,
+}
+ACTIVE_STATES = frozenset(
+    {
+        TaskState.RUNNING,
+        TaskState.RUNNING_WITH_METRICS_CALCULATING,
+        TaskState.RUNNING_WITH_MANUAL_BEGIN,
+    }
+)
+
+
+def plan(spec: EvalTaskSpec) -> tuple[Phase, ...]:
+    """The phases a task runs, in order."""
+    if spec.type == TaskType.PERFORMANCE:
+        return (Phase.PERF,)
+    if spec.existing_results:
+        return (Phase.SCORE,)
+    modes = spec.scoring.modes if spec.scoring else [ScoringMode.RULE]
+    if all(mode == ScoringMode.MANUAL for mode in modes):
+        return (Phase.INFER,)
+    return (Phase.INFER, Phase.SCORE)
+
+
+def has_manual(spec: EvalTaskSpec) -> bool:
+    return bool(spec.scoring and ScoringMode.MANUAL in spec.scoring.modes)
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """A ModelEvalServiceGroup the task needs; ``role`` is ``model`` or ``judge``."""
+
+    name: str
+    role: str = "model"
+    found: bool = True
+    phase: str | None = None
+    url: str | None = None
+    message: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.found and self.phase == "Running" and bool(self.url)
+
+    def describe(self) -> str:
+        if not self.found:
+            return f"{self.name} (not found)"
+        if self.phase == "Running":
+            return f"{self.name} (no url yet)"
+        return f"{self.name} ({self.phase or 'Pending'})"
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What the operator needs to know about one phase Job."""
+
+    name: str
+    suspended: bool = False
+    deleting: bool = False
+    complete: bool = False
+    failed: bool = False
+    reason: str | None = None
+    detail: str | None = None
+    pod_failure: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return not (self.complete or self.failed or self.deleting)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The task and its children as read from the API."""
+
+    task: str
+    state: TaskState | None
+    phases: tuple[Phase, ...]
+    suspend: bool = False
+    jobs: Mapping[Phase, JobView] = field(default_factory=dict)
+    groups: tuple[GroupView, ...] = ()
+    stray_pods: int = 0
+    queue_name: str | None = None
+    manual: bool = False
+    manual_pending: bool | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The state to be in and what to do; ``message=None`` keeps the current message."""
+
+    state: TaskState
+    reason: str
+    message: str | None
+    create: Phase | None = None
+    delete: tuple[str, ...] = ()
+    retry_after: float | None = None
+
+
+def _unchanged(state: TaskState) -> Decision:
+    return Decision(state=state, reason="", message=None)
+
+
+def _stop(o: Observed) -> Decision:
+    live = tuple(job.name for job in o.jobs.values() if job.live)
+    if live:
+        return Decision(
+            TaskState.STOPPING,
+            "Stopping",
+            f"stopping: deleting Job {', '.join(live)}; finished items are kept",
+            delete=live,
+            retry_after=WAIT_SECONDS,
+        )
+    exiting = o.stray_pods + sum(1 for job in o.jobs.values() if job.deleting)
+    if exiting:
+        return Decision(
+            TaskState.STOPPING,
+            "Stopping",
+            f"stopping: waiting for {exiting} runner pod(s) to exit",
+            retry_after=WAIT_SECONDS,
+        )
+    if o.state == TaskState.STOPPED:
+        return _unchanged(TaskState.STOPPED)
+    return Decision(
+        TaskState.STOPPED,
+        "Stopped",
+        "stopped by spec.suspend; partial results are kept; set suspend: false to resume",
+    )
+
+
+def _groups_block(o: Observed, phase: Phase) -> Decision | None:
+    role = "judge" if phase == Phase.SCORE else "model"
+    needed = [g for g in o.groups if g.role == role]
+    failed = [g for g in needed if g.found and g.phase == "Failed"]
+    if failed:
+        group = failed[0]
+        detail = f": {group.message}" if group.message else ""
+        return Decision(
+            TaskState.FAILED,
+            "TargetFailed",
+            f"target service group {group.name} failed{detail}",
+        )
+    waiting = [g for g in needed if not g.ready]
+    if not waiting:
+        return None
+    return Decision(
+        TaskState.QUEUED,
+        "WaitingForTarget",
+        "waiting for service group(s) to be Running: " + ", ".join(g.describe() for g in waiting),
+    )
+
+
+def _create(o: Observed, phase: Phase) -> Decision:
+    exiting = o.stray_pods + sum(1 for job in o.jobs.values() if job.deleting)
+    if exiting:
+        state = TaskState.STOPPING if o.state == TaskState.STOPPING else TaskState.QUEUED
+        return Decision(
+            state,
+            "WaitingForPods",
+            f"waiting for {exiting} runner pod(s) of the stopped run to exit before resuming",
+            retry_after=WAIT_SECONDS,
+        )
+    blocked = _groups_block(o, phase)
+    if blocked is not None:
+        return blocked
+    name = job_name(o.task, phase)
+    if o.queue_name:
+        return Decision(
+            TaskState.QUEUED,
+            "WaitingForAdmission",
+            f"{NOUN[phase]} Job {name} created; waiting for Kueue admission in queue "
+            f"{o.queue_name}",
+            create=phase,
+        )
+    return Decision(
+        RUNNING_STATE[phase],
+        f"{phase.name.capitalize()}Running",
+        f"{NOUN[phase]} running (Job {name})",
+        create=phase,
+    )
+
+
+def _failed(phase: Phase, job: JobView) -> Decision:
+    reason = job.reason or "JobFailed"
+    why = f" ({reason}: {job.detail})" if job.detail else f" ({reason})"
+    pod = f"; {job.pod_failure}" if job.pod_failure else ""
+    return Decision(
+        TaskState.FAILED,
+        reason if reason[:1].isupper() else "JobFailed",
+        f"{NOUN[phase]} Job {job.name} failed{why}{pod}",
+    )
+
+
+def next_step(o: Observed) -> Decision:
+    """The state the task should be in and the one action that gets it there."""
+    if o.state in (TaskState.SUCCEEDED, TaskState.FAILED):
+        return _unchanged(o.state)
+    if o.suspend:
+        return _stop(o)
+    for phase in o.phases:
+        job = o.jobs.get(phase)
+        if job is None or job.deleting:
+            return _create(o, phase)
+        if job.failed:
+            return _failed(phase, job)
+        if job.complete:
+            continue
+        if job.suspended:
+            where = f" in queue {o.queue_name}" if o.queue_name else ""
+            return Decision(
+                TaskState.QUEUED,
+                "WaitingForAdmission",
+                f"{NOUN[phase]} Job {job.name} waiting for Kueue admission{where}",
+            )
+        return Decision(
+            RUNNING_STATE[phase],
+            f"{phase.name.capitalize()}Running",
+            f"{NOUN[phase]} running (Job {job.name})",
+        )
+    if o.manual and o.manual_pending is not False:
+        return Decision(
+            TaskState.RUNNING_WITH_MANUAL_BEGIN,
+            "ManualAnnotation",
+            "automatic scoring finished; waiting for manual annotation "
+            "(set status.manual.pending to false when done)",
+        )
+    return Decision(TaskState.SUCCEEDED, "Succeeded", "evaluation finished")
+
+
+# Conditions: one per outcome a user (or `kubectl wait --for=condition=…`) waits for.
+CONDITIONS: dict[str, frozenset[TaskState]] = {
+    "Running": ACTIVE_STATES,
+    "Succeeded": frozenset({TaskState.SUCCEEDED}),
+    "Failed": frozenset({TaskState.FAILED}),
+    "Suspended": frozenset({TaskState.STOPPING, TaskState.STOPPED}),
+}
+
+
+def build_conditions(
+    current: list[dict[str, Any]] | None,
+    state: TaskState,
+    reason: str,
+    message: str,
+    *,
+    generation: int | None,
+    now: str,
+) -> list[dict[str, Any]]:
+    """The task's conditions for ``state``; ``lastTransitionTime`` moves only on a flip."""
+    previous = {cond.get("type"): cond for cond in current or []}
+    result = []
+    for kind, states in CONDITIONS.items():
+        status = "True" if state in states else "False"
+        old = previous.get(kind) or {}
+        since = old.get("lastTransitionTime") if old.get("status") == status else None
+        cond = {
+            "type": kind,
+            "status": status,
+            "reason": reason if status == "True" else str(state),
+            "message": message,
+            "lastTransitionTime": since or now,
+        }
+        if generation is not None:
+            cond["observedGeneration"] = generation
+        result.append(cond)
+    return result
+
+
+def status_patch(
+    current: Mapping[str, Any],
+    decision: Decision,
+    *,
+    generation: int | None,
+    now: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The merge patch of the operator-owned status keys; empty when nothing changed.
+
+    ``extra`` holds other operator-owned keys (target, jobs, resultsLocation, evalType).
+    Runner-owned keys are never written, except ``percentage: 100`` at Succeeded.
+    """
+    patch: dict[str, Any] = {}
+    state = decision.state
+    changed = current.get("state") != state
+    message = decision.message if decision.message is not None else current.get("message")
+    if changed:
+        patch["state"] = str(state)
+    if message != current.get("message"):
+        patch["message"] = message
+    for key, value in (extra or {}).items():
+        if current.get(key) != value:
+            patch[key] = value
+    reason = decision.reason or _current_reason(current, state)
+    conditions = build_conditions(
+        current.get("conditions"), state, reason, message or "", generation=generation, now=now
+    )
+    if conditions != current.get("conditions"):
+        patch["conditions"] = conditions
+    if generation is not None and current.get("observedGeneration") != generation:
+        patch["observedGeneration"] = generation
+    if state in ACTIVE_STATES and not current.get("startTime"):
+        patch["startTime"] = now
+    if state in TERMINAL_STATES and (changed or not current.get("endTime")):
+        patch["endTime"] = now
+    if state not in TERMINAL_STATES and current.get("endTime"):
+        patch["endTime"] = None
+    if state == TaskState.SUCCEEDED and current.get("percentage") != 100:
+        patch["percentage"] = 100
+    if patch:
+        patch["lastUpdateTime"] = now
+    return patch
+
+
+def _current_reason(current: Mapping[str, Any], state: TaskState) -> str:
+    for cond in current.get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("reason"):
+            return str(cond["reason"])
+    return str(state)
