@@ -248,3 +248,24 @@ def test_runner_template_matches_the_role_the_operator_builds(kube_tools: KubeTo
         assert rule.pop("resourceNames") == [task.metadata.name]
     template = one(kube_tools.helm_template(), "ClusterRole", "modeleval-runner")
     assert grants(built) == grants(template["rules"])
+
+
+def test_rbac_and_service_account_can_be_left_to_the_cluster_admin(
+    kube_tools: KubeTools,
+) -> None:
+    objects = kube_tools.helm_template(
+        "--set", "rbac.create=false",
+        "--set", "serviceAccount.create=false",
+        "--set", "serviceAccount.name=preexisting",
+    )  # fmt: skip
+    assert {obj["kind"] for obj in objects} == {"Deployment", "Service"}
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "preexisting"
+
+
+def test_old_clusters_are_refused(kube_tools: KubeTools) -> None:
+    result = kube_tools.run(
+        kube_tools.helm, "template", "x", CHART, "--kube-version", "1.26.0", check=False
+    )
+    assert result.returncode != 0
+    assert "kubeVersion" in result.stderr or "incompatible" in result.stderr
