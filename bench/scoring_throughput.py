@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001
-# (full-width and CJK punctuation in this file is intended)
 """Benchmark: time to score N items (default 100,000) with ROUGE-L (char) + BLEU + accuracy.
 
 Target: under 10 s on one core. The process pins itself to one CPU. Items are synthetic and

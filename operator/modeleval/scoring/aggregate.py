@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001, RUF002
-# (full-width and CJK punctuation in this file is intended)
 """From item records to the task's numbers: metric means, per-model scores and totalScore.
 
 Definition of totalScore (also written into ``summary.json`` as ``definition``):

@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001, RUF002, RUF003
-# (full-width and CJK punctuation in this file is intended)
 """Multiple-choice answer extraction: find the option letter a free-text answer settles on.
 
 Handles answers such as ``"B"``, ``"B. Paris"``, ``"(C)"``, ``"答案是B"``, ``"正确答案：Ｃ"``,
@@ -32,7 +30,7 @@ def _patterns(choices: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Patter
         f"([{letters}])"
         r"(?![A-Za-z]))",
     )
-    # The answer starts with the letter: "B", "B.", "(B) Paris", "B、北京", "B: ...".
+    # The answer starts with the letter: "B", "B.", "(B) Paris", "B、北京", "B: ...", "b)".
     leading = re.compile(
         r"^\s*(?:[\(（\[【]\s*"
         f"({cls})"
@@ -40,7 +38,7 @@ def _patterns(choices: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Patter
         f"|({cls})"
         r"\s*[\.．、:：\)）,，]"
         f"|([{letters}])"
-        r"(?:\s|$))",
+        r"\s*$)",
     )
     # A lone capital letter anywhere, not part of a word.
     lone = re.compile(f"(?<![A-Za-z])([{letters}])(?![A-Za-z])")

@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001
-# (full-width and CJK punctuation in this file is intended)
 """Scoring configuration: the Qianfan ``evalConfig`` vocabulary in camelCase, plus our knobs.
 
 ``ScoringConfig.model_validate(spec["evalConfig"])`` reads the same field names the EvalTask
@@ -149,7 +147,7 @@ class ManualDimension(_Model):
 class ManualConfig(_Model):
     """``manualEvalConfig``: dimensions humans score later; satisfaction is always first."""
 
-    eval_dimension: list[ManualDimension] = Field(default_factory=list)
+    eval_dimension: list[ManualDimension] = Field(default_factory=list, validate_default=True)
 
     @field_validator("eval_dimension")
     @classmethod

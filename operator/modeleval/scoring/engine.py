@@ -83,9 +83,12 @@ async def score_with_judge(
         async def run() -> None:
             result = record.models[model]
             outcome = await judge_answer(
-                judge, jc, question=record.input, reference=record.target,
+                judge,
+                jc,
+                question=record.input,
+                reference=record.target,
                 answer=result.answer or "",
-            )  # fmt: skip
+            )
             result.judge_score, result.judge_error = outcome.score, outcome.error
             result.judge_reason = outcome.reason if outcome.error is None else None
             tick()
@@ -97,20 +100,25 @@ async def score_with_judge(
     ) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             outcome = await compare_pair(
-                judge, jc, question=record.input, reference=record.target,
+                judge,
+                jc,
+                question=record.input,
+                reference=record.target,
                 candidate=record.models[candidate].answer or "",
                 baseline=record.models[baseline].answer or "",
-            )  # fmt: skip
+            )
             outcomes.append(outcome)
             record.gsb = {
                 "candidate": candidate,
                 "baseline": baseline,
-                "verdicts": {"candidateFirst": outcome.verdicts[0],
-                             "baselineFirst": outcome.verdicts[1]},
+                "verdicts": {
+                    "candidateFirst": outcome.verdicts[0],
+                    "baselineFirst": outcome.verdicts[1],
+                },
                 "reasons": list(outcome.reasons),
                 "result": outcome.gsb,
                 "error": outcome.error,
-            }  # fmt: skip
+            }
             tick()
 
         return run
@@ -124,8 +132,12 @@ async def score_with_judge(
             if all(record.models[m].error is None for m in pair):
                 jobs.append(pair_job(record, candidate, baseline))
             else:
-                record.gsb = {"candidate": candidate, "baseline": baseline, "result": None,
-                              "error": "skipped: a model has no answer"}  # fmt: skip
+                record.gsb = {
+                    "candidate": candidate,
+                    "baseline": baseline,
+                    "result": None,
+                    "error": "skipped: a model has no answer",
+                }
     await gather_limited(jobs, jc.concurrency)
     return outcomes
 
@@ -159,9 +171,14 @@ def summarize(
     gsb_block: dict[str, Any] | None = None
     if gsb is not None and pair is not None:
         gsb_block = {
-            "candidate": pair[0], "baseline": pair[1], "good": gsb.good, "same": gsb.same,
-            "bad": gsb.bad, "failed": gsb.failed, "net": round(gsb.net, 6),
-        }  # fmt: skip
+            "candidate": pair[0],
+            "baseline": pair[1],
+            "good": gsb.good,
+            "same": gsb.same,
+            "bad": gsb.bad,
+            "failed": gsb.failed,
+            "net": round(gsb.net, 6),
+        }
         if weights.get(GSB, 0) > 0:
             metrics[GSB] = round(gsb_as_score(gsb.net), 4)
     manual = None

@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001, RUF002
-# (full-width and CJK punctuation in this file is intended)
 """Judge-model scoring: prompt filling, robust score parsing, per-item retries and isolation.
 
 A judge is anything that satisfies :class:`JudgeClient`: an async callable taking chat
@@ -50,7 +48,7 @@ class JudgeOutcome:
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
 _LABELLED_SCORE_RES = [
     re.compile(
-        r"(?:评分|得分|分数|打分|总分|score|rating|grade)\s*(?:是|为|[:：=])?\s*\**\s*"
+        r"(?:评分|得分|分数|打分|总分|score|rating|grade)\s*\**\s*(?:是|为|[:：=])?\s*\**\s*"
         + _NUMBER
         + r"\s*(?:分)?\s*(?:(?:/|／|out of|满分)\s*"
         + _NUMBER

@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001
-# (full-width and CJK punctuation in this file is intended)
 """GSB pairwise comparison of a candidate model against a baseline, judged twice per item.
 
 For every item the judge sees (A=candidate, B=baseline) and then (A=baseline, B=candidate).

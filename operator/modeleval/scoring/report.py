@@ -92,8 +92,10 @@ def build_charts(
         g = summary.gsb
         gsb = gsb_bar(
             f"GSB: {g['candidate']} vs {g['baseline']} (net {g['net']:+.3f})",
-            g["good"], g["same"], g["bad"],
-        )  # fmt: skip
+            g["good"],
+            g["same"],
+            g["bad"],
+        )
     return {"histograms": histograms, "comparison": comparison, "gsb": gsb}
 
 

@@ -1,5 +1,3 @@
-# ruff: noqa: RUF002
-# (full-width and CJK punctuation in this file is intended)
 """Text handling shared by the rule metrics: CJK detection, normalisation, tokens, stop words.
 
 Every rule metric sees text through these functions, so "what counts as the same answer"

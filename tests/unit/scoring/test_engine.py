@@ -1,0 +1,261 @@
+"""score_results end to end: rule + judge + GSB + manual, outputs and totalScore."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modeleval.scoring import ScoringConfig, ScoringConfigError, load_predictions_dir, score_results
+from modeleval.scoring.aggregate import DEFINITION
+
+from .judges import ScriptedJudge
+
+FAST_JUDGE = {"retryBackoffSeconds": 0, "retries": 1, "concurrency": 4, "timeoutSeconds": 5}
+
+
+def pred(
+    i: int, output: str | None, *, error: str | None = None, target: str = ""
+) -> dict[str, Any]:
+    return {
+        "id": str(i),
+        "input": f"问题 {i}",
+        "target": target or f"答案 {i}",
+        "output": output,
+        "error": error,
+    }
+
+
+def gsb_predictions() -> dict[str, list[dict[str, Any]]]:
+    """Items 1-4: candidate better; 5-6: baseline better; 7: equal; 8: position-biased judge;
+    9: every judge call about it fails; 10: the baseline's inference failed."""
+    cand = [pred(i, f"cand {i} q=5") for i in range(1, 5)]
+    base = [pred(i, f"base {i} q=2") for i in range(1, 5)]
+    cand += [pred(i, f"cand {i} q=1") for i in (5, 6)]
+    base += [pred(i, f"base {i} q=4") for i in (5, 6)]
+    cand += [
+        pred(7, "cand 7 q=3"),
+        pred(8, "cand 8 BIAS q=5"),
+        pred(9, "cand 9 FAIL9 q=5"),
+        pred(10, "cand 10 q=5"),
+    ]
+    base += [
+        pred(7, "base 7 q=3"),
+        pred(8, "base 8 BIAS q=1"),
+        pred(9, "base 9 q=1"),
+        pred(10, None, error="HTTP 500"),
+    ]
+    return {"cand": cand, "base": base}
+
+
+def config(**extra: Any) -> ScoringConfig:
+    return ScoringConfig.model_validate(
+        {
+            "evalMode": "rule,model",
+            "baseline": "base",
+            "autoModelEvalConfig": {
+                "promptParam": {"metric": "质量", "steps": "比较", "maxScore": 5},
+                **FAST_JUDGE,
+            },
+            **extra,
+        }
+    )
+
+
+async def test_gsb_counts_swap_and_isolated_failures(tmp_path: Path) -> None:
+    judge = ScriptedJudge(fail={"FAIL9": 10_000}, position_bias="BIAS")
+    summary = await score_results(config(), gsb_predictions(), tmp_path, judge_client=judge)
+
+    assert summary.gsb == {
+        "candidate": "cand",
+        "baseline": "base",
+        "good": 4,
+        "same": 2,
+        "bad": 2,
+        "failed": 1,
+        "net": 0.25,
+    }
+    # Every judged pair was seen in both orders.
+    orders = judge.pair_orders()
+    for i in (1, 2, 3, 4, 5, 6, 7, 8):
+        cand = next(a for a, _ in orders if a.startswith(f"cand {i} "))
+        base = next(b for _, b in orders if b.startswith(f"base {i} "))
+        assert (cand, base) in orders and (base, cand) in orders
+    assert not any(a.startswith("cand 10") or b.startswith("cand 10") for a, b in orders)
+
+    # The failing item is marked, excluded from the judge mean, and nothing else is affected.
+    lines = [json.loads(x) for x in (tmp_path / "scores.jsonl").read_text("utf-8").splitlines()]
+    by_id = {x["id"]: x for x in lines}
+    assert by_id["9"]["models"]["cand"]["judge"]["score"] is None
+    assert "injected failure" in by_id["9"]["models"]["cand"]["judge"]["error"]
+    assert by_id["9"]["gsb"]["result"] is None and by_id["9"]["gsb"]["error"]
+    assert by_id["9"]["models"]["base"]["judge"]["score"] == 1.0
+    assert by_id["1"]["gsb"]["verdicts"] == {"candidateFirst": "A", "baselineFirst": "B"}
+    assert by_id["1"]["gsb"]["result"] == "good"
+    assert by_id["8"]["gsb"]["result"] == "same"
+    assert by_id["10"]["models"]["base"]["error"] == "inference failed: HTTP 500"
+    assert by_id["10"]["gsb"]["result"] is None
+
+    cand = summary.per_model["cand"]
+    # cand judge scores: items 1-4 → 5, 5-6 → 1, 7 → 3, 8 → 5, 10 → 5 (9 failed): mean 35/9.
+    assert cand["metrics"]["judge"] == pytest.approx(35 / 9 / 5 * 100, abs=1e-3)
+    assert cand["counts"]["judgeFailed"] == 1 and cand["counts"]["scored"]["judge"] == 9
+    base = summary.per_model["base"]
+    assert base["counts"]["inferenceFailed"] == 1 and base["counts"]["scored"]["judge"] == 9
+    assert summary.counts == {"items": 10, "models": 2, "judgeFailed": 1, "inferenceFailed": 1}
+
+
+async def test_gsb_only_counts_in_total_when_weighted(tmp_path: Path) -> None:
+    preds = gsb_predictions()
+    judge = ScriptedJudge(fail={"FAIL9": 10_000}, position_bias="BIAS")
+    plain = await score_results(config(evalMode="model"), preds, tmp_path / "a", judge)
+    assert "gsb" not in plain.metrics
+    judge = ScriptedJudge(fail={"FAIL9": 10_000}, position_bias="BIAS")
+    weighted = await score_results(
+        config(evalMode="model", weights={"gsb": 1}), preds, tmp_path / "b", judge
+    )
+    assert weighted.metrics["gsb"] == pytest.approx((0.25 + 1) / 2 * 100)
+    expected = (plain.metrics["judge"] + weighted.metrics["gsb"]) / 2
+    assert weighted.total_score == pytest.approx(expected, abs=1e-3)
+
+
+async def test_rule_only_total_score_definition(tmp_path: Path) -> None:
+    preds = {
+        "m": [
+            pred(1, "北京", target="北京"),
+            pred(2, "上海", target="北京"),
+            pred(3, None, error="timeout", target="北京"),
+        ]
+    }
+    cfg = ScoringConfig.model_validate(
+        {
+            "evalMode": "rule",
+            "autoRuleEvalConfig": {"similarityMetrics": ["rougeL", "editSimilarity"]},
+        }
+    )
+    summary = await score_results(cfg, preds, tmp_path)
+    # Item 3 failed inference: excluded. accuracy (1+0)/2, rougeL (1+0)/2, edit (1+0)/2.
+    assert summary.metrics == {"accuracy": 50.0, "rougeL": 50.0, "editSimilarity": 50.0}
+    # accuracy weight 1, the two similarity metrics 0.5 each.
+    assert summary.weights == {"accuracy": 1.0, "rougeL": 0.5, "editSimilarity": 0.5}
+    assert summary.total_score == 50.0
+    assert summary.per_model["m"]["counts"]["inferenceFailed"] == 1
+    assert summary.manual is None and not summary.manual_pending
+    data = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert data["totalScore"] == 50.0 and data["definition"] == DEFINITION
+    assert data["gsb"] is None and data["evalMode"] == ["rule"]
+
+
+async def test_custom_weights(tmp_path: Path) -> None:
+    preds = {"m": [pred(1, "北京", target="北京"), pred(2, "上海", target="北京")]}
+    cfg = ScoringConfig.model_validate(
+        {
+            "evalMode": "rule,model",
+            "autoRuleEvalConfig": {"scoreModes": ["accuracy"]},
+            "autoModelEvalConfig": FAST_JUDGE,
+            "weights": {"accuracy": 3, "judge": 1},
+        }
+    )
+    judge = ScriptedJudge()  # answers carry no q=N: judge scores 0
+    summary = await score_results(cfg, preds, tmp_path, judge)
+    assert summary.metrics == {"accuracy": 50.0, "judge": 0.0}
+    assert summary.total_score == pytest.approx((3 * 50 + 0) / 4)
+
+
+async def test_manual_dimensions_recorded(tmp_path: Path) -> None:
+    cfg = ScoringConfig.model_validate(
+        {
+            "evalMode": "rule,manual",
+            "manualEvalConfig": {
+                "evalDimension": [
+                    {"dimension": "流畅度", "description": "是否通顺"},
+                    {"dimension": "satisfaction", "description": "满意"},
+                ]
+            },
+        }
+    )
+    summary = await score_results(cfg, {"m": [pred(1, "x")]}, tmp_path)
+    assert summary.manual_pending
+    assert summary.manual == {
+        "dimensions": [
+            {"dimension": "satisfaction", "description": "满意"},
+            {"dimension": "流畅度", "description": "是否通顺"},
+        ],
+        "pending": True,
+    }
+
+
+async def test_judge_mode_without_client_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ScoringConfigError, match="no judge client"):
+        await score_results(config(baseline=None), {"m": [pred(1, "x")]}, tmp_path)
+
+
+async def test_gsb_needs_two_models_and_a_known_baseline(tmp_path: Path) -> None:
+    judge = ScriptedJudge()
+    with pytest.raises(ScoringConfigError, match="exactly two"):
+        await score_results(config(), {"base": [pred(1, "x")]}, tmp_path, judge)
+    with pytest.raises(ScoringConfigError, match="not one of the models"):
+        await score_results(config(baseline="zzz"), gsb_predictions(), tmp_path, judge)
+
+
+async def test_progress_and_predictions_dir(tmp_path: Path) -> None:
+    pdir = tmp_path / "predictions"
+    pdir.mkdir()
+    rows = gsb_predictions()
+    for model, items in rows.items():
+        lines = [json.dumps(r, ensure_ascii=False) for r in items]
+        (pdir / f"{model}.jsonl").write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    loaded = load_predictions_dir(pdir)
+    assert sorted(loaded) == ["base", "cand"] and len(loaded["cand"]) == 10
+    seen: list[tuple[int, int]] = []
+    judge = ScriptedJudge()
+    await score_results(
+        config(),
+        loaded,
+        tmp_path / "out",
+        judge,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    # 10 + 9 single-answer judgements and 9 pairs.
+    assert seen[-1] == (28, 28) and len(seen) == 28
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "scores.jsonl",
+        "summary.json",
+        "report.html",
+    }
+
+
+def test_config_reads_qianfan_fields() -> None:
+    cfg = ScoringConfig.model_validate(
+        {
+            "evalMode": "rule,model",
+            "autoRuleEvalConfig": {
+                "scoreModes": ["similarity"],
+                "stopWordList": ["的"],
+                "stopWordsPath": "/etc/stop.txt",
+            },
+            "autoModelEvalConfig": {
+                "apiName": "judge-7b",
+                "promptParam": {"metric": "m", "steps": "s", "maxScore": 10},
+            },
+            "unknownField": 1,
+        }
+    )
+    assert cfg.eval_mode == ["rule", "model"]
+    assert cfg.rule.score_modes == ["similarity"] and cfg.rule.stop_words_path == "/etc/stop.txt"
+    assert (cfg.judge.api_name, cfg.judge.metric, cfg.judge.steps, cfg.judge.max_score) == (
+        "judge-7b",
+        "m",
+        "s",
+        10,
+    )
+    assert (
+        ScoringConfig.model_validate({"evalMode": ["manual"]}).manual.eval_dimension[0].dimension
+        == "satisfaction"
+    )
+    with pytest.raises(ValueError, match="at most 4"):
+        ScoringConfig.model_validate(
+            {"manualEvalConfig": {"evalDimension": [{"dimension": f"d{i}"} for i in range(5)]}}
+        )
