@@ -1,0 +1,218 @@
+"""Observation of a ``ModelEvalServiceGroup``: status from its Deployment and pods, its tasks.
+
+Triggers: events of the group's Deployment and pods (selected by label), and a timer as the
+safety net (it also catches boot timeouts, which no watch event announces). Each calls
+:func:`refresh_group`, which reads the group and its children, computes the status with the
+pure :func:`~modeleval.builders.servicegroup_status.compute_status`, creates the group's
+EvalTasks the first time it is Running, patches the status only when it changed and posts an
+Event on every phase transition.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from modeleval import constants as c
+from modeleval import kube
+from modeleval.api import GroupPhase, ModelEvalServiceGroup
+from modeleval.builders.common import label_value
+from modeleval.builders.servicegroup import COMPONENT, deployment_name, group_labels
+from modeleval.builders.servicegroup_status import (
+    DEGRADED,
+    compute_status,
+    status_changed,
+    status_to_wire,
+)
+from modeleval.builders.servicegroup_tasks import build_group_tasks, task_refs
+from modeleval.events import NORMAL, WARNING, post_event
+from modeleval.settings import SETTINGS
+
+log = logging.getLogger(__name__)
+
+HANDLER_DEPLOYMENT_EVENT = "servicegroup-deployment-event"
+HANDLER_POD_EVENT = "servicegroup-pod-event"
+HANDLER_TIMER = "servicegroup-poll"
+
+CHILD_LABELS = {c.LABEL_SERVICE_GROUP: kopf.PRESENT, c.LABEL_COMPONENT: COMPONENT}
+"""Selects the model-server Deployments and pods of every group (not runner pods)."""
+
+_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
+def _lock(namespace: str, name: str) -> threading.Lock:
+    """One refresh per group at a time: watch events and the timer run in parallel threads."""
+    with _locks_guard:
+        return _locks[(namespace, name)]
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """An official-client model as the JSON dict the API serves (camelCase)."""
+    data = kube.api_client().sanitize_for_serialization(obj)
+    return data if isinstance(data, dict) else {}
+
+
+def read_children(
+    group: ModelEvalServiceGroup,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The group's Deployment (or None) and its model-server pods, as dicts."""
+    namespace = group.metadata.namespace or "default"
+    deployment = kube.read_or_none(
+        kube.apps().read_namespaced_deployment, deployment_name(group), namespace
+    )
+    labels = group_labels(group)
+    selector = ",".join(
+        f"{key}={labels[key]}" for key in (c.LABEL_SERVICE_GROUP, c.LABEL_COMPONENT)
+    )
+    pods = kube.core().list_namespaced_pod(namespace, label_selector=selector)
+    return (to_dict(deployment) if deployment is not None else None), [
+        to_dict(p) for p in pods.items
+    ]
+
+
+def _list_tasks(namespace: str, group_name: str) -> dict[str, dict[str, Any]]:
+    listed = kube.custom().list_namespaced_custom_object(
+        c.GROUP,
+        c.VERSION,
+        namespace,
+        c.EVAL_TASK_PLURAL,
+        label_selector=f"{c.LABEL_SERVICE_GROUP}={label_value(group_name)}",
+    )
+    return {item["metadata"]["name"]: item for item in listed.get("items", [])}
+
+
+def ensure_tasks(body: dict[str, Any], group: ModelEvalServiceGroup, running: bool) -> list[Any]:
+    """Create the planned EvalTasks not created before (only while Running); status.tasks."""
+    namespace = group.metadata.namespace or "default"
+    planned = build_group_tasks(group)
+    if not planned:
+        return []
+    known = {ref.name for ref in (group.status.tasks if group.status else None) or []}
+    stored = _list_tasks(namespace, group.metadata.name or "")
+    if running:
+        for task in planned:
+            name = task["metadata"]["name"]
+            if name in known or name in stored:
+                continue
+            kopf.adopt(task, owner=body)
+            created = kube.create_if_absent(
+                kube.custom().create_namespaced_custom_object,
+                c.GROUP,
+                c.VERSION,
+                namespace,
+                c.EVAL_TASK_PLURAL,
+                task,
+            )
+            if created is not None:
+                stored[name] = created
+                post_event(
+                    body,
+                    reason="TaskCreated",
+                    message=f"created EvalTask {name} (dataset "
+                    f"{task['metadata']['labels'][c.LABEL_DATASET]})",
+                )
+    refs = task_refs(group, stored)
+    return [r for r in refs if r.name in stored or r.name in known]
+
+
+def _event_for(old_phase: str | None, status: dict[str, Any]) -> tuple[str, str, str]:
+    """(reason, message, type) of the Event for a phase transition."""
+    phase = status.get("phase") or ""
+    reason = phase
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == DEGRADED and condition.get("status") == "True":
+            reason = condition.get("reason") or phase
+    kind = WARNING if phase in (GroupPhase.DEGRADED, GroupPhase.FAILED) else NORMAL
+    message = f"{old_phase or 'None'} -> {phase}: {status.get('message') or ''}".strip()
+    return reason, message, kind
+
+
+def refresh_group(namespace: str, name: str, *, generation: int | None = None) -> None:
+    """Recompute and store the status of one group (``generation``: the reconciled one)."""
+    with _lock(namespace, name):
+        body = kube.get_custom(c.SERVICE_GROUP_PLURAL, namespace, name)
+        if body is None or body.get("metadata", {}).get("deletionTimestamp"):
+            return
+        try:
+            group = ModelEvalServiceGroup.model_validate(body)
+        except ValidationError:
+            return  # the reconcile handler has reported the invalid spec
+        deployment, pods = read_children(group)
+        status = compute_status(group, deployment, pods, now())
+        if generation is not None:
+            status.observed_generation = generation
+            for condition in status.conditions or []:
+                condition.observed_generation = generation
+        status.tasks = ensure_tasks(body, group, status.phase == GroupPhase.RUNNING) or None
+        wire = status_to_wire(status)
+        if generation is None:
+            wire.pop("observedGeneration")  # only the reconcile handler advances it
+        old = body.get("status") or {}
+        if not status_changed(old, wire):
+            return
+        wire["lastUpdateTime"] = now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        kube.patch_custom_status(c.SERVICE_GROUP_PLURAL, namespace, name, wire)
+        if old.get("phase") != wire.get("phase"):
+            reason, message, kind = _event_for(old.get("phase"), wire)
+            post_event(body, reason=reason, message=message, type=kind)
+            log.info("service group %s/%s: %s", namespace, name, message)
+
+
+def _group_name(namespace: str, label: str) -> str | None:
+    """The group whose service-group label value is ``label`` (names over 63 chars are
+    hashed into the label; those are found by listing)."""
+    if kube.get_custom(c.SERVICE_GROUP_PLURAL, namespace, label) is not None:
+        return label
+    listed = kube.custom().list_namespaced_custom_object(
+        c.GROUP, c.VERSION, namespace, c.SERVICE_GROUP_PLURAL
+    )
+    for item in listed.get("items", []):
+        name = item["metadata"]["name"]
+        if label_value(name) == label:
+            return str(name)
+    return None
+
+
+def _on_child(labels: dict[str, str], namespace: str | None) -> None:
+    label = labels.get(c.LABEL_SERVICE_GROUP)
+    if not label or not namespace:
+        return
+    name = _group_name(namespace, label)
+    if name is not None:
+        refresh_group(namespace, name)
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS, id=HANDLER_DEPLOYMENT_EVENT)
+def on_deployment_event(labels: dict[str, str], namespace: str | None, **_: Any) -> None:
+    """A Deployment of a group changed: its replicas, rollout or conditions."""
+    _on_child(dict(labels), namespace)
+
+
+@kopf.on.event("", "v1", "pods", labels=CHILD_LABELS, id=HANDLER_POD_EVENT)
+def on_pod_event(labels: dict[str, str], namespace: str | None, **_: Any) -> None:
+    """A model-server pod changed: scheduled, started, ready, crashed, deleted."""
+    _on_child(dict(labels), namespace)
+
+
+@kopf.timer(
+    c.GROUP,
+    c.VERSION,
+    c.SERVICE_GROUP_PLURAL,
+    id=HANDLER_TIMER,
+    interval=SETTINGS.poll_seconds,
+    initial_delay=SETTINGS.poll_seconds,
+)
+def poll(name: str, namespace: str, **_: Any) -> None:
+    """Safety net: missed watch events, and boot timeouts (time passes without events)."""
+    refresh_group(namespace, name)
