@@ -192,7 +192,25 @@ def _groups_block(o: Observed, phase: Phase) -> Decision | None:
     )
 
 
+def _running(phase: Phase, job: JobView, queue_name: str | None) -> Decision:
+    if job.suspended:
+        where = f" in queue {queue_name}" if queue_name else ""
+        return Decision(
+            TaskState.QUEUED,
+            "WaitingForAdmission",
+            f"{NOUN[phase]} Job {job.name} waiting for Kueue admission{where}",
+        )
+    return Decision(
+        RUNNING_STATE[phase],
+        f"{phase.name.capitalize()}Running",
+        f"{NOUN[phase]} running (Job {job.name})",
+    )
+
+
 def _create(o: Observed, phase: Phase) -> Decision:
+    for other, job in o.jobs.items():
+        if other != phase and job.live:  # never two phase Jobs at once
+            return _running(other, job, o.queue_name)
     exiting = o.stray_pods + sum(1 for job in o.jobs.values() if job.deleting)
     if exiting:
         state = TaskState.STOPPING if o.state == TaskState.STOPPING else TaskState.QUEUED
@@ -247,18 +265,7 @@ def next_step(o: Observed) -> Decision:
             return _failed(phase, job)
         if job.complete:
             continue
-        if job.suspended:
-            where = f" in queue {o.queue_name}" if o.queue_name else ""
-            return Decision(
-                TaskState.QUEUED,
-                "WaitingForAdmission",
-                f"{NOUN[phase]} Job {job.name} waiting for Kueue admission{where}",
-            )
-        return Decision(
-            RUNNING_STATE[phase],
-            f"{phase.name.capitalize()}Running",
-            f"{NOUN[phase]} running (Job {job.name})",
-        )
+        return _running(phase, job, o.queue_name)
     if o.manual and o.manual_pending is not False:
         return Decision(
             TaskState.RUNNING_WITH_MANUAL_BEGIN,
