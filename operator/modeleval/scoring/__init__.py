@@ -20,6 +20,7 @@ mode without a judge client, GSB without exactly two models); per-item failures 
 """
 
 from modeleval.scoring.aggregate import DEFINITION as TOTAL_SCORE_DEFINITION
+from modeleval.scoring.bleu import SentenceBleu
 from modeleval.scoring.choice import extract_choice
 from modeleval.scoring.config import (
     JudgeConfig,
@@ -33,7 +34,7 @@ from modeleval.scoring.http_judge import JudgeHTTPError, OpenAIJudge
 from modeleval.scoring.judge import JudgeClient, JudgeParseError, parse_score
 from modeleval.scoring.pairwise import GsbCounts, parse_verdict
 from modeleval.scoring.records import Prediction, load_predictions_dir, read_predictions
-from modeleval.scoring.rules import RuleScorer, SentenceBleu, edit_similarity, rouge_l
+from modeleval.scoring.rules import RuleScorer, edit_similarity, rouge_l
 from modeleval.scoring.summary import Summary
 
 __all__ = [

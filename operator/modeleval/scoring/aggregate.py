@@ -66,11 +66,8 @@ def model_metric_means(
     counts: dict[str, int] = {}
     for name in metric_names:
         if name == JUDGE:
-            values = [
-                r.models[model].judge_score / max_score * 100
-                for r in records
-                if r.models[model].judge_score is not None
-            ]
+            judged = (r.models[model].judge_score for r in records)
+            values = [s / max_score * 100 for s in judged if s is not None]
         else:
             values = [
                 r.models[model].metrics[name] * 100

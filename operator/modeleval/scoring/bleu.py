@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from sacrebleu.metrics import BLEU
+from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
@@ -29,7 +29,7 @@ _BMP = 0x10000
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[int, str], dict[int, str], list[tuple[re.Pattern[str], str, str]]]:
     """(zh char table, 13a punctuation table, remaining regex steps) built from sacrebleu."""
-    steps: list[tuple[re.Pattern[str], str]] = TokenizerRegexp()._re
+    steps: list[tuple[re.Pattern[str], str]] = TokenizerRegexp()._re  # type: ignore[no-untyped-call]
     first_pattern, first_repl = steps[0]
     if first_repl != r" \1 ":  # the per-character step the translate table stands for
         raise RuntimeError(f"unexpected sacrebleu tokenizer step {first_repl!r}")

@@ -53,7 +53,7 @@ def _y_axis(chart: Chart, top_value: float, unit: str = "") -> None:
     for i in range(5):
         value = top_value * i / 4
         y = MARGIN_TOP + PLOT_H - PLOT_H * i / 4
-        text = f"{value:.0f}{unit}"
+        text = f"{value:.0f}{unit}" if top_value >= 8 else f"{value:.3g}{unit}"
         chart.gridlines.append(Label(MARGIN_LEFT - 4, y, text, "end"))
 
 

@@ -54,13 +54,13 @@ def extract_choice(text: str, choices: str = DEFAULT_CHOICES) -> str | None:
     """
     text = unicodedata.normalize("NFKC", text)
     explicit, leading, lone = _patterns(choices)
-    stated = [bracketed or bare for bracketed, bare in explicit.findall(text)]
+    stated: list[str] = [bracketed or bare for bracketed, bare in explicit.findall(text)]
     if stated:
         return stated[-1].upper()
     match = leading.match(text)
     if match:
-        return next(g for g in match.groups() if g).upper()
-    found = {m.upper() for m in lone.findall(text)}
+        return str(next(g for g in match.groups() if g)).upper()
+    found: set[str] = {str(m).upper() for m in lone.findall(text)}
     if len(found) == 1:
         return found.pop()
     return None

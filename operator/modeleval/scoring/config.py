@@ -19,6 +19,10 @@ ScoreMode = Literal["similarity", "accuracy"]
 SimilarityMetric = Literal["rougeL", "bleu", "editSimilarity"]
 AccuracyMatch = Literal["exact", "contains", "choice"]
 
+ALL_SCORE_MODES: tuple[ScoreMode, ...] = ("accuracy", "similarity")
+ALL_SIMILARITY_METRICS: tuple[SimilarityMetric, ...] = ("rougeL", "bleu", "editSimilarity")
+DEFAULT_EVAL_MODES: tuple[EvalMode, ...] = ("rule",)
+
 SATISFACTION = "satisfaction"
 MAX_EXTRA_DIMENSIONS = 4
 
@@ -49,7 +53,7 @@ class NormalizationConfig(_Model):
 class RuleConfig(_Model):
     """``autoRuleEvalConfig``: rule-based metrics."""
 
-    score_modes: list[ScoreMode] = Field(default_factory=lambda: ["accuracy", "similarity"])
+    score_modes: list[ScoreMode] = Field(default_factory=lambda: list(ALL_SCORE_MODES))
     stop_word_list: list[str] = Field(default_factory=list)
     stop_words_path: str | None = Field(
         None, description="File with one stop word per line (e.g. a mounted ConfigMap key)."
@@ -62,7 +66,7 @@ class RuleConfig(_Model):
     choices: str = Field("ABCD", description="Option letters for accuracyMatch=choice.")
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     similarity_metrics: list[SimilarityMetric] = Field(
-        default_factory=lambda: ["rougeL", "bleu", "editSimilarity"]
+        default_factory=lambda: list(ALL_SIMILARITY_METRICS)
     )
 
 
@@ -165,7 +169,7 @@ class ManualConfig(_Model):
 class ScoringConfig(_Model):
     """Everything the scoring phase needs to know, read from the EvalTask's ``evalConfig``."""
 
-    eval_mode: list[EvalMode] = Field(default_factory=lambda: ["rule"])
+    eval_mode: list[EvalMode] = Field(default_factory=lambda: list(DEFAULT_EVAL_MODES))
     auto_rule_eval_config: RuleConfig = Field(default_factory=RuleConfig)
     auto_model_eval_config: JudgeConfig = Field(default_factory=JudgeConfig)
     manual_eval_config: ManualConfig = Field(default_factory=ManualConfig)

@@ -112,15 +112,15 @@ def align_items(predictions_by_model: Mapping[str, Iterable[Prediction]]) -> lis
             records.setdefault(p.id, ItemRecord(id=p.id, input=p.input, target=p.target))
     for record in records.values():
         for model, by_id in answers.items():
-            p = by_id.get(record.id)
-            if p is None:
+            found = by_id.get(record.id)
+            if found is None:
                 record.models[model] = ModelResult(answer=None, error="no prediction")
-            elif p.error or p.output is None:
+            elif found.error or found.output is None:
                 record.models[model] = ModelResult(
-                    answer=p.output, error=f"inference failed: {p.error or 'no output'}"
+                    answer=found.output, error=f"inference failed: {found.error or 'no output'}"
                 )
             else:
-                record.models[model] = ModelResult(answer=p.output)
+                record.models[model] = ModelResult(answer=found.output)
     return list(records.values())
 
 
