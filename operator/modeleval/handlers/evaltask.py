@@ -221,24 +221,12 @@ def _owner_task(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _job_settled(event_type: str | None, body: Mapping[str, Any]) -> bool:
-    """A MODIFIED event of a Job that is just running carries nothing the task waits for."""
-    if event_type != "MODIFIED" or (body.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    status = body.get("status") or {}
-    finished = any(
-        cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True"
-        for cond in status.get("conditions") or []
-    )
-    return not finished and bool(status.get("startTime"))
-
-
 @kopf.on.event(
     "batch", "v1", "jobs", labels={c.LABEL_EVAL_TASK: kopf.PRESENT}, id=HANDLER_JOB_EVENT
 )
-def on_job_event(type: str | None, body: kopf.Body, namespace: str, **_: Any) -> None:
+def on_job_event(body: kopf.Body, namespace: str, **_: Any) -> None:
     task = _owner_task(body)
-    if task is None or _job_settled(type, body):
+    if task is None:
         return
     reconcile(namespace, task)
 

@@ -99,8 +99,11 @@ def job_view(job: Any, *, explain: bool = True) -> JobView:
     failed = conditions.get("Failed")
     complete = conditions.get("Complete")
     is_failed = failed is not None and failed.status == "True"
+    counts = job.status
+    started = bool(counts and (counts.active or counts.succeeded or counts.failed or counts.ready))
     return JobView(
         name=job.metadata.name,
+        started=started,
         suspended=bool(job.spec.suspend),
         deleting=job.metadata.deletion_timestamp is not None,
         complete=complete is not None and complete.status == "True",

@@ -98,6 +98,7 @@ class JobView:
     """What the operator needs to know about one phase Job."""
 
     name: str
+    started: bool = True
     suspended: bool = False
     deleting: bool = False
     complete: bool = False
@@ -192,13 +193,24 @@ def _groups_block(o: Observed, phase: Phase) -> Decision | None:
     )
 
 
-def _running(phase: Phase, job: JobView, queue_name: str | None) -> Decision:
+def _pending_state(o: Observed, phase: Phase) -> TaskState:
+    """Queued until the first phase's pod starts; later phases keep their running state."""
+    return TaskState.QUEUED if phase == o.phases[0] else RUNNING_STATE[phase]
+
+
+def _running(o: Observed, phase: Phase, job: JobView) -> Decision:
     if job.suspended:
-        where = f" in queue {queue_name}" if queue_name else ""
+        where = f" in queue {o.queue_name}" if o.queue_name else ""
         return Decision(
             TaskState.QUEUED,
             "WaitingForAdmission",
             f"{NOUN[phase]} Job {job.name} waiting for Kueue admission{where}",
+        )
+    if not job.started:
+        return Decision(
+            _pending_state(o, phase),
+            "WaitingForPod",
+            f"{NOUN[phase]} Job {job.name} created; waiting for its pod to start",
         )
     return Decision(
         RUNNING_STATE[phase],
@@ -210,7 +222,7 @@ def _running(phase: Phase, job: JobView, queue_name: str | None) -> Decision:
 def _create(o: Observed, phase: Phase) -> Decision:
     for other, job in o.jobs.items():
         if other != phase and job.live:  # never two phase Jobs at once
-            return _running(other, job, o.queue_name)
+            return _running(o, other, job)
     exiting = o.stray_pods + sum(1 for job in o.jobs.values() if job.deleting)
     if exiting:
         state = TaskState.STOPPING if o.state == TaskState.STOPPING else TaskState.QUEUED
@@ -233,9 +245,9 @@ def _create(o: Observed, phase: Phase) -> Decision:
             create=phase,
         )
     return Decision(
-        RUNNING_STATE[phase],
-        f"{phase.name.capitalize()}Running",
-        f"{NOUN[phase]} running (Job {name})",
+        _pending_state(o, phase),
+        "JobCreated",
+        f"{NOUN[phase]} Job {name} created; waiting for its pod to start",
         create=phase,
     )
 
@@ -265,7 +277,7 @@ def next_step(o: Observed) -> Decision:
             return _failed(phase, job)
         if job.complete:
             continue
-        return _running(phase, job, o.queue_name)
+        return _running(o, phase, job)
     if o.manual and o.manual_pending is not False:
         return Decision(
             TaskState.RUNNING_WITH_MANUAL_BEGIN,
