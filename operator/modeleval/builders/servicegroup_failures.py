@@ -122,7 +122,8 @@ def _diagnose(
                 f"container of pod {name} was OOMKilled: it exceeded its memory limit{within} "
                 f"({restarts} restarts)",
             )
-    if not container.get("ready"):
+    ready = bool(container.get("ready"))
+    if not ready:
         started = parse_time(status.get("startTime"))
         unready_since = parse_time(_condition(pod, "Ready").get("lastTransitionTime")) or started
         slack = max(health.period_seconds, 5)
@@ -148,7 +149,11 @@ def _diagnose(
                 f"(boot timeout): the startup/readiness probe ({probe}) keeps failing, "
                 f"{restarts} restarts",
             )
-    if waiting.get("reason") == "CrashLoopBackOff" or (restarts > 0 and terminated):
+    # Between two crashes the container runs again for a moment: a restarted, unready
+    # container whose last run failed is still crash-looping (no flapping to Deploying).
+    crashed_before = restarts > 0 and int(last.get("exitCode", 0)) != 0
+    in_back_off = waiting.get("reason") == "CrashLoopBackOff"
+    if in_back_off or (restarts > 0 and terminated) or (crashed_before and not ready):
         info = last or terminated
         code = info.get("exitCode", "?")
         why = f", {info['reason']}" if info.get("reason") else ""

@@ -368,3 +368,15 @@ def test_status_changed_ignores_update_time_and_nulls() -> None:
     assert not status_changed(stored, new)
     assert status_changed({**stored, "phase": "Deploying"}, new)
     assert status_changed(None, new)
+
+
+def test_running_again_between_crashes_is_still_a_crash_loop() -> None:
+    """The kubelet restarts the container after the back-off: no flapping to Deploying."""
+    pods = [pod("llama-a", started=True, restarts=3, last={"exitCode": 1, "reason": "Error"})]
+    status = compute_status(group({"instances": 1}), deployment(1), pods, NOW)
+    assert status.phase == GroupPhase.FAILED
+    assert conditions(status)["Degraded"] == ("True", "CrashLoopBackOff")
+    recovered = [pod("llama-a", ready=True, restarts=3, last={"exitCode": 1, "reason": "Error"})]
+    assert compute_status(group({"instances": 1}), deployment(1), recovered, NOW).phase == (
+        GroupPhase.RUNNING
+    )
