@@ -10,8 +10,14 @@ fi
 stamp=.venv/.modeleval-installed
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    -c constraints.txt -e ".[test]"
+  log=.venv/pip-install.log
+  echo "installing modeleval and its test tools into .venv (log: $log)"
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+         .venv/bin/python -m pip install --disable-pip-version-check \
+           -c constraints.txt -e ".[test]"; } >"$log" 2>&1; then
+    grep -v "^WARNING: Location" "$log" | tail -40
+    echo "pip install failed (full log: $log)" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
