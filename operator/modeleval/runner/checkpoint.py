@@ -56,6 +56,7 @@ class CheckpointWriter:
         self._file: IO[str] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,9 +81,10 @@ class CheckpointWriter:
             self._wake.set()
 
     async def _sync_loop(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.fsync_interval_s)
+                async with asyncio.timeout(self.fsync_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
             if self._unsynced and self._file is not None:
                 self._unsynced = 0
@@ -91,9 +93,9 @@ class CheckpointWriter:
     async def close(self) -> None:
         """Stop the fsync task, then flush, fsync and close the file."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._closing = True
+            self._wake.set()
+            await self._task
             self._task = None
         self.close_sync()
 

@@ -115,6 +115,7 @@ class ProgressReporter:
         self._last_processed = -1
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closing = False
 
     def set_extra(self, key: str, value: Any) -> None:
         """Add a status field (e.g. ``inferenceResults``) to the next and later patches."""
@@ -129,18 +130,22 @@ class ProgressReporter:
     async def stop(self) -> None:
         """Stop the loop and send the final state (waits for the sink)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._closing = True
+            self._wake.set()
+            await self._task
             self._task = None
         self.tracker.wake = None
         await self._send()
 
     async def _loop(self) -> None:
-        while True:
+        # A flag, not Task.cancel(): Python 3.11's wait_for can swallow a cancellation.
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                async with asyncio.timeout(self.interval_s):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._closing:
+                return
             if self._last_sent_at is not None:
                 gap = self.clock() - self._last_sent_at
                 if gap < self.min_gap_s:
