@@ -1,0 +1,158 @@
+"""task.json (EvalTask + resolved targets) → RunConfig."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modeleval.api import SecretKeySelector, secret_env_name
+from modeleval.runner.payloads import ApiFlavour
+from modeleval.runner.taskfile import TaskFileError, load_run_config
+
+
+def task(spec: dict[str, Any], resolved: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "EvalTask",
+        "metadata": {"name": "t1", "namespace": "team", "uid": "u", "generation": 1},
+        "spec": spec,
+    }
+    if resolved is not None:
+        doc["resolved"] = {"models": resolved}
+    return doc
+
+
+def write(tmp_path: Path, doc: dict[str, Any]) -> Path:
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+KEY_REF = SecretKeySelector(name="llm", key="token")
+
+
+def test_full_mapping(tmp_path: Path) -> None:
+    spec = {
+        "models": [
+            {
+                "name": "deployed",
+                "serviceGroupRef": {"name": "qwen"},
+                "params": {"temperature": 0.3, "penaltyScore": 1.2},
+            },
+            {
+                "name": "external",
+                "promptTemplate": "Q: {input}",
+                "endpoint": {
+                    "url": "https://api.example.com/v1",
+                    "api": "openai-completions",
+                    "model": "gpt-x",
+                    "requestHeaders": {"X-A": "1"},
+                    "apiKeySecretRef": {"name": "llm", "key": "token"},
+                },
+            },
+        ],
+        "dataset": {"configMap": {"name": "qa", "key": "qa.csv"}, "fields": {"preset": "qianfan"}},
+        "limits": 50,
+        "inference": {
+            "promptTemplate": "Answer: {input}",
+            "systemPrompt": "be brief",
+            "params": {
+                "temperature": 0.9,
+                "topP": 0.8,
+                "maxNewTokens": 64,
+                "extra": {"enable_thinking": False},
+            },
+            "client": {
+                "parallel": 16,
+                "logEveryQuery": 25,
+                "connectTimeoutSeconds": 3,
+                "readTimeoutSeconds": 30,
+                "maxRetries": 5,
+                "maxErrorRatio": 0.2,
+            },
+        },
+    }
+    resolved = [
+        {
+            "name": "deployed",
+            "url": "http://qwen.team.svc:8000/v1",
+            "model": "qwen",
+            "api": "openai-chat",
+        }
+    ]
+    env = {"MODELEVAL_DATASET_DIR": "/mnt/cm", secret_env_name(KEY_REF): "sk-secret"}
+    config = load_run_config(write(tmp_path, task(spec, resolved)), results_dir=tmp_path, env=env)
+    deployed, external = config.models
+    assert (deployed.url, deployed.model, deployed.api) == (
+        "http://qwen.team.svc:8000/v1",
+        "qwen",
+        ApiFlavour.CHAT,
+    )
+    assert deployed.params == {
+        "temperature": 0.3,
+        "top_p": 0.8,
+        "max_tokens": 64,
+        "enable_thinking": False,
+        "penalty_score": 1.2,
+    }
+    assert deployed.prompt.render("x") == "Answer: x"
+    assert deployed.prompt.system == "be brief"
+    assert external.api == ApiFlavour.COMPLETIONS
+    assert external.prompt.render("x") == "Q: x"
+    assert external.client.api_key == "sk-secret"
+    assert external.client.headers == {"X-A": "1"}
+    assert (external.client.parallel, external.client.max_retries) == (16, 5)
+    assert (external.client.connect_timeout_s, external.client.read_timeout_s) == (3, 30)
+    assert config.settings.log_every == 25
+    assert config.settings.max_error_ratio == 0.2
+    assert config.dataset is not None
+    assert config.dataset.path == "/mnt/cm/qa.csv"
+    assert (config.dataset.mapping.input, config.dataset.mapping.target) == ("prompt", "response")
+    assert config.dataset.limit == 50
+    assert (config.task_name, config.namespace) == ("t1", "team")
+
+
+def test_inline_dataset_and_defaults(tmp_path: Path) -> None:
+    spec = {
+        "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
+        "dataset": {"inline": [{"id": "a", "input": "x", "target": "y", "topic": "t"}]},
+    }
+    config = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={})
+    assert config.dataset is not None
+    assert config.dataset.inline == [{"id": "a", "input": "x", "target": "y", "topic": "t"}]
+    (model,) = config.models
+    assert (model.model, model.client.parallel) == ("m", 8)
+    assert config.predictions_path(model) == tmp_path / "predictions" / "m.jsonl"
+
+
+def test_missing_secret_is_reported(tmp_path: Path) -> None:
+    spec = {
+        "models": [
+            {
+                "name": "m",
+                "endpoint": {
+                    "url": "http://h/v1",
+                    "apiKeySecretRef": {"name": "llm", "key": "token"},
+                },
+            }
+        ],
+        "dataset": {"url": "http://h/d.jsonl"},
+    }
+    with pytest.raises(TaskFileError, match="secret llm/token not provided"):
+        load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={})
+
+
+def test_unresolved_service_group_and_bad_files(tmp_path: Path) -> None:
+    spec = {
+        "models": [{"name": "m", "serviceGroupRef": {"name": "g"}}],
+        "dataset": {"url": "http://h/d.jsonl"},
+    }
+    with pytest.raises(TaskFileError, match="no URL"):
+        load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={})
+    with pytest.raises(TaskFileError, match="task file not found"):
+        load_run_config(tmp_path / "missing.json", results_dir=tmp_path, env={})
+    with pytest.raises(TaskFileError, match="invalid EvalTask"):
+        load_run_config(write(tmp_path, task({"models": []})), results_dir=tmp_path, env={})
