@@ -156,8 +156,8 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
                 condition.observed_generation = generation
         status.tasks = ensure_tasks(body, group, status.phase == GroupPhase.RUNNING) or None
         wire = status_to_wire(status)
-        if generation is None:
-            wire.pop("observedGeneration")  # only the reconcile handler advances it
+        # observedGeneration: carried over unless the reconcile handler advances it; the
+        # per-group lock keeps a timer run from writing back an older value.
         old = body.get("status") or {}
         if not status_changed(old, wire):
             return

@@ -1,0 +1,253 @@
+"""ModelEvalServiceGroup end to end: the real operator process, the API emulator, the executor.
+
+The executor plays kubelet and Deployment controller: model images run as the mock OpenAI
+server, ``*crash*`` images exit with code 3, ``*slowboot*`` images never answer their probes,
+``*private*`` images cannot be pulled, and the node has one GPU.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from modeleval.testing.cluster import LocalCluster
+from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+DATA = Path(__file__).parent / "data"
+NS = "default"
+GROUPS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/modelevalservicegroups"
+TASKS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/evaltasks"
+DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
+SERVICES = f"/api/v1/namespaces/{NS}/services"
+EVENTS = f"/api/v1/namespaces/{NS}/events"
+SLOW_BOOT = (
+    "python",
+    "-m",
+    "modeleval.testing.mockserver",
+    "--port",
+    "{port}",
+    "--startup-delay-s",
+    "3600",
+)
+CRASH = ("python", "-c", "import sys; print('loading weights failed'); sys.exit(3)")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    work = tmp_path_factory.mktemp("servicegroup-cluster")
+    executor = ExecutorConfig(
+        image_commands={
+            "*slowboot*": SLOW_BOOT,
+            "*crash*": CRASH,
+            "*mock*": MOCK_MODEL_SERVER,
+        },
+        unpullable_images=("*private*",),
+        gpu_capacity={"nvidia.com/gpu": 1},
+        time_scale=0.05,
+        work_dir=work / "executor",
+    )
+    with LocalCluster(work_dir=work, executor=executor) as running:
+        yield running
+
+
+def sample(name: str, **spec: Any) -> dict[str, Any]:
+    doc = yaml.safe_load((DATA / "servicegroup-mock.yaml").read_text())
+    doc = copy.deepcopy(doc)
+    doc["metadata"]["name"] = name
+    doc["spec"].update(spec)
+    return doc
+
+
+def get(cluster: LocalCluster, path: str) -> dict[str, Any] | None:
+    with cluster.api() as api:
+        return api.get(path)
+
+
+def status_of(cluster: LocalCluster, name: str) -> dict[str, Any]:
+    return (get(cluster, f"{GROUPS}/{name}") or {}).get("status") or {}
+
+
+def apply(cluster: LocalCluster, doc: dict[str, Any]) -> dict[str, Any]:
+    with cluster.api() as api:
+        return api.create(GROUPS, doc)
+
+
+def wait_phase(cluster: LocalCluster, name: str, *phases: str, timeout: float = 60) -> dict:
+    def reached() -> dict[str, Any] | None:
+        status = status_of(cluster, name)
+        return status if status.get("phase") in phases else None
+
+    return cluster.wait_for(
+        reached,
+        timeout=timeout,
+        interval=0.3,
+        what=f"{name} in phase {phases} (now: {status_of(cluster, name)})",
+    )
+
+
+def events_about(cluster: LocalCluster, name: str) -> list[dict[str, Any]]:
+    items = (get(cluster, EVENTS) or {}).get("items") or []
+    return [
+        e
+        for e in items
+        if e["involvedObject"].get("kind") == "ModelEvalServiceGroup"
+        and e["involvedObject"].get("name") == name
+    ]
+
+
+def test_group_deploys_serves_and_rolls_out_in_place(cluster: LocalCluster) -> None:
+    created = apply(cluster, sample("served"))
+    status = wait_phase(cluster, "served", "Running")
+    assert status["ready"] == "1/1"
+    assert status["url"] == "http://served.default.svc.cluster.local:8000/v1"
+    assert status["instances"][0]["ready"] is True
+    assert status["instances"][0]["node"]
+    ready = {c["type"]: c for c in status["conditions"]}["Ready"]
+    assert ready["status"] == "True"
+
+    deployment = get(cluster, f"{DEPLOYMENTS}/served")
+    service = get(cluster, f"{SERVICES}/served")
+    assert deployment is not None and service is not None
+    for child in (deployment, service):
+        (owner,) = child["metadata"]["ownerReferences"]
+        assert owner["uid"] == created["metadata"]["uid"] and owner["controller"] is True
+
+    # The URL works: the executor routes the Service to the mock server pod.
+    models = httpx.get(cluster.executor.resolve_url(status["url"]) + "/models", timeout=10)
+    assert models.status_code == 200
+    assert models.json()["data"][0]["id"] == "mock-llm"
+
+    reasons = [e["reason"] for e in events_about(cluster, "served")]
+    assert "Running" in reasons
+
+    # A spec change rolls the Deployment out in place; the Service is kept.
+    with cluster.api() as api:
+        updated = api.patch(
+            f"{GROUPS}/served", {"spec": {"instances": 2, "env": {"LOG_LEVEL": "debug"}}}
+        )
+    generation = updated["metadata"]["generation"]
+
+    def rolled_out() -> dict[str, Any] | None:
+        status = status_of(cluster, "served")
+        done = status.get("observedGeneration") == generation and status.get("ready") == "2/2"
+        return status if done and status.get("phase") == "Running" else None
+
+    cluster.wait_for(rolled_out, timeout=60, interval=0.3, what="rollout to 2 instances")
+    after = get(cluster, f"{DEPLOYMENTS}/served")
+    assert after is not None
+    assert after["metadata"]["uid"] == deployment["metadata"]["uid"]
+    assert after["spec"]["replicas"] == 2
+    env = after["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "LOG_LEVEL", "value": "debug"} in env
+    service_after = get(cluster, f"{SERVICES}/served")
+    assert service_after is not None
+    assert service_after["metadata"]["uid"] == service["metadata"]["uid"]
+
+    # Deleting the group removes what it owns.
+    with cluster.api() as api:
+        api.delete(f"{GROUPS}/served")
+    cluster.wait_for(
+        lambda: (
+            get(cluster, f"{DEPLOYMENTS}/served") is None
+            and get(cluster, f"{SERVICES}/served") is None
+            and get(cluster, f"{GROUPS}/served") is None
+        ),
+        timeout=30,
+        what="children garbage-collected",
+    )
+
+
+def test_crashing_pod_fails_with_the_exit_code(cluster: LocalCluster) -> None:
+    apply(cluster, sample("crasher", image="registry.example.com/crash:1"))
+    status = wait_phase(cluster, "crasher", "Failed")
+    assert "CrashLoopBackOff" in status["message"]
+    assert "exit code 3" in status["message"]
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert (degraded["status"], degraded["reason"]) == ("True", "CrashLoopBackOff")
+    assert status.get("url") is None
+    warnings = [e for e in events_about(cluster, "crasher") if e["type"] == "Warning"]
+    assert any(e["reason"] == "CrashLoopBackOff" for e in warnings)
+
+
+def test_never_ready_pod_is_a_boot_timeout(cluster: LocalCluster) -> None:
+    health = {
+        "livenessPath": "/health",
+        "readinessPath": "/ready",
+        "bootTimeSeconds": 10,
+        "periodSeconds": 1,
+    }
+    apply(cluster, sample("sleepy", image="registry.example.com/slowboot:1", health=health))
+    status = wait_phase(cluster, "sleepy", "Failed")
+    assert "boot timeout" in status["message"]
+    assert "GET /health" in status["message"]
+
+
+def test_unpullable_image_names_the_image(cluster: LocalCluster) -> None:
+    apply(cluster, sample("private", image="registry.example.com/private/llm:2"))
+    status = wait_phase(cluster, "private", "Failed")
+    assert "image registry.example.com/private/llm:2 cannot be pulled" in status["message"]
+
+
+def test_insufficient_gpu_is_reported(cluster: LocalCluster) -> None:
+    apply(cluster, sample("greedy", resources={"gpu": {"count": 4}}))
+
+    def unschedulable() -> str | None:
+        message = status_of(cluster, "greedy").get("message") or ""
+        return message if "insufficient nvidia.com/gpu" in message else None
+
+    cluster.wait_for(unschedulable, timeout=60, interval=0.3, what="unschedulable message")
+    assert status_of(cluster, "greedy")["phase"] == "Pending"
+
+
+def test_datasets_become_eval_tasks_once_running_without_duplicates(
+    cluster: LocalCluster,
+) -> None:
+    evaluation = {
+        "datasets": [
+            {"name": "qa", "inline": [{"input": "Say hello", "target": "hello"}]},
+            {"name": "math", "inline": [{"input": "1 + 1 = ?", "target": "2"}]},
+        ],
+        "promptTemplate": "{input}",
+        "params": {"temperature": 0.5},
+    }
+    created = apply(cluster, sample("evaluated", evaluation=evaluation))
+    wait_phase(cluster, "evaluated", "Running")
+
+    def listed() -> list[dict[str, Any]] | None:
+        tasks = status_of(cluster, "evaluated").get("tasks") or []
+        return tasks if len(tasks) == 2 else None
+
+    refs = cluster.wait_for(listed, timeout=30, interval=0.3, what="status.tasks")
+    assert sorted(r["name"] for r in refs) == ["evaluated-math", "evaluated-qa"]
+    for name in ("evaluated-qa", "evaluated-math"):
+        task = get(cluster, f"{TASKS}/{name}")
+        assert task is not None
+        assert task["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+        assert task["spec"]["models"][0]["serviceGroupRef"] == {"name": "evaluated"}
+        assert task["spec"]["inference"]["params"] == {"temperature": 0.5}
+
+    # An operator restart re-runs every handler: nothing is created twice.
+    deployment_uid = get(cluster, f"{DEPLOYMENTS}/evaluated")["metadata"]["uid"]
+    resumed = "[default/evaluated] Handler 'servicegroup-reconcile' succeeded"
+    before = cluster.operator_output().count(resumed)
+    cluster.stop_operator()
+    cluster.start_operator()
+    cluster.wait_for(
+        lambda: cluster.operator_output().count(resumed) > before,
+        timeout=60,
+        what="the resume handler after a restart",
+    )
+    selector = "?labelSelector=modeleval.io/service-group%3Devaluated"
+    wait_phase(cluster, "evaluated", "Running")
+    tasks = (get(cluster, TASKS + selector) or {}).get("items") or []
+    assert sorted(t["metadata"]["name"] for t in tasks) == ["evaluated-math", "evaluated-qa"]
+    deployments = (get(cluster, DEPLOYMENTS + selector) or {}).get("items") or []
+    assert [d["metadata"]["uid"] for d in deployments] == [deployment_uid]
