@@ -96,7 +96,7 @@ async def test_slow_sink_does_not_block_the_request_path() -> None:
         await asyncio.sleep(0.005)
     recording = time.monotonic() - began
     await reporter.stop()
-    assert recording < 0.25
+    assert recording < 1.0  # a blocking sink would take 20 x 0.3 s
     assert len(sink.calls) <= 3  # patches coalesce while the sink is busy
 
 
