@@ -1,0 +1,226 @@
+"""The ModelEvalServiceGroup handlers' API side, run directly against the in-process emulator.
+
+No operator process and no executor: the handler functions are called as Kopf would call them,
+so idempotence, in-place updates and error reporting are checked quickly and exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kopf
+import pytest
+from kubernetes import config
+
+from modeleval import kube
+from modeleval.api import ModelEvalServiceGroup
+from modeleval.events import build_event
+from modeleval.handlers.servicegroup import (
+    SPEC_HASH_ANNOTATION,
+    reconcile,
+    validation_message,
+)
+from modeleval.handlers.servicegroup_status import ensure_tasks
+from modeleval.testing.apiserver import run_in_thread
+
+REPO = Path(__file__).resolve().parents[3]
+NS = "evals"
+API = ("modeleval.io", "v1alpha1")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    kubeconfig = tmp_path_factory.mktemp("kube") / "config"
+    with run_in_thread(crds=[REPO / "crds"]) as running:
+        running.create_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        running.write_kubeconfig(kubeconfig, running.admin_token)
+        client = config.new_client_from_config(config_file=str(kubeconfig))
+        with pytest.MonkeyPatch.context() as patch:
+            # The one place modeleval.kube logs in: point it at the emulator.
+            patch.setattr(kube, "api_client", lambda: client)
+            yield running
+        client.close()
+
+
+def create_group(name: str, **spec: Any) -> dict[str, Any]:
+    body = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "ModelEvalServiceGroup",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"image": "vllm/vllm-openai:v0.6", **spec},
+    }
+    return kube.custom().create_namespaced_custom_object(*API, NS, "modelevalservicegroups", body)
+
+
+def read_group(name: str) -> dict[str, Any]:
+    found = kube.get_custom("modelevalservicegroups", NS, name)
+    assert found is not None
+    return found
+
+
+def run_reconcile(name: str) -> None:
+    reconcile(body=kopf.Body(read_group(name)), name=name, namespace=NS)
+
+
+def deployment(name: str) -> dict[str, Any]:
+    return kube.api_client().sanitize_for_serialization(
+        kube.apps().read_namespaced_deployment(name, NS)
+    )
+
+
+def service(name: str) -> dict[str, Any]:
+    return kube.api_client().sanitize_for_serialization(
+        kube.core().read_namespaced_service(name, NS)
+    )
+
+
+def test_reconcile_creates_owned_children_and_is_idempotent(server: Any) -> None:
+    group = create_group("alpha", modelCache={"size": "5Gi"})
+    run_reconcile("alpha")
+    first = deployment("alpha")
+    svc = service("alpha")
+    pvc = kube.core().read_namespaced_persistent_volume_claim("alpha-model-cache", NS)
+    uid = group["metadata"]["uid"]
+    for meta in (first["metadata"], svc["metadata"]):
+        assert [ref["uid"] for ref in meta["ownerReferences"]] == [uid]
+    assert pvc.metadata.owner_references[0].uid == uid
+    status = read_group("alpha")["status"]
+    assert status["phase"] == "Deploying" or status["phase"] == "Pending"
+    assert status["observedGeneration"] == group["metadata"]["generation"]
+    assert status["deploymentName"] == "alpha" and status["serviceName"] == "alpha"
+
+    run_reconcile("alpha")  # a restarted operator resumes: nothing new, nothing rewritten
+    again = deployment("alpha")
+    assert again["metadata"]["uid"] == first["metadata"]["uid"]
+    assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    selector = "modeleval.io/service-group=alpha"
+    assert len(kube.apps().list_namespaced_deployment(NS, label_selector=selector).items) == 1
+    assert len(kube.core().list_namespaced_service(NS, label_selector=selector).items) == 1
+
+
+def test_spec_change_updates_in_place_and_removes_dropped_fields(server: Any) -> None:
+    create_group("beta", env={"KEEP": "1", "DROP": "2"}, placement={"nodeSelector": {"a": "b"}})
+    run_reconcile("beta")
+    before, svc_before = deployment("beta"), service("beta")
+    kube.custom().patch_namespaced_custom_object(
+        *API,
+        NS,
+        "modelevalservicegroups",
+        "beta",
+        {
+            "spec": {
+                "env": {"KEEP": "1", "DROP": None, "NEW": "3"},
+                "placement": None,
+                "serving": {"port": 9000},
+            }
+        },
+    )
+    run_reconcile("beta")
+    after, svc_after = deployment("beta"), service("beta")
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert (
+        after["metadata"]["annotations"][SPEC_HASH_ANNOTATION]
+        != (before["metadata"]["annotations"][SPEC_HASH_ANNOTATION])
+    )
+    pod = after["spec"]["template"]["spec"]
+    assert pod["containers"][0]["env"] == [
+        {"name": "KEEP", "value": "1"},
+        {"name": "NEW", "value": "3"},
+    ]
+    assert "nodeSelector" not in pod
+    assert pod["containers"][0]["ports"][0]["containerPort"] == 9000
+    assert svc_after["metadata"]["uid"] == svc_before["metadata"]["uid"]
+    assert svc_after["spec"]["ports"][0]["port"] == 9000
+    assert read_group("beta")["status"]["observedGeneration"] == 2
+
+
+def test_invalid_spec_is_permanent_and_reported(server: Any) -> None:
+    create_group("gamma")
+    body = copy.deepcopy(read_group("gamma"))
+    body["spec"]["resources"] = {"gpu": {"count": -1}}
+    with pytest.raises(kopf.PermanentError, match=r"spec\.resources\.gpu\.count"):
+        reconcile(body=kopf.Body(body), name="gamma", namespace=NS)
+    status = read_group("gamma")["status"]
+    assert status["phase"] == "Failed"
+    assert "spec.resources.gpu.count" in status["message"]
+
+
+def test_foreign_deployment_is_not_taken_over(server: Any) -> None:
+    kube.apps().create_namespaced_deployment(
+        NS,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "delta"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "x"}},
+                "template": {
+                    "metadata": {"labels": {"app": "x"}},
+                    "spec": {"containers": [{"name": "c", "image": "x"}]},
+                },
+            },
+        },
+    )
+    create_group("delta")
+    with pytest.raises(kopf.PermanentError, match="not owned by this service group"):
+        run_reconcile("delta")
+    assert deployment("delta")["spec"]["template"]["spec"]["containers"][0]["image"] == "x"
+
+
+def test_tasks_created_once_and_pruned_with_their_dataset(server: Any) -> None:
+    datasets = [
+        {"name": "qa", "inline": [{"input": "hi"}]},
+        {"name": "math", "inline": [{"input": "1+1"}]},
+    ]
+    create_group("eps", evaluation={"datasets": datasets})
+    body = read_group("eps")
+    group = ModelEvalServiceGroup.model_validate(body)
+    assert ensure_tasks(body, group, running=False) == []  # not before the group is Running
+    refs = ensure_tasks(body, group, running=True)
+    assert sorted(r.name for r in refs) == ["eps-math", "eps-qa"]
+    assert len(ensure_tasks(body, group, running=True)) == 2  # no duplicates, 409-safe
+    kube.custom().patch_namespaced_custom_object(
+        *API,
+        NS,
+        "modelevalservicegroups",
+        "eps",
+        {"spec": {"evaluation": {"datasets": datasets[:1]}}},
+    )
+    run_reconcile("eps")
+    names = [
+        t["metadata"]["name"]
+        for t in kube.custom().list_namespaced_custom_object(
+            *API, NS, "evaltasks", label_selector="modeleval.io/service-group=eps"
+        )["items"]
+    ]
+    assert names == ["eps-qa"]
+
+
+def test_validation_message_names_the_field_path() -> None:
+    with pytest.raises(Exception) as caught:
+        ModelEvalServiceGroup.model_validate(
+            {"metadata": {"name": "x"}, "spec": {"image": "i", "instances": 100}}
+        )
+    assert validation_message(caught.value).startswith("invalid spec: spec.instances:")
+
+
+def test_event_manifest() -> None:
+    body = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "ModelEvalServiceGroup",
+        "metadata": {"name": "g", "namespace": "n", "uid": "u"},
+    }
+    event = build_event(body, reason="BootTimeout", message="x" * 5000, type="Warning")
+    assert event["involvedObject"] == {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "ModelEvalServiceGroup",
+        "name": "g",
+        "namespace": "n",
+        "uid": "u",
+    }
+    assert event["reason"] == "BootTimeout" and event["type"] == "Warning"
+    assert len(event["message"]) <= 1024
+    assert event["metadata"] == {"generateName": "g.", "namespace": "n"}
