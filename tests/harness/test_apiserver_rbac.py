@@ -1,4 +1,4 @@
-"""RBAC in the API emulator: tokens, roles and bindings decide; the request log tells what was used."""
+"""RBAC in the API emulator: tokens, roles and bindings decide; the request log shows use."""
 
 from __future__ import annotations
 
