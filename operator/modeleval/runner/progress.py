@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -19,10 +20,19 @@ from typing import Any, Protocol
 log = logging.getLogger("modeleval.runner")
 
 
-class StatusSink(Protocol):
-    """Receives merge patches for the task's ``status`` (blocking calls are fine)."""
+class SyncStatusSink(Protocol):
+    """Receives merge patches for the task's ``status``; called in a worker thread."""
 
     def patch_status(self, patch: dict[str, Any]) -> None: ...
+
+
+class AsyncStatusSink(Protocol):
+    """Receives merge patches for the task's ``status``; awaited in the reporter task."""
+
+    async def patch_status(self, patch: dict[str, Any]) -> None: ...
+
+
+StatusSink = SyncStatusSink | AsyncStatusSink
 
 
 class ProgressTracker:
@@ -136,6 +146,9 @@ class ProgressReporter:
             self._task = None
         self.tracker.wake = None
         await self._send()
+        close = getattr(self.sink, "close", None)
+        if close is not None and inspect.iscoroutinefunction(close):
+            await close()
 
     async def _loop(self) -> None:
         # A flag, not Task.cancel(): Python 3.11's wait_for can swallow a cancellation.
@@ -169,7 +182,10 @@ class ProgressReporter:
         if self.sink is None:
             return
         try:
-            await asyncio.to_thread(self.sink.patch_status, patch)
+            if inspect.iscoroutinefunction(self.sink.patch_status):
+                await self.sink.patch_status(patch)
+            else:
+                await asyncio.to_thread(self.sink.patch_status, patch)
             self.sent += 1
         except Exception as exc:  # a status patch must never stop the run
             log.warning("status patch failed: %s", exc)

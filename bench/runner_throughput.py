@@ -1,0 +1,202 @@
+"""Runner throughput: the whole ``python -m modeleval.runner infer`` process vs the ideal.
+
+Starts the mock model server as its own process (so it does not share the runner's CPU),
+a small status endpoint standing in for the Kubernetes API (the runner's progress patches go
+there through a kubeconfig), then runs the runner as a subprocess on a generated task.json
+and dataset. Prints wall time, the ideal ceil(N/P)·L, their ratio, and items/s at L=0.
+
+    python bench/runner_throughput.py [--items 2000] [--parallel 64] [--latency-ms 50]
+
+Bytecode is cached under a temporary PYTHONPYCACHEPREFIX and a warm-up run goes first, as
+in a built container image (where .pyc files ship with the code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class StatusEndpoint:
+    """Accepts the runner's status merge patches and counts them."""
+
+    def __init__(self) -> None:
+        self.patches: list[dict[str, object]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PATCH(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.patches.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def kubeconfig(self, path: Path) -> Path:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "bench", "cluster": {"server": self.url}}],
+            "users": [{"name": "bench", "user": {"token": "bench"}}],
+            "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "bench"}}],
+            "current-context": "bench",
+        }
+        path.write_text(json.dumps(config))
+        return path
+
+
+def start_mock(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "modeleval.testing.mockserver",
+        "--port",
+        str(port),
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("mock server did not start")
+
+
+def write_task(work: Path, url: str, items: int, parallel: int) -> None:
+    with (work / "data.jsonl").open("w") as fh:
+        for i in range(items):
+            fh.write(json.dumps({"id": f"q{i}", "input": f"question {i}", "target": f"q{i}"}))
+            fh.write("\n")
+    task = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "EvalTask",
+        "metadata": {"name": "bench", "namespace": "default"},
+        "spec": {
+            "models": [{"name": "mock", "endpoint": {"url": url, "model": "mock-model"}}],
+            "dataset": {"pvc": {"claimName": "data", "path": "data.jsonl"}},
+            "inference": {"client": {"parallel": parallel, "logEveryQuery": 100}},
+        },
+    }
+    (work / "task.json").write_text(json.dumps(task))
+
+
+def run_runner(work: Path, env: dict[str, str]) -> float:
+    results = work / "results"
+    if results.exists():
+        for f in sorted(results.rglob("*"), reverse=True):
+            f.unlink() if f.is_file() else f.rmdir()
+    run_env = {
+        **env,
+        "MODELEVAL_TASK_FILE": str(work / "task.json"),
+        "MODELEVAL_RESULTS_DIR": str(results),
+        "MODELEVAL_DATASET_PVC_DIR": str(work),
+        "MODELEVAL_LOG_LEVEL": "WARNING",
+    }
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "modeleval.runner", "infer"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"runner failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return wall
+
+
+def measure(
+    latency_ms: float, items: int, parallel: int, env: dict[str, str], work: Path, repeat: int
+) -> list[float]:
+    mock, url = start_mock(latency_ms, env)
+    try:
+        write_task(work, url, items, parallel)
+        return [run_runner(work, env) for _ in range(repeat)]
+    finally:
+        mock.terminate()
+        mock.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--parallel", type=int, default=64)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per setting (best is kept)")
+    args = parser.parse_args()
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+
+    with tempfile.TemporaryDirectory(prefix="modeleval-bench-") as tmp:
+        work = Path(tmp)
+        status = StatusEndpoint()
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env.update(
+            PYTHONPATH=str(ROOT / "operator"),
+            PYTHONPYCACHEPREFIX=str(work / "pycache"),
+            KUBECONFIG=str(status.kubeconfig(work / "kubeconfig")),
+            MODELEVAL_TASK_NAME="bench",
+            MODELEVAL_TASK_NAMESPACE="default",
+        )
+        measure(0, 200, args.parallel, env, work, 1)  # warm-up: bytecode cache, page cache
+        status.patches.clear()
+
+        walls = measure(args.latency_ms, args.items, args.parallel, env, work, args.repeat)
+        patches = len(status.patches) // args.repeat
+        ideal = math.ceil(args.items / args.parallel) * args.latency_ms / 1000
+        best = min(walls)
+        print(f"N={args.items} P={args.parallel} L={args.latency_ms:g} ms")
+        runs = ", ".join(f"{w:.3f}" for w in walls)
+        print(f"  wall (whole process)  : {best:.3f} s  (runs: {runs})")
+        print(f"  ideal ceil(N/P)*L     : {ideal:.3f} s")
+        print(f"  ratio                 : {best / ideal:.2f}x  (target <= 1.30x)")
+        print(f"  status patches per run: {patches}")
+
+        zero = measure(0, args.items, args.parallel, env, work, args.repeat)
+        best0 = min(zero)
+        print(
+            f"L=0: {args.items / best0:.0f} items/s for the whole process "
+            f"({best0:.3f} s, runs: {', '.join(f'{w:.3f}' for w in zero)})"
+        )
+        status.server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
