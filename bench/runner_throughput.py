@@ -168,7 +168,9 @@ def main() -> int:
         status = StatusEndpoint()
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env.update(
-            PYTHONPATH=str(ROOT / "operator"),
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(ROOT / "operator"), os.environ.get("PYTHONPATH")) if p
+            ),
             PYTHONPYCACHEPREFIX=str(work / "pycache"),
             KUBECONFIG=str(status.kubeconfig(work / "kubeconfig")),
             MODELEVAL_TASK_NAME="bench",
