@@ -6,10 +6,11 @@ import random
 
 import pytest
 import sacrebleu
+from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
-from modeleval.scoring.bleu import SentenceBleu, make_tokenizer
+from modeleval.scoring.bleu import SentenceBleu, make_tokenizer, segment_statistics
 
 PIECES = [
     *"今天天气很好，。！？“”《》（）、ＡＢＣ１２３",
@@ -67,3 +68,12 @@ def test_published_example() -> None:
 def test_unknown_tokenizer_rejected() -> None:
     with pytest.raises(ValueError, match="unknown tokenizer"):
         make_tokenizer("intl")
+
+
+def test_segment_statistics_equal_sacrebleu() -> None:
+    bleu = BLEU(tokenize="13a", effective_order=True)
+    texts = [make_tokenizer("zh")(t) for t in random_strings(1000, seed=11)]
+    texts += ["a a a b", "a a b b", "x y z x y z x y", "x y z"]
+    for hyp, ref in zip(texts[::2], texts[1::2], strict=True):
+        expected = bleu._compute_segment_statistics(hyp, bleu._extract_reference_info([ref]))
+        assert segment_statistics(hyp, ref) == expected, (hyp, ref)
