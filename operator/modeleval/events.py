@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
@@ -76,7 +76,7 @@ def post_event(body: Mapping[str, Any], *, reason: str, message: str, type: str 
     event = build_event(body, reason=reason, message=message, type=type)
     namespace = event["metadata"]["namespace"] or "default"
     try:
-        kube.core().create_namespaced_event(namespace, event)
+        kube.core().create_namespaced_event(namespace, cast(Any, event))
     except (ApiException, HTTPError, OSError) as exc:
         log.warning("could not post event %s on %s: %s", reason, event["involvedObject"], exc)
         return False

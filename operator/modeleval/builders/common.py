@@ -23,9 +23,12 @@ _INVALID = re.compile(r"[^a-z0-9-]+")
 
 
 class _Owner(Protocol):
-    api_version: str
-    kind: str
-    metadata: ObjectMetaLite
+    @property
+    def api_version(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def metadata(self) -> ObjectMetaLite: ...
 
 
 def standard_labels(

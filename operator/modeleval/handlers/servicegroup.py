@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes.client.exceptions import ApiException
@@ -185,12 +185,15 @@ def prune_tasks(group: ModelEvalServiceGroup, uid: str | None) -> list[str]:
     """Delete the EvalTasks this group created for datasets / targets no longer listed."""
     namespace = group.metadata.namespace or "default"
     planned = {task["metadata"]["name"] for task in build_group_tasks(group)}
-    listed = kube.custom().list_namespaced_custom_object(
-        c.GROUP,
-        c.VERSION,
-        namespace,
-        c.EVAL_TASK_PLURAL,
-        label_selector=f"{c.LABEL_SERVICE_GROUP}={label_value(group.metadata.name or '')}",
+    listed = cast(
+        dict[str, Any],
+        kube.custom().list_namespaced_custom_object(
+            c.GROUP,
+            c.VERSION,
+            namespace,
+            c.EVAL_TASK_PLURAL,
+            label_selector=f"{c.LABEL_SERVICE_GROUP}={label_value(group.metadata.name or '')}",
+        ),
     )
     removed = []
     for task in listed.get("items", []):
@@ -211,7 +214,7 @@ def prune_tasks(group: ModelEvalServiceGroup, uid: str | None) -> list[str]:
 @kopf.on.resume(c.GROUP, c.VERSION, c.SERVICE_GROUP_PLURAL, id=HANDLER_RECONCILE)
 @kopf.on.create(c.GROUP, c.VERSION, c.SERVICE_GROUP_PLURAL, id=HANDLER_RECONCILE)
 @kopf.on.update(c.GROUP, c.VERSION, c.SERVICE_GROUP_PLURAL, id=HANDLER_RECONCILE)
-def reconcile(body: kopf.Body, name: str, namespace: str, **_: Any) -> None:
+def reconcile(body: kopf.Body, name: str, namespace: str | None, **_: Any) -> None:
     """Bring the Deployment, Service and model-cache PVC to the spec; write the status."""
     with time_reconcile(
         kind=c.SERVICE_GROUP_KIND, handler=HANDLER_RECONCILE, ignore=(kopf.TemporaryError,)
@@ -238,7 +241,7 @@ def reconcile(body: kopf.Body, name: str, namespace: str, **_: Any) -> None:
                 reason="TaskDeleted",
                 message=f"deleted EvalTask {task}: its dataset or target was removed",
             )
-        refresh_group(namespace, name, generation=raw["metadata"].get("generation"))
+        refresh_group(namespace or "default", name, generation=raw["metadata"].get("generation"))
 
 
 __all__ = ["reconcile", "servicegroup_status"]

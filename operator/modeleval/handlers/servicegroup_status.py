@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from pydantic import ValidationError
@@ -40,7 +41,10 @@ HANDLER_DEPLOYMENT_EVENT = "servicegroup-deployment-event"
 HANDLER_POD_EVENT = "servicegroup-pod-event"
 HANDLER_TIMER = "servicegroup-poll"
 
-CHILD_LABELS = {c.LABEL_SERVICE_GROUP: kopf.PRESENT, c.LABEL_COMPONENT: COMPONENT}
+CHILD_LABELS: dict[str, Any] = {
+    c.LABEL_SERVICE_GROUP: kopf.PRESENT,
+    c.LABEL_COMPONENT: COMPONENT,
+}
 """Selects the model-server Deployments and pods of every group (not runner pods)."""
 
 _locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
@@ -59,7 +63,7 @@ def now() -> datetime:
 
 def to_dict(obj: Any) -> dict[str, Any]:
     """An official-client model as the JSON dict the API serves (camelCase)."""
-    data = kube.api_client().sanitize_for_serialization(obj)
+    data = cast(Any, kube.api_client()).sanitize_for_serialization(obj)
     return data if isinstance(data, dict) else {}
 
 
@@ -82,12 +86,15 @@ def read_children(
 
 
 def _list_tasks(namespace: str, group_name: str) -> dict[str, dict[str, Any]]:
-    listed = kube.custom().list_namespaced_custom_object(
-        c.GROUP,
-        c.VERSION,
-        namespace,
-        c.EVAL_TASK_PLURAL,
-        label_selector=f"{c.LABEL_SERVICE_GROUP}={label_value(group_name)}",
+    listed = cast(
+        dict[str, Any],
+        kube.custom().list_namespaced_custom_object(
+            c.GROUP,
+            c.VERSION,
+            namespace,
+            c.EVAL_TASK_PLURAL,
+            label_selector=f"{c.LABEL_SERVICE_GROUP}={label_value(group_name)}",
+        ),
     )
     return {item["metadata"]["name"]: item for item in listed.get("items", [])}
 
@@ -105,7 +112,7 @@ def ensure_tasks(body: dict[str, Any], group: ModelEvalServiceGroup, running: bo
             name = task["metadata"]["name"]
             if name in known or name in stored:
                 continue
-            kopf.adopt(task, owner=body)
+            kopf.adopt(task, owner=kopf.Body(cast(Any, body)))
             created = kube.create_if_absent(
                 kube.custom().create_namespaced_custom_object,
                 c.GROUP,
@@ -115,7 +122,7 @@ def ensure_tasks(body: dict[str, Any], group: ModelEvalServiceGroup, running: bo
                 task,
             )
             if created is not None:
-                stored[name] = created
+                stored[name] = cast(dict[str, Any], created)
                 post_event(
                     body,
                     reason="TaskCreated",
@@ -174,8 +181,11 @@ def _group_name(namespace: str, label: str) -> str | None:
     hashed into the label; those are found by listing)."""
     if kube.get_custom(c.SERVICE_GROUP_PLURAL, namespace, label) is not None:
         return label
-    listed = kube.custom().list_namespaced_custom_object(
-        c.GROUP, c.VERSION, namespace, c.SERVICE_GROUP_PLURAL
+    listed = cast(
+        dict[str, Any],
+        kube.custom().list_namespaced_custom_object(
+            c.GROUP, c.VERSION, namespace, c.SERVICE_GROUP_PLURAL
+        ),
     )
     for item in listed.get("items", []):
         name = item["metadata"]["name"]
@@ -184,7 +194,7 @@ def _group_name(namespace: str, label: str) -> str | None:
     return None
 
 
-def _on_child(labels: dict[str, str], namespace: str | None) -> None:
+def _on_child(labels: Mapping[str, str], namespace: str | None) -> None:
     label = labels.get(c.LABEL_SERVICE_GROUP)
     if not label or not namespace:
         return
@@ -194,15 +204,15 @@ def _on_child(labels: dict[str, str], namespace: str | None) -> None:
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS, id=HANDLER_DEPLOYMENT_EVENT)
-def on_deployment_event(labels: dict[str, str], namespace: str | None, **_: Any) -> None:
+def on_deployment_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
     """A Deployment of a group changed: its replicas, rollout or conditions."""
-    _on_child(dict(labels), namespace)
+    _on_child(labels, namespace)
 
 
 @kopf.on.event("", "v1", "pods", labels=CHILD_LABELS, id=HANDLER_POD_EVENT)
-def on_pod_event(labels: dict[str, str], namespace: str | None, **_: Any) -> None:
+def on_pod_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
     """A model-server pod changed: scheduled, started, ready, crashed, deleted."""
-    _on_child(dict(labels), namespace)
+    _on_child(labels, namespace)
 
 
 @kopf.timer(
@@ -213,6 +223,7 @@ def on_pod_event(labels: dict[str, str], namespace: str | None, **_: Any) -> Non
     interval=SETTINGS.poll_seconds,
     initial_delay=SETTINGS.poll_seconds,
 )
-def poll(name: str, namespace: str, **_: Any) -> None:
+def poll(name: str, namespace: str | None, **_: Any) -> None:
     """Safety net: missed watch events, and boot timeouts (time passes without events)."""
-    refresh_group(namespace, name)
+    if namespace:
+        refresh_group(namespace, name)
