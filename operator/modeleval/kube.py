@@ -24,7 +24,7 @@ _lock = threading.Lock()
 def api_client() -> client.ApiClient:
     """A shared ApiClient: KUBECONFIG (or ~/.kube/config) when present, else in-cluster."""
     with _lock:
-        config.load_config()
+        config.load_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
 
 
@@ -88,6 +88,7 @@ def patch_custom_status(plural: str, namespace: str, name: str, status: dict[str
 
 def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
     """One of our custom resources as a dict, or None when it does not exist."""
-    return read_or_none(
+    found = read_or_none(
         custom().get_namespaced_custom_object, c.GROUP, c.VERSION, namespace, plural, name
     )
+    return found if isinstance(found, dict) else None

@@ -21,7 +21,6 @@ from modeleval.api.evaltask_status import EvalTaskStatus
 from modeleval.api.scoring import ScoringSpec
 from modeleval.api.servicegroup import TaskType, Toleration
 from modeleval.api.targets import PROMPT_RULE, ModelTarget
-from modeleval.constants import API_VERSION, EVAL_TASK_KIND
 
 _BASELINES = "size(self.models.filter(m, has(m.isBaseline) && m.isBaseline))"
 _PAIRWISE_ON = "(has(self.scoring) && has(self.scoring.pairwise) && self.scoring.pairwise.enabled)"
@@ -227,8 +226,8 @@ class EvalTask(ApiModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    api_version: Literal["modeleval.io/v1alpha1"] = Field(default=API_VERSION)
-    kind: Literal["EvalTask"] = Field(default=EVAL_TASK_KIND)
+    api_version: Literal["modeleval.io/v1alpha1"] = "modeleval.io/v1alpha1"
+    kind: Literal["EvalTask"] = "EvalTask"
     metadata: ObjectMetaLite = Field(default_factory=ObjectMetaLite)
     spec: EvalTaskSpec
     status: EvalTaskStatus | None = None

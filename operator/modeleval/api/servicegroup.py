@@ -28,7 +28,7 @@ from modeleval.api.common import (
 from modeleval.api.datasets import DatasetSpec
 from modeleval.api.scoring import ScoringSpec
 from modeleval.api.targets import PROMPT_RULE
-from modeleval.constants import API_VERSION, DEFAULT_GPU_RESOURCE, SERVICE_GROUP_KIND
+from modeleval.constants import DEFAULT_GPU_RESOURCE
 
 
 class ResourceAmounts(ApiModel):
@@ -366,8 +366,8 @@ class ModelEvalServiceGroup(ApiModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    api_version: Literal["modeleval.io/v1alpha1"] = Field(default=API_VERSION)
-    kind: Literal["ModelEvalServiceGroup"] = Field(default=SERVICE_GROUP_KIND)
+    api_version: Literal["modeleval.io/v1alpha1"] = "modeleval.io/v1alpha1"
+    kind: Literal["ModelEvalServiceGroup"] = "ModelEvalServiceGroup"
     metadata: ObjectMetaLite = Field(default_factory=ObjectMetaLite)
     spec: ModelEvalServiceGroupSpec
     status: ModelEvalServiceGroupStatus | None = None
