@@ -1,0 +1,103 @@
+"""The `modeleval` command line: crds, validate, run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modeleval.cli import main
+from modeleval.testing.mockserver import MockModelServer
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_crds_prints_both_generated_crds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["crds"]) == 0
+    docs = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert {d["metadata"]["name"] for d in docs} == {
+        "evaltasks.modeleval.io",
+        "modelevalservicegroups.modeleval.io",
+    }
+    for doc in docs:
+        on_disk = yaml.safe_load(
+            (REPO / "crds" / f"{doc['spec']['names']['plural']}.yaml").read_text()
+        )
+        assert doc == on_disk
+
+
+def test_validate_accepts_the_samples(capsys: pytest.CaptureFixture[str]) -> None:
+    samples = sorted((REPO / "manifests" / "samples").glob("*.yaml"))
+    args = [arg for path in samples for arg in ("-f", str(path))]
+    assert main(["validate", *args]) == 0
+    assert capsys.readouterr().out.count(": valid") >= 7
+
+
+def test_validate_names_the_bad_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "modeleval.io/v1alpha1",
+                "kind": "EvalTask",
+                "metadata": {"name": "x"},
+                "spec": {
+                    "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
+                    "dataset": {"inline": [{"input": "q"}]},
+                    "inference": {"client": {"parallel": 0}},
+                },
+            }
+        )
+    )
+    assert main(["validate", "-f", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "spec.inference.client.parallel" in err
+
+
+def _task(url: str) -> dict[str, object]:
+    return {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "EvalTask",
+        "metadata": {"name": "local"},
+        "spec": {
+            "models": [{"name": "mock", "endpoint": {"url": url, "model": "mock-model"}}],
+            "dataset": {
+                "inline": [
+                    {"id": "1", "input": "capital of France", "target": "Paris"},
+                    {"id": "2", "input": "2+2", "target": "4"},
+                    {"id": "3", "input": "中国的首都", "target": "北京"},
+                ]
+            },
+            "inference": {"promptTemplate": "{input}", "client": {"parallel": 2}},
+            "scoring": {"modes": ["rule"], "rule": {"scoreModes": ["accuracy", "similarity"]}},
+        },
+    }
+
+
+def test_run_scores_a_task_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = {"capital of France": "Paris", "2+2": "5", "中国的首都": "北京"}
+    with MockModelServer(answers=answers).running() as server:
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(_task(server.base_url + "/v1"), allow_unicode=True))
+        out = tmp_path / "out"
+        code = main(["run", "-f", str(task_file), "--out", str(out), "--quiet"])
+        assert code == 0, capsys.readouterr().err
+        assert server.stats().requests == 3
+    summary = json.loads(capsys.readouterr().out)
+    # Two of three answers are exactly right.
+    assert summary["metrics"]["accuracy"] == pytest.approx(200 / 3, abs=0.01)
+    assert (out / "report.html").exists()
+    assert (out / "predictions" / "mock.jsonl").read_text().count("\n") == 3
+
+
+def test_run_explains_a_service_group_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = _task("http://unused/v1")
+    task["spec"]["models"] = [{"name": "g", "serviceGroupRef": {"name": "qwen"}}]  # type: ignore[index]
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task, allow_unicode=True))
+    assert main(["run", "-f", str(path), "--out", str(tmp_path / "o"), "-q"]) == 1
+    assert "--url g=" in capsys.readouterr().err
