@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -49,6 +50,13 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
     p.add_argument("--retry-after-s", type=float, default=1.0)
     p.add_argument("--hang-s", type=float, default=3600.0)
     p.add_argument("--faults-by-item", help='JSON file: {"item-id": ["500", "429", "ok"]}')
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (needs --port; /mock/stats is per process)",
+    )
+    p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     by_item: dict[str, list[FaultKind]] = {}
     if a.faults_by_item:
@@ -81,7 +89,22 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         ready_delay_s=a.ready_delay_s,
         crash_on_start=a.crash_on_start,
         faults=faults,
+        reuse_port=a.reuse_port or a.workers > 1,
     )
+
+
+def spawn_workers(argv: Sequence[str], workers: int) -> list[subprocess.Popen[bytes]]:
+    """Extra processes serving the same port (SO_REUSEPORT); each keeps its own stats."""
+    args = [a for a in argv if not a.startswith("--workers")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "modeleval.testing.mockserver",
+        *args,
+        "--workers=1",
+        "--reuse-port",
+    ]
+    return [subprocess.Popen(cmd, stdout=subprocess.DEVNULL) for _ in range(workers - 1)]
 
 
 async def serve(settings: MockSettings) -> None:
@@ -97,7 +120,9 @@ async def serve(settings: MockSettings) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     settings = parse_args(argv)
+    workers = _workers(argv)
     if settings.crash_on_start is not None:
         time.sleep(settings.startup_delay_s)
         print(
@@ -106,6 +131,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         return settings.crash_on_start
+    children = spawn_workers(argv, workers) if workers > 1 else []
+    try:
+        _run(settings)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
+    return 0
+
+
+def _workers(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--workers", type=int, default=1)
+    return int(parser.parse_known_args(argv)[0].workers)
+
+
+def _run(settings: MockSettings) -> None:
     try:
         import uvloop
     except ImportError:
@@ -113,7 +156,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(serve(settings))
-    return 0
 
 
 if __name__ == "__main__":

@@ -75,5 +75,7 @@ class MockSettings:
     crash_on_start: int | None = None
     """Exit the process with this code right after the startup delay (CLI only)."""
     faults: FaultSettings = field(default_factory=FaultSettings)
+    reuse_port: bool = False
+    """Let several processes listen on the same port (``--workers``)."""
     item_header: str = "X-Modeleval-Item-Id"
     """Request header whose value identifies a dataset item for per-item counting and faults."""

@@ -64,7 +64,13 @@ class MockModelServer:
         app = build_app(self.settings, self._stats)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port, backlog=1024)
+        site = web.TCPSite(
+            self._runner,
+            self.settings.host,
+            self.settings.port,
+            backlog=1024,
+            reuse_port=self.settings.reuse_port or None,
+        )
         await site.start()
         self._port = int(self._runner.addresses[0][1])
         return self
