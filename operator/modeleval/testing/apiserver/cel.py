@@ -5,6 +5,10 @@ Only core CEL is available (no Kubernetes extension libraries such as ``isURL`` 
 node of the stored object on updates. Rules that mention ``oldSelf`` (transition rules) run only
 when that old node exists. Old nodes are found through object properties, map keys and
 ``x-kubernetes-list-type: map`` lists (by their ``x-kubernetes-list-map-keys``).
+
+Ratcheting, as in Kubernetes 1.30+: on updates, rules are not evaluated for nodes whose
+value did not change (an unchanged field never turns an update invalid). So status-only
+and metadata-only writes cost no CEL evaluation of the spec.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def _matches_type(schema: Schema, value: Any) -> bool:
 def _walk(
     schema: Schema, value: Any, old: Any, path: list[PathItem], out: list[FieldError]
 ) -> None:
-    if value is None or not _matches_type(schema, value):
+    if value is None or not _matches_type(schema, value) or (old is not _MISSING and old == value):
         return
     for rule in schema.get("x-kubernetes-validations", []):
         error = _check_rule(rule, value, old, path)
