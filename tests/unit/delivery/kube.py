@@ -17,6 +17,9 @@ MANIFESTS = REPO / "manifests"
 RELEASE = "modeleval"
 NAMESPACE = "modeleval-system"
 
+_RENDERED: dict[tuple[str, ...], str] = {}
+"""helm template output by argument list; the chart does not change during a test run."""
+
 HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 """Labels only Helm puts on objects; manifests/ carries every other label."""
 
@@ -38,10 +41,14 @@ class KubeTools:
         )
 
     def helm_template(self, *extra: str, include_crds: bool = False) -> list[dict[str, Any]]:
+        """Objects of ``helm template`` (rendered once per argument list, then copied)."""
         args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE, *extra]
         if include_crds:
             args.append("--include-crds")
-        return parse_documents(self.run(self.helm, *args).stdout)
+        key = tuple(args)
+        if key not in _RENDERED:
+            _RENDERED[key] = self.run(self.helm, *args).stdout
+        return parse_documents(_RENDERED[key])
 
     def kustomize(self, path: Path) -> list[dict[str, Any]]:
         return parse_documents(self.run(self.kubectl, "kustomize", path).stdout)
