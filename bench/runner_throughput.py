@@ -96,6 +96,7 @@ def start_mock(
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                time.sleep(1.0 if workers > 1 else 0)  # let the other worker processes bind
                 return proc, f"http://127.0.0.1:{port}/v1"
         except OSError:
             time.sleep(0.05)

@@ -95,7 +95,15 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
 
 def spawn_workers(argv: Sequence[str], workers: int) -> list[subprocess.Popen[bytes]]:
     """Extra processes serving the same port (SO_REUSEPORT); each keeps its own stats."""
-    args = [a for a in argv if not a.startswith("--workers")]
+    args: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            args.append(arg)
     cmd = [
         sys.executable,
         "-m",
