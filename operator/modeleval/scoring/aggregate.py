@@ -7,7 +7,7 @@ Definition of totalScore (also written into ``summary.json`` as ``definition``):
   (0-1 per item) ×100; the judge score ÷ maxScore ×100.
 - A model's totalScore is the weighted mean of its metric means. Default weights give each
   enabled *mode* the same say: ``accuracy`` 1, ``judge`` 1, and the similarity metrics
-  (``rougeL``, ``bleu``, ``editSimilarity``) share a weight of 1 equally. ``weights`` in the
+  (``rougeL``, ``bleu``, ``editDistance``) share a weight of 1 equally. ``weights`` in the
   config overrides any of these (0 removes a metric).
 - The task's ``metrics`` are the means over models of the per-model metric means; the task's
   totalScore is their weighted mean, plus GSB's net score mapped to 0-100,
@@ -24,11 +24,11 @@ from modeleval.scoring.records import ItemRecord
 
 JUDGE = "judge"
 GSB = "gsb"
-SIMILARITY_METRICS = ("rougeL", "bleu", "editSimilarity")
+SIMILARITY_METRICS = ("rougeL", "bleu", "editDistance")
 
 DEFINITION = (
     "totalScore = weighted mean of the enabled metric means on a 0-100 scale. Rule metrics "
-    "(accuracy, rougeL, bleu, editSimilarity; 0-1 per item) are averaged and ×100; the judge "
+    "(accuracy, rougeL, bleu, editDistance; 0-1 per item) are averaged and ×100; the judge "
     "score is averaged and ÷maxScore×100. Default weights: accuracy 1, judge 1, the "
     "similarity metrics share 1 equally; configurable per metric via weights. Items whose "
     "inference or judge call failed are excluded from a metric's mean and counted. Task "

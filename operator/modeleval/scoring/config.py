@@ -7,20 +7,21 @@ snake_case names are accepted too. Unknown fields are ignored so the EvalTask sc
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from modeleval.scoring.text import Normalization
 
 EvalMode = Literal["rule", "model", "manual"]
 ScoreMode = Literal["similarity", "accuracy"]
-SimilarityMetric = Literal["rougeL", "bleu", "editSimilarity"]
+SimilarityMetric = Literal["rougeL", "bleu", "editDistance"]
 AccuracyMatch = Literal["exact", "contains", "choice"]
 
 ALL_SCORE_MODES: tuple[ScoreMode, ...] = ("accuracy", "similarity")
-ALL_SIMILARITY_METRICS: tuple[SimilarityMetric, ...] = ("rougeL", "bleu", "editSimilarity")
+ALL_SIMILARITY_METRICS: tuple[SimilarityMetric, ...] = ("rougeL", "bleu", "editDistance")
 DEFAULT_EVAL_MODES: tuple[EvalMode, ...] = ("rule",)
 
 SATISFACTION = "satisfaction"
@@ -32,14 +33,34 @@ class _Model(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: object) -> object:
+        # task.json may carry explicit nulls for unset optional fields: use the defaults.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+def _names(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
 
 class NormalizationConfig(_Model):
     """Which differences the accuracy metric ignores (all on by default)."""
 
     lowercase: bool = True
-    collapse_whitespace: bool = True
-    remove_punctuation: bool = True
-    nfkc: bool = Field(True, description="Full-width to half-width (Unicode NFKC).")
+    collapse_whitespace: bool = Field(
+        True, validation_alias=_names("collapseWhitespace", "whitespace", "collapse_whitespace")
+    )
+    remove_punctuation: bool = Field(
+        True, validation_alias=_names("removePunctuation", "punctuation", "remove_punctuation")
+    )
+    nfkc: bool = Field(
+        True,
+        validation_alias=_names("nfkc", "fullWidth", "full_width"),
+        description="Full-width to half-width (Unicode NFKC).",
+    )
 
     def build(self) -> Normalization:
         return Normalization(
@@ -135,12 +156,39 @@ class JudgeConfig(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _flatten_prompt_param(cls, data: object) -> object:
-        # Qianfan nests metric/steps/maxScore under promptParam.
-        if isinstance(data, dict) and isinstance(data.get("promptParam"), dict):
-            data = {**data, **data["promptParam"]}
-            data.pop("promptParam")
+    def _flatten_nested(cls, data: object) -> object:
+        # Qianfan nests metric/steps/maxScore under promptParam; the EvalTask API puts the
+        # judge's concurrency, timeout and retries under client (parallel, readTimeoutSeconds,
+        # maxRetries).
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        params = data.pop("promptParam", None)
+        if isinstance(params, dict):
+            data.update({k: v for k, v in params.items() if v is not None})
+        client = data.pop("client", None)
+        if isinstance(client, dict):
+            for source, target in _CLIENT_FIELDS.items():
+                if client.get(source) is not None:
+                    data.setdefault(target, client[source])
         return data
+
+
+_CLIENT_FIELDS = {
+    "parallel": "concurrency",
+    "readTimeoutSeconds": "timeoutSeconds",
+    "maxRetries": "retries",
+}
+
+
+class PairwiseConfig(_Model):
+    """GSB comparison of a candidate against the baseline model, judged by the judge."""
+
+    enabled: bool | None = Field(
+        None,
+        description="None: on when evalMode has 'model' and a baseline is set.",
+    )
+    swap_positions: bool = Field(True, description="Judge each pair in both orders.")
 
 
 class ManualDimension(_Model):
@@ -169,10 +217,23 @@ class ManualConfig(_Model):
 class ScoringConfig(_Model):
     """Everything the scoring phase needs to know, read from the EvalTask's ``evalConfig``."""
 
-    eval_mode: list[EvalMode] = Field(default_factory=lambda: list(DEFAULT_EVAL_MODES))
-    auto_rule_eval_config: RuleConfig = Field(default_factory=RuleConfig)
-    auto_model_eval_config: JudgeConfig = Field(default_factory=JudgeConfig)
-    manual_eval_config: ManualConfig = Field(default_factory=ManualConfig)
+    eval_mode: list[EvalMode] = Field(
+        default_factory=lambda: list(DEFAULT_EVAL_MODES),
+        validation_alias=_names("evalMode", "modes", "eval_mode"),
+    )
+    auto_rule_eval_config: RuleConfig = Field(
+        default_factory=RuleConfig,
+        validation_alias=_names("autoRuleEvalConfig", "rule", "auto_rule_eval_config"),
+    )
+    auto_model_eval_config: JudgeConfig = Field(
+        default_factory=JudgeConfig,
+        validation_alias=_names("autoModelEvalConfig", "judge", "auto_model_eval_config"),
+    )
+    manual_eval_config: ManualConfig = Field(
+        default_factory=ManualConfig,
+        validation_alias=_names("manualEvalConfig", "manual", "manual_eval_config"),
+    )
+    pairwise: PairwiseConfig = Field(default_factory=PairwiseConfig)
     baseline: str | None = Field(
         None,
         description="Name of the baseline model (the one with isBaseline). With two models and "
@@ -180,7 +241,7 @@ class ScoringConfig(_Model):
     )
     weights: dict[str, float] = Field(
         default_factory=dict,
-        description="Weight of a metric in totalScore (accuracy, rougeL, bleu, editSimilarity, "
+        description="Weight of a metric in totalScore (accuracy, rougeL, bleu, editDistance, "
         "judge, gsb). Defaults: see modeleval.scoring.aggregate.",
     )
     worst_items: int = Field(20, ge=0, description="Rows in the report's worst-items table.")
@@ -207,3 +268,21 @@ class ScoringConfig(_Model):
 
     def enabled(self, mode: EvalMode) -> bool:
         return mode in self.eval_mode
+
+    @property
+    def pairwise_enabled(self) -> bool:
+        """Whether GSB runs: explicitly enabled, or judge mode with a baseline."""
+        if self.pairwise.enabled is not None:
+            return self.pairwise.enabled
+        return self.enabled("model") and self.baseline is not None
+
+    @classmethod
+    def from_task_spec(cls, spec: Mapping[str, Any]) -> ScoringConfig:
+        """From an EvalTask ``spec`` (camelCase, as in task.json): ``spec.scoring`` plus the
+        baseline named by ``isBaseline`` in ``spec.models`` or ``spec.existingResults``."""
+        scoring = dict(spec.get("scoring") or {})
+        targets = spec.get("models") or spec.get("existingResults") or []
+        baseline = next((t.get("name") for t in targets if t.get("isBaseline")), None)
+        if baseline is not None:
+            scoring.setdefault("baseline", baseline)
+        return cls.model_validate(scoring)

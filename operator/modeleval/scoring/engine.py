@@ -47,9 +47,11 @@ def score_rules(records: list[ItemRecord], scorer: RuleScorer) -> None:
 
 
 def gsb_pair(config: ScoringConfig, models: Sequence[str]) -> tuple[str, str] | None:
-    """(candidate, baseline) when GSB applies: judge mode, a baseline and exactly two models."""
-    if not config.enabled("model") or config.baseline is None:
+    """(candidate, baseline) when GSB is enabled; it needs a baseline and exactly two models."""
+    if not config.pairwise_enabled:
         return None
+    if config.baseline is None:
+        raise ScoringConfigError("GSB needs a baseline model (isBaseline)")
     if config.baseline not in models:
         raise ScoringConfigError(
             f"baseline {config.baseline!r} is not one of the models {sorted(models)}"
@@ -106,6 +108,7 @@ async def score_with_judge(
                 reference=record.target,
                 candidate=record.models[candidate].answer or "",
                 baseline=record.models[baseline].answer or "",
+                swap=config.pairwise.swap_positions,
             )
             outcomes.append(outcome)
             record.gsb = {
@@ -123,9 +126,10 @@ async def score_with_judge(
 
         return run
 
+    judge_answers = config.enabled("model")
     for record in records:
         for model, result in record.models.items():
-            if result.error is None:
+            if judge_answers and result.error is None:
                 jobs.append(answer_job(record, model))
         if pair is not None:
             candidate, baseline = pair
@@ -234,11 +238,14 @@ async def score_results(
         score_rules(records, scorer)
         metric_names.extend(scorer.metric_names)
     gsb: GsbCounts | None = None
-    if config.enabled("model"):
+    if config.enabled("model") or pair is not None:
         if judge_client is None:
-            raise ScoringConfigError("evalMode includes 'model' but no judge client is configured")
+            raise ScoringConfigError(
+                "judge scoring or GSB is enabled but no judge client is configured"
+            )
         outcomes = await score_with_judge(records, config, judge_client, pair, progress)
-        metric_names.append(JUDGE)
+        if config.enabled("model"):
+            metric_names.append(JUDGE)
         if pair is not None:
             gsb = GsbCounts.tally(outcomes)
     summary = summarize(records, config, metric_names, gsb, pair)

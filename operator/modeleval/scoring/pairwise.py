@@ -105,8 +105,9 @@ async def compare_pair(
     reference: str,
     candidate: str,
     baseline: str,
+    swap: bool = True,
 ) -> PairOutcome:
-    """Judge one item in both orders and combine the verdicts."""
+    """Judge one item in both orders (or once, ``swap=False``) and combine the verdicts."""
 
     def prompt(answer_a: str, answer_b: str) -> str:
         return fill_prompt(
@@ -124,6 +125,12 @@ async def compare_pair(
         return parse_verdict(reply), reason
 
     first, err1, _ = await call_with_retries(judge, prompt(candidate, baseline), parse, config)
+    if not swap:
+        # One order only (A = candidate, B = baseline): no position-bias check.
+        if first is None:
+            return PairOutcome(None, (None, None), f"AB: {err1}")
+        single: dict[Verdict, Gsb] = {"A": "good", "B": "bad", "tie": "same"}
+        return PairOutcome(single[first[0]], (first[0], None), None, (first[1], ""))
     second, err2, _ = await call_with_retries(judge, prompt(baseline, candidate), parse, config)
     verdicts = (first[0] if first else None, second[0] if second else None)
     reasons = (first[1] if first else "", second[1] if second else "")

@@ -60,7 +60,7 @@ class RuleScorer:
     """Scores answers with the metrics a :class:`RuleConfig` enables.
 
     ``metric_names`` lists the result keys in order: ``accuracy`` and/or the similarity
-    metrics (``rougeL``, ``bleu``, ``editSimilarity``).
+    metrics (``rougeL``, ``bleu``, ``editDistance``).
     """
 
     config: RuleConfig
@@ -78,7 +78,7 @@ class RuleScorer:
         available: dict[str, Callable[[str, str, bool], float]] = {
             "rougeL": lambda a, t, cjk: rouge_l(a, t, cjk=cjk),
             "bleu": lambda a, t, cjk: self._bleu(a, t, cjk=cjk),
-            "editSimilarity": lambda a, t, cjk: edit_similarity(a, t),
+            "editDistance": lambda a, t, cjk: edit_similarity(a, t),
         }
         names: list[str] = []
         if "accuracy" in cfg.score_modes:

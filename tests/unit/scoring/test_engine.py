@@ -132,14 +132,14 @@ async def test_rule_only_total_score_definition(tmp_path: Path) -> None:
     cfg = ScoringConfig.model_validate(
         {
             "evalMode": "rule",
-            "autoRuleEvalConfig": {"similarityMetrics": ["rougeL", "editSimilarity"]},
+            "autoRuleEvalConfig": {"similarityMetrics": ["rougeL", "editDistance"]},
         }
     )
     summary = await score_results(cfg, preds, tmp_path)
     # Item 3 failed inference: excluded. accuracy (1+0)/2, rougeL (1+0)/2, edit (1+0)/2.
-    assert summary.metrics == {"accuracy": 50.0, "rougeL": 50.0, "editSimilarity": 50.0}
+    assert summary.metrics == {"accuracy": 50.0, "rougeL": 50.0, "editDistance": 50.0}
     # accuracy weight 1, the two similarity metrics 0.5 each.
-    assert summary.weights == {"accuracy": 1.0, "rougeL": 0.5, "editSimilarity": 0.5}
+    assert summary.weights == {"accuracy": 1.0, "rougeL": 0.5, "editDistance": 0.5}
     assert summary.total_score == 50.0
     assert summary.per_model["m"]["counts"]["inferenceFailed"] == 1
     assert summary.manual is None and not summary.manual_pending

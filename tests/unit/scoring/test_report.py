@@ -76,7 +76,7 @@ async def test_report_renders_in_headless_chromium(report_dir: Path) -> None:
     assert all(url.startswith("file://") for url in page.requests), page.requests
     assert page.values["title"] == "评测报告 <demo>"
     metrics = [m for m in summary["metrics"] if m != "gsb"]
-    assert page.values["hist"] == len(metrics) == 5  # accuracy, rougeL, bleu, editSimilarity, judge
+    assert page.values["hist"] == len(metrics) == 5  # accuracy, rougeL, bleu, editDistance, judge
     assert page.values["svgs"] == len(metrics) + 2  # + comparison + GSB
     assert page.values["comparisonBars"] == 2 * len(metrics)
     good, same, bad = (summary["gsb"][k] for k in ("good", "same", "bad"))

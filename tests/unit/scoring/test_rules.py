@@ -173,8 +173,8 @@ def test_stop_words_apply_to_similarity() -> None:
 
 
 def test_scorer_enables_metrics_by_mode() -> None:
-    assert RuleScorer(RuleConfig()).metric_names == ("accuracy", "rougeL", "bleu", "editSimilarity")
+    assert RuleScorer(RuleConfig()).metric_names == ("accuracy", "rougeL", "bleu", "editDistance")
     sim = RuleScorer(RuleConfig(score_modes=["similarity"]))
-    assert sim.metric_names == ("rougeL", "bleu", "editSimilarity")
+    assert sim.metric_names == ("rougeL", "bleu", "editDistance")
     scores = RuleScorer(RuleConfig()).score("今天天气很好", "今天天气很好")
-    assert scores == {"accuracy": 1.0, "rougeL": 1.0, "bleu": 1.0, "editSimilarity": 1.0}
+    assert scores == {"accuracy": 1.0, "rougeL": 1.0, "bleu": 1.0, "editDistance": 1.0}
