@@ -272,6 +272,16 @@ def test_schema_errors_are_422_with_causes(api: httpx.Client) -> None:
     assert [c["field"] for c in body["details"]["causes"]] == ["spec.size"]
 
 
+def test_strict_field_validation_rejects_unknown_fields(api: httpx.Client) -> None:
+    body = widget("strict-1", size=1, bogus=True)
+    strict = api.post(WIDGETS, json=body, params={"fieldValidation": "Strict"})
+    assert strict.status_code == 400
+    assert 'strict decoding error: unknown field "spec.bogus"' in strict.json()["message"]
+    pruned = api.post(WIDGETS, json=body)
+    assert pruned.status_code == 201
+    assert "bogus" not in pruned.json()["spec"]
+
+
 def test_cel_transition_rule_on_update(api: httpx.Client) -> None:
     api.post(WIDGETS, json=widget("cel-1", size=1, mode="slow"))
     answer = api.patch(f"{WIDGETS}/cel-1", json={"spec": {"mode": "fast"}}, headers=MERGE)

@@ -18,6 +18,8 @@ import threading
 from typing import Any
 
 import celpy
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 from modeleval.testing.apiserver.fielderrors import (
     FieldError,
@@ -52,12 +54,12 @@ def evaluate(expression: str, activation: dict[str, Any]) -> Any:
         program = _program(expression)
     except Exception as exc:
         raise ValueError(f"compilation failed: {exc}") from exc
-    bound = {name: celpy.json_to_cel(value) for name, value in activation.items()}
+    bound = {name: json_to_cel(value) for name, value in activation.items()}
     try:
         result = program.evaluate(bound)
     except Exception as exc:
         raise ValueError(str(exc)) from exc
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         raise ValueError(str(result.args[0] if result.args else result))
     return result
 

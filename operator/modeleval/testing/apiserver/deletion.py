@@ -156,7 +156,7 @@ def _storage_version(info: ResourceInfo) -> str:
     if info.crd is None:
         return info.version
     versions = info.crd["spec"]["versions"]
-    return next((v["name"] for v in versions if v.get("storage")), versions[0]["name"])
+    return str(next((v["name"] for v in versions if v.get("storage")), versions[0]["name"]))
 
 
 def _has_content(objects: Objects, namespace: str) -> bool:

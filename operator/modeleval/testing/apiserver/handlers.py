@@ -163,23 +163,25 @@ class Handler:
                 return _json(table(info, [obj], obj["metadata"]["resourceVersion"], include))
             return _json(obj)
         body = await _body(request)
+        strict = request.query.get("fieldValidation") == "Strict"
         if verb == "create":
             if sub == "token":
                 return _json(self._token_request(info, ns, name, body), 201)
-            return _json(objects.create(info, ns, body), 201)
+            return _json(objects.create(info, ns, body, strict=strict), 201)
         if verb == "update":
-            return _json(objects.update(info, ns, name, body, sub))
+            return _json(objects.update(info, ns, name, body, sub, strict=strict))
         if verb == "patch":
             content_type = request.content_type
-            return _json(objects.patch(info, ns, name, body, content_type, sub))
-        options = dict(body or {})
+            return _json(objects.patch(info, ns, name, body, content_type, sub, strict=strict))
+        delete_options = dict(body or {})
         if "propagationPolicy" in request.query:
-            options["propagationPolicy"] = request.query["propagationPolicy"]
+            delete_options["propagationPolicy"] = request.query["propagationPolicy"]
         if verb == "deletecollection":
+            matcher = _matcher(request)
             return _json(
-                deletion.delete_collection(objects, info, ns or None, _matcher(request), options)
+                deletion.delete_collection(objects, info, ns or None, matcher, delete_options)
             )
-        return _json(deletion.delete(objects, info, ns, name, options))
+        return _json(deletion.delete(objects, info, ns, name, delete_options))
 
     def _token_request(self, info: Any, namespace: str, name: str, body: Any) -> Obj:
         """TokenRequest: mint a token for an existing ServiceAccount."""

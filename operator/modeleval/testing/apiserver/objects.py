@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from modeleval.testing.apiserver import builtins, errors, names, patches
+from modeleval.testing.apiserver import builtins, errors, fielderrors, names, patches
 from modeleval.testing.apiserver.errors import ApiError
 from modeleval.testing.apiserver.resources import Registry, ResourceInfo, from_crd
 from modeleval.testing.apiserver.schema import validate_custom_resource
@@ -100,7 +100,7 @@ class Objects:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def create(self, info: ResourceInfo, namespace: str, body: Any) -> Obj:
+    def create(self, info: ResourceInfo, namespace: str, body: Any, *, strict: bool = False) -> Obj:
         obj = self._check_body(info, body)
         meta = obj.setdefault("metadata", {})
         if info.namespaced:
@@ -122,7 +122,7 @@ class Objects:
                     info.kind,
                     info.group,
                     "",
-                    [names.invalid("metadata.name", "", "name or generateName is required")],
+                    [fielderrors.invalid("metadata.name", "", "name or generateName is required")],
                 )
             meta["name"] = names.generate_name(meta["generateName"])
         name = meta["name"]
@@ -137,7 +137,7 @@ class Objects:
         if info.crd is not None:
             if info.has_status:
                 obj.pop("status", None)
-            obj = self._validated(info, obj, None)
+            obj = self._validated(info, obj, None, strict)
         else:
             builtins.prepare_create(info.key, obj)
         if info.key == CRDS:
@@ -148,7 +148,14 @@ class Objects:
         return self.present(info, obj)
 
     def update(
-        self, info: ResourceInfo, namespace: str, name: str, body: Any, subresource: str = ""
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        body: Any,
+        subresource: str = "",
+        *,
+        strict: bool = False,
     ) -> Obj:
         current = self._current(info, namespace, name)
         obj = self._check_body(info, body)
@@ -160,7 +167,8 @@ class Objects:
                 f" on the URL ({name})",
             )
         self._precondition(info, current, meta.get("resourceVersion"))
-        return self._commit(info, current, self._merge_write(info, current, obj, subresource))
+        new = self._merge_write(info, current, obj, subresource)
+        return self._commit(info, current, new, strict)
 
     def patch(
         self,
@@ -170,19 +178,22 @@ class Objects:
         patch: Any,
         content_type: str,
         subresource: str = "",
+        *,
+        strict: bool = False,
     ) -> Obj:
         ns = namespace if info.namespaced else ""
         current = self.store.get(info.key, ns, name)
         if current is None:
             if content_type == patches.APPLY_PATCH and isinstance(patch, dict):
-                return self.create(info, namespace, patch)
+                return self.create(info, namespace, patch, strict=strict)
             raise errors.not_found(info.group, info.plural, name)
         patched = patches.apply_patch(current, patch, content_type)
         if not isinstance(patched, dict):
             raise ApiError(422, "patched object is not a JSON object")
         patched["metadata"] = dict(patched.get("metadata") or {})  # never alias the stored dict
         self._precondition(info, current, patched["metadata"].get("resourceVersion"))
-        return self._commit(info, current, self._merge_write(info, current, patched, subresource))
+        new = self._merge_write(info, current, patched, subresource)
+        return self._commit(info, current, new, strict)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -253,9 +264,9 @@ class Objects:
                 obj.pop("status", None)
         return obj
 
-    def _commit(self, info: ResourceInfo, current: Obj, new: Obj) -> Obj:
+    def _commit(self, info: ResourceInfo, current: Obj, new: Obj, strict: bool = False) -> Obj:
         if info.crd is not None:
-            new = self._validated(info, new, current)
+            new = self._validated(info, new, current, strict)
         old_meta = current["metadata"]
         if old_meta.get("deletionTimestamp"):
             added = set(new["metadata"].get("finalizers") or []) - set(
@@ -267,7 +278,7 @@ class Objects:
                     info.group,
                     old_meta["name"],
                     [
-                        names.invalid(
+                        fielderrors.invalid(
                             "metadata.finalizers",
                             sorted(added)[0],
                             "no new finalizers can be added if the object is being deleted",
@@ -290,9 +301,21 @@ class Objects:
             return self.present(info, remove(self, info, new))
         return self.present(info, new)
 
-    def _validated(self, info: ResourceInfo, obj: Obj, old: Obj | None) -> Obj:
+    def _validated(self, info: ResourceInfo, obj: Obj, old: Obj | None, strict: bool) -> Obj:
+        """Default, prune and validate a custom resource (422 when invalid).
+
+        ``strict`` is ``?fieldValidation=Strict`` (what kubectl sends): unknown fields are then
+        a 400 error instead of being pruned silently.
+        """
         assert info.crd is not None
         result = validate_custom_resource(info.crd, obj, old=old)
+        if strict and result.pruned:
+            unknown = ", ".join(f'unknown field "{path}"' for path in result.pruned)
+            raise ApiError(
+                400,
+                f'{info.kind} in version "{info.version}" cannot be handled as a'
+                f" {info.kind}: strict decoding error: {unknown}",
+            )
         if not result.ok:
             raise errors.invalid(
                 info.kind, info.group, obj["metadata"].get("name", ""), result.causes

@@ -35,7 +35,7 @@ MERGE_KEYS = {
 SET_LISTS = {"finalizers"}
 
 
-def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> dict[str, Any]:
+def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> Any:
     """Return a patched copy of ``target``."""
     if content_type == JSON_PATCH:
         if not isinstance(patch, list):
@@ -99,15 +99,15 @@ def _merge_key(field: str, items: list[Any]) -> str | None:
 
 
 def _merge_list(current: Any, patch: list[Any], field: str) -> list[Any]:
-    current = list(current) if isinstance(current, list) else []
+    existing: list[Any] = list(current) if isinstance(current, list) else []
     if field in SET_LISTS:
-        return current + [v for v in patch if v not in current]
+        return existing + [v for v in patch if v not in existing]
     if not patch or not all(isinstance(item, dict) for item in patch):
-        return copy.deepcopy(patch)
+        return list(copy.deepcopy(patch))
     key = _merge_key(field, patch)
-    if key is None or not all(isinstance(item, dict) for item in current):
+    if key is None or not all(isinstance(item, dict) for item in existing):
         return [copy.deepcopy(i) for i in patch if i.get("$patch") != "delete"]
-    result = list(current)
+    result = list(existing)
     for item in patch:
         index = next((n for n, c in enumerate(result) if c.get(key) == item.get(key)), None)
         if item.get("$patch") == "delete":

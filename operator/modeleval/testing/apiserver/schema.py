@@ -25,6 +25,7 @@ import copy
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,8 @@ class ValidationResult:
 
     object: dict[str, Any]
     causes: list[FieldError] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    """Paths of the unknown fields that pruning removed (``spec.bogus``)."""
 
     @property
     def errors(self) -> list[str]:
@@ -107,12 +110,13 @@ def validate_against_schema(
     value = copy.deepcopy(obj)
     value = drop_nulls(schema, value)
     value = apply_defaults(schema, value)
-    value = prune(schema, value, root=True)
+    pruned: list[str] = []
+    value = prune(schema, value, root=True, removed=pruned)
     causes = schema_errors(schema, value)
     if not any(cause.reason == TYPE_INVALID for cause in causes):
         # Like the API server: CEL rules are skipped while the object has type errors.
         causes += cel.rule_errors(schema, value, old)
-    return ValidationResult(object=value, causes=causes)
+    return ValidationResult(object=value, causes=causes, pruned=pruned)
 
 
 def drop_nulls(schema: Schema, value: Any) -> Any:
@@ -151,8 +155,18 @@ def apply_defaults(schema: Schema, value: Any) -> Any:
     return value
 
 
-def prune(schema: Schema, value: Any, *, root: bool = False) -> Any:
-    """Remove fields ``schema`` does not declare (in place; returns ``value``)."""
+def prune(
+    schema: Schema,
+    value: Any,
+    *,
+    root: bool = False,
+    removed: list[str] | None = None,
+    path: tuple[PathItem, ...] = (),
+) -> Any:
+    """Remove fields ``schema`` does not declare (in place; returns ``value``).
+
+    The paths of removed fields are appended to ``removed`` when given.
+    """
     if isinstance(value, dict):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
@@ -161,14 +175,16 @@ def prune(schema: Schema, value: Any, *, root: bool = False) -> Any:
             if root and key in ROOT_KEEP:
                 continue
             if key in props:
-                value[key] = prune(props[key], value[key])
+                value[key] = prune(props[key], value[key], removed=removed, path=(*path, key))
             elif isinstance(extra, dict):
-                value[key] = prune(extra, value[key])
+                value[key] = prune(extra, value[key], removed=removed, path=(*path, key))
             elif not keep_unknown and extra is not True:
                 del value[key]
+                if removed is not None:
+                    removed.append(format_path((*path, key)))
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(value):
-            value[index] = prune(schema["items"], item)
+            value[index] = prune(schema["items"], item, removed=removed, path=(*path, index))
     return value
 
 
@@ -212,7 +228,10 @@ def schema_errors(schema: Schema, value: Any) -> list[FieldError]:
 def _field_error(error: jsonschema.ValidationError) -> FieldError:
     path: list[PathItem] = list(error.absolute_path)
     name = format_path(path)
-    kind, limit, instance = error.validator, error.validator_value, error.instance
+    kind = error.validator
+    limit: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
     if kind == "required":
         missing = re.match(r"'(.*)' is a required property", error.message)
         prop = missing.group(1) if missing else str(limit)
@@ -222,9 +241,10 @@ def _field_error(error: jsonschema.ValidationError) -> FieldError:
     if kind == "maxItems":
         return too_many(name, len(instance), limit)
     if kind == "type":
-        detail = f"{name} in body {_type(error.schema, instance)}"
+        detail = f"{name} in body {_type(schema, instance)}"
         return FieldError(name, TYPE_INVALID, invalid(name, type_name(instance), detail).message)
-    detail = _DETAILS.get(str(kind), lambda s, i: error.message)(error.schema, instance)
+    describe = _DETAILS.get(str(kind))
+    detail = describe(schema, instance) if describe else str(error.message)
     return invalid(name, instance, f"{name} in body {detail}")
 
 
@@ -245,7 +265,7 @@ def _type(schema: Schema, instance: Any) -> str:
     return f"must be of type {expected}: {json.dumps(type_name(instance))}"
 
 
-_DETAILS = {
+_DETAILS: dict[str, Callable[[Schema, Any], str]] = {
     "minimum": _minimum,
     "maximum": _maximum,
     "minLength": lambda s, i: f"should be at least {s['minLength']} chars long",
