@@ -83,13 +83,21 @@ def server(tmp_path: Path) -> Iterator[ThreadedApiServer]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "values",
+    [[], ["--set", "watchNamespaces={team-a}"]],
+    ids=["all-namespaces", "watch-namespaces"],
+)
 def test_operator_container_starts_with_the_chart_rbac(
-    server: ThreadedApiServer, kube_tools: KubeTools, tmp_path: Path
+    server: ThreadedApiServer, kube_tools: KubeTools, tmp_path: Path, values: list[str]
 ) -> None:
-    objects = kube_tools.helm_template()
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    objects = kube_tools.helm_template(*values)
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        for name in (NAMESPACE, "team-a")
+    ]
     manifest = tmp_path / "install.yaml"
-    manifest.write_text(yaml.safe_dump_all([namespace, *objects]), encoding="utf-8")
+    manifest.write_text(yaml.safe_dump_all([*namespaces, *objects]), encoding="utf-8")
     admin = server.write_kubeconfig(tmp_path / "admin.kubeconfig")
     applied = kube_tools.run(kube_tools.kubectl, "--kubeconfig", admin, "apply", "-f", manifest)
     assert "deployment.apps/modeleval-operator created" in applied.stdout
