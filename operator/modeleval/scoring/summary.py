@@ -45,3 +45,34 @@ class Summary:
             "definition": self.definition,
             "evalMode": self.eval_mode,
         }
+
+    def status_patch(self) -> dict[str, Any]:
+        """The runner-owned EvalTask status fields: ``totalScore``, ``scores``, ``gsb``.
+
+        Shapes follow ``modeleval.api.evaltask_status`` (``scores.perModel`` is a list).
+        """
+        excluded = self.counts.get("judgeFailed", 0) + self.counts.get("inferenceFailed", 0)
+        patch: dict[str, Any] = {
+            "totalScore": self.total_score,
+            "scores": {
+                "metrics": self.metrics,
+                "perModel": [
+                    {"model": name, "totalScore": data["totalScore"], "metrics": data["metrics"]}
+                    for name, data in self.per_model.items()
+                ],
+                "scored": sum(d["counts"]["answered"] for d in self.per_model.values()),
+                "excluded": excluded,
+                "definition": self.definition,
+            },
+        }
+        if self.gsb is not None:
+            patch["gsb"] = {
+                "candidate": self.gsb["candidate"],
+                "baseline": self.gsb["baseline"],
+                "good": self.gsb["good"],
+                "same": self.gsb["same"],
+                "bad": self.gsb["bad"],
+                "failed": self.gsb["failed"],
+                "netScore": self.gsb["net"],
+            }
+        return patch
