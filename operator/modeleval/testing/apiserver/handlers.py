@@ -45,6 +45,12 @@ def _matcher(request: web.Request, name: str = "") -> selectors.Matcher | None:
 
 
 async def _body(request: web.Request) -> Any:
+    if "protobuf" in request.content_type:
+        raise ApiError(
+            415,
+            "the body of the request was in an unknown format -"
+            " accepted media types include: application/json, application/yaml",
+        )
     raw = await request.read()
     if not raw:
         return None
