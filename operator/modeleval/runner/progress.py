@@ -126,6 +126,7 @@ class ProgressReporter:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._closing = False
+        self._closed = asyncio.Event()
 
     def set_extra(self, key: str, value: Any) -> None:
         """Add a status field (e.g. ``inferenceResults``) to the next and later patches."""
@@ -141,6 +142,7 @@ class ProgressReporter:
         """Stop the loop and send the final state (waits for the sink)."""
         if self._task is not None:
             self._closing = True
+            self._closed.set()
             self._wake.set()
             await self._task
             self._task = None
@@ -162,7 +164,12 @@ class ProgressReporter:
             if self._last_sent_at is not None:
                 gap = self.clock() - self._last_sent_at
                 if gap < self.min_gap_s:
-                    await asyncio.sleep(self.min_gap_s - gap)
+                    # Wait out the gap, but let stop() end the wait at once.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.min_gap_s - gap):
+                            await self._closed.wait()
+                    if self._closing:
+                        return
             if self.tracker.processed != self._last_processed or self._extra_dirty:
                 await self._send()
 

@@ -122,3 +122,18 @@ async def test_extra_fields_ride_along_and_failing_sink_is_tolerated() -> None:
     assert reporter.build_patch()["inferenceResults"] == [{"model": "m"}]
     await reporter.stop()
     assert reporter.sent == 0
+
+
+async def test_stop_does_not_wait_out_the_min_gap() -> None:
+    tracker = ProgressTracker(10, log_every=1)
+    sink = AsyncTimedSink()
+    reporter = ProgressReporter(tracker, sink, interval_s=10, min_gap_s=5)
+    await reporter.start()
+    tracker.record(True)
+    await asyncio.sleep(0.05)  # first patch goes out at once
+    tracker.record(True)
+    await asyncio.sleep(0.05)  # the second waits for the 5 s gap...
+    began = time.monotonic()
+    await reporter.stop()  # ...which stop() cuts short, sending the final state
+    assert time.monotonic() - began < 1.0
+    assert [call[1]["progress"]["processed"] for call in sink.calls] == [1, 2]
