@@ -24,16 +24,19 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
 _BMP = 0x10000
+Gate = re.Pattern[str]
+"""A character class; a step can only match a line in which the class finds something."""
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[int, str], dict[int, str], list[tuple[re.Pattern[str], str, str]]]:
+def _tables() -> tuple[dict[int, str], dict[int, str], list[tuple[re.Pattern[str], str, Gate]]]:
     """(zh char table, 13a punctuation table, remaining regex steps) built from sacrebleu."""
     steps: list[tuple[re.Pattern[str], str]] = TokenizerRegexp()._re  # type: ignore[no-untyped-call]
     first_pattern, first_repl = steps[0]
@@ -42,7 +45,10 @@ def _tables() -> tuple[dict[int, str], dict[int, str], list[tuple[re.Pattern[str
     punct = {c: f" {chr(c)} " for c in range(128) if first_pattern.fullmatch(chr(c)) is not None}
     zh = {c: f" {chr(c)} " for c in range(_BMP) if TokenizerZh._is_chinese_char(chr(c))}
     # A later step can only match when the line holds one of these characters.
-    rest = [(p, repl, "".join(c for c in ".,-" if c in p.pattern)) for p, repl in steps[1:]]
+    rest = [
+        (p, repl, re.compile("[" + re.escape("".join(c for c in ".,-" if c in p.pattern)) + "]"))
+        for p, repl in steps[1:]
+    ]
     return zh, punct, rest
 
 
@@ -67,8 +73,8 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
                 )
             line = f" {line} "
         line = line.translate(punct)
-        for pattern, repl, trigger in rest:
-            if any(ch in line for ch in trigger):
+        for pattern, repl, gate in rest:
+            if gate.search(line):
                 line = pattern.sub(repl, line)
         return " ".join(line.split())
 
@@ -88,9 +94,13 @@ def segment_statistics(hypothesis: str, reference: str, max_order: int = 4) -> l
     correct = [0] * max_order
     total = [max(len(hyp) - n, 0) for n in range(max_order)]
     for n in range(max_order):
-        # n-grams of order n + 1 as tuples (unigrams too, as in sacrebleu)
-        hyp_counts = Counter(zip(*[hyp[i:] for i in range(n + 1)], strict=False))
-        ref_counts = Counter(zip(*[ref[i:] for i in range(n + 1)], strict=False))
+        hyp_counts: Counter[Any]
+        ref_counts: Counter[Any]
+        if n:  # n-grams of order n + 1 as tuples
+            hyp_counts = Counter(zip(*[hyp[i:] for i in range(n + 1)], strict=False))
+            ref_counts = Counter(zip(*[ref[i:] for i in range(n + 1)], strict=False))
+        else:  # unigrams: the tokens themselves (same counts as sacrebleu's 1-tuples)
+            hyp_counts, ref_counts = Counter(hyp), Counter(ref)
         common = hyp_counts.keys() & ref_counts.keys()
         if not common:
             break
