@@ -12,6 +12,7 @@ from modeleval.testing.apiserver import (
     Grant,
     ThreadedApiServer,
     compare_permissions,
+    compare_with_manifests,
     rules_from_manifests,
     run_in_thread,
     service_account_user,
@@ -181,3 +182,33 @@ def test_debug_endpoint_serves_the_log_to_superusers(server: ThreadedApiServer) 
         ].items()
     with client(server, server.issue_service_account_token("team", "bot")) as bot:
         assert bot.get("/debug/requests").status_code == 403
+
+
+def test_compare_with_manifests_checks_each_namespace(server: ThreadedApiServer) -> None:
+    extra = [
+        {
+            "apiVersion": RBAC,
+            "kind": "Role",
+            "metadata": {"name": "pods", "namespace": "default"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}],
+        },
+        {
+            "apiVersion": RBAC,
+            "kind": "RoleBinding",
+            "metadata": {"name": "bot-pods", "namespace": "default"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pods"},
+            "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "team"}],
+        },
+    ]
+    server.load_manifests(extra)
+    with client(server, server.issue_service_account_token("team", "bot")) as bot:
+        assert bot.get("/api/v1/namespaces/default/pods").status_code == 200
+        assert bot.get("/api/v1/namespaces/team/pods").status_code == 403  # bound in default only
+        assert bot.get("/api/v1/namespaces/team/configmaps").status_code == 200
+    not_granted, unused = compare_with_manifests(
+        server.request_log, MANIFESTS + extra, service_account_user("team", "bot")
+    )
+    assert [(r.verb, r.resource, r.namespace) for r in not_granted] == [("list", "pods", "team")]
+    assert Grant("", "pods", "list") not in unused
+    assert Grant("", "configmaps", "list") not in unused
+    assert Grant("", "events", "create") in unused

@@ -32,6 +32,8 @@ Public API::
     # used-vs-granted permissions
     from modeleval.testing.apiserver import compare_permissions, rules_from_manifests
     not_granted, unused = compare_permissions(server.request_log, rules, user=sa_user_name)
+    not_granted, unused = compare_with_manifests(server.request_log, load_documents(
+        ["manifests/rbac"]), service_account_user("modeleval-system", "modeleval-operator"))
 
 CLI: ``python -m modeleval.testing.apiserver --port 8001 --crds crds/ --kubeconfig /tmp/kc.yaml``.
 
@@ -43,7 +45,13 @@ What it does and does not emulate is told in the module docstrings: `objects` (w
 and `audit` (authorization, request log), `tls` (why HTTPS), `discovery`, `tables`.
 """
 
-from modeleval.testing.apiserver.audit import Grant, RequestLog, RequestRecord, compare_permissions
+from modeleval.testing.apiserver.audit import (
+    Grant,
+    RequestLog,
+    RequestRecord,
+    compare_permissions,
+    compare_with_manifests,
+)
 from modeleval.testing.apiserver.auth import UserInfo, service_account_user
 from modeleval.testing.apiserver.errors import ApiError
 from modeleval.testing.apiserver.rbac import rules_from_manifests
@@ -61,6 +69,7 @@ __all__ = [
     "UserInfo",
     "ValidationResult",
     "compare_permissions",
+    "compare_with_manifests",
     "load_documents",
     "rules_from_manifests",
     "run_in_thread",

@@ -7,11 +7,12 @@ and which granted (group, resource, verb) triples no call used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from modeleval.testing.apiserver.rbac import Attributes, allows, rule_allows
+from modeleval.testing.apiserver.auth import UserInfo
+from modeleval.testing.apiserver.rbac import Attributes, allows, rule_allows, rules_from_manifests
 
 
 @dataclass(frozen=True)
@@ -80,23 +81,64 @@ def _grant_used(grant: Grant, records: list[RequestRecord]) -> bool:
     return any(rule_allows(rule, r.attributes) for r in records)
 
 
+RuleSource = list[dict[str, Any]] | Callable[[str], list[dict[str, Any]]]
+"""PolicyRules: one list for every namespace, or a function namespace → rules ("" = cluster)."""
+
+
 def compare_permissions(
-    records: Iterable[RequestRecord], rules: list[dict[str, Any]], *, user: str | None = None
+    records: Iterable[RequestRecord],
+    rules: RuleSource,
+    *,
+    user: str | None = None,
+    namespaces: Iterable[str] = (),
 ) -> tuple[list[RequestRecord], list[Grant]]:
     """``(calls not granted, grants never used)`` for ``user``'s resource calls (all when None).
 
-    Calls are deduplicated by their RBAC attributes (name and status code ignored).
-    ``resourceNames`` restrictions count when checking calls, not when checking use.
+    Calls are deduplicated by their RBAC attributes (status code ignored). ``resourceNames``
+    restrictions count when checking calls, not when checking use. When ``rules`` is a
+    function, grants are collected from the cluster scope, every namespace called in and
+    ``namespaces``.
     """
+
+    def rules_in(namespace: str) -> list[dict[str, Any]]:
+        return rules(namespace) if callable(rules) else rules
+
     calls = [r for r in records if r.resource and (user is None or r.user == user)]
     not_granted: list[RequestRecord] = []
     seen: set[tuple[str, ...]] = set()
     for record in calls:
-        key = (record.verb, record.api_group, record.resource, record.subresource, record.namespace)
+        key = (
+            record.verb,
+            record.api_group,
+            record.resource,
+            record.subresource,
+            record.namespace,
+            record.name,
+        )
         if key in seen:
             continue
         seen.add(key)
-        if not allows(rules, record.attributes):
+        if not allows(rules_in(record.namespace), record.attributes):
             not_granted.append(record)
-    unused = [g for g in grants(rules) if not _grant_used(g, calls)]
+    scopes = dict.fromkeys(["", *(r.namespace for r in calls), *namespaces])
+    all_rules = [rule for scope in scopes for rule in rules_in(scope)]
+    unused = [g for g in grants(all_rules) if not _grant_used(g, calls)]
     return not_granted, unused
+
+
+def compare_with_manifests(
+    records: Iterable[RequestRecord], manifests: Iterable[dict[str, Any]], user: UserInfo
+) -> tuple[list[RequestRecord], list[Grant]]:
+    """`compare_permissions` with the rules that RBAC ``manifests`` grant ``user``.
+
+    E.g. ``compare_with_manifests(server.request_log, load_documents(["manifests/rbac"]),
+    service_account_user("modeleval-system", "modeleval-operator"))``.
+    """
+    docs = [d for d in manifests if isinstance(d, dict)]
+    bound = [d["metadata"].get("namespace", "") for d in docs if d.get("kind") == "RoleBinding"]
+    return compare_permissions(
+        records,
+        lambda namespace: rules_from_manifests(docs, user, namespace),
+        user=user.name,
+        namespaces=bound,
+    )
