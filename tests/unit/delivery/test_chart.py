@@ -133,7 +133,7 @@ def test_non_default_values_reach_the_deployment(kube_tools: KubeTools) -> None:
 def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
     env = env_of(kube_tools.helm_template())
     assert env == {
-        "MODELEVAL_LOG_LEVEL": "info",
+        "MODELEVAL_LOG_LEVEL": "INFO",
         "MODELEVAL_METRICS_PORT": "9090",
         "MODELEVAL_RUNNER_IMAGE": "ghcr.io/modeleval/modeleval:0.1.0",
         "MODELEVAL_RUNNER_IMAGE_PULL_POLICY": "IfNotPresent",
