@@ -152,6 +152,9 @@ def test_describe_shows_events(kubectl, server: ThreadedApiServer) -> None:  # t
     text = kubectl("describe", "widget", "described")
     assert "Size:      2" in text
     assert "Tested" in text and "it works" in text
+    header, *rows = kubectl("get", "events").splitlines()
+    assert header.split() == ["NAME", "TYPE", "REASON", "OBJECT", "MESSAGE", "AGE"]
+    assert any(r.split()[1:4] == ["Normal", "Tested", "widget/described"] for r in rows)
 
 
 def test_patch_status_then_wait_for_jsonpath(

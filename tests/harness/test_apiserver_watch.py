@@ -49,6 +49,13 @@ def watch(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
         return [json.loads(line) for line in response.iter_lines() if line]
 
 
+def wait_for_watcher(server: ThreadedApiServer) -> None:
+    deadline = time.monotonic() + 10
+    while not server.objects.store.watchers.get(("", "configmaps")):
+        assert time.monotonic() < deadline, "the watch never started"
+        time.sleep(0.02)
+
+
 def summary(events: list[dict[str, Any]], prefix: str) -> list[tuple[str, str]]:
     return [
         (e["type"], e["object"]["metadata"]["name"])
@@ -81,7 +88,7 @@ def test_live_events_reach_the_watcher(api: httpx.Client, server: ThreadedApiSer
         target=lambda: collected.extend(watch(api, resourceVersion=start, timeoutSeconds="2"))
     )
     thread.start()
-    time.sleep(0.3)
+    wait_for_watcher(server)
     server.create_object({**cm("live-a"), "metadata": {"name": "live-a", "namespace": "default"}})
     api.patch(f"{CMS}/live-a", json={"data": {"v": "2"}}, headers=MERGE)
     thread.join()
@@ -107,7 +114,9 @@ def test_timeout_ends_the_stream(api: httpx.Client) -> None:
     assert 0.9 <= time.monotonic() - started < 3
 
 
-def test_label_selector_turns_relabels_into_added_and_deleted(api: httpx.Client) -> None:
+def test_label_selector_turns_relabels_into_added_and_deleted(
+    api: httpx.Client, server: ThreadedApiServer
+) -> None:
     rv = api.post(CMS, json=cm("lb-a", {"app": "x"})).json()["metadata"]["resourceVersion"]
     api.post(CMS, json=cm("lb-other", {"app": "y"}))
     api.patch(f"{CMS}/lb-a", json={"metadata": {"labels": {"app": "z"}}}, headers=MERGE)
@@ -117,7 +126,7 @@ def test_label_selector_turns_relabels_into_added_and_deleted(api: httpx.Client)
         target=lambda: live.extend(watch(api, labelSelector="app=x", timeoutSeconds="2"))
     )
     thread.start()
-    time.sleep(0.3)
+    wait_for_watcher(server)
     api.patch(f"{CMS}/lb-a", json={"metadata": {"labels": {"app": "q"}}}, headers=MERGE)
     api.patch(f"{CMS}/lb-a", json={"metadata": {"labels": {"app": "x"}}}, headers=MERGE)
     thread.join()

@@ -98,6 +98,11 @@ def _age(obj: Obj) -> Any:
     return human_age(obj["metadata"].get("creationTimestamp"))
 
 
+def _involved(event: Obj) -> str:
+    kind = str(jsonpath(event, ".involvedObject.kind") or "").lower()
+    return f"{kind}/{jsonpath(event, '.involvedObject.name') or ''}"
+
+
 _BUILTIN_EXTRA: dict[tuple[str, str], list[Column]] = {
     ("", "pods"): [_column("Status", "string", lambda o: jsonpath(o, ".status.phase"))],
     ("", "namespaces"): [_column("Status", "string", lambda o: jsonpath(o, ".status.phase"))],
@@ -108,6 +113,12 @@ _BUILTIN_EXTRA: dict[tuple[str, str], list[Column]] = {
     ("apps", "deployments"): [
         _column("Ready", "integer", lambda o: jsonpath(o, ".status.readyReplicas") or 0),
         _column("Replicas", "integer", lambda o: jsonpath(o, ".spec.replicas")),
+    ],
+    ("", "events"): [
+        _column("Type", "string", lambda o: o.get("type")),
+        _column("Reason", "string", lambda o: o.get("reason")),
+        _column("Object", "string", lambda o: _involved(o)),
+        _column("Message", "string", lambda o: o.get("message")),
     ],
     ("", "services"): [
         _column("Cluster-IP", "string", lambda o: jsonpath(o, ".spec.clusterIP")),
