@@ -165,6 +165,15 @@ def measure(
         mock.wait(timeout=10)
 
 
+IMPORTS = "import modeleval.runner.phases, modeleval.runner.infer, modeleval.runner.__main__"
+
+
+def time_command(cmd: list[str], env: dict[str, str]) -> float:
+    began = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True)
+    return time.perf_counter() - began
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=2000)
@@ -213,6 +222,10 @@ def main() -> int:
         print(f"  ideal ceil(N/P)*L     : {ideal:.3f} s")
         print(f"  ratio                 : {best / ideal:.2f}x  (target <= 1.30x)")
         print(f"  status patches per run: {patches}")
+
+        startup = min(time_command([sys.executable, "-c", IMPORTS], env) for _ in range(3))
+        bare = min(time_command([sys.executable, "-c", "pass"], env) for _ in range(3))
+        print(f"  start-up: interpreter {bare:.3f} s, interpreter + runner imports {startup:.3f} s")
 
         zero = measure(0, args.items, args.parallel, env, work, args.repeat, args.mock_workers)
         best0 = min(zero)

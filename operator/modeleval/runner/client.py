@@ -13,7 +13,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -177,6 +176,8 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare: keep it off the start-up path
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

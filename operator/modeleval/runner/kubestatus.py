@@ -13,6 +13,7 @@ worker thread.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import ssl
 import tempfile
@@ -146,9 +147,13 @@ def in_cluster_connection() -> KubeConnection:
 
 def connection_from_kubeconfig(path: Path) -> KubeConnection:
     """The current context's server and credentials."""
-    import yaml
+    text = path.read_text()
+    try:
+        config = json.loads(text)  # JSON is valid YAML; skip the YAML import when it is JSON
+    except ValueError:
+        import yaml
 
-    config = yaml.safe_load(path.read_text()) or {}
+        config = yaml.safe_load(text) or {}
     contexts = {c["name"]: c.get("context", {}) for c in config.get("contexts") or []}
     context = contexts.get(config.get("current-context", ""), {})
     clusters = {c["name"]: c.get("cluster", {}) for c in config.get("clusters") or []}
