@@ -147,6 +147,29 @@ def test_status_is_a_separate_subresource(api: httpx.Client) -> None:
     assert main.json()["metadata"]["generation"] == 2
 
 
+def test_put_status_keeps_the_rest(api: httpx.Client) -> None:
+    obj = api.post(WIDGETS, json=widget("put-st", size=1)).json()
+    obj["status"] = {"phase": "Done"}
+    obj["spec"]["size"] = 99
+    obj["metadata"]["labels"] = {"ignored": "yes"}
+    written = api.put(f"{WIDGETS}/put-st/status", json=obj)
+    assert written.status_code == 200
+    assert written.json()["status"] == {"phase": "Done"}
+    assert written.json()["spec"]["size"] == 1
+    assert "labels" not in written.json()["metadata"]
+
+
+def test_delete_collection_with_selector(api: httpx.Client) -> None:
+    for name, group in (("dc-a", "x"), ("dc-b", "x"), ("dc-c", "y")):
+        body = cm(name)
+        body["metadata"]["labels"] = {"dc": group}
+        api.post(CMS, json=body)
+    deleted = api.delete(CMS, params={"labelSelector": "dc=x"})
+    assert [i["metadata"]["name"] for i in deleted.json()["items"]] == ["dc-a", "dc-b"]
+    left = api.get(CMS, params={"labelSelector": "dc"}).json()["items"]
+    assert [i["metadata"]["name"] for i in left] == ["dc-c"]
+
+
 def test_generation_ignores_metadata_and_status(api: httpx.Client) -> None:
     api.post(WIDGETS, json=widget("gen-1"))
     labelled = api.patch(
