@@ -42,6 +42,27 @@ class OperatorSettings:
     )
     """Default memory of runner pods (``MODELEVAL_RUNNER_MEMORY``)."""
 
+    runner_cpu_limit: str | None = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_CPU_LIMIT") or None)
+    """CPU limit of runner pods; unset = no limit (``MODELEVAL_RUNNER_CPU_LIMIT``)."""
+
+    runner_memory_limit: str | None = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_MEMORY_LIMIT") or None)
+    """Memory limit of runner pods; unset = the request (``MODELEVAL_RUNNER_MEMORY_LIMIT``)."""
+
+    runner_image_pull_policy: str | None = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_IMAGE_PULL_POLICY") or None)
+    """Pull policy of the runner image (``MODELEVAL_RUNNER_IMAGE_PULL_POLICY``)."""
+
+    runner_image_pull_secrets: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            name.strip()
+            for name in os.environ.get("MODELEVAL_RUNNER_IMAGE_PULL_SECRETS", "").split(",")
+            if name.strip()
+        )
+    )
+    """Pull secrets of runner pods, comma-separated (``MODELEVAL_RUNNER_IMAGE_PULL_SECRETS``)."""
+
     results_storage_class: str | None = field(
         default_factory=lambda: os.environ.get("MODELEVAL_RESULTS_STORAGE_CLASS") or None
     )
@@ -83,3 +104,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.process.ultimate_exiting_timeout = 10
     settings.scanning.disabled = False
     settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    if SETTINGS.metrics_port:
+        from modeleval.metrics import start_metrics_server
+
+        start_metrics_server(SETTINGS.metrics_port)

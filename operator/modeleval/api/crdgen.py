@@ -152,6 +152,14 @@ def generated_files(root: Path) -> dict[Path, str]:
         text = render_crd(kind)
         files[root / "crds" / f"{kind.plural}.yaml"] = text
         files[root / "charts" / "modeleval" / "crds" / f"{kind.plural}.yaml"] = text
+    files[root / "crds" / "kustomization.yaml"] = HEADER + yaml.safe_dump(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": sorted(f"{kind.plural}.yaml" for kind in KINDS),
+        },
+        sort_keys=False,
+    )
     files[root / "docs" / "reference.md"] = render_reference(KINDS)
     return files
 

@@ -16,7 +16,8 @@ def load_crds() -> dict[str, dict[str, Any]]:
     crds = {}
     for path in sorted((REPO / "crds").glob("*.yaml")):
         crd = yaml.safe_load(path.read_text(encoding="utf-8"))
-        crds[crd["spec"]["names"]["kind"]] = crd
+        if crd.get("kind") == "CustomResourceDefinition":
+            crds[crd["spec"]["names"]["kind"]] = crd
     return crds
 
 
