@@ -212,3 +212,15 @@ def test_compare_with_manifests_checks_each_namespace(server: ThreadedApiServer)
     assert Grant("", "pods", "list") not in unused
     assert Grant("", "configmaps", "list") not in unused
     assert Grant("", "events", "create") in unused
+
+
+def test_open_watches_are_logged_when_they_start(server: ThreadedApiServer) -> None:
+    with client(server, server.issue_service_account_token("team", "bot")) as bot:
+        params = {"watch": "true", "timeoutSeconds": "30"}
+        with bot.stream("GET", "/api/v1/namespaces/team/configmaps", params=params) as stream:
+            assert stream.status_code == 200
+            watches = [r for r in server.request_log.by_user(SA_USER) if r.verb == "watch"]
+            assert [(r.resource, r.namespace, r.code) for r in watches] == [
+                ("configmaps", "team", 200)
+            ]
+    assert len([r for r in server.request_log.by_user(SA_USER) if r.verb == "watch"]) == 1

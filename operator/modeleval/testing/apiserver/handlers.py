@@ -87,13 +87,15 @@ class Handler:
         except Exception as exc:  # an emulator bug must reach the client, not kill the server
             self.server.errors.append(exc)
             response = _json(ApiError(500, f"emulator error: {exc!r}").status(), 500)
-        if request.path not in OPEN_PATHS:
-            self.server.request_log.append(
-                RequestRecord(
-                    code=response.status, method=request.method, path=request.path, **record
-                )
-            )
+        if request.path not in OPEN_PATHS and not record.pop("logged", False):
+            self._log(request, record, response.status)
         return response
+
+    def _log(self, request: web.Request, record: dict[str, Any], code: int) -> None:
+        fields = {k: v for k, v in record.items() if k != "logged"}
+        self.server.request_log.append(
+            RequestRecord(code=code, method=request.method, path=request.path, **fields)
+        )
 
     async def _serve(self, request: web.Request, record: dict[str, Any]) -> web.StreamResponse:
         path = request.path
@@ -133,6 +135,9 @@ class Handler:
             raise errors.forbidden(
                 user.name, verb, info.group, attrs.full_resource, target.namespace, target.name
             )
+        if verb == "watch":  # streams may stay open to the end of a test: log them now
+            self._log(request, record, 200)
+            record["logged"] = True
         return await self._execute(request, target, verb, user)
 
     async def _execute(

@@ -92,7 +92,7 @@ async def stream(
         if options.initial_events and options.bookmarks:
             await response.write(bookmark(initial_end=True))
         await _pump(response, watcher, options, bookmark_interval, encode, bookmark, objects, info)
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the client went away; cancellation propagates
         pass
     finally:
         store.unsubscribe(info.key, watcher)
