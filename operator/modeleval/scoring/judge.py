@@ -191,11 +191,24 @@ async def judge_answer(
 async def gather_limited(
     factories: Sequence[Callable[[], Awaitable[T]]], concurrency: int
 ) -> list[T]:
-    """Run coroutine factories with at most ``concurrency`` in flight; results in order."""
-    semaphore = asyncio.Semaphore(concurrency)
+    """Run coroutine factories with at most ``concurrency`` in flight; results in order.
 
-    async def run(factory: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await factory()
+    A fixed pool of workers pulls the next factory, so memory stays flat for 100,000s of
+    judge calls (no task per item is created up front).
+    """
+    results: list[T | None] = [None] * len(factories)
+    queue = iter(enumerate(factories))
 
-    return list(await asyncio.gather(*(run(f) for f in factories)))
+    async def worker() -> None:
+        for index, factory in queue:
+            results[index] = await factory()
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(factories)))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return results  # type: ignore[return-value]

@@ -259,3 +259,27 @@ def test_config_reads_qianfan_fields() -> None:
         ScoringConfig.model_validate(
             {"manualEvalConfig": {"evalDimension": [{"dimension": f"d{i}"} for i in range(5)]}}
         )
+
+
+async def test_no_items_and_all_failed(tmp_path: Path) -> None:
+    empty = await score_results(ScoringConfig(), {"m": []}, tmp_path / "empty")
+    assert empty.total_score is None and empty.metrics == {} and empty.counts["items"] == 0
+    failed = await score_results(
+        ScoringConfig(), {"m": [pred(1, None, error="HTTP 503")]}, tmp_path / "failed"
+    )
+    assert failed.total_score is None
+    assert failed.per_model["m"]["counts"]["inferenceFailed"] == 1
+    html = (tmp_path / "failed" / "report.html").read_text("utf-8")
+    assert "inference failed: HTTP 503" in html
+
+
+async def test_gsb_without_judge_mode_and_single_order(tmp_path: Path) -> None:
+    judge = ScriptedJudge()
+    cfg = config(evalMode="rule", pairwise={"enabled": True, "swapPositions": False})
+    summary = await score_results(cfg, gsb_predictions(), tmp_path, judge)
+    assert "judge" not in summary.metrics  # only GSB asked the judge
+    orders = judge.pair_orders()
+    assert all(a.startswith("cand") for a, _ in orders) and len(orders) == 9
+    assert summary.gsb is not None
+    # One order per item: 1-4, 8, 9 Good; 5, 6 Bad; 7 (equal) Same; 10 has no baseline answer.
+    assert (summary.gsb["good"], summary.gsb["same"], summary.gsb["bad"]) == (6, 1, 2)
