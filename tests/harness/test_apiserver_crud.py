@@ -425,3 +425,9 @@ def test_unauthenticated_requests_are_401(server: ThreadedApiServer) -> None:
     with httpx.Client(base_url=server.url, verify=server.client_ssl_context()) as client:
         assert client.get("/api/v1/namespaces").status_code == 401
         assert client.get("/healthz").status_code == 200
+
+
+def test_methods_that_do_not_fit_the_path_are_405(api: httpx.Client) -> None:
+    assert api.put(CMS, json=cm("x")).status_code == 405
+    assert api.post(f"{CMS}/x", json=cm("x")).status_code == 405
+    assert api.get("/api/v1/namespaces/default/nosuchthings").status_code == 404

@@ -59,6 +59,8 @@ def verb(method: str, target: Target, watch: bool) -> str:
         return "list" if collection else "get"
     verbs = {"POST": "create", "PUT": "update", "PATCH": "patch"}
     if method in verbs:
+        if (method == "POST") != collection and target.subresource != "token":
+            raise ApiError(405, f"{method} is not supported on this path")
         return verbs[method]
     if method == "DELETE":
         return "deletecollection" if collection else "delete"
