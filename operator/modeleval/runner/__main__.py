@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.phase == "score":
         from modeleval.scoring.phase import main as score_main
 
-        return int(score_main())
+        return int(score_main(args.task_file, args.results_dir))
     from modeleval.runner.phases import PhaseError, run_phase
 
     try:

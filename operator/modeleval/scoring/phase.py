@@ -166,11 +166,15 @@ async def run_score_phase(
     return summary
 
 
-def main() -> int:
-    """Entry point of the scoring Job (logging is configured by the runner's ``__main__``)."""
+def main(task_file: str | None = None, results_dir: str | None = None) -> int:
+    """Entry point of the scoring Job (logging is configured by the runner's ``__main__``).
+
+    ``task_file`` and ``results_dir`` default to ``$MODELEVAL_TASK_FILE`` and
+    ``$MODELEVAL_RESULTS_DIR``.
+    """
     env = dict(os.environ)
-    task_path = Path(env.get("MODELEVAL_TASK_FILE", DEFAULT_TASK_FILE))
-    results = Path(env.get("MODELEVAL_RESULTS_DIR", DEFAULT_RESULTS_DIR))
+    task_path = Path(task_file or env.get("MODELEVAL_TASK_FILE", DEFAULT_TASK_FILE))
+    results = Path(results_dir or env.get("MODELEVAL_RESULTS_DIR", DEFAULT_RESULTS_DIR))
     try:
         task = json.loads(task_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
