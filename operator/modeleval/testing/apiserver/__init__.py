@@ -40,7 +40,29 @@ CLI: ``python -m modeleval.testing.apiserver --port 8001 --crds crds/ --kubeconf
 HTTP extras: ``GET /debug/requests`` (superuser only) returns the request log as JSON;
 ``/healthz`` needs no token.
 
-What it does and does not emulate is told in the module docstrings: `objects` (write rules),
+Served over HTTPS with a self-signed certificate by default (``ca_file``,
+``client_ssl_context()``; kubeconfigs carry it): kubectl sends bearer tokens only over TLS.
+
+Emulated: discovery and a skeleton OpenAPI v3 (enough for ``kubectl apply`` with server-side
+field validation); CRDs registered from files or POSTs; uid, resourceVersion, generation;
+POST/GET/LIST/PUT/PATCH (merge, JSON, strategic merge, apply as merge)/DELETE/deletecollection;
+409 on stale resourceVersion; ``/status`` as a real subresource; finalizers and
+``deletionTimestamp``; ownerReference GC (background, orphan); namespace existence and
+termination; ``generateName``; name checks; label and field selectors; watches (replay, 410,
+timeouts, selectors, bookmarks, initial events); Table output; CRD schema defaults, pruning,
+validation and CEL (422 with field paths, ``fieldValidation=Strict``); RBAC; TokenRequest;
+core and events.k8s.io Events; Job/Deployment/Service/Pod create-time defaults; pod logs set
+with ``set_pod_log``.
+
+Not emulated (check these on a real cluster): controllers (Deployments, Jobs, pods and the
+kubelet are played by ``modeleval.testing.executor``), scheduling, admission webhooks and
+policies, protobuf request bodies (``kubectl create namespace|configmap …`` generators and
+``helm install`` send protobuf: answered 415), server-side-apply field ownership and
+``managedFields``, ``dryRun``, CRD version conversion, Kubernetes CEL extension libraries,
+ClusterRole aggregation, SubjectAccessReviews (``kubectl auth can-i``), ``limit``/``continue``
+paging (everything comes in one page), scale subresources, built-in kinds' schema validation.
+
+What it does and does not emulate in detail is told in the module docstrings: `objects` (write rules),
 `deletion` (finalizers, GC, namespaces), `watch`, `schema` and `cel` (CRD validation), `rbac`
 and `audit` (authorization, request log), `tls` (why HTTPS), `discovery`, `tables`.
 """
