@@ -62,9 +62,9 @@ policies, protobuf request bodies (``kubectl create namespace|configmap …`` ge
 ClusterRole aggregation, SubjectAccessReviews (``kubectl auth can-i``), ``limit``/``continue``
 paging (everything comes in one page), scale subresources, built-in kinds' schema validation.
 
-What it does and does not emulate in detail is told in the module docstrings: `objects` (write rules),
-`deletion` (finalizers, GC, namespaces), `watch`, `schema` and `cel` (CRD validation), `rbac`
-and `audit` (authorization, request log), `tls` (why HTTPS), `discovery`, `tables`.
+Details are in the module docstrings: `objects` (write rules), `deletion` (finalizers, GC,
+namespaces), `watch`, `schema` and `cel` (CRD validation), `rbac` and `audit` (authorization,
+request log), `tls` (why HTTPS), `discovery`, `tables`.
 """
 
 from modeleval.testing.apiserver.audit import (
