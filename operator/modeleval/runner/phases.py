@@ -63,11 +63,15 @@ async def run_phase(
         sink = default_sink(config)
     if not config.models:
         raise PhaseError("the task has no models to run")
-    items = await load_items(config)
     if phase == "perf":
-        from modeleval.runner.perf.phase import run_performance
+        from modeleval.runner.perf.phase import PerfFailed, run_performance
 
-        return await run_performance(config, items, sink=sink, stop=stop)
+        items = await load_items(config) if config.dataset is not None else []
+        try:
+            return await run_performance(config, items, sink=sink, stop=stop)
+        except PerfFailed as exc:
+            raise PhaseError(str(exc)) from None
+    items = await load_items(config)
     return await _infer(config, items, sink, stop)
 
 

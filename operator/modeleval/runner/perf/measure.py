@@ -1,0 +1,89 @@
+"""Time one streaming (SSE) request: first token, gaps between tokens, end to end, usage."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from modeleval.runner.payloads import ApiFlavour
+
+
+@dataclass(slots=True)
+class RequestTiming:
+    """Measurements of one request; times in seconds from the moment it was sent."""
+
+    ok: bool = False
+    error: str | None = None
+    ttft_s: float | None = None
+    """Time to the first chunk that carries text."""
+    gaps_s: list[float] = field(default_factory=list)
+    """Time between consecutive text chunks (inter-token latency samples)."""
+    latency_s: float | None = None
+    """End to end: until the stream ended."""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    """From ``usage`` when the server sends it, else the number of text chunks."""
+
+
+async def stream_request(
+    session: aiohttp.ClientSession,
+    url: str,
+    api: ApiFlavour,
+    body: dict[str, Any],
+    headers: dict[str, str],
+) -> RequestTiming:
+    """Send ``body`` (with ``stream: true``) and time the answer; never raises for HTTP errors."""
+    timing = RequestTiming()
+    data = json.dumps(body, ensure_ascii=False).encode()
+    chunks = 0
+    usage: dict[str, Any] | None = None
+    started = time.perf_counter()
+    last: float | None = None
+    try:
+        async with session.post(url, data=data, headers=headers) as resp:
+            if resp.status != 200:
+                text = (await resp.read())[:200].decode("utf-8", "replace")
+                timing.error = f"HTTP {resp.status}: {text}"
+                return timing
+            async for raw in resp.content:
+                line = raw.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == b"[DONE]":
+                    break
+                event = json.loads(payload)
+                if event.get("usage"):
+                    usage = event["usage"]
+                if _has_text(api, event):
+                    now = time.perf_counter()
+                    if last is None:
+                        timing.ttft_s = now - started
+                    else:
+                        timing.gaps_s.append(now - last)
+                    last = now
+                    chunks += 1
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        timing.error = f"{type(exc).__name__}: {exc}"
+        return timing
+    timing.latency_s = time.perf_counter() - started
+    timing.ok = chunks > 0 or bool(usage)
+    if not timing.ok:
+        timing.error = "empty answer"
+    timing.input_tokens = int((usage or {}).get("prompt_tokens") or 0)
+    timing.output_tokens = int((usage or {}).get("completion_tokens") or chunks)
+    return timing
+
+
+def _has_text(api: ApiFlavour, event: dict[str, Any]) -> bool:
+    choices = event.get("choices") or []
+    if not choices:
+        return False
+    choice = choices[0]
+    if api is ApiFlavour.CHAT:
+        return bool((choice.get("delta") or {}).get("content"))
+    return bool(choice.get("text"))

@@ -1,0 +1,117 @@
+"""Performance measurements against the mock's known TTFT, inter-token delay and capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from modeleval.runner.client import ClientSettings
+from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
+from modeleval.runner.datasets import Item
+from modeleval.runner.payloads import ApiFlavour
+from modeleval.runner.perf import percentile, summarize_level
+from modeleval.runner.perf.measure import RequestTiming
+from modeleval.runner.perf.phase import best_level, run_level, run_performance
+from modeleval.testing.mockserver import MockModelServer
+
+from .helpers import RecordingSink
+
+
+def model(url: str, api: ApiFlavour = ApiFlavour.CHAT) -> ModelRun:
+    return ModelRun(name="m", url=url, model="mock", api=api, client=ClientSettings(parallel=4))
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 90) == pytest.approx(3.7)
+
+
+def test_summary_counts_only_successes() -> None:
+    ok = RequestTiming(ok=True, ttft_s=0.1, gaps_s=[0.01, 0.02], latency_s=0.2, output_tokens=3)
+    bad = RequestTiming(ok=False, error="HTTP 500")
+    level = summarize_level(2, [ok, ok, bad], duration_s=0.5)
+    status = level.to_status()
+    assert (status["requests"], status["succeeded"]) == (3, 2)
+    assert status["successRate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert status["requestsPerSecond"] == 4.0
+    assert status["outputTokensPerSecond"] == 12.0
+    assert status["ttftMs"]["p50"] == 100.0
+    assert status["interTokenLatencyMs"]["mean"] == 15.0
+
+
+@pytest.mark.parametrize("api", [ApiFlavour.CHAT, ApiFlavour.COMPLETIONS])
+async def test_ttft_and_itl_medians_within_5_percent(api: ApiFlavour) -> None:
+    # The server runs on its own loop (a thread), as a real server would not share ours.
+    with MockModelServer(ttft_s=0.1, itl_s=0.01, output_tokens=20).running() as server:
+        timings, wall = await run_level(
+            model(server.url, api),
+            ["hello world"],
+            parallel=4,
+            requests=8,
+            duration_s=None,
+            output_tokens=None,
+            stop=asyncio.Event(),
+        )
+    level = summarize_level(4, timings, wall)
+    assert level.succeeded == 8
+    assert level.ttft is not None and level.itl is not None and level.latency is not None
+    assert level.ttft["p50"] == pytest.approx(100, rel=0.05)
+    assert level.itl["p50"] == pytest.approx(10, rel=0.05)
+    assert level.latency["p50"] == pytest.approx(100 + 19 * 10, rel=0.05)
+    assert all(t.output_tokens == 20 and t.input_tokens == 2 for t in timings)
+
+
+async def test_throughput_matches_the_servers_capacity() -> None:
+    # capacity 2, each request holds a slot for 0.05 + 4 x 0.01 = 0.09 s -> 22.2 req/s
+    with MockModelServer(capacity=2, ttft_s=0.05, itl_s=0.01, output_tokens=5).running() as server:
+        timings, wall = await run_level(
+            model(server.url),
+            ["x"],
+            parallel=6,
+            requests=24,
+            duration_s=None,
+            output_tokens=None,
+            stop=asyncio.Event(),
+        )
+        assert server.stats().max_in_flight == 6
+    level = summarize_level(6, timings, wall)
+    assert level.requests_per_second == pytest.approx(2 / 0.09, rel=0.05)
+    assert level.output_tokens_per_second == pytest.approx(5 * 2 / 0.09, rel=0.05)
+
+
+def test_best_level_respects_the_latency_budget() -> None:
+    fast = summarize_level(1, [RequestTiming(ok=True, latency_s=0.1, output_tokens=10)], 1.0)
+    slow = summarize_level(8, [RequestTiming(ok=True, latency_s=0.9, output_tokens=50)], 1.0)
+    assert best_level([fast, slow], None) is slow
+    assert best_level([fast, slow], 500) is fast
+    assert best_level([fast, slow], 50) is None
+
+
+async def test_performance_phase_sweeps_levels_and_reports(tmp_path: Path) -> None:
+    server = await MockModelServer(ttft_s=0.01, itl_s=0.002, output_tokens=4).start()
+    sink = RecordingSink()
+    try:
+        config = RunConfig(
+            task_name="p",
+            namespace="ns",
+            models=(model(server.url),),
+            dataset=None,
+            settings=RunSettings(results_dir=tmp_path),
+            performance=PerfSettings(levels=(1, 3), requests_per_level=6),
+        )
+        items = [Item(id="0", input="hi")]
+        code = await run_performance(config, items, sink=sink, stop=asyncio.Event())
+    finally:
+        await server.stop()
+    assert code == 0
+    performance = sink.patches[-1]["performance"]
+    assert [lv["parallel"] for lv in performance["levels"]] == [1, 3]
+    assert all(lv["succeeded"] == 6 for lv in performance["levels"])
+    assert performance["bestOutputTokensPerSecond"] > 0
+    assert sink.patches[-1]["progress"]["processed"] == 12
+    saved = json.loads((tmp_path / "performance.json").read_text())
+    assert saved["models"]["m"] == performance["levels"]
