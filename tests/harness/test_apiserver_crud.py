@@ -431,3 +431,19 @@ def test_methods_that_do_not_fit_the_path_are_405(api: httpx.Client) -> None:
     assert api.put(CMS, json=cm("x")).status_code == 405
     assert api.post(f"{CMS}/x", json=cm("x")).status_code == 405
     assert api.get("/api/v1/namespaces/default/nosuchthings").status_code == 404
+
+
+def test_dry_run_validates_and_stores_nothing(api: httpx.Client) -> None:
+    dry = {"dryRun": "All"}
+    created = api.post(WIDGETS, json=widget("dry-1", size=2), params=dry)
+    assert created.status_code == 201
+    assert created.json()["spec"]["mode"] == "fast"
+    assert api.get(f"{WIDGETS}/dry-1").status_code == 404
+    assert api.post(WIDGETS, json=widget("dry-1", size=0), params=dry).status_code == 422
+    real = api.post(WIDGETS, json=widget("dry-1", size=2)).json()
+    patched = api.patch(f"{WIDGETS}/dry-1", json={"spec": {"size": 3}}, headers=MERGE, params=dry)
+    assert patched.json()["spec"]["size"] == 3
+    assert patched.json()["metadata"]["generation"] == 2
+    assert api.get(f"{WIDGETS}/dry-1").json() == real
+    assert api.delete(f"{WIDGETS}/dry-1", params=dry).status_code == 200
+    assert api.get(f"{WIDGETS}/dry-1").json() == real

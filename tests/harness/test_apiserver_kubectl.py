@@ -217,3 +217,22 @@ def test_delete_wait_returns_when_finalizers_are_gone(
     assert deleter.returncode == 0, err
     assert "deleted" in out
     assert server.get_object(*WIDGET, "finalized", "default") is None
+
+
+def test_server_dry_run_and_diff_change_nothing(
+    kubectl, kubectl_path: Path, kubeconfig: Path, server: ThreadedApiServer
+) -> None:  # type: ignore[no-untyped-def]
+    server.create_object(widget("diffed", size=2))
+    changed = yaml.safe_dump(widget("diffed", size=5))
+    assert "server dry run" in kubectl("apply", "--dry-run=server", "-f", "-", stdin=changed)
+    diff = subprocess.run(
+        command(kubectl_path, kubeconfig, "diff", "-f", "-"),
+        input=changed,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert diff.returncode == 1, diff.stderr  # 1: differences found
+    assert "-  size: 2" in diff.stdout and "+  size: 5" in diff.stdout
+    stored = server.get_object(*WIDGET, "diffed", "default")
+    assert stored is not None and stored["spec"]["size"] == 2

@@ -50,7 +50,8 @@ POST/GET/LIST/PUT/PATCH (merge, JSON, strategic merge, apply as merge)/DELETE/de
 ``deletionTimestamp``; ownerReference GC (background, orphan); namespace existence and
 termination; ``generateName``; name checks; label and field selectors; watches (replay, 410,
 timeouts, selectors, bookmarks, initial events); Table output; CRD schema defaults, pruning,
-validation and CEL (422 with field paths, ``fieldValidation=Strict``); RBAC; TokenRequest;
+validation and CEL (422 with field paths, ``fieldValidation=Strict``); ``dryRun=All``
+(``kubectl diff``, ``apply --dry-run=server``); RBAC; TokenRequest;
 core and events.k8s.io Events; Job/Deployment/Service/Pod create-time defaults; pod logs set
 with ``set_pod_log``.
 
@@ -58,7 +59,7 @@ Not emulated (check these on a real cluster): controllers (Deployments, Jobs, po
 kubelet are played by ``modeleval.testing.executor``), scheduling, admission webhooks and
 policies, protobuf request bodies (``kubectl create namespace|configmap …`` generators and
 ``helm install`` send protobuf: answered 415), server-side-apply field ownership and
-``managedFields``, ``dryRun``, CRD version conversion, Kubernetes CEL extension libraries,
+``managedFields``, CRD version conversion, Kubernetes CEL extension libraries,
 ClusterRole aggregation, SubjectAccessReviews (``kubectl auth can-i``), ``limit``/``continue``
 paging (everything comes in one page), scale subresources, built-in kinds' schema validation.
 

@@ -17,6 +17,7 @@ from modeleval.testing.apiserver import deletion, discovery, errors, routing, se
 from modeleval.testing.apiserver.audit import RequestRecord
 from modeleval.testing.apiserver.auth import UserInfo, service_account_user
 from modeleval.testing.apiserver.errors import ApiError
+from modeleval.testing.apiserver.objects import WriteOptions
 from modeleval.testing.apiserver.rbac import Attributes
 from modeleval.testing.apiserver.tables import table, wants_table
 from modeleval.testing.apiserver.watch import WatchOptions, stream
@@ -174,16 +175,23 @@ class Handler:
                 return _json(table(info, [obj], obj["metadata"]["resourceVersion"], include))
             return _json(obj)
         body = await _body(request)
-        strict = request.query.get("fieldValidation") == "Strict"
+        write = WriteOptions(
+            strict=request.query.get("fieldValidation") == "Strict",
+            dry_run=request.query.get("dryRun") == "All",
+        )
         if verb == "create":
             if sub == "token":
                 return _json(self._token_request(info, ns, name, body), 201)
-            return _json(objects.create(info, ns, body, strict=strict), 201)
+            return _json(objects.create(info, ns, body, write), 201)
         if verb == "update":
-            return _json(objects.update(info, ns, name, body, sub, strict=strict))
+            return _json(objects.update(info, ns, name, body, sub, write))
         if verb == "patch":
             content_type = request.content_type
-            return _json(objects.patch(info, ns, name, body, content_type, sub, strict=strict))
+            return _json(objects.patch(info, ns, name, body, content_type, sub, write))
+        if write.dry_run:  # a dry-run delete answers what it would delete
+            if verb == "deletecollection":
+                return _json(objects.list(info, ns or None, _matcher(request)))
+            return _json(objects.get(info, ns, name))
         delete_options = dict(body or {})
         if "propagationPolicy" in request.query:
             delete_options["propagationPolicy"] = request.query["propagationPolicy"]

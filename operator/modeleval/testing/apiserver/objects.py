@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +61,19 @@ def _same(a: Obj, b: Obj) -> bool:
     }
 
 
+@dataclass(frozen=True)
+class WriteOptions:
+    """Query options of a write."""
+
+    strict: bool = False
+    """``fieldValidation=Strict``: unknown fields of custom resources are a 400 error."""
+    dry_run: bool = False
+    """``dryRun=All``: validate and answer, store nothing."""
+
+
+PLAIN = WriteOptions()
+
+
 class Objects:
     """The emulator's state and its write rules. All methods run on the server's event loop."""
 
@@ -100,7 +114,9 @@ class Objects:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def create(self, info: ResourceInfo, namespace: str, body: Any, *, strict: bool = False) -> Obj:
+    def create(
+        self, info: ResourceInfo, namespace: str, body: Any, options: WriteOptions = PLAIN
+    ) -> Obj:
         obj = self._check_body(info, body)
         meta = obj.setdefault("metadata", {})
         if info.namespaced:
@@ -137,9 +153,11 @@ class Objects:
         if info.crd is not None:
             if info.has_status:
                 obj.pop("status", None)
-            obj = self._validated(info, obj, None, strict)
+            obj = self._validated(info, obj, None, options.strict)
         else:
             builtins.prepare_create(info.key, obj)
+        if options.dry_run:
+            return self.present(info, obj)
         if info.key == CRDS:
             obj = self._register_crd(obj)
         obj["metadata"]["resourceVersion"] = self.store.next_rv()
@@ -154,8 +172,7 @@ class Objects:
         name: str,
         body: Any,
         subresource: str = "",
-        *,
-        strict: bool = False,
+        options: WriteOptions = PLAIN,
     ) -> Obj:
         current = self._current(info, namespace, name)
         obj = self._check_body(info, body)
@@ -168,7 +185,7 @@ class Objects:
             )
         self._precondition(info, current, meta.get("resourceVersion"))
         new = self._merge_write(info, current, obj, subresource)
-        return self._commit(info, current, new, strict)
+        return self._commit(info, current, new, options)
 
     def patch(
         self,
@@ -178,14 +195,13 @@ class Objects:
         patch: Any,
         content_type: str,
         subresource: str = "",
-        *,
-        strict: bool = False,
+        options: WriteOptions = PLAIN,
     ) -> Obj:
         ns = namespace if info.namespaced else ""
         current = self.store.get(info.key, ns, name)
         if current is None:
             if content_type == patches.APPLY_PATCH and isinstance(patch, dict):
-                return self.create(info, namespace, patch, strict=strict)
+                return self.create(info, namespace, patch, options)
             raise errors.not_found(info.group, info.plural, name)
         patched = patches.apply_patch(current, patch, content_type)
         if not isinstance(patched, dict):
@@ -193,7 +209,7 @@ class Objects:
         patched["metadata"] = dict(patched.get("metadata") or {})  # never alias the stored dict
         self._precondition(info, current, patched["metadata"].get("resourceVersion"))
         new = self._merge_write(info, current, patched, subresource)
-        return self._commit(info, current, new, strict)
+        return self._commit(info, current, new, options)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -264,9 +280,11 @@ class Objects:
                 obj.pop("status", None)
         return obj
 
-    def _commit(self, info: ResourceInfo, current: Obj, new: Obj, strict: bool = False) -> Obj:
+    def _commit(
+        self, info: ResourceInfo, current: Obj, new: Obj, options: WriteOptions = PLAIN
+    ) -> Obj:
         if info.crd is not None:
-            new = self._validated(info, new, current, strict)
+            new = self._validated(info, new, current, options.strict)
         old_meta = current["metadata"]
         if old_meta.get("deletionTimestamp"):
             added = set(new["metadata"].get("finalizers") or []) - set(
@@ -288,8 +306,8 @@ class Objects:
         if _content(new) != _content(current):
             new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
-        if _same(new, current):
-            return self.present(info, current)
+        if _same(new, current) or options.dry_run:
+            return self.present(info, new)
         if info.key == CRDS:
             new = self._register_crd(new)
         new["metadata"]["resourceVersion"] = self.store.next_rv()
