@@ -158,10 +158,13 @@ class _Handlers:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         envelope = _envelope(chat, s.model, chunk=True)
-        await asyncio.sleep(s.ttft_s or s.latency_s)
+        # Token k is due at start + ttft + k * itl (absolute times: no drift from write costs).
+        loop = asyncio.get_running_loop()
+        first_due = loop.time() + (s.ttft_s or s.latency_s)
         for index, token in enumerate(tokens):
-            if index:
-                await asyncio.sleep(s.itl_s)
+            delay = first_due + index * s.itl_s - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
             if chat:
                 delta: dict[str, Any] = {"content": token}
                 if index == 0:
