@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,59 @@ def default_rbac_manifests(root: Path = REPO_ROOT) -> list[Path]:
     return sorted(p for p in rbac.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
-class LocalCluster:
+class ClusterAccess:
+    """What tests use on any cluster: kubectl, API clients, logs, polling."""
+
+    admin_kubeconfig: Path
+    executor: Executor | None = None
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real kubectl binary with the admin kubeconfig."""
+        return run_kubectl(self.admin_kubeconfig, args, input=input, check=check, timeout=timeout)
+
+    def api(self) -> JsonApi:
+        """A small JSON client logged in as admin (``api().get("/api/v1/pods")``)."""
+        return JsonApi(self.admin_kubeconfig)
+
+    def api_client(self) -> Any:
+        """An official ``kubernetes.client.ApiClient`` logged in as admin."""
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.admin_kubeconfig))
+
+    def logs(self, pod: str, namespace: str = "default", *, previous: bool = False) -> str:
+        """A pod's log (``kubectl logs [--previous]``)."""
+        args = ["logs", pod, "-n", namespace, *(["--previous"] if previous else [])]
+        return self.kubectl(*args).stdout
+
+    def operator_output(self) -> str:
+        return ""
+
+    def wait_for(
+        self, condition: Any, *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
+    ) -> Any:
+        """Poll ``condition()`` until it returns a truthy value; fail with the operator log."""
+        return wait_for(
+            condition, timeout=timeout, interval=interval, what=what, log=self.operator_output
+        )
+
+
+class ExistingCluster(ClusterAccess):
+    """A real cluster (``pytest --kube-config PATH``): the operator is installed there."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.admin_kubeconfig = Path(kubeconfig).expanduser()
+
+    def __enter__(self) -> ExistingCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class LocalCluster(ClusterAccess):
     """Starts and stops everything; the attributes tell tests where things are."""
 
     def __init__(
@@ -94,6 +147,7 @@ class LocalCluster:
         self.operator_log = self.work_dir / "operator.log"
         self.apiserver: Any = None
         self.api_url = ""
+        self.ca_file: Path | None = None
         self.admin_token = ""
         self.operator_token = ""
         self.executor: Executor | None = None
@@ -143,6 +197,7 @@ class LocalCluster:
                 executor_token,
                 self.executor_config,
                 token_minter=self.apiserver.issue_service_account_token,
+                ca_file=self.ca_file,
             )
             self.executor.__enter__()
         if self.operator_args is not None:
@@ -166,6 +221,7 @@ class LocalCluster:
         self._api_handle = run_in_thread(crds=crds)
         self.apiserver = self._api_handle.__enter__()
         self.api_url = self.apiserver.url
+        self.ca_file = self.apiserver.ca_file
         self.admin_token = self.apiserver.issue_token("admin", ["system:masters"])
         self.apiserver.write_kubeconfig(self.admin_kubeconfig, self.admin_token)
 
@@ -202,36 +258,29 @@ class LocalCluster:
     def operator_output(self) -> str:
         return self.operator_log.read_text(errors="replace") if self.operator_log.exists() else ""
 
-    # -- clients ----------------------------------------------------------------------------
-
-    def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        """Run the real kubectl binary with the admin kubeconfig."""
-        return run_kubectl(self.admin_kubeconfig, args, input=input, check=check, timeout=timeout)
-
-    def api(self) -> JsonApi:
-        """A small JSON client logged in as admin (``api().get("/api/v1/pods")``)."""
-        return JsonApi(self.api_url, self.admin_token)
-
-    def api_client(self) -> Any:
-        """An official ``kubernetes.client.ApiClient`` logged in as admin."""
-        return admin_api_client(self.admin_kubeconfig)
-
-    def wait_for(
-        self, condition: Any, *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
-    ) -> Any:
-        """Poll ``condition()`` until it returns a truthy value; fail with the operator log."""
-        return wait_for(
-            condition, timeout=timeout, interval=interval, what=what, log=self.operator_output
-        )
+    def logs(self, pod: str, namespace: str = "default", *, previous: bool = False) -> str:
+        if self.executor is None:
+            return super().logs(pod, namespace, previous=previous)
+        return self.executor.pod_log(pod, namespace, previous=previous)
 
 
 class JsonApi:
-    """Plain JSON over HTTP with a bearer token: GET answers ``None`` for 404."""
+    """Plain JSON over HTTP as the kubeconfig's user: GET answers ``None`` for 404."""
 
-    def __init__(self, api_url: str, token: str) -> None:
-        self.http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {token}"})
+    def __init__(self, kubeconfig: Path) -> None:
+        from kubernetes import client, config
+
+        settings = client.Configuration()
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=settings)
+        context = ssl.create_default_context(cafile=settings.ssl_ca_cert)
+        if not settings.verify_ssl:
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        if settings.cert_file:
+            context.load_cert_chain(settings.cert_file, settings.key_file)
+        headers = {}
+        if settings.api_key.get("authorization"):
+            headers["Authorization"] = settings.api_key["authorization"]
+        self.http = httpx.Client(base_url=settings.host, headers=headers, verify=context)
 
     def get(self, path: str) -> dict[str, Any] | None:
         response = self.http.get(path)
@@ -287,12 +336,6 @@ def run_kubectl(
             result.returncode, result.args, result.stdout, result.stderr
         )
     return result
-
-
-def admin_api_client(kubeconfig: Path) -> Any:
-    from kubernetes import config
-
-    return config.new_client_from_config(config_file=str(kubeconfig))
 
 
 def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:

@@ -6,9 +6,12 @@ against the emulator and against a real cluster alike.
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -64,14 +67,19 @@ class ApiError(Exception):
 class KubeClient:
     """JSON-over-HTTP access to one API server with one bearer token."""
 
-    def __init__(self, base_url: str, token: str | None) -> None:
+    def __init__(self, base_url: str, token: str | None, *, ca_file: Path | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.ca_file = ca_file
+        self.ca_data = base64.b64encode(ca_file.read_bytes()).decode() if ca_file else None
+        """The CA bundle, base64-encoded as in a kubeconfig's ``certificate-authority-data``."""
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
         if self._session is None:
+            context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=context if context else True),
                 headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=None, connect=10),
                 read_bufsize=2**22,

@@ -9,7 +9,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MOCK_MODEL_SERVER = ("python", "-m", "modeleval.testing.mockserver", "--port", "{port}")
+MOCK_MODEL_SERVER = (
+    "python",
+    "-m",
+    "modeleval.testing.mockserver",
+    "--port",
+    "{port}",
+    "--ready-path",
+    "{readiness_path}",
+    "--live-path",
+    "{liveness_path}",
+    "--model",
+    "{model}",
+)
 """Command that stands in for a model-server image: our mock OpenAI-compatible server."""
 
 DEFAULT_PASSTHROUGH_ENV = (
@@ -28,9 +40,12 @@ class ExecutorConfig:
 
     Command templates are lists of strings; these placeholders are substituted in each item:
     ``{port}`` (local port of the container's first declared port, or a fresh free port),
-    ``{pod}``, ``{namespace}``, ``{container}``.  An item that is exactly ``{args}`` expands
-    to the container's (rewritten) ``args``.  A leading ``python`` means the current
-    interpreter, as the runner image's entrypoint is this very package.
+    ``{pod}``, ``{namespace}``, ``{container}``, ``{readiness_path}`` / ``{liveness_path}``
+    (the httpGet paths of those probes; ``/ready`` / ``/health`` without one) and ``{model}``
+    (the value of ``--served-model-name``/``--model`` in the container's args). An item
+    that is exactly ``{args}`` expands to the container's (rewritten) ``args``. A leading
+    ``python`` means the current interpreter, as the runner image's entrypoint is this very
+    package.
     """
 
     image_commands: Mapping[str, Sequence[str]] = field(

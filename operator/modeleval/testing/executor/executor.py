@@ -47,7 +47,8 @@ class Executor:
     Use ``async with Executor(...)`` inside an event loop, or ``with Executor(...)`` to run it
     in a background thread. ``token`` must be allowed to do everything (a superuser).
     ``token_minter`` mints ServiceAccount tokens for pods; without it the TokenRequest API
-    (``serviceaccounts/<name>/token``) is used, as the kubelet does.
+    (``serviceaccounts/<name>/token``) is used, as the kubelet does. ``ca_file`` verifies an
+    HTTPS API server (and goes into the pods' kubeconfig).
     """
 
     def __init__(
@@ -57,10 +58,11 @@ class Executor:
         config: ExecutorConfig | None = None,
         *,
         token_minter: TokenMinter | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.config = config or ExecutorConfig()
-        self.client = KubeClient(self.api_url, token)
+        self.client = KubeClient(self.api_url, token, ca_file=ca_file)
         self.work_dir: Path = self.config.resolve_work_dir()
         self.node = Node(
             self.config.node_name,

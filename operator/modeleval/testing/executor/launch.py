@@ -152,6 +152,9 @@ class Launcher:
             "pod": self.pod["metadata"]["name"],
             "namespace": self.namespace,
             "container": container["name"],
+            "readiness_path": _probe_path(container, "readinessProbe", "/ready"),
+            "liveness_path": _probe_path(container, "livenessProbe", "/health"),
+            "model": _served_model(args),
         }
         argv: list[str] = []
         for item in template:
@@ -240,3 +243,20 @@ class Launcher:
                 )
                 raise NotReady("CreateContainerConfigError", what)
         return None
+
+
+def _probe_path(container: JsonDict, probe: str, default: str) -> str:
+    return str(((container.get(probe) or {}).get("httpGet") or {}).get("path") or default)
+
+
+def _served_model(args: list[str]) -> str:
+    """The model name a model-server container serves (vLLM / TGI style flags)."""
+    flags = ("--served-model-name", "--model", "--model-id")
+    for index, arg in enumerate(args):
+        name, _, value = arg.partition("=")
+        if name in flags:
+            if value:
+                return value
+            if index + 1 < len(args):
+                return args[index + 1]
+    return "mock-model"

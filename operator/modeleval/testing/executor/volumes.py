@@ -98,10 +98,13 @@ class VolumeBuilder:
 
     async def write_kubeconfig(self, path: Path) -> Path:
         """A kubeconfig that carries the pod's ServiceAccount identity."""
+        cluster: JsonDict = {"server": self.api_url}
+        if self.client.ca_data is not None:
+            cluster["certificate-authority-data"] = self.client.ca_data
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {"server": self.api_url}}],
+            "clusters": [{"name": "local", "cluster": cluster}],
             "users": [{"name": "pod", "user": {"token": await self.token()}}],
             "contexts": [
                 {

@@ -1,0 +1,73 @@
+"""Fixtures of the end-to-end suite: the whole local cluster, or a real one (--kube-config).
+
+Locally (default) one session-wide `LocalCluster` runs the API emulator, the workload executor
+and the operator process (``python -m kopf run --standalone -A -m modeleval.main``) as the
+``modeleval-operator`` ServiceAccount. With ``--kube-config PATH`` the same tests run against
+that cluster, where the operator is installed (Helm), and ``needs_executor`` tests are skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Any
+
+import pytest
+
+from modeleval.testing.cluster import ClusterAccess, ExistingCluster, JsonApi, LocalCluster
+from modeleval.testing.executor import Executor
+
+_namespaces = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def local_cluster(request: pytest.FixtureRequest) -> Iterator[ClusterAccess]:
+    """The cluster under test: a `LocalCluster`, or an `ExistingCluster` with --kube-config."""
+    kubeconfig = request.config.getoption("--kube-config")
+    if kubeconfig is not None:
+        with ExistingCluster(Path(kubeconfig)) as existing:
+            yield existing
+        return
+    with LocalCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def kubectl(local_cluster: ClusterAccess) -> Callable[..., CompletedProcess[str]]:
+    """``kubectl("get", "et", "-n", ns, "-o", "json")``: the real binary as cluster admin."""
+    return local_cluster.kubectl
+
+
+@pytest.fixture(scope="session")
+def k8s(local_cluster: ClusterAccess) -> Iterator[Any]:
+    """An official ``kubernetes.client.ApiClient`` logged in as cluster admin."""
+    client = local_cluster.api_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def api(local_cluster: ClusterAccess) -> Iterator[JsonApi]:
+    """A plain JSON client (``api.get(path)`` / ``create`` / ``patch`` / ``delete``)."""
+    with local_cluster.api() as client:
+        yield client
+
+
+@pytest.fixture
+def namespace(api: JsonApi) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards."""
+    name = f"e2e-{os.getpid()}-{next(_namespaces)}"
+    api.create("/api/v1/namespaces", {"metadata": {"name": name}})
+    yield name
+    api.delete(f"/api/v1/namespaces/{name}")
+
+
+@pytest.fixture
+def executor(local_cluster: ClusterAccess) -> Executor:
+    """The local workload executor (tests using it must be marked ``needs_executor``)."""
+    if local_cluster.executor is None:
+        pytest.skip("no local executor: running against --kube-config")
+    return local_cluster.executor
