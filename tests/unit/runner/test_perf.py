@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,19 +47,46 @@ def test_summary_counts_only_successes() -> None:
     assert status["interTokenLatencyMs"]["mean"] == 15.0
 
 
+@pytest.fixture(scope="module")
+def streaming_server() -> Iterator[str]:
+    """The mock as its own process (TTFT 100 ms, ITL 10 ms, 20 tokens): no shared GIL or loop."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "modeleval.testing.mockserver",
+        "--port",
+        str(port),
+        "--ttft-ms",
+        "100",
+        "--itl-ms",
+        "10",
+        "--output-tokens",
+        "20",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    assert b"listening" in proc.stdout.readline()
+    yield f"http://127.0.0.1:{port}/v1"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
 @pytest.mark.parametrize("api", [ApiFlavour.CHAT, ApiFlavour.COMPLETIONS])
-async def test_ttft_and_itl_medians_within_5_percent(api: ApiFlavour) -> None:
-    # The server runs on its own loop (a thread), as a real server would not share ours.
-    with MockModelServer(ttft_s=0.1, itl_s=0.01, output_tokens=20).running() as server:
-        timings, wall = await run_level(
-            model(server.url, api),
-            ["hello world"],
-            parallel=4,
-            requests=8,
-            duration_s=None,
-            output_tokens=None,
-            stop=asyncio.Event(),
-        )
+async def test_ttft_and_itl_medians_within_5_percent(
+    api: ApiFlavour, streaming_server: str
+) -> None:
+    timings, wall = await run_level(
+        model(streaming_server, api),
+        ["hello world"],
+        parallel=4,
+        requests=8,
+        duration_s=None,
+        output_tokens=None,
+        stop=asyncio.Event(),
+    )
     level = summarize_level(4, timings, wall)
     assert level.succeeded == 8
     assert level.ttft is not None and level.itl is not None and level.latency is not None
