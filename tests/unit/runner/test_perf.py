@@ -71,7 +71,7 @@ def streaming_server() -> Iterator[str]:
     assert b"listening" in proc.stdout.readline()
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
-    proc.wait(timeout=10)
+    proc.communicate(timeout=10)
 
 
 @pytest.mark.parametrize("api", [ApiFlavour.CHAT, ApiFlavour.COMPLETIONS])
