@@ -34,6 +34,7 @@ from modeleval.builders.evaltask import (
 from modeleval.builders.runner import build_job, build_runner_rbac
 from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.evaltask_state import (
+    WAITING_FOR_TARGET,
     Decision,
     Observed,
     Phase,
@@ -48,7 +49,10 @@ log = logging.getLogger(__name__)
 HANDLER_CHANGE = "evaltask-reconcile"
 HANDLER_JOB_EVENT = "evaltask-job-event"
 HANDLER_GROUP_EVENT = "evaltask-target-group-event"
-HANDLER_TIMER = "evaltask-poll"
+HANDLER_TARGET_POLL = "evaltask-target-poll"
+HANDLER_RESYNC = "evaltask-resync"
+RESYNC_FACTOR = 12
+"""The resync timer runs every RESYNC_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 INDEX_BY_GROUP = "evaltask_by_group"
 FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
 
@@ -224,11 +228,20 @@ def _owner_task(body: Mapping[str, Any]) -> str | None:
 @kopf.on.event(
     "batch", "v1", "jobs", labels={c.LABEL_EVAL_TASK: kopf.PRESENT}, id=HANDLER_JOB_EVENT
 )
-def on_job_event(body: kopf.Body, namespace: str, **_: Any) -> None:
+def on_job_event(type: str | None, body: kopf.Body, namespace: str, **_: Any) -> None:
+    """A Job the task waits on changed; a Job just created (no status yet) tells nothing new."""
     task = _owner_task(body)
-    if task is None:
+    if task is None or (type != "DELETED" and not job_has_news(body)):
         return
     reconcile(namespace, task)
+
+
+def job_has_news(body: Mapping[str, Any]) -> bool:
+    """Status counts or conditions, or a deletion: worth a reconcile of the task."""
+    status = body.get("status") or {}
+    counts = any(status.get(key) for key in ("active", "ready", "succeeded", "failed"))
+    deleting = bool((body.get("metadata") or {}).get("deletionTimestamp"))
+    return deleting or counts or bool(status.get("conditions"))
 
 
 def referenced_groups(spec: Mapping[str, Any]) -> set[str]:
@@ -257,14 +270,33 @@ def _unfinished(status: kopf.Status, **_: Any) -> bool:
     return status.get("state") not in (*FINISHED, TaskState.STOPPED.value)
 
 
+def _waiting_for_target(status: kopf.Status, **_: Any) -> bool:
+    return str(status.get("message") or "").startswith(WAITING_FOR_TARGET)
+
+
 @kopf.timer(
     c.GROUP,
     c.VERSION,
     c.EVAL_TASK_PLURAL,
-    id=HANDLER_TIMER,
+    id=HANDLER_TARGET_POLL,
     interval=SETTINGS.poll_seconds,
     initial_delay=SETTINGS.poll_seconds,
+    when=_waiting_for_target,
+)
+def poll_target(namespace: str, name: str, **_: Any) -> None:
+    """Queued for a service group: look again (group events usually come first)."""
+    reconcile(namespace, name)
+
+
+@kopf.timer(
+    c.GROUP,
+    c.VERSION,
+    c.EVAL_TASK_PLURAL,
+    id=HANDLER_RESYNC,
+    interval=SETTINGS.poll_seconds * RESYNC_FACTOR,
+    initial_delay=SETTINGS.poll_seconds * RESYNC_FACTOR,
     when=_unfinished,
 )
-def poll_task(namespace: str, name: str, **_: Any) -> None:
+def resync_task(namespace: str, name: str, **_: Any) -> None:
+    """The safety net: re-read an unfinished task and its children (events drive the rest)."""
     reconcile(namespace, name)

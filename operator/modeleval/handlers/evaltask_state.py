@@ -30,6 +30,9 @@ from modeleval.builders.evaltask import job_name
 WAIT_SECONDS = 2.0
 """Re-check delay while something the operator does not watch (pods exiting) settles."""
 
+WAITING_FOR_TARGET = "waiting for service group(s) to be Running: "
+"""Message prefix of a task Queued for its target groups (a timer polls those tasks)."""
+
 
 class Phase(StrEnum):
     """Runner phases; each runs as one Job ``<task>-<phase>``."""
@@ -189,7 +192,7 @@ def _groups_block(o: Observed, phase: Phase) -> Decision | None:
     return Decision(
         TaskState.QUEUED,
         "WaitingForTarget",
-        "waiting for service group(s) to be Running: " + ", ".join(g.describe() for g in waiting),
+        WAITING_FOR_TARGET + ", ".join(g.describe() for g in waiting),
     )
 
 
