@@ -100,32 +100,43 @@ def test_merge_patch_with_stale_resource_version_conflicts(api: httpx.Client) ->
 
 
 def test_strategic_merge_merges_named_lists(api: httpx.Client) -> None:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
+    containers = [
+        {"name": "a", "image": "x", "env": [{"name": "E1", "value": "1"}]},
+        {"name": "b", "image": "y"},
+    ]
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "smp-1"},
         "spec": {
-            "containers": [
-                {"name": "a", "image": "x", "env": [{"name": "E1", "value": "1"}]},
-                {"name": "b", "image": "y"},
-            ]
+            "selector": {"matchLabels": {"app": "smp"}},
+            "template": {
+                "metadata": {"labels": {"app": "smp"}},
+                "spec": {"containers": containers},
+            },
         },
     }
-    assert api.post("/api/v1/namespaces/default/pods", json=pod).status_code == 201
+    url = "/apis/apps/v1/namespaces/default/deployments"
+    assert api.post(url, json=deployment).status_code == 201
     patch = {
         "spec": {
-            "containers": [
-                {"name": "a", "env": [{"name": "E2", "value": "2"}]},
-                {"name": "b", "$patch": "delete"},
-                {"name": "c", "image": "z"},
-            ]
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "a", "env": [{"name": "E2", "value": "2"}]},
+                        {"name": "b", "$patch": "delete"},
+                        {"name": "c", "image": "z"},
+                    ]
+                }
+            }
         }
     }
-    result = api.patch("/api/v1/namespaces/default/pods/smp-1", json=patch, headers=STRATEGIC)
-    containers = result.json()["spec"]["containers"]
-    assert [c["name"] for c in containers] == ["a", "c"]
-    assert containers[0]["image"] == "x"
-    assert containers[0]["env"] == [{"name": "E1", "value": "1"}, {"name": "E2", "value": "2"}]
+    result = api.patch(f"{url}/smp-1", json=patch, headers=STRATEGIC).json()
+    merged = result["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in merged] == ["a", "c"]
+    assert merged[0]["image"] == "x"
+    assert merged[0]["env"] == [{"name": "E1", "value": "1"}, {"name": "E2", "value": "2"}]
+    assert result["metadata"]["generation"] == 2
 
 
 def test_status_is_a_separate_subresource(api: httpx.Client) -> None:
@@ -447,3 +458,71 @@ def test_dry_run_validates_and_stores_nothing(api: httpx.Client) -> None:
     assert api.get(f"{WIDGETS}/dry-1").json() == real
     assert api.delete(f"{WIDGETS}/dry-1", params=dry).status_code == 200
     assert api.get(f"{WIDGETS}/dry-1").json() == real
+
+
+def test_immutable_fields_of_builtin_kinds(api: httpx.Client) -> None:
+    jobs = "/apis/batch/v1/namespaces/default/jobs"
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "imm-job"},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "c", "image": "a"}], "restartPolicy": "Never"}
+            }
+        },
+    }
+    api.post(jobs, json=job)
+    image = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "b"}]}}}}
+    refused = api.patch(f"{jobs}/imm-job", json=image, headers=STRATEGIC)
+    assert refused.status_code == 422
+    assert refused.json()["details"]["causes"][0]["field"] == "spec.template"
+    assert "field is immutable" in refused.json()["message"]
+    allowed = api.patch(f"{jobs}/imm-job", json={"spec": {"parallelism": 2}}, headers=MERGE)
+    assert allowed.status_code == 200
+    pods = "/api/v1/namespaces/default/pods"
+    api.post(
+        pods,
+        json={
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "imm-pod"},
+            "spec": {"containers": [{"name": "c", "image": "a"}]},
+        },
+    )
+    new_image = {"spec": {"containers": [{"name": "c", "image": "b"}]}}
+    assert api.patch(f"{pods}/imm-pod", json=new_image, headers=STRATEGIC).status_code == 200
+    bind = {"spec": {"nodeName": "node-1"}}
+    assert api.patch(f"{pods}/imm-pod", json=bind, headers=MERGE).status_code == 200
+    move = {"spec": {"nodeName": "node-2"}}
+    assert api.patch(f"{pods}/imm-pod", json=move, headers=MERGE).status_code == 422
+    new_env = {"spec": {"containers": [{"name": "c", "env": [{"name": "X", "value": "1"}]}]}}
+    assert api.patch(f"{pods}/imm-pod", json=new_env, headers=STRATEGIC).status_code == 422
+    sealed = cm("imm-cm", a="1")
+    sealed["immutable"] = True
+    api.post(CMS, json=sealed)
+    assert api.patch(f"{CMS}/imm-cm", json={"data": {"a": "2"}}, headers=MERGE).status_code == 422
+
+
+def test_builtin_defaults_apply_on_every_write(api: httpx.Client) -> None:
+    url = "/apis/apps/v1/namespaces/default/deployments"
+    spec = {
+        "selector": {"matchLabels": {"app": "d"}},
+        "template": {
+            "metadata": {"labels": {"app": "d"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]},
+        },
+    }
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "dflt"},
+        "spec": spec,
+    }
+    created = api.post(url, json=body).json()
+    assert created["spec"]["strategy"]["type"] == "RollingUpdate"
+    replace = [{"op": "replace", "path": "/spec", "value": spec}]  # without the defaults
+    same = api.patch(f"{url}/dflt", json=replace, headers=JSON_PATCH).json()
+    assert same["spec"] == created["spec"]
+    assert same["metadata"]["generation"] == 1
+    assert same["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]

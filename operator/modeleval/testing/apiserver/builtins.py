@@ -1,4 +1,5 @@
-"""What the real API server adds to built-in objects on create (defaults and generated fields).
+"""What the real API server adds to built-in objects: defaults (on every write) and, on create,
+generated fields and the initial status.
 
 Only the fields an operator or a test is likely to read: Job selectors, labels and limits,
 Deployment replicas, Service cluster IPs and port defaults, Pod and Namespace phases.
@@ -6,6 +7,7 @@ Deployment replicas, Service cluster IPs and port defaults, Pod and Namespace ph
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -14,10 +16,7 @@ Obj = dict[str, Any]
 _cluster_ips = itertools.count(10)
 
 
-def _job(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    meta = obj["metadata"]
-    uid, name = meta["uid"], meta["name"]
+def _job_defaults(spec: Obj) -> None:
     for key, value in (
         ("backoffLimit", 6),
         ("completions", 1),
@@ -26,6 +25,48 @@ def _job(obj: Obj) -> None:
         ("suspend", False),
     ):
         spec.setdefault(key, value)
+
+
+def _deployment_defaults(spec: Obj) -> None:
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    spec.setdefault(
+        "strategy",
+        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+    )
+
+
+def _service_defaults(spec: Obj) -> None:
+    spec.setdefault("type", "ClusterIP")
+    for port in spec.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+    spec.setdefault("sessionAffinity", "None")
+
+
+def _pod_defaults(spec: Obj) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("serviceAccountName", "default")
+
+
+def _replicaset_defaults(spec: Obj) -> None:
+    spec.setdefault("replicas", 1)
+
+
+SPEC_DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
+    ("batch", "jobs"): _job_defaults,
+    ("apps", "deployments"): _deployment_defaults,
+    ("apps", "replicasets"): _replicaset_defaults,
+    ("", "services"): _service_defaults,
+    ("", "pods"): _pod_defaults,
+}
+
+
+def _job(obj: Obj) -> None:
+    spec = obj["spec"]
+    meta = obj["metadata"]
+    uid, name = meta["uid"], meta["name"]
     if not spec.get("manualSelector"):
         labels = {
             "batch.kubernetes.io/controller-uid": uid,
@@ -39,37 +80,13 @@ def _job(obj: Obj) -> None:
     obj["status"] = {}
 
 
-def _deployment(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("replicas", 1)
-    spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("progressDeadlineSeconds", 600)
-    spec.setdefault(
-        "strategy",
-        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
-    )
-    obj["status"] = {}
-
-
 def _service(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("type", "ClusterIP")
+    spec = obj["spec"]
     if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
         number = next(_cluster_ips)
         spec["clusterIP"] = f"10.96.{number // 250}.{number % 250 + 1}"
         spec["clusterIPs"] = [spec["clusterIP"]]
-    for port in spec.get("ports") or []:
-        port.setdefault("protocol", "TCP")
-        port.setdefault("targetPort", port.get("port"))
-    spec.setdefault("sessionAffinity", "None")
     obj["status"] = {"loadBalancer": {}}
-
-
-def _pod(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("serviceAccountName", "default")
-    obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
 
 
 def _namespace(obj: Obj) -> None:
@@ -79,28 +96,39 @@ def _namespace(obj: Obj) -> None:
     labels.setdefault("kubernetes.io/metadata.name", obj["metadata"]["name"])
 
 
-def _replicaset(obj: Obj) -> None:
-    obj.setdefault("spec", {}).setdefault("replicas", 1)
-    obj["status"] = {"replicas": 0}
+def _status(value: Obj) -> Callable[[Obj], None]:
+    def reset(obj: Obj) -> None:
+        obj["status"] = copy.deepcopy(value)
 
-
-def _pvc(obj: Obj) -> None:
-    obj["status"] = {"phase": "Pending"}
+    return reset
 
 
 ON_CREATE: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("batch", "jobs"): _job,
-    ("apps", "deployments"): _deployment,
-    ("apps", "replicasets"): _replicaset,
+    ("apps", "deployments"): _status({}),
+    ("apps", "replicasets"): _status({"replicas": 0}),
     ("", "services"): _service,
-    ("", "pods"): _pod,
+    ("", "pods"): _status({"phase": "Pending", "qosClass": "BestEffort"}),
     ("", "namespaces"): _namespace,
-    ("", "persistentvolumeclaims"): _pvc,
+    ("", "persistentvolumeclaims"): _status({"phase": "Pending"}),
 }
 
 
+def apply_defaults(kind: tuple[str, str], obj: Obj) -> None:
+    """Fill in the spec defaults of a built-in kind (on every write, as the API server does).
+
+    ``obj["spec"]`` is replaced by a defaulted copy: a patched object may share it with the
+    stored one.
+    """
+    hook = SPEC_DEFAULTS.get(kind)
+    if hook is not None:
+        obj["spec"] = copy.deepcopy(obj.get("spec") or {})
+        hook(obj["spec"])
+
+
 def prepare_create(kind: tuple[str, str], obj: Obj) -> None:
-    """Apply the create-time defaults of a built-in kind to ``obj`` (in place)."""
+    """Apply defaults and the create-time fields (selectors, IPs, initial status) in place."""
+    apply_defaults(kind, obj)
     hook = ON_CREATE.get(kind)
     if hook is not None:
         hook(obj)

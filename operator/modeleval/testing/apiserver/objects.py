@@ -7,6 +7,7 @@
 - ``status`` is a real subresource: main writes keep the stored status, status writes keep
   everything else;
 - custom resources are defaulted, pruned and validated against their CRD (422 with causes);
+- some fields of built-in kinds are immutable (see `immutability`);
 - ``resourceVersion`` in a PUT or PATCH body is a precondition (409 when stale);
 - writes that change nothing do not bump ``resourceVersion`` and emit no event;
 - CRDs register their resources when created.
@@ -24,6 +25,7 @@ from typing import Any
 
 from modeleval.testing.apiserver import builtins, errors, fielderrors, names, patches
 from modeleval.testing.apiserver.errors import ApiError
+from modeleval.testing.apiserver.immutability import immutable_errors
 from modeleval.testing.apiserver.resources import Registry, ResourceInfo, from_crd
 from modeleval.testing.apiserver.schema import validate_custom_resource
 from modeleval.testing.apiserver.selectors import Matcher
@@ -285,6 +287,10 @@ class Objects:
     ) -> Obj:
         if info.crd is not None:
             new = self._validated(info, new, current, options.strict)
+        else:
+            builtins.apply_defaults(info.key, new)
+            if frozen := immutable_errors(info.key, current, new):
+                raise errors.invalid(info.kind, info.group, current["metadata"]["name"], frozen)
         old_meta = current["metadata"]
         if old_meta.get("deletionTimestamp"):
             added = set(new["metadata"].get("finalizers") or []) - set(
