@@ -79,6 +79,8 @@ class ValidationResult:
 def crd_version_schema(crd: dict[str, Any], version: str | None = None) -> Schema:
     """The ``openAPIV3Schema`` of ``version`` (default: the storage version) of a CRD."""
     versions = crd["spec"]["versions"]
+    if version is None and not any(entry.get("storage") for entry in versions):
+        version = versions[0]["name"]
     for entry in versions:
         if (version is None and entry.get("storage")) or entry["name"] == version:
             schema: Schema = entry.get("schema", {}).get("openAPIV3Schema", {})
