@@ -15,7 +15,7 @@ from aiohttp import web
 
 from modeleval.testing.apiserver import deletion, discovery, errors, routing, selectors
 from modeleval.testing.apiserver.audit import RequestRecord
-from modeleval.testing.apiserver.auth import UserInfo, service_account_user
+from modeleval.testing.apiserver.auth import service_account_user
 from modeleval.testing.apiserver.errors import ApiError
 from modeleval.testing.apiserver.objects import WriteOptions
 from modeleval.testing.apiserver.rbac import Attributes
@@ -139,10 +139,10 @@ class Handler:
         if verb == "watch":  # streams may stay open to the end of a test: log them now
             self._log(request, record, 200)
             record["logged"] = True
-        return await self._execute(request, target, verb, user)
+        return await self._execute(request, target, verb)
 
     async def _execute(
-        self, request: web.Request, target: routing.Target, verb: str, user: UserInfo
+        self, request: web.Request, target: routing.Target, verb: str
     ) -> web.StreamResponse:
         objects = self.server.objects
         info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
