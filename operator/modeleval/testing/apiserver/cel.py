@@ -14,6 +14,7 @@ and metadata-only writes cost no CEL evaluation of the spec.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from typing import Any
 
@@ -35,6 +36,8 @@ from modeleval.testing.apiserver.fielderrors import (
 Schema = dict[str, Any]
 _MISSING = object()
 _lock = threading.Lock()
+_results: dict[tuple[str, str], Any] = {}
+RESULT_CACHE = 4096
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
 
 
@@ -48,19 +51,36 @@ def _program(expression: str) -> Any:
 def evaluate(expression: str, activation: dict[str, Any]) -> Any:
     """Evaluate a CEL expression with plain JSON values bound to the names in ``activation``.
 
-    Returns the CEL result, or raises ``ValueError`` on compile or evaluation errors.
+    Returns the CEL result, or raises ``ValueError`` on compile or evaluation errors. CEL is
+    pure, so results are memoized per expression and input (celpy takes milliseconds per
+    evaluation, and tests write the same objects again and again).
     """
+    key = (expression, json.dumps(activation, sort_keys=True, default=str))
+    with _lock:
+        outcome = _results.get(key)
+    if outcome is None:
+        outcome = _evaluate(expression, activation)
+        with _lock:
+            _results[key] = outcome
+            if len(_results) > RESULT_CACHE:
+                del _results[next(iter(_results))]
+    if isinstance(outcome, ValueError):
+        raise ValueError(*outcome.args)
+    return outcome
+
+
+def _evaluate(expression: str, activation: dict[str, Any]) -> Any:
     try:
         program = _program(expression)
     except Exception as exc:
-        raise ValueError(f"compilation failed: {exc}") from exc
+        return ValueError(f"compilation failed: {exc}")
     bound = {name: json_to_cel(value) for name, value in activation.items()}
     try:
         result = program.evaluate(bound)
     except Exception as exc:
-        raise ValueError(str(exc)) from exc
+        return ValueError(str(exc))
     if isinstance(result, CELEvalError):
-        raise ValueError(str(result.args[0] if result.args else result))
+        return ValueError(str(result.args[0] if result.args else result))
     return result
 
 
