@@ -144,7 +144,7 @@ class ModelClient:
         s = self.settings
         if retry_after is not None:
             return min(max(0.0, retry_after), s.max_retry_after_s)
-        ceiling = min(s.backoff_max_s, s.backoff_base_s * 2 ** (attempt - 1))
+        ceiling = min(s.backoff_max_s, s.backoff_base_s * 2.0 ** (attempt - 1))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     async def _send(self, data: bytes, headers: dict[str, str]) -> tuple[str, dict[str, int]]:

@@ -102,13 +102,13 @@ async def run_inference(
                 await writer.close()
             summary.outcomes.append(outcome)
             summary.budget_exceeded = budget.failed > budget.limit
-            done, failed = earlier[index]
+            prior_done, prior_failed = earlier[index]
             summary.results.append(
                 {
                     "model": model.name,
                     "location": str(config.predictions_path(model)),
-                    "items": done + outcome.attempted,
-                    "failed": failed + outcome.failed,
+                    "items": prior_done + outcome.attempted,
+                    "failed": prior_failed + outcome.failed,
                 }
             )
             reporter.set_extra("inferenceResults", list(summary.results))

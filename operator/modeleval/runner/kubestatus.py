@@ -106,7 +106,7 @@ class KubeClientStatusSink:
             if self._api is None:
                 from kubernetes import client, config
 
-                config.load_config()
+                config.load_config()  # type: ignore[no-untyped-call]
                 self._api = client.CustomObjectsApi()
         self._api.patch_namespaced_custom_object_status(
             GROUP, VERSION, self.namespace, EVAL_TASK_PLURAL, self.name, {"status": patch}

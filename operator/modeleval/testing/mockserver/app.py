@@ -174,7 +174,10 @@ class _Handlers:
                 choice = {"index": 0, "text": token, "finish_reason": None}
             await response.write(_sse({**envelope, "choices": [choice]}))
         last: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
-        last.update({"delta": {}} if chat else {"text": ""})
+        if chat:
+            last["delta"] = {}
+        else:
+            last["text"] = ""
         await response.write(_sse({**envelope, "choices": [last]}))
         options = body.get("stream_options") or {}
         if isinstance(options, dict) and options.get("include_usage"):
