@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -22,6 +23,13 @@ from modeleval.runner.perf.phase import best_level, run_level, run_performance
 from modeleval.testing.mockserver import MockModelServer
 
 from .helpers import RecordingSink
+
+
+# Timing precision (5%) needs CPU to spare; on an overloaded machine the check says nothing.
+needs_idle_cpu = pytest.mark.skipif(
+    os.getloadavg()[0] > (os.cpu_count() or 1),
+    reason="load average above the CPU count: latency precision cannot be measured",
+)
 
 
 def model(url: str, api: ApiFlavour = ApiFlavour.CHAT) -> ModelRun:
@@ -74,6 +82,7 @@ def streaming_server() -> Iterator[str]:
     proc.communicate(timeout=10)
 
 
+@needs_idle_cpu
 @pytest.mark.parametrize("api", [ApiFlavour.CHAT, ApiFlavour.COMPLETIONS])
 async def test_ttft_and_itl_medians_within_5_percent(
     api: ApiFlavour, streaming_server: str
@@ -96,6 +105,7 @@ async def test_ttft_and_itl_medians_within_5_percent(
     assert all(t.output_tokens == 20 and t.input_tokens == 2 for t in timings)
 
 
+@needs_idle_cpu
 async def test_throughput_matches_the_servers_capacity() -> None:
     # capacity 2, each request holds a slot for 0.05 + 4 x 0.01 = 0.09 s -> 22.2 req/s
     with MockModelServer(capacity=2, ttft_s=0.05, itl_s=0.01, output_tokens=5).running() as server:
