@@ -24,7 +24,6 @@ from modeleval.testing.mockserver import MockModelServer
 
 from .helpers import RecordingSink
 
-
 # Timing precision (5%) needs CPU to spare; on an overloaded machine the check says nothing.
 needs_idle_cpu = pytest.mark.skipif(
     os.getloadavg()[0] > (os.cpu_count() or 1),
