@@ -155,3 +155,39 @@ async def test_performance_phase_sweeps_levels_and_reports(tmp_path: Path) -> No
     assert sink.patches[-1]["progress"]["processed"] == 12
     saved = json.loads((tmp_path / "performance.json").read_text())
     assert saved["models"]["m"] == performance["levels"]
+
+
+async def test_perf_phase_from_a_task_file_with_synthetic_prompts(tmp_path: Path) -> None:
+    from modeleval.runner.phases import run_phase
+
+    server = await MockModelServer(ttft_s=0.005, itl_s=0.001).start()
+    try:
+        task = {
+            "apiVersion": "modeleval.io/v1alpha1",
+            "kind": "EvalTask",
+            "metadata": {"name": "perf", "namespace": "ns"},
+            "spec": {
+                "type": "Performance",
+                "models": [{"name": "m", "endpoint": {"url": server.url}}],
+                "dataset": {"inline": [{"input": "unused: prompts are synthetic"}]},
+                "performance": {
+                    "parallel": [2],
+                    "requestsPerLevel": 4,
+                    "syntheticInputTokens": 30,
+                    "outputTokens": 3,
+                },
+            },
+        }
+        (tmp_path / "task.json").write_text(json.dumps(task))
+        sink = RecordingSink()
+        code = await run_phase(
+            "perf", str(tmp_path / "task.json"), str(tmp_path), asyncio.Event, sink=sink
+        )
+        prompts = list(server.stats().by_prompt)
+    finally:
+        await server.stop()
+    assert code == 0
+    (level,) = sink.patches[-1]["performance"]["levels"]
+    assert (level["parallel"], level["requests"], level["succeeded"]) == (2, 4, 4)
+    assert level["outputTokensPerSecond"] > 0
+    assert all(len(p.split()) == 30 for p in prompts)
