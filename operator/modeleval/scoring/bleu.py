@@ -9,10 +9,17 @@ Python for every match, and (ii) in n-gram extraction, a Python loop of list sli
   regular expression (``TokenizerRegexp``)*; the context-dependent steps (around ``.``, ``,``
   and ``-``) run sacrebleu's own compiled regular expressions, only when the line holds one
   of those characters. Results are cached per string.
+- Chinese-only lines (every character one sacrebleu counts as Chinese) skip the tables: their
+  tokens are the characters themselves.
 - Statistics: the clipped n-gram matches and totals sacrebleu computes per segment are
-  counted with ``collections.Counter`` over ``zip``-built n-grams (:func:`segment_statistics`).
-- The score itself is sacrebleu's formula: ``BLEU.compute_bleu`` with exponential smoothing
-  and effective order, as ``sacrebleu.sentence_bleu`` uses.
+  counted with ``collections.Counter`` over ``zip``-built n-grams for one pair
+  (:func:`segment_statistics`), and for many pairs at once with one ``numpy`` sort per
+  n-gram order over int64-packed n-grams (:func:`batch_statistics`, used by
+  :meth:`SentenceBleu.score_many`).
+- The score itself is sacrebleu's formula, ``BLEU.compute_bleu`` with exponential smoothing
+  and effective order as ``sacrebleu.sentence_bleu`` uses, restated operation for operation
+  in :func:`sentence_score` so that no ``BLEUScore`` object is built per item; the tests
+  check it gives the same floats as ``compute_bleu``.
 
 ``tests/unit/scoring/test_bleu.py`` checks tokens, statistics and scores against sacrebleu on
 thousands of random strings (CJK, full-width forms, punctuation, digits, entities).
@@ -20,13 +27,15 @@ thousands of random strings (CJK, full-width forms, punctuation, digits, entitie
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import count, repeat
 from typing import Any
 
-from sacrebleu.metrics.bleu import BLEU
+import numpy as np
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
@@ -58,10 +67,15 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
         raise ValueError(f"unknown tokenizer {kind!r}")
     zh, punct, rest = _tables()
 
+    zh_chars = frozenset(map(chr, zh))
+
     @lru_cache(maxsize=2**16)
     def tokenize(line: str) -> str:
         if kind == "zh":
-            line = line.strip().translate(zh)
+            line = line.strip()
+            if zh_chars.issuperset(line):  # only Chinese characters: one token each
+                return " ".join(line)
+            line = line.translate(zh)
         else:
             line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
             if "&" in line:
@@ -110,12 +124,115 @@ def segment_statistics(hypothesis: str, reference: str, max_order: int = 4) -> l
     return [len(hyp), len(ref), *correct, *total]
 
 
+def sentence_score(stats: Sequence[int]) -> float:
+    """sacrebleu's sentence BLEU (0-100) from ``[hyp_len, ref_len, correct_1..4, total_1..4]``.
+
+    ``BLEU.compute_bleu(..., smooth_method="exp", effective_order=True)`` step for step
+    (same operations in the same order, so the same float), without building a
+    ``BLEUScore`` per item; ``test_bleu.py`` checks equality with it on random statistics.
+    """
+    sys_len, ref_len = stats[0], stats[1]
+    order = (len(stats) - 2) // 2
+    correct, total = stats[2 : 2 + order], stats[2 + order :]
+    bp = 1.0
+    if sys_len < ref_len:
+        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
+    if not any(correct):
+        return 0.0
+    smooth_mteval = 1.0
+    logs: list[float] = []
+    for hits, grams in zip(correct, total, strict=True):
+        if grams == 0:
+            break
+        if hits == 0:
+            smooth_mteval *= 2
+            logs.append(math.log(100.0 / (smooth_mteval * grams)))
+        else:
+            logs.append(math.log(100.0 * hits / grams))
+    # A processed precision is never 0, so sacrebleu's floored log is math.log here; the
+    # effective order is the number of orders processed (at least 1: correct_1 > 0).
+    return bp * math.exp(sum(logs) / len(logs))
+
+
+def batch_statistics(
+    hypotheses: Sequence[str], references: Sequence[str], max_order: int = 4
+) -> list[list[int]]:
+    """:func:`segment_statistics` for many (hypothesis, reference) pairs at once.
+
+    Texts must be tokenizer output (tokens joined by single spaces, as :func:`make_tokenizer`
+    returns). Per chunk of items, every n-gram occurrence becomes one int64
+    ``(item, token ids..., side)`` key; one ``numpy`` sort per order groups equal n-grams,
+    and each n-gram seen on both sides adds min(count in hypothesis, count in reference) to
+    its item's matches.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError("hypotheses and references differ in length")
+    out = np.zeros((len(hypotheses), 2 + 2 * max_order), dtype=np.int64)
+    for start in range(0, len(hypotheses), _CHUNK):
+        stop = start + _CHUNK
+        _chunk_statistics(hypotheses[start:stop], references[start:stop], out[start:stop])
+    result: list[list[int]] = out.tolist()
+    return result
+
+
+_CHUNK = 2048
+_KEY_BITS = 63  # item bits + max_order * token-id bits + 1 side bit must fit an int64
+
+
+def _chunk_statistics(hyps: Sequence[str], refs: Sequence[str], out: np.ndarray) -> None:
+    n_items, max_order = len(hyps), (out.shape[1] - 2) // 2
+    texts = [*hyps, *refs]
+    flat = " ".join(texts).split()
+    vocab = dict(zip(dict.fromkeys(flat), count(), strict=False))
+    id_bits = max(len(vocab) - 1, 1).bit_length()
+    if max(n_items - 1, 1).bit_length() + max_order * id_bits + 1 > _KEY_BITS:
+        if n_items == 1:  # one pair with more than ~2**15 distinct tokens
+            out[0] = segment_statistics(hyps[0], refs[0], max_order)
+            return
+        half = n_items // 2
+        _chunk_statistics(hyps[:half], refs[:half], out[:half])
+        _chunk_statistics(hyps[half:], refs[half:], out[half:])
+        return
+    lens = np.fromiter(map(str.count, texts, repeat(" ")), np.int64, len(texts)) + 1
+    lens[~np.fromiter(map(bool, texts), bool, len(texts))] = 0
+    n_tokens = len(flat)
+    ids = np.fromiter(map(vocab.__getitem__, flat), np.int64, n_tokens)
+    segment = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+    side = segment >= n_items  # False: hypothesis, True: reference
+    item = segment - side * n_items
+    left = np.cumsum(lens)[segment] - np.arange(n_tokens)  # tokens from here to segment end
+    hyp_len = lens[:n_items]
+    out[:, 0], out[:, 1] = hyp_len, lens[n_items:]
+    for n in range(max_order):
+        out[:, 2 + max_order + n] = np.maximum(hyp_len - n, 0)
+    key = (item << id_bits) | ids
+    for n in range(max_order):
+        if n:  # extend the n-gram starting at i by the token at i + n
+            key = (key[:-1] << id_bits) | ids[n:]
+        starts_gram = left[: n_tokens - n] > n
+        keys = (key[starts_gram] << 1) | side[: n_tokens - n][starts_gram]
+        if keys.size == 0:
+            break
+        keys.sort()
+        first = np.empty(keys.size, dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        run_start = np.flatnonzero(first)
+        run_gram = keys[run_start] >> 1
+        run_count = np.diff(run_start, append=keys.size)
+        shared = np.flatnonzero(run_gram[1:] == run_gram[:-1])  # hypothesis run, then reference
+        if shared.size == 0:
+            break  # no match of this order: none of any higher order
+        clipped = np.minimum(run_count[shared], run_count[shared + 1])
+        owner = run_gram[shared] >> (id_bits * (n + 1))
+        out[:, 2 + n] = np.bincount(owner, weights=clipped, minlength=n_items)
+
+
 class SentenceBleu:
     """sacrebleu sentence BLEU (0-1) with the ``zh`` tokenizer for CJK, ``13a`` otherwise."""
 
     def __init__(self) -> None:
         self._tokenizers = {kind: make_tokenizer(kind) for kind in ("zh", "13a")}
-        self._smooth_value = BLEU.SMOOTH_DEFAULTS["exp"]
 
     def tokenize(self, text: str, *, cjk: bool) -> str:
         """The tokenised text sacrebleu's BLEU would see (after its ``rstrip``)."""
@@ -124,13 +241,13 @@ class SentenceBleu:
     def __call__(self, answer: str, target: str, *, cjk: bool) -> float:
         tokenize = self._tokenizers["zh" if cjk else "13a"]
         stats = segment_statistics(tokenize(answer.rstrip()), tokenize(target.rstrip()))
-        score = BLEU.compute_bleu(
-            correct=stats[2:6],
-            total=stats[6:],
-            sys_len=stats[0],
-            ref_len=stats[1],
-            smooth_method="exp",
-            smooth_value=self._smooth_value,
-            effective_order=True,
-        )
-        return float(score.score) / 100.0
+        return sentence_score(stats) / 100.0
+
+    def score_many(
+        self, answers: Sequence[str], targets: Sequence[str], cjk: Sequence[bool]
+    ) -> list[float]:
+        """``[self(a, t, cjk=c) for a, t, c in zip(answers, targets, cjk)]``, batched."""
+        zh, other = self._tokenizers["zh"], self._tokenizers["13a"]
+        hyps = [(zh if c else other)(a.rstrip()) for a, c in zip(answers, cjk, strict=True)]
+        refs = [(zh if c else other)(t.rstrip()) for t, c in zip(targets, cjk, strict=True)]
+        return [sentence_score(stats) / 100.0 for stats in batch_statistics(hyps, refs)]
