@@ -159,7 +159,7 @@ def test_model_server_becomes_ready_scales_and_rolls(
         return bool(ready(1)) and hashes != {template_hash} and len(hashes) == 1
 
     cluster.wait_for(rolled, what="rollout")
-    assert status(api, ns, "model")["observedGeneration"] == 3
+    assert status(api, ns, "model")["observedGeneration"] == 4  # create, scale x2, template
     assert httpx.get(url).status_code == 200  # the Service follows the new pod
 
 
@@ -180,7 +180,7 @@ def test_crashing_container_goes_into_crash_loop_back_off(
     assert "back-off" in found["state"]["waiting"]["message"]
     [pod] = pods(api, ns, "crash")
     assert pod["status"]["phase"] == "Running"
-    assert "boom" in cluster.executor.pod_log(pod["metadata"]["name"], ns, previous=True)  # type: ignore[union-attr]
+    assert "boom" in cluster.executor.pod_log(pod["metadata"]["name"], ns)  # type: ignore[union-attr]
     now = status(api, ns, "crash")
     assert condition(now, "Available")["status"] == "False"
     assert now.get("readyReplicas", 0) == 0

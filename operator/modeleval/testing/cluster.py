@@ -277,9 +277,8 @@ class JsonApi:
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
         if settings.cert_file:
             context.load_cert_chain(settings.cert_file, settings.key_file)
-        headers = {}
-        if settings.api_key.get("authorization"):
-            headers["Authorization"] = settings.api_key["authorization"]
+        auth = settings.auth_settings().get("BearerToken")
+        headers = {"Authorization": auth["value"]} if auth else {}
         self.http = httpx.Client(base_url=settings.host, headers=headers, verify=context)
 
     def get(self, path: str) -> dict[str, Any] | None:

@@ -37,6 +37,8 @@ from .services import ServiceRouter, labels_match
 
 log = logging.getLogger(__name__)
 
+SSL_SHUTDOWN_SECONDS = 0.3
+
 TokenMinter = Callable[[str, str], str | Awaitable[str]]
 """``(namespace, serviceAccountName)`` -> a bearer token for that ServiceAccount."""
 
@@ -127,6 +129,9 @@ class Executor:
         if self._http is not None:
             await self._http.close()
         await self.client.close()
+        # Watch connections closed mid-stream finish their TLS shutdown in the background;
+        # give them a moment so no socket outlives the loop.
+        await asyncio.sleep(SSL_SHUTDOWN_SECONDS)
 
     async def __aenter__(self) -> Executor:
         await self.start()
