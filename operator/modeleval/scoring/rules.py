@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq, Levenshtein
@@ -109,12 +109,47 @@ class RuleScorer:
         if "accuracy" in self.metric_names:
             result["accuracy"] = self.accuracy(answer, target)
         if self._similarity:
-            if self.stop_words:
-                answer, target = self.stop_words.remove(answer), self.stop_words.remove(target)
-            answer = unicodedata.normalize("NFKC", answer)
-            target = unicodedata.normalize("NFKC", target)
-            cjk = has_cjk(answer) or has_cjk(target)
+            answer, target, cjk = self._similarity_input(answer, target)
             for name, metric in self._similarity.items():
-                value = metric(answer, target, cjk)
-                result[name] = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
+                result[name] = _clamp(metric(answer, target, cjk))
         return result
+
+    def score_many(self, pairs: Iterable[tuple[str, str]]) -> list[dict[str, float]]:
+        """``[self.score(answer, target) for answer, target in pairs]``, computed per metric.
+
+        BLEU runs batched (:meth:`SentenceBleu.score_many`); the other metrics loop over the
+        items without the per-item dispatch of :meth:`score`. Use this for many items.
+        """
+        items = list(pairs)
+        results: list[dict[str, float]] = [{} for _ in items]
+        if "accuracy" in self.metric_names:
+            accuracy = self.accuracy
+            for result, (answer, target) in zip(results, items, strict=True):
+                result["accuracy"] = accuracy(answer, target)
+        if not self._similarity:
+            return results
+        prepared = [self._similarity_input(answer, target) for answer, target in items]
+        answers = [answer for answer, _, _ in prepared]
+        targets = [target for _, target, _ in prepared]
+        cjk = [flag for _, _, flag in prepared]
+        for name, metric in self._similarity.items():
+            if name == "bleu":
+                values = self._bleu.score_many(answers, targets, cjk)
+            else:
+                values = [metric(a, t, c) for a, t, c in prepared]
+            for result, value in zip(results, values, strict=True):
+                result[name] = _clamp(value)
+        return results
+
+    def _similarity_input(self, answer: str, target: str) -> tuple[str, str, bool]:
+        """(answer, target, cjk) as the similarity metrics see them: stop words removed, NFKC."""
+        if self.stop_words:
+            answer, target = self.stop_words.remove(answer), self.stop_words.remove(target)
+        answer = unicodedata.normalize("NFKC", answer)
+        target = unicodedata.normalize("NFKC", target)
+        return answer, target, has_cjk(answer) or has_cjk(target)
+
+
+def _clamp(value: float) -> float:
+    """A metric value forced into [0, 1]; NaN and infinities become 0."""
+    return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
