@@ -144,3 +144,25 @@ def test_cli_serves_after_startup_delay_and_stops_on_sigterm(tmp_path: object) -
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert proc.returncode == 0
+
+
+def test_cli_workers_share_the_port_and_stop_together() -> None:
+    port = free_port()
+    proc = mock_cli("--port", str(port), "--workers", "2")
+    try:
+        assert proc.stdout is not None
+        assert b"listening" in proc.stdout.readline()
+        deadline = time.monotonic() + 20
+        pids: set[int] = set()
+        while time.monotonic() < deadline and len(pids) < 2:
+            # Each worker answers /mock/stats from its own process.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/mock/stats", timeout=5) as resp:
+                pids.add(json.loads(resp.read())["pid"])
+        assert len(pids) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    for pid in pids - {proc.pid}:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

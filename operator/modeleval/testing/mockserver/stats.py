@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class MockStats:
             "maxInFlight": self.max_in_flight,
             "serving": self.serving,
             "maxServing": self.max_serving,
+            "pid": os.getpid(),
         }
 
     def reset(self) -> None:
