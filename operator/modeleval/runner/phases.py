@@ -36,9 +36,13 @@ async def load_items(config: RunConfig) -> list[Item]:
     if config.dataset is None:
         raise PhaseError("the task has no dataset")
     try:
-        return await asyncio.to_thread(load_dataset, config.dataset)
+        items = await asyncio.to_thread(load_dataset, config.dataset)
     except DatasetError as exc:
         raise PhaseError(f"bad dataset: {exc}") from None
+    if not items:
+        source = config.dataset.path or config.dataset.url or "inline"
+        raise PhaseError(f"bad dataset: {source}: no items")
+    return items
 
 
 def default_sink(config: RunConfig) -> StatusSink | None:

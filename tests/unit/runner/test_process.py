@@ -132,6 +132,14 @@ def test_bad_dataset_row_fails_with_its_line_number(
     assert server.stats().requests == 0
 
 
+def test_empty_dataset_is_an_error(tmp_path: Path, server: MockModelServer) -> None:
+    env = prepare(tmp_path, server.url, dataset="\n")
+    proc = start(env)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert "data.jsonl: no items" in out
+
+
 def test_error_ratio_exceeded_exits_non_zero(tmp_path: Path) -> None:
     faults = FaultSettings(rate=1.0, kinds=(FaultKind.SERVER_ERROR,))
     with MockModelServer(faults=faults).running() as failing:
