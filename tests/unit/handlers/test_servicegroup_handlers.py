@@ -42,6 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             # The one place modeleval.kube logs in: point it at the emulator.
             patch.setattr(kube, "api_client", lambda: client)
             yield running
+        client.rest_client.pool_manager.clear()  # close keep-alive sockets before the server
         client.close()
 
 
