@@ -318,8 +318,7 @@ def run_kubectl(
 ) -> subprocess.CompletedProcess[str]:
     from .tools import ensure_kube_tools
 
-    tools = ensure_kube_tools(Path(tempfile.gettempdir()) / "modeleval-kube-tools")
-    kubectl = tools["kubectl"] if isinstance(tools, Mapping) else Path(tools) / "kubectl"
+    kubectl, _helm = ensure_kube_tools()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     result = subprocess.run(
         [str(kubectl), *args],
