@@ -115,10 +115,11 @@ def group_names(spec: EvalTaskSpec) -> list[str]:
     return names
 
 
-def _group_target(name: str, group: ModelEvalServiceGroup) -> dict[str, Any]:
-    serving = group.spec.serving
+def _group_target(name: str, group: ModelEvalServiceGroup | None) -> dict[str, Any]:
+    """URL, model name and API of a group; url None when the group is not known (yet)."""
+    serving = group.spec.serving if group is not None else None
     return {
-        "url": group.status.url if group.status else None,
+        "url": group.status.url if group is not None and group.status else None,
         "model": (serving.served_model_name if serving else None) or name,
         "api": str(serving.api) if serving else "openai-chat",
     }
@@ -132,7 +133,7 @@ def resolve_models(
     for model in spec.models or []:
         if model.service_group_ref:
             name = model.service_group_ref.name
-            models.append({"name": model.name, **_group_target(name, groups[name])})
+            models.append({"name": model.name, **_group_target(name, groups.get(name))})
         elif model.endpoint:
             models.append(
                 {
@@ -146,7 +147,8 @@ def resolve_models(
     judge = spec.scoring.judge if spec.scoring else None
     if judge and judge.service_group_ref:
         name = judge.service_group_ref.name
-        resolved["judge"] = {"name": judge.api_name or name, **_group_target(name, groups[name])}
+        target = _group_target(name, groups.get(name))
+        resolved["judge"] = {"name": judge.api_name or name, **target}
     return resolved
 
 

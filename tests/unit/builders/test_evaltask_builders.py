@@ -156,6 +156,18 @@ def test_resolve_models_uses_served_model_name_and_resolves_the_judge() -> None:
     assert group_names(task.spec) == ["qwen-7b", "judge-group"]
 
 
+def test_resolve_models_tolerates_a_group_not_read_yet() -> None:
+    task = make_task({"models": [GROUP_MODEL], "dataset": DATASET, "scoring": JUDGE})
+    resolved = resolve_models(task.spec, {"qwen-7b": group("qwen-7b", "http://q/v1")})
+    assert resolved["models"][0]["url"] == "http://q/v1"
+    assert resolved["judge"] == {
+        "name": "judge-l",
+        "url": None,
+        "model": "judge-group",
+        "api": "openai-chat",
+    }
+
+
 @pytest.mark.parametrize(
     ("models", "expected"),
     [
