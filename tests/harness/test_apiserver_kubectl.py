@@ -236,3 +236,64 @@ def test_server_dry_run_and_diff_change_nothing(
     assert "-  size: 2" in diff.stdout and "+  size: 5" in diff.stdout
     stored = server.get_object(*WIDGET, "diffed", "default")
     assert stored is not None and stored["spec"]["size"] == 2
+
+
+def test_generators_that_send_protobuf(kubectl, server: ThreadedApiServer) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "proto-ns")
+    kubectl("create", "configmap", "proto-cm", "-n", "proto-ns", "--from-literal=a=b")
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "proto-secret",
+        "-n",
+        "proto-ns",
+        "--from-literal=token=s3cret",
+    )
+    kubectl("create", "serviceaccount", "proto-sa", "-n", "proto-ns")
+    assert server.get_object("v1", "Namespace", "proto-ns") is not None
+    configmap = server.get_object("v1", "ConfigMap", "proto-cm", "proto-ns")
+    assert configmap is not None and configmap["data"] == {"a": "b"}
+    secret = server.get_object("v1", "Secret", "proto-secret", "proto-ns")
+    assert secret is not None and secret["data"] == {"token": "czNjcmV0"}  # base64 of s3cret
+    assert secret["type"] == "Opaque"
+    assert server.get_object("v1", "ServiceAccount", "proto-sa", "proto-ns") is not None
+
+
+def test_auth_can_i_follows_rbac(
+    kubectl_path: Path, server: ThreadedApiServer, tmp_path: Path
+) -> None:
+    rbac = "rbac.authorization.k8s.io/v1"
+    server.create_object(
+        {
+            "apiVersion": rbac,
+            "kind": "Role",
+            "metadata": {"name": "can-i", "namespace": "default"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}],
+        }
+    )
+    server.create_object(
+        {
+            "apiVersion": rbac,
+            "kind": "RoleBinding",
+            "metadata": {"name": "can-i", "namespace": "default"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "can-i"},
+            "subjects": [{"kind": "ServiceAccount", "name": "can-i", "namespace": "default"}],
+        }
+    )
+    config = server.write_kubeconfig(
+        tmp_path / "sa-config", server.issue_service_account_token("default", "can-i")
+    )
+
+    def can_i(*args: str) -> str:
+        result = subprocess.run(
+            command(kubectl_path, config, "auth", "can-i", *args),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        return result.stdout.strip()
+
+    assert can_i("list", "pods") == "yes"
+    assert can_i("delete", "pods") == "no"
+    assert can_i("list", "pods", "-n", "kube-system") == "no"

@@ -51,16 +51,18 @@ POST/GET/LIST/PUT/PATCH (merge, JSON, strategic merge, apply as merge)/DELETE/de
 termination; ``generateName``; name checks; label and field selectors; watches (replay, 410,
 timeouts, selectors, bookmarks, initial events); Table output; CRD schema defaults, pruning,
 validation and CEL (422 with field paths, ``fieldValidation=Strict``); ``dryRun=All``
-(``kubectl diff``, ``apply --dry-run=server``); RBAC; TokenRequest;
+(``kubectl diff``, ``apply --dry-run=server``); RBAC and (Self)SubjectAccessReviews
+(``kubectl auth can-i``); the protobuf bodies of ``kubectl create namespace|configmap|secret|
+serviceaccount`` (see `protobuf`); TokenRequest;
 core and events.k8s.io Events; Job/Deployment/Service/Pod create-time defaults; pod logs set
 with ``set_pod_log``.
 
 Not emulated (check these on a real cluster): controllers (Deployments, Jobs, pods and the
 kubelet are played by ``modeleval.testing.executor``), scheduling, admission webhooks and
-policies, protobuf request bodies (``kubectl create namespace|configmap …`` generators and
-``helm install`` send protobuf: answered 415), server-side-apply field ownership and
+policies, other protobuf request bodies (e.g. ``helm install``, ``kubectl create deployment``:
+answered 415), server-side-apply field ownership and
 ``managedFields``, CRD version conversion, Kubernetes CEL extension libraries,
-ClusterRole aggregation, SubjectAccessReviews (``kubectl auth can-i``), ``limit``/``continue``
+ClusterRole aggregation, impersonation (``--as``), ``limit``/``continue``
 paging (everything comes in one page), scale subresources, built-in kinds' schema validation.
 
 Details are in the module docstrings: `objects` (write rules), `deletion` (finalizers, GC,

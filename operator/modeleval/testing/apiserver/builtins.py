@@ -111,6 +111,7 @@ ON_CREATE: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("", "pods"): _status({"phase": "Pending", "qosClass": "BestEffort"}),
     ("", "namespaces"): _namespace,
     ("", "persistentvolumeclaims"): _status({"phase": "Pending"}),
+    ("", "secrets"): lambda obj: obj.update(type=obj.get("type") or "Opaque"),
 }
 
 

@@ -13,9 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from modeleval.testing.apiserver import deletion, discovery, errors, routing, selectors
+from modeleval.testing.apiserver import (
+    deletion,
+    discovery,
+    errors,
+    protobuf,
+    routing,
+    selectors,
+)
 from modeleval.testing.apiserver.audit import RequestRecord
-from modeleval.testing.apiserver.auth import service_account_user
+from modeleval.testing.apiserver.auth import AUTHENTICATED, UserInfo, service_account_user
 from modeleval.testing.apiserver.errors import ApiError
 from modeleval.testing.apiserver.objects import WriteOptions
 from modeleval.testing.apiserver.rbac import Attributes
@@ -27,6 +34,8 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 OPEN_PATHS = ("/healthz", "/readyz", "/livez")
+SELF_REVIEWS = ("authorization.k8s.io", "selfsubjectaccessreviews")
+REVIEWS = ("authorization.k8s.io", "subjectaccessreviews")
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -46,13 +55,16 @@ def _matcher(request: web.Request, name: str = "") -> selectors.Matcher | None:
 
 
 async def _body(request: web.Request) -> Any:
-    if "protobuf" in request.content_type:
-        raise ApiError(
-            415,
-            "the body of the request was in an unknown format -"
-            " accepted media types include: application/json, application/yaml",
-        )
     raw = await request.read()
+    if "protobuf" in request.content_type:
+        try:
+            return protobuf.decode(raw)
+        except protobuf.Undecodable as exc:
+            raise ApiError(
+                415,
+                f"the body of the request was in an unknown format ({exc}) - accepted media"
+                " types include: application/json, application/yaml",
+            ) from None
     if not raw:
         return None
     try:
@@ -132,13 +144,18 @@ class Handler:
         attrs = Attributes(
             verb, info.group, info.plural, target.subresource, target.namespace, target.name
         )
-        if not self.server.authorizer.authorize(user, attrs):
+        self_review = info.key == SELF_REVIEWS and verb == "create"  # open to everyone
+        if not self_review and not self.server.authorizer.authorize(user, attrs):
             raise errors.forbidden(
                 user.name, verb, info.group, attrs.full_resource, target.namespace, target.name
             )
         if verb == "watch":  # streams may stay open to the end of a test: log them now
             self._log(request, record, 200)
             record["logged"] = True
+        if info.key in (SELF_REVIEWS, REVIEWS):
+            if verb != "create":
+                raise ApiError(405, f"{info.plural} can only be created")
+            return _json(self._access_review(info, await _body(request), user), 201)
         return await self._execute(request, target, verb)
 
     async def _execute(
@@ -201,6 +218,33 @@ class Handler:
                 deletion.delete_collection(objects, info, ns or None, matcher, delete_options)
             )
         return _json(deletion.delete(objects, info, ns, name, delete_options))
+
+    def _access_review(self, info: Any, body: Any, user: UserInfo) -> Obj:
+        """(Self)SubjectAccessReview: would the subject be allowed? (``kubectl auth can-i``)."""
+        spec = dict((body or {}).get("spec") or {})
+        subject = user
+        if info.key == REVIEWS:
+            groups = (*(spec.get("groups") or ()), AUTHENTICATED)
+            subject = UserInfo(spec.get("user", ""), tuple(dict.fromkeys(groups)))
+        resource = spec.get("resourceAttributes")
+        allowed = True  # non-resource URLs (discovery…) are open to authenticated users
+        if isinstance(resource, dict):
+            attrs = Attributes(
+                resource.get("verb", ""),
+                resource.get("group", ""),
+                resource.get("resource", ""),
+                resource.get("subresource", ""),
+                resource.get("namespace", ""),
+                resource.get("name", ""),
+            )
+            allowed = self.server.authorizer.authorize(subject, attrs)
+        return {
+            "kind": info.kind,
+            "apiVersion": info.api_version,
+            "metadata": {},
+            "spec": spec,
+            "status": {"allowed": allowed, "reason": "RBAC" if allowed else ""},
+        }
 
     def _token_request(self, info: Any, namespace: str, name: str, body: Any) -> Obj:
         """TokenRequest: mint a token for an existing ServiceAccount."""

@@ -22,6 +22,7 @@ class ResourceInfo:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = VERBS
     crd: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     """The CustomResourceDefinition that registered this resource (None for built-ins)."""
 
@@ -45,7 +46,7 @@ class ResourceInfo:
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": list(VERBS),
+            "verbs": list(self.verbs),
         }
         if self.short_names:
             main["shortNames"] = list(self.short_names)
@@ -146,6 +147,24 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         namespaced=False,
     ),
     _r("coordination.k8s.io", "v1", "leases", "Lease"),
+    ResourceInfo(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "",
+        "SelfSubjectAccessReview",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    ResourceInfo(
+        "authorization.k8s.io",
+        "v1",
+        "subjectaccessreviews",
+        "",
+        "SubjectAccessReview",
+        namespaced=False,
+        verbs=("create",),
+    ),
     _r(
         "apiextensions.k8s.io",
         "v1",
