@@ -9,6 +9,13 @@ and dataset. Prints wall time, the ideal ceil(N/P)·L, their ratio, and items/s 
 
 Bytecode is cached under a temporary PYTHONPYCACHEPREFIX and a warm-up run goes first, as
 in a built container image (where .pyc files ship with the code).
+
+Figures of 2026-11-22 (16-core x86 host, Python 3.12, uvloop, clean venv, best of 5):
+N=2000 P=64 L=50 ms: 2.01-2.12 s for the whole process vs ideal 1.60 s (1.26x-1.32x);
+L=0: 2,100-3,200 items/s for the whole process. The steady state is within ~3% of a bare
+aiohttp loop (1.67 s for the same 2,000 requests); the rest is start-up: interpreter and
+imports 0.34-0.59 s (aiohttp ~0.16-0.22 s, of which ~0.05 s is its import-time SSL context;
+the pydantic API models ~0.15-0.28 s). On a loaded 2-core machine the figures are meaningless.
 """
 
 from __future__ import annotations
