@@ -192,6 +192,8 @@ def test_job_reaches_a_service_through_cluster_dns(cluster: LocalCluster, api: J
     proxy = executor.resolve_url(url)
     assert proxy.startswith("http://127.0.0.1:") and proxy.endswith("/v1")
     assert lines == [proxy, executor.resolve_url(f"http://model.{ns}.svc:8000"), "dns-test"]
+    logs = cluster.kubectl("logs", succeeded[0]["metadata"]["name"], "-n", ns).stdout
+    assert logs.split() == lines
     assert (
         executor.resolve_url(f"http://other.{ns}.svc:8000/v1") == f"http://other.{ns}.svc:8000/v1"
     )

@@ -200,6 +200,7 @@ class LocalCluster(ClusterAccess):
                 ca_file=self.ca_file,
             )
             self.executor.__enter__()
+            self.apiserver.server.pod_logs = _ExecutorLogs(self.executor)
         if self.operator_args is not None:
             self.start_operator()
 
@@ -262,6 +263,22 @@ class LocalCluster(ClusterAccess):
         if self.executor is None:
             return super().logs(pod, namespace, previous=previous)
         return self.executor.pod_log(pod, namespace, previous=previous)
+
+
+class _ExecutorLogs(dict[tuple[str, str], str]):
+    """What the emulator answers for ``GET pods/<name>/log`` (``kubectl logs``): the
+    executor's log file of the pod's first container, read at request time."""
+
+    def __init__(self, executor: Executor) -> None:
+        super().__init__()
+        self.executor = executor
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        namespace, name = key
+        try:
+            return self.executor.pod_log(name, namespace)
+        except KeyError:
+            return super().get(key, default)
 
 
 class JsonApi:
