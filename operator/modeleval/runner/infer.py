@@ -59,20 +59,25 @@ async def run_inference(
     tracker = ProgressTracker(total, phase="inference", log_every=s.log_every)
     summary = InferenceSummary(total=total)
     pending_by_model: list[list[Item]] = []
-    done_failed = 0
-    earlier: list[tuple[int, int]] = []
+    earlier: list[int] = []
+    ids = {i.id for i in items}
     for model in config.models:
+        # Answered items are skipped; items that failed in an earlier run are tried again
+        # (their new line supersedes the old one: the last line per id wins).
         finished = load_finished(config.predictions_path(model))
-        ids = {i.id for i in items}
-        done = [r for key, r in finished.items() if key in ids]
-        failed = sum(1 for r in done if r.get("error") is not None)
-        tracker.resume(len(done) - failed, failed)
-        done_failed += failed
-        earlier.append((len(done), failed))
-        pending_by_model.append([i for i in items if i.id not in finished])
-        if done:
-            log.info("%s: resuming, %d items already finished", model.name, len(done))
-    budget = ErrorBudget(total, s.max_error_ratio, already_failed=done_failed)
+        answered = {key for key, r in finished.items() if key in ids and r.get("error") is None}
+        retried = sum(1 for key in finished if key in ids and key not in answered)
+        tracker.resume(len(answered), 0)
+        earlier.append(len(answered))
+        pending_by_model.append([i for i in items if i.id not in answered])
+        if finished:
+            log.info(
+                "%s: resuming, %d items answered, %d failed ones retried",
+                model.name,
+                len(answered),
+                retried,
+            )
+    budget = ErrorBudget(total, s.max_error_ratio)
     reporter = ProgressReporter(
         tracker, sink, interval_s=s.progress_interval_s, min_gap_s=s.progress_min_gap_s
     )
@@ -102,13 +107,12 @@ async def run_inference(
                 await writer.close()
             summary.outcomes.append(outcome)
             summary.budget_exceeded = budget.failed > budget.limit
-            prior_done, prior_failed = earlier[index]
             summary.results.append(
                 {
                     "model": model.name,
                     "location": str(config.predictions_path(model)),
-                    "items": prior_done + outcome.attempted,
-                    "failed": prior_failed + outcome.failed,
+                    "items": earlier[index] + outcome.attempted,
+                    "failed": outcome.failed,
                 }
             )
             reporter.set_extra("inferenceResults", list(summary.results))

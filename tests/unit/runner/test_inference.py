@@ -105,3 +105,19 @@ async def test_stop_finishes_requests_in_flight_and_takes_no_new_ones(tmp_path: 
         assert max(server.stats().by_item.values()) == 1
     finally:
         await server.stop()
+
+
+async def test_resume_retries_items_that_failed_before(tmp_path: Path) -> None:
+    faults = FaultSettings(by_item={"q3": [FaultKind.SERVER_ERROR] * 5})
+    server = await MockModelServer(faults=faults).start()
+    try:
+        config = make_config(server.url, tmp_path, max_error_ratio=0.5)
+        first = await run_inference(config, make_items(6), sink=None, stop=asyncio.Event())
+        assert (first.succeeded, first.failed) == (5, 1)
+        second = await run_inference(config, make_items(6), sink=None, stop=asyncio.Event())
+        assert (second.succeeded, second.failed) == (6, 0)
+        rows = read_jsonl(tmp_path / "predictions/m1.jsonl")
+        assert [r["error"] is None for r in rows if r["id"] == "q3"] == [False, True]
+        assert server.stats().by_item == {**{f"q{i}": 1 for i in range(6)}, "q3": 6}
+    finally:
+        await server.stop()
