@@ -60,6 +60,7 @@ SPEC_DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("apps", "replicasets"): _replicaset_defaults,
     ("", "services"): _service_defaults,
     ("", "pods"): _pod_defaults,
+    ("", "namespaces"): lambda spec: spec.setdefault("finalizers", ["kubernetes"]),
 }
 
 
@@ -90,7 +91,6 @@ def _service(obj: Obj) -> None:
 
 
 def _namespace(obj: Obj) -> None:
-    obj.setdefault("spec", {"finalizers": ["kubernetes"]})
     obj["status"] = {"phase": "Active"}
     labels = obj["metadata"].setdefault("labels", {})
     labels.setdefault("kubernetes.io/metadata.name", obj["metadata"]["name"])
