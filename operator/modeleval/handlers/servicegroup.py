@@ -227,9 +227,11 @@ def reconcile(body: kopf.Body, name: str, namespace: str | None, **_: Any) -> No
             build_service(group),
             build_deployment(group),
         ]
+        # Owner references only: kopf.adopt() would also copy the group's labels (Argo CD's
+        # tracking label among them) onto the children, and Argo CD would prune them.
         for child in children:
             if child is not None:
-                kopf.adopt(child, owner=body)
+                kopf.append_owner_reference(child, owner=body)
         pvc, service, deployment = children
         assert service is not None and deployment is not None
         apply_model_cache(pvc)

@@ -112,7 +112,7 @@ def ensure_tasks(body: dict[str, Any], group: ModelEvalServiceGroup, running: bo
             name = task["metadata"]["name"]
             if name in known or name in stored:
                 continue
-            kopf.adopt(task, owner=kopf.Body(cast(Any, body)))
+            kopf.append_owner_reference(task, owner=kopf.Body(cast(Any, body)))
             created = kube.create_if_absent(
                 kube.custom().create_namespaced_custom_object,
                 c.GROUP,

@@ -46,11 +46,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         client.close()
 
 
-def create_group(name: str, **spec: Any) -> dict[str, Any]:
+def create_group(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
     body = {
         "apiVersion": "modeleval.io/v1alpha1",
         "kind": "ModelEvalServiceGroup",
-        "metadata": {"name": name, "namespace": NS},
+        "metadata": {"name": name, "namespace": NS, "labels": labels or {}},
         "spec": {"image": "vllm/vllm-openai:v0.6", **spec},
     }
     return kube.custom().create_namespaced_custom_object(*API, NS, "modelevalservicegroups", body)
@@ -79,7 +79,8 @@ def service(name: str) -> dict[str, Any]:
 
 
 def test_reconcile_creates_owned_children_and_is_idempotent(server: Any) -> None:
-    group = create_group("alpha", modelCache={"size": "5Gi"})
+    tracking = {"argocd.argoproj.io/instance": "evals-app"}
+    group = create_group("alpha", labels=tracking, modelCache={"size": "5Gi"})
     run_reconcile("alpha")
     first = deployment("alpha")
     svc = service("alpha")
@@ -87,6 +88,8 @@ def test_reconcile_creates_owned_children_and_is_idempotent(server: Any) -> None
     uid = group["metadata"]["uid"]
     for meta in (first["metadata"], svc["metadata"]):
         assert [ref["uid"] for ref in meta["ownerReferences"]] == [uid]
+        # The group's own labels (Argo CD tracking) are not copied: Argo would prune children.
+        assert "argocd.argoproj.io/instance" not in meta["labels"]
     assert pvc.metadata.owner_references[0].uid == uid
     status = read_group("alpha")["status"]
     assert status["phase"] == "Deploying" or status["phase"] == "Pending"
