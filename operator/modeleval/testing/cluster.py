@@ -74,7 +74,9 @@ class ClusterAccess:
         """An official ``kubernetes.client.ApiClient`` logged in as admin."""
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=str(self.admin_kubeconfig))
+        return config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.admin_kubeconfig)
+        )
 
     def logs(self, pod: str, namespace: str = "default", *, previous: bool = False) -> str:
         """A pod's log (``kubectl logs [--previous]``)."""
@@ -288,27 +290,34 @@ class JsonApi:
         from kubernetes import client, config
 
         settings = client.Configuration()
-        config.load_kube_config(config_file=str(kubeconfig), client_configuration=settings)
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=str(kubeconfig), client_configuration=settings
+        )
         context = ssl.create_default_context(cafile=settings.ssl_ca_cert)
         if not settings.verify_ssl:
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
         if settings.cert_file:
             context.load_cert_chain(settings.cert_file, settings.key_file)
         auth = settings.auth_settings().get("BearerToken")
-        headers = {"Authorization": auth["value"]} if auth else {}
+        headers = {"Authorization": str(auth["value"])} if auth else {}
         self.http = httpx.Client(base_url=settings.host, headers=headers, verify=context)
 
     def get(self, path: str) -> dict[str, Any] | None:
         response = self.http.get(path)
-        return None if response.status_code == 404 else response.raise_for_status().json()
+        if response.status_code == 404:
+            return None
+        result: dict[str, Any] = response.raise_for_status().json()
+        return result
 
     def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.http.post(path, json=body).raise_for_status().json()
+        result: dict[str, Any] = self.http.post(path, json=body).raise_for_status().json()
+        return result
 
     def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         headers = {"Content-Type": "application/merge-patch+json"}
         response = self.http.patch(path, content=json.dumps(body), headers=headers)
-        return response.raise_for_status().json()
+        result: dict[str, Any] = response.raise_for_status().json()
+        return result
 
     def delete(self, path: str) -> None:
         response = self.http.delete(path)

@@ -61,7 +61,7 @@ def owner_reference(owner: JsonDict) -> JsonDict:
 def pod_ready(pod: JsonDict) -> bool:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
+            return bool(condition.get("status") == "True")
     return False
 
 

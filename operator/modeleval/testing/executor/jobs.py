@@ -94,9 +94,9 @@ class JobController:
         if spec.get("suspend"):
             await self._kill(active)
             conditions.append(_condition("Suspended", "JobSuspended", "Job suspended"))
-            update = {"active": 0, "ready": 0, "startTime": None}
+            paused = {"active": 0, "ready": 0, "startTime": None}
             return await self._write(
-                job, status, conditions, update | self._counts(succeeded, failed)
+                job, status, conditions, paused | self._counts(succeeded, failed)
             )
         if was_suspended:
             conditions.append(_condition("Suspended", "JobResumed", "Job resumed", "False"))

@@ -55,7 +55,9 @@ class PodRuntime:
             containers=[ContainerState(c["name"], c.get("image", "")) for c in self.specs.values()],
             restart_policy=spec.get("restartPolicy", "Always"),
         )
-        self.root = ctx.work_dir / "pods" / self.namespace / f"{self.name}-{self.uid[:8]}"
+        self.root: Path = (
+            ctx.work_dir / "pods" / str(self.namespace) / f"{self.name}-{self.uid[:8]}"
+        )
         self.processes: dict[str, ContainerProcess] = {}
         self.ports: dict[str, dict[Any, int]] = {}
         self.stopping = False

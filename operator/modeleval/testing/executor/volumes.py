@@ -130,13 +130,11 @@ class VolumeBuilder:
         return result
 
     async def build(self, volume: JsonDict) -> Path:
-        name = volume["name"]
-        target = self.root / "volumes" / name
+        name = str(volume["name"])
+        target: Path = self.root / "volumes" / name
         if "persistentVolumeClaim" in volume:
             claim = volume["persistentVolumeClaim"]["claimName"]
-            path = self.pvc_root / self.namespace / claim
-            path.mkdir(parents=True, exist_ok=True)
-            return path
+            return _make_dir(self.pvc_root / str(self.namespace) / str(claim))
         if "hostPath" in volume:
             return Path(volume["hostPath"]["path"])
         if "configMap" in volume:
@@ -151,8 +149,7 @@ class VolumeBuilder:
         elif "downwardAPI" in volume:
             files = self._downward(volume["downwardAPI"].get("items") or [])
         else:  # emptyDir and anything else: an empty per-pod directory
-            target.mkdir(parents=True, exist_ok=True)
-            return target
+            return _make_dir(target)
         await self._files(target, files)
         return target
 
@@ -243,3 +240,8 @@ def _write_files(target: Path, files: dict[str, bytes]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         os.chmod(path, 0o444)
+
+
+def _make_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
