@@ -15,8 +15,6 @@ import yaml
 from modeleval.testing.cluster import JsonApi, LocalCluster
 from modeleval.testing.executor import ExecutorConfig
 
-pytestmark = pytest.mark.filterwarnings("ignore:Bare functions are deprecated:DeprecationWarning")
-
 TINY_OPERATOR = """
 import kopf
 

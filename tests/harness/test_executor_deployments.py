@@ -12,7 +12,6 @@ import pytest
 from modeleval.testing.cluster import JsonApi, LocalCluster
 from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
 
-pytestmark = pytest.mark.filterwarnings("ignore:Bare functions are deprecated:DeprecationWarning")
 _names = itertools.count()
 MODEL_IMAGE = "vllm/vllm-openai:v0.6.0"
 CONFIG = ExecutorConfig(

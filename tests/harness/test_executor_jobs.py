@@ -15,7 +15,6 @@ from modeleval.testing.cluster import JsonApi, LocalCluster
 from modeleval.testing.executor import ExecutorConfig
 
 _names = itertools.count()
-pytestmark = pytest.mark.filterwarnings("ignore:Bare functions are deprecated:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
