@@ -19,7 +19,7 @@ import yaml
 from modeleval.testing.cluster import LocalCluster
 from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
 DATA = Path(__file__).parent / "data"
 NS = "default"
