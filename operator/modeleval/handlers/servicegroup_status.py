@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -33,6 +33,7 @@ from modeleval.builders.servicegroup_status import (
 )
 from modeleval.builders.servicegroup_tasks import build_group_tasks, task_refs
 from modeleval.events import NORMAL, WARNING, post_event
+from modeleval.metrics import set_resource_counts
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,19 @@ def _lock(namespace: str, name: str) -> threading.Lock:
     """One refresh per group at a time: watch events and the timer run in parallel threads."""
     with _locks_guard:
         return _locks[(namespace, name)]
+
+
+_phases: dict[tuple[str, str], str] = {}
+"""Last known phase of every group this process observes (the modeleval_resources gauge)."""
+
+
+def _count_phase(namespace: str, name: str, phase: str | None) -> None:
+    with _locks_guard:
+        if phase is None:
+            _phases.pop((namespace, name), None)
+        else:
+            _phases[(namespace, name)] = phase
+        set_resource_counts(c.SERVICE_GROUP_KIND, Counter(_phases.values()))
 
 
 def now() -> datetime:
@@ -150,6 +164,7 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
     with _lock(namespace, name):
         body = kube.get_custom(c.SERVICE_GROUP_PLURAL, namespace, name)
         if body is None or body.get("metadata", {}).get("deletionTimestamp"):
+            _count_phase(namespace, name, None)
             return
         try:
             group = ModelEvalServiceGroup.model_validate(body)
@@ -157,6 +172,7 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
             return  # the reconcile handler has reported the invalid spec
         deployment, pods = read_children(group)
         status = compute_status(group, deployment, pods, now())
+        _count_phase(namespace, name, str(status.phase))
         if generation is not None:
             status.observed_generation = generation
             for condition in status.conditions or []:

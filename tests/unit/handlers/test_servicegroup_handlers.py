@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 import pytest
 from kubernetes import config
+from prometheus_client import REGISTRY
 
 from modeleval import kube
 from modeleval.api import ModelEvalServiceGroup
@@ -95,6 +96,10 @@ def test_reconcile_creates_owned_children_and_is_idempotent(server: Any) -> None
     assert status["phase"] == "Deploying" or status["phase"] == "Pending"
     assert status["observedGeneration"] == group["metadata"]["generation"]
     assert status["deploymentName"] == "alpha" and status["serviceName"] == "alpha"
+    gauge = REGISTRY.get_sample_value(
+        "modeleval_resources", {"kind": "ModelEvalServiceGroup", "state": status["phase"]}
+    )
+    assert gauge is not None and gauge >= 1
 
     run_reconcile("alpha")  # a restarted operator resumes: nothing new, nothing rewritten
     again = deployment("alpha")
