@@ -68,7 +68,7 @@ class JobController:
             p for p in live if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
         ]
         tally = self._tallies.setdefault(uid, _Tally())
-        for pod in pods:
+        for pod in live:  # a pod deleted by us or by others is not a failure of the Job
             phase = (pod.get("status") or {}).get("phase")
             pod_uid = pod["metadata"]["uid"]
             if phase == "Succeeded":

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-MEMORY_POLL_SECONDS = 0.25
+MEMORY_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,25 +106,22 @@ class ContainerProcess:
         assert self._process is not None
         group = self._process.pid
         while self._process.returncode is None:
-            if _group_rss(group) > limit:
+            if _tree_rss(group) > limit:
                 self._oom_killed = True
                 self.kill_group(signal.SIGKILL)
                 return
             await asyncio.sleep(MEMORY_POLL_SECONDS)
 
 
-def _group_rss(group: int) -> int:
-    """Resident bytes of all processes in process group ``group`` (Linux /proc)."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants (Linux /proc), like a cgroup."""
+    total, pending, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
+    while pending:
+        pid = pending.pop()
         try:
-            stat = Path(entry.path, "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == group:
-                total += int(Path(entry.path, "statm").read_text().split()[1]) * page
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError, IndexError):
             continue
     return total
