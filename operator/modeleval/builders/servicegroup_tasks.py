@@ -142,6 +142,15 @@ def build_group_tasks(group: ModelEvalServiceGroup) -> list[dict[str, Any]]:
     ]
 
 
+def supported_metrics(stored: dict[str, dict[str, Any]]) -> list[str]:
+    """``status.supportedMetrics``: every metric the group's tasks report, sorted."""
+    names: set[str] = set()
+    for task in stored.values():
+        scores = (task.get("status") or {}).get("scores") or {}
+        names.update((scores.get("metrics") or {}).keys())
+    return sorted(names)
+
+
 def task_refs(
     group: ModelEvalServiceGroup, stored: dict[str, dict[str, Any]]
 ) -> list[GroupTaskRef]:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import GroupPhase, ModelEvalServiceGroup
+from modeleval.api.servicegroup import GroupTaskRef
 from modeleval.builders.common import label_value
 from modeleval.builders.servicegroup import COMPONENT, deployment_name, group_labels
 from modeleval.builders.servicegroup_status import (
@@ -31,7 +32,11 @@ from modeleval.builders.servicegroup_status import (
     status_changed,
     status_to_wire,
 )
-from modeleval.builders.servicegroup_tasks import build_group_tasks, task_refs
+from modeleval.builders.servicegroup_tasks import (
+    build_group_tasks,
+    supported_metrics,
+    task_refs,
+)
 from modeleval.events import NORMAL, WARNING, post_event
 from modeleval.metrics import set_resource_counts
 from modeleval.settings import SETTINGS
@@ -113,12 +118,17 @@ def _list_tasks(namespace: str, group_name: str) -> dict[str, dict[str, Any]]:
     return {item["metadata"]["name"]: item for item in listed.get("items", [])}
 
 
-def ensure_tasks(body: dict[str, Any], group: ModelEvalServiceGroup, running: bool) -> list[Any]:
-    """Create the planned EvalTasks not created before (only while Running); status.tasks."""
+def ensure_tasks(
+    body: dict[str, Any], group: ModelEvalServiceGroup, running: bool
+) -> tuple[list[GroupTaskRef], list[str]]:
+    """Create the planned EvalTasks not created before (only while Running).
+
+    Returns ``status.tasks`` (the created ones, with state and totalScore) and
+    ``status.supportedMetrics`` (the metrics they report)."""
     namespace = group.metadata.namespace or "default"
     planned = build_group_tasks(group)
     if not planned:
-        return []
+        return [], []
     known = {ref.name for ref in (group.status.tasks if group.status else None) or []}
     stored = _list_tasks(namespace, group.metadata.name or "")
     if running:
@@ -143,8 +153,8 @@ def ensure_tasks(body: dict[str, Any], group: ModelEvalServiceGroup, running: bo
                     message=f"created EvalTask {name} (dataset "
                     f"{task['metadata']['labels'][c.LABEL_DATASET]})",
                 )
-    refs = task_refs(group, stored)
-    return [r for r in refs if r.name in stored or r.name in known]
+    refs = [r for r in task_refs(group, stored) if r.name in stored or r.name in known]
+    return refs, supported_metrics(stored)
 
 
 def _event_for(old_phase: str | None, status: dict[str, Any]) -> tuple[str, str, str]:
@@ -177,7 +187,9 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
             status.observed_generation = generation
             for condition in status.conditions or []:
                 condition.observed_generation = generation
-        status.tasks = ensure_tasks(body, group, status.phase == GroupPhase.RUNNING) or None
+        tasks, metrics = ensure_tasks(body, group, status.phase == GroupPhase.RUNNING)
+        status.tasks = tasks or None
+        status.supported_metrics = metrics or None
         wire = status_to_wire(status)
         # observedGeneration: carried over unless the reconcile handler advances it; the
         # per-group lock keeps a timer run from writing back an older value.

@@ -6,7 +6,7 @@ from typing import Any
 
 from modeleval import constants as c
 from modeleval.api import EvalTask, ModelEvalServiceGroup
-from modeleval.builders.servicegroup_tasks import build_group_tasks, task_refs
+from modeleval.builders.servicegroup_tasks import build_group_tasks, supported_metrics, task_refs
 
 DATASETS = [
     {"name": "ceval", "url": "https://data.example.com/ceval.jsonl"},
@@ -143,3 +143,13 @@ def test_task_refs_follow_the_stored_tasks() -> None:
         ("llama-ceval", "ceval", "llama", "Succeeded", 0.75),
         ("llama-1", "1", "llama", None, None),
     ]
+
+
+def test_supported_metrics_are_the_union_of_the_tasks_metrics() -> None:
+    stored = {
+        "a": {"status": {"scores": {"metrics": {"rougeL": 40.0, "bleu": 20.0}}}},
+        "b": {"status": {"scores": {"metrics": {"accuracy": 80.0, "bleu": 25.0}}}},
+        "c": {"status": {"state": "Running"}},
+    }
+    assert supported_metrics(stored) == ["accuracy", "bleu", "rougeL"]
+    assert supported_metrics({}) == []

@@ -187,10 +187,10 @@ def test_tasks_created_once_and_pruned_with_their_dataset(server: Any) -> None:
     create_group("eps", evaluation={"datasets": datasets})
     body = read_group("eps")
     group = ModelEvalServiceGroup.model_validate(body)
-    assert ensure_tasks(body, group, running=False) == []  # not before the group is Running
-    refs = ensure_tasks(body, group, running=True)
+    assert ensure_tasks(body, group, running=False) == ([], [])  # not before it is Running
+    refs, _ = ensure_tasks(body, group, running=True)
     assert sorted(r.name for r in refs) == ["eps-math", "eps-qa"]
-    assert len(ensure_tasks(body, group, running=True)) == 2  # no duplicates, 409-safe
+    assert len(ensure_tasks(body, group, running=True)[0]) == 2  # no duplicates, 409-safe
     kube.custom().patch_namespaced_custom_object(
         *API,
         NS,
