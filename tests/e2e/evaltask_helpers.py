@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +10,8 @@ from typing import Any
 
 import yaml
 
-from modeleval.testing.cluster import LocalCluster
+from modeleval.testing.cluster import ClusterAccess
 
-TASKS = "/apis/modeleval.io/v1alpha1/namespaces/default/evaltasks"
 ACTIVE_OR_DONE = ("RunningWithMetricsCalculating", "RunningWithManualBegin", "Succeeded", "Failed")
 
 
@@ -25,8 +22,13 @@ def items(count: int, prefix: str = "q") -> list[dict[str, str]]:
     ]
 
 
+def tasks_path(namespace: str) -> str:
+    return f"/apis/modeleval.io/v1alpha1/namespaces/{namespace}/evaltasks"
+
+
 def task_manifest(
     name: str,
+    namespace: str,
     url: str,
     dataset: dict[str, Any],
     *,
@@ -48,47 +50,30 @@ def task_manifest(
     return {
         "apiVersion": "modeleval.io/v1alpha1",
         "kind": "EvalTask",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
 
 
-def kubectl(cluster: LocalCluster, *args: str, input: str | None = None) -> str:
-    """The real kubectl with the admin kubeconfig."""
-    from modeleval.testing.tools import ensure_kube_tools
-
-    tools = ensure_kube_tools(Path(tempfile.gettempdir()) / "modeleval-kube-tools")
-    binary = tools[0] if isinstance(tools, tuple) else Path(tools) / "kubectl"
-    result = subprocess.run(
-        [str(binary), "--kubeconfig", str(cluster.admin_kubeconfig), *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def apply(cluster: ClusterAccess, *docs: dict[str, Any]) -> None:
+    """``kubectl apply -f -`` of the documents."""
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
 
 
-def apply(cluster: LocalCluster, *docs: dict[str, Any]) -> None:
-    kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def get_task(cluster: LocalCluster, name: str) -> dict[str, Any]:
+def get_task(cluster: ClusterAccess, namespace: str, name: str) -> dict[str, Any]:
     with cluster.api() as api:
-        obj = api.get(f"{TASKS}/{name}")
+        obj = api.get(f"{tasks_path(namespace)}/{name}")
     assert obj is not None, f"EvalTask {name} not found"
     return obj
 
 
-def status(cluster: LocalCluster, name: str) -> dict[str, Any]:
-    return get_task(cluster, name).get("status") or {}
+def status(cluster: ClusterAccess, namespace: str, name: str) -> dict[str, Any]:
+    return get_task(cluster, namespace, name).get("status") or {}
 
 
-def set_suspend(cluster: LocalCluster, name: str, value: bool) -> None:
+def set_suspend(cluster: ClusterAccess, namespace: str, name: str, value: bool) -> None:
     patch = json.dumps({"spec": {"suspend": value}})
-    kubectl(cluster, "patch", "evaltask", name, "--type=merge", "-p", patch)
+    cluster.kubectl("patch", "evaltask", name, "-n", namespace, "--type=merge", "-p", patch)
 
 
 class History:
@@ -106,7 +91,8 @@ class History:
 
 
 def wait_status(
-    cluster: LocalCluster,
+    cluster: ClusterAccess,
+    namespace: str,
     name: str,
     done: Callable[[dict[str, Any]], bool],
     *,
@@ -117,7 +103,7 @@ def wait_status(
     deadline = time.monotonic() + timeout
     st: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        st = status(cluster, name)
+        st = status(cluster, namespace, name)
         if history is not None:
             history.record(st)
         if done(st):
@@ -134,14 +120,15 @@ def inference_finished(st: dict[str, Any]) -> bool:
     return st.get("state") in ACTIVE_OR_DONE
 
 
-def jobs(cluster: LocalCluster) -> dict[str, dict[str, Any]]:
+def jobs(cluster: ClusterAccess, namespace: str) -> dict[str, dict[str, Any]]:
     with cluster.api() as api:
-        listed = api.get("/apis/batch/v1/namespaces/default/jobs") or {}
+        listed = api.get(f"/apis/batch/v1/namespaces/{namespace}/jobs") or {}
     return {job["metadata"]["name"]: job for job in listed.get("items") or []}
 
 
-def pods_of_job(cluster: LocalCluster, job: str) -> list[dict[str, Any]]:
-    path = f"/api/v1/namespaces/default/pods?labelSelector=batch.kubernetes.io/job-name%3D{job}"
+def pods_of_job(cluster: ClusterAccess, namespace: str, job: str) -> list[dict[str, Any]]:
+    selector = f"labelSelector=batch.kubernetes.io/job-name%3D{job}"
+    path = f"/api/v1/namespaces/{namespace}/pods?{selector}"
     with cluster.api() as api:
         listed = api.get(path) or {}
     return list(listed.get("items") or [])
@@ -155,3 +142,15 @@ def predictions(location: str) -> dict[str, str]:
             row = json.loads(line)
             result[str(row["id"])] = row.get("output")
     return result
+
+
+def event_reasons(cluster: ClusterAccess, namespace: str, name: str) -> list[str]:
+    """Reasons of the Events about the task, oldest first."""
+    selector = f"fieldSelector=involvedObject.name%3D{name}"
+    with cluster.api() as api:
+        listed = api.get(f"/api/v1/namespaces/{namespace}/events?{selector}") or {}
+    found = sorted(
+        listed.get("items") or [],
+        key=lambda e: (e.get("firstTimestamp") or "", int(e["metadata"]["resourceVersion"])),
+    )
+    return [str(e.get("reason")) for e in found]

@@ -6,22 +6,23 @@ in-process mock model server, and follows the task's status as a user would.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from modeleval.testing.cluster import LocalCluster
+from modeleval.testing.cluster import ClusterAccess, LocalCluster
 from modeleval.testing.mockserver import FaultKind, FaultSettings, MockModelServer
 
 from .evaltask_helpers import (
     History,
     apply,
+    event_reasons,
     get_task,
     inference_finished,
     items,
     jobs,
-    kubectl,
     pods_of_job,
     predictions,
     set_suspend,
@@ -30,13 +31,13 @@ from .evaltask_helpers import (
     wait_status,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# The mock model server listens on this machine's loopback: local executor only.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster() as running:
-        yield running
+@pytest.fixture
+def cluster(local_cluster: ClusterAccess) -> ClusterAccess:
+    return local_cluster
 
 
 @pytest.fixture
@@ -46,13 +47,17 @@ def mock() -> Iterator[MockModelServer]:
 
 
 def test_task_runs_from_apply_to_succeeded_with_a_score(
-    cluster: LocalCluster, mock: MockModelServer
+    namespace: str, cluster: ClusterAccess, mock: MockModelServer
 ) -> None:
     pytest.importorskip("modeleval.scoring.phase", reason="the scoring phase is not built yet")
-    apply(cluster, task_manifest("happy", mock.url, {"inline": items(30)}))
+    apply(cluster, task_manifest("happy", namespace, mock.url, {"inline": items(30)}))
     history = History()
     final = wait_status(
-        cluster, "happy", lambda s: s.get("state") in ("Succeeded", "Failed"), history=history
+        cluster,
+        namespace,
+        "happy",
+        lambda s: s.get("state") in ("Succeeded", "Failed"),
+        history=history,
     )
     assert final["state"] == "Succeeded", final.get("message")
     assert final["totalScore"] is not None
@@ -67,28 +72,33 @@ def test_task_runs_from_apply_to_succeeded_with_a_score(
 
 
 def test_inference_progress_is_monotonic_and_reaches_every_item(
-    cluster: LocalCluster, mock: MockModelServer
+    namespace: str, cluster: ClusterAccess, mock: MockModelServer
 ) -> None:
-    apply(cluster, task_manifest("progress", mock.url, {"inline": items(40)}))
+    apply(cluster, task_manifest("progress", namespace, mock.url, {"inline": items(40)}))
     history = History()
-    final = wait_status(cluster, "progress", inference_finished, history=history)
-    assert "Queued" in history.states and "Running" in history.states
-    assert history.states.index("Queued") < history.states.index("Running")
+    final = wait_status(cluster, namespace, "progress", inference_finished, history=history)
+    assert "Running" in history.states
+    reasons = event_reasons(cluster, namespace, "progress")
+    assert "JobCreated" in reasons and "InferRunning" in reasons, reasons
+    assert reasons.index("JobCreated") < reasons.index("InferRunning")
     assert history.percentages == sorted(history.percentages), history.percentages
     assert final["progress"]["processed"] == 40
     assert final["target"] == mock.base_url.removeprefix("http://")
     assert final["jobs"]["inference"] == "progress-infer"
-    assert final["observedGeneration"] == get_task(cluster, "progress")["metadata"]["generation"]
+    assert (
+        final["observedGeneration"]
+        == get_task(cluster, namespace, "progress")["metadata"]["generation"]
+    )
     assert len(mock.stats().completed_by_item) == 40
     assert mock.stats().duplicates() == {}
 
 
 def test_kubectl_get_shows_state_progress_score_target_age(
-    cluster: LocalCluster, mock: MockModelServer
+    namespace: str, cluster: ClusterAccess, mock: MockModelServer
 ) -> None:
-    apply(cluster, task_manifest("columns", mock.url, {"inline": items(4)}))
-    wait_status(cluster, "columns", inference_finished)
-    out = kubectl(cluster, "get", "et", "columns").splitlines()
+    apply(cluster, task_manifest("columns", namespace, mock.url, {"inline": items(4)}))
+    wait_status(cluster, namespace, "columns", inference_finished)
+    out = cluster.kubectl("get", "et", "columns", "-n", namespace).stdout.splitlines()
     assert out[0].split() == ["NAME", "STATE", "PROGRESS", "SCORE", "TARGET", "AGE"]
     row = out[1].split()
     assert row[0] == "columns"
@@ -96,61 +106,67 @@ def test_kubectl_get_shows_state_progress_score_target_age(
     assert mock.base_url.removeprefix("http://") in row
 
 
-def test_queued_while_the_target_group_does_not_exist(cluster: LocalCluster) -> None:
-    manifest = task_manifest("no-group", "http://unused/v1", {"inline": items(2)})
+def test_queued_while_the_target_group_does_not_exist(
+    namespace: str, cluster: ClusterAccess
+) -> None:
+    manifest = task_manifest("no-group", namespace, "http://unused/v1", {"inline": items(2)})
     manifest["spec"]["models"] = [{"name": "m", "serviceGroupRef": {"name": "missing-group"}}]
     apply(cluster, manifest)
-    st = wait_status(cluster, "no-group", lambda s: s.get("state") == "Queued")
+    st = wait_status(cluster, namespace, "no-group", lambda s: s.get("state") == "Queued")
     assert "missing-group (not found)" in st["message"]
     time.sleep(1.5)
-    assert status(cluster, "no-group")["state"] == "Queued"
-    assert "no-group-infer" not in jobs(cluster)
+    assert status(cluster, namespace, "no-group")["state"] == "Queued"
+    assert "no-group-infer" not in jobs(cluster, namespace)
 
 
 def test_suspend_stops_and_resume_finishes_without_sending_an_item_twice(
-    cluster: LocalCluster,
+    namespace: str,
+    cluster: ClusterAccess,
 ) -> None:
     with MockModelServer(latency_s=0.15).running() as slow:
-        apply(cluster, task_manifest("pausable", slow.url, {"inline": items(60, "p")}))
-        wait_status(cluster, "pausable", lambda s: (s.get("percentage") or 0) >= 15)
-        set_suspend(cluster, "pausable", True)
+        apply(cluster, task_manifest("pausable", namespace, slow.url, {"inline": items(60, "p")}))
+        wait_status(cluster, namespace, "pausable", lambda s: (s.get("percentage") or 0) >= 15)
+        set_suspend(cluster, namespace, "pausable", True)
         history = History()
         stopped = wait_status(
-            cluster, "pausable", lambda s: s.get("state") == "Stopped", history=history
+            cluster, namespace, "pausable", lambda s: s.get("state") == "Stopped", history=history
         )
         assert "partial results are kept" in stopped["message"]
-        assert "pausable-infer" not in jobs(cluster)
+        assert "pausable-infer" not in jobs(cluster, namespace)
         # The stopped runner finishes the requests it has in flight, then exits.
         time.sleep(2.0)
         answered = len(slow.stats().completed_by_item)
         assert 0 < answered < 60
         time.sleep(1.0)
         assert len(slow.stats().completed_by_item) == answered, "requests after Stopped"
-        set_suspend(cluster, "pausable", False)
-        final = wait_status(cluster, "pausable", inference_finished, timeout=120)
+        set_suspend(cluster, namespace, "pausable", False)
+        final = wait_status(cluster, namespace, "pausable", inference_finished, timeout=120)
         assert final["progress"]["processed"] == 60
         assert len(slow.stats().completed_by_item) == 60
         assert slow.stats().duplicates() == {}
 
 
-def test_killing_the_runner_pod_midway_gives_the_same_results(cluster: LocalCluster) -> None:
+def test_killing_the_runner_pod_midway_gives_the_same_results(
+    namespace: str, cluster: ClusterAccess
+) -> None:
     dataset = {"inline": items(60, "k")}
     with MockModelServer(latency_s=0.1).running() as reference:
-        apply(cluster, task_manifest("uninterrupted", reference.url, dataset))
-        clean = wait_status(cluster, "uninterrupted", inference_finished, timeout=120)
+        apply(cluster, task_manifest("uninterrupted", namespace, reference.url, dataset))
+        clean = wait_status(cluster, namespace, "uninterrupted", inference_finished, timeout=120)
     with MockModelServer(latency_s=0.1).running() as served:
-        apply(cluster, task_manifest("killed", served.url, dataset))
-        wait_status(cluster, "killed", lambda s: (s.get("percentage") or 0) >= 40)
+        apply(cluster, task_manifest("killed", namespace, served.url, dataset))
+        wait_status(cluster, namespace, "killed", lambda s: (s.get("percentage") or 0) >= 40)
         running = [
             p
-            for p in pods_of_job(cluster, "killed-infer")
+            for p in pods_of_job(cluster, namespace, "killed-infer")
             if (p.get("status") or {}).get("phase") == "Running"
         ]
         assert running, "no running runner pod"
-        kubectl(cluster, "delete", "pod", running[0]["metadata"]["name"], "--wait=false")
-        final = wait_status(cluster, "killed", inference_finished, timeout=120)
-        retried = [p["metadata"]["name"] for p in pods_of_job(cluster, "killed-infer")]
-        assert retried and running[0]["metadata"]["name"] not in retried
+        victim = running[0]["metadata"]["name"]
+        cluster.kubectl("delete", "pod", victim, "-n", namespace, "--wait=false")
+        final = wait_status(cluster, namespace, "killed", inference_finished, timeout=120)
+        retried = [p["metadata"]["name"] for p in pods_of_job(cluster, namespace, "killed-infer")]
+        assert retried and victim not in retried
         assert served.stats().duplicates() == {}
         assert max(served.stats().by_item.values()) == 1, "an item was requested twice"
     got = predictions(final["inferenceResults"][0]["location"])
@@ -158,7 +174,7 @@ def test_killing_the_runner_pod_midway_gives_the_same_results(cluster: LocalClus
     assert got == want and len(got) == 60
 
 
-def test_injected_faults_still_complete_every_item(cluster: LocalCluster) -> None:
+def test_injected_faults_still_complete_every_item(namespace: str, cluster: ClusterAccess) -> None:
     faults = FaultSettings(
         rate=0.1,
         kinds=(FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE, FaultKind.RATE_LIMIT),
@@ -167,10 +183,15 @@ def test_injected_faults_still_complete_every_item(cluster: LocalCluster) -> Non
     )
     with MockModelServer(latency_s=0.01, faults=faults).running() as flaky:
         manifest = task_manifest(
-            "flaky", flaky.url, {"inline": items(60, "f")}, parallel=4, client={"maxRetries": 8}
+            "flaky",
+            namespace,
+            flaky.url,
+            {"inline": items(60, "f")},
+            parallel=4,
+            client={"maxRetries": 8},
         )
         apply(cluster, manifest)
-        final = wait_status(cluster, "flaky", inference_finished, timeout=120)
+        final = wait_status(cluster, namespace, "flaky", inference_finished, timeout=120)
         stats = flaky.stats()
         assert sum(n for code, n in stats.by_status.items() if code != "200") > 0
     assert final["progress"]["processed"] == 60
@@ -179,18 +200,102 @@ def test_injected_faults_still_complete_every_item(cluster: LocalCluster) -> Non
     assert stats.duplicates() == {}
 
 
-def test_unreachable_endpoint_fails_with_a_clear_message(cluster: LocalCluster) -> None:
+def test_unreachable_endpoint_fails_with_a_clear_message(
+    namespace: str, cluster: ClusterAccess
+) -> None:
     manifest = task_manifest(
         "unreachable",
+        namespace,
         "http://127.0.0.1:9/v1",
         {"inline": items(4)},
         runner={"backoffLimit": 0},
         client={"maxRetries": 0, "connectTimeoutSeconds": 1},
     )
     apply(cluster, manifest)
-    final = wait_status(cluster, "unreachable", lambda s: s.get("state") == "Failed", timeout=60)
+    final = wait_status(
+        cluster, namespace, "unreachable", lambda s: s.get("state") == "Failed", timeout=60
+    )
     message = final["message"]
     assert "inference Job unreachable-infer failed" in message
     assert "exited with code 1" in message
     assert final["conditions"][2]["type"] == "Failed"
     assert final["conditions"][2]["status"] == "True"
+
+
+# The runner's reason reaches status.message through the pod's termination message, or the last
+# log line when the operator may read pod logs. Neither works here yet: the local executor does
+# not fill containerStatuses[].state.terminated.message, and the operator's RBAC has no pods/log.
+NEEDS_POD_REASON = pytest.mark.xfail(
+    reason="executor: no termination message; operator RBAC: no pods/log", strict=True
+)
+
+
+@NEEDS_POD_REASON
+def test_bad_dataset_row_fails_the_task_naming_the_line(
+    namespace: str, cluster: ClusterAccess, mock: MockModelServer
+) -> None:
+    rows = [json.dumps(item) for item in items(3)]
+    rows.insert(2, '{"id": "broken", "input": ')
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "bad-rows", "namespace": namespace},
+        "data": {"qa.jsonl": "\n".join(rows) + "\n"},
+    }
+    dataset = {"configMap": {"name": "bad-rows", "key": "qa.jsonl"}}
+    manifest = task_manifest("bad-rows", namespace, mock.url, dataset, runner={"backoffLimit": 0})
+    apply(cluster, config_map, manifest)
+    final = wait_status(cluster, namespace, "bad-rows", lambda s: s.get("state") == "Failed")
+    assert "inference Job bad-rows-infer failed" in final["message"]
+    assert "qa.jsonl" in final["message"] and "3" in final["message"], final["message"]
+    assert mock.stats().requests == 0
+
+
+@NEEDS_POD_REASON
+def test_unreachable_message_says_what_and_where(namespace: str, cluster: ClusterAccess) -> None:
+    manifest = task_manifest(
+        "refused",
+        namespace,
+        "http://127.0.0.1:9/v1",
+        {"inline": items(2)},
+        runner={"backoffLimit": 0},
+        client={"maxRetries": 0, "connectTimeoutSeconds": 1},
+    )
+    apply(cluster, manifest)
+    final = wait_status(cluster, namespace, "refused", lambda s: s.get("state") == "Failed")
+    assert "127.0.0.1:9" in final["message"], final["message"]
+
+
+def test_operator_restart_mid_run_creates_no_duplicate_job(
+    namespace: str, cluster: ClusterAccess
+) -> None:
+    assert isinstance(cluster, LocalCluster)
+    with MockModelServer(latency_s=0.1).running() as served:
+        apply(cluster, task_manifest("restart", namespace, served.url, {"inline": items(40, "r")}))
+        wait_status(cluster, namespace, "restart", lambda s: s.get("state") == "Running")
+        uid = jobs(cluster, namespace)["restart-infer"]["metadata"]["uid"]
+        cluster.stop_operator()
+        cluster.start_operator()
+        final = wait_status(cluster, namespace, "restart", inference_finished, timeout=120)
+        assert jobs(cluster, namespace)["restart-infer"]["metadata"]["uid"] == uid
+        assert final["progress"]["processed"] == 40
+        assert served.stats().duplicates() == {}
+    assert final["startTime"] and final["observedGeneration"] == 1
+
+
+def test_performance_task_runs_a_perf_job_to_succeeded(
+    namespace: str, cluster: ClusterAccess
+) -> None:
+    with MockModelServer(ttft_s=0.01, itl_s=0.001, output_tokens=8).running() as served:
+        manifest = task_manifest("perf", namespace, served.url, {"inline": items(8)})
+        manifest["spec"].pop("scoring")
+        manifest["spec"]["type"] = "Performance"
+        manifest["spec"]["performance"] = {"parallel": [1, 2], "requestsPerLevel": 6}
+        apply(cluster, manifest)
+        final = wait_status(
+            cluster, namespace, "perf", lambda s: s.get("state") in ("Succeeded", "Failed")
+        )
+    assert final["state"] == "Succeeded", final.get("message")
+    assert final["jobs"] == {"inference": "perf-perf"}
+    assert [level["parallel"] for level in final["performance"]["levels"]] == [1, 2]
+    assert "perf-infer" not in jobs(cluster, namespace)

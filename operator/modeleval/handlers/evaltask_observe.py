@@ -6,9 +6,12 @@ restarted finds exactly the children it made before, whatever it remembers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from kubernetes.client.exceptions import ApiException
 
 from modeleval import constants as c
 from modeleval import kube
@@ -18,6 +21,7 @@ from modeleval.handlers.evaltask_state import GroupView, JobView, Observed, Phas
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 POD_DONE = ("Succeeded", "Failed")
+LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+[A-Z]+\s+[\w.]+:\s*")
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,27 @@ def pod_failure(namespace: str, job: str) -> str | None:
     if not ended:
         return None
     (_, term), pod = max(ended, key=lambda pair: pair[0][0])
-    lines = [line.strip() for line in (term.message or "").splitlines() if line.strip()]
+    name = pod.metadata.name
+    line = last_line(term.message or "") or last_line(_log_tail(namespace, name))
     reason = f" ({term.reason})" if term.reason and term.reason != "Error" else ""
-    last = f": {lines[-1]}" if lines else f"; see kubectl logs {pod.metadata.name}"
-    return f"pod {pod.metadata.name} exited with code {term.exit_code}{reason}{last}"
+    last = f": {line}" if line else f"; see kubectl logs {name}"
+    return f"pod {name} exited with code {term.exit_code}{reason}{last}"
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line, without a ``<date> <time> LEVEL logger:`` log prefix."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return LOG_PREFIX.sub("", lines[-1])[:500]
+
+
+def _log_tail(namespace: str, pod: str) -> str:
+    """The pod's last log lines when there is no termination message; "" when not allowed."""
+    try:
+        return str(kube.core().read_namespaced_pod_log(pod, namespace, tail_lines=5) or "")
+    except ApiException:
+        return ""
 
 
 def job_view(job: Any, *, explain: bool = True) -> JobView:

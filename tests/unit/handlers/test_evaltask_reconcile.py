@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from modeleval import kube
 from modeleval.api import EvalTask
 from modeleval.handlers.evaltask import fail_invalid, job_has_news, reconcile, referenced_groups
+from modeleval.handlers.evaltask_observe import pod_failure
 from modeleval.handlers.evaltask_state import Phase
 from modeleval.testing.cluster import LocalCluster
 
@@ -249,3 +250,43 @@ def test_job_news_and_group_references() -> None:
     }
     assert referenced_groups(spec) == {"a", "j"}
     assert referenced_groups({}) == set()
+
+
+def test_failure_falls_back_to_the_last_log_line(cluster: LocalCluster, api: Any) -> None:
+    """No termination message: the last line of the pod's log says what went wrong."""
+    core = CoreV1Api(kube.api_client())
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "quiet-abcde", "labels": {"batch.kubernetes.io/job-name": "quiet"}},
+        "spec": {"containers": [{"name": "runner", "image": "runner"}]},
+    }
+    core.create_namespaced_pod("default", pod)
+    status = {
+        "phase": "Failed",
+        "containerStatuses": [
+            {
+                "name": "runner",
+                "image": "runner",
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "state": {"terminated": {"exitCode": 1, "reason": "Error"}},
+            }
+        ],
+    }
+    core.patch_namespaced_pod_status("quiet-abcde", "default", {"status": status})
+    assert pod_failure("default", "quiet") == (
+        "pod quiet-abcde exited with code 1; see kubectl logs quiet-abcde"
+    )
+    cluster.apiserver.set_pod_log(
+        "default",
+        "quiet-abcde",
+        "2026-11-22 20:00:00,001 INFO modeleval.runner: loading\n"
+        "2026-11-22 20:00:01,002 ERROR modeleval.runner: inference failed: 2/2 items failed "
+        "(connection refused: http://127.0.0.1:9/v1)\n",
+    )
+    assert pod_failure("default", "quiet") == (
+        "pod quiet-abcde exited with code 1: inference failed: 2/2 items failed "
+        "(connection refused: http://127.0.0.1:9/v1)"
+    )
