@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from modeleval.testing.cluster import ClusterAccess, LocalCluster
 from modeleval.testing.mockserver import FaultKind, FaultSettings, MockModelServer
@@ -299,3 +301,28 @@ def test_performance_task_runs_a_perf_job_to_succeeded(
     assert final["jobs"] == {"inference": "perf-perf"}
     assert [level["parallel"] for level in final["performance"]["levels"]] == [1, 2]
     assert "perf-infer" not in jobs(cluster, namespace)
+
+
+def test_task_waits_for_its_service_group_then_runs_against_its_url(
+    namespace: str, cluster: ClusterAccess
+) -> None:
+    group = yaml.safe_load((Path(__file__).parent / "data" / "servicegroup-mock.yaml").read_text())
+    group["metadata"] = {"name": "target", "namespace": namespace}
+    manifest = task_manifest("on-group", namespace, "http://unused/v1", {"inline": items(6)})
+    manifest["spec"]["models"] = [{"name": "m", "serviceGroupRef": {"name": "target"}}]
+    apply(cluster, manifest)
+    queued = wait_status(cluster, namespace, "on-group", lambda s: s.get("state") == "Queued")
+    assert "target (not found)" in queued["message"]
+    apply(cluster, group)
+    final = wait_status(cluster, namespace, "on-group", inference_finished, timeout=120)
+    assert final["target"] == "target"
+    assert final["progress"]["processed"] == 6 and final["progress"]["failed"] == 0
+    config = cluster.kubectl(
+        "get", "configmap", "on-group-config", "-n", namespace, "-o", "jsonpath={.data.task\\.json}"
+    ).stdout
+    resolved = json.loads(config)["resolved"]["models"][0]
+    with cluster.api() as api:
+        url = api.get(
+            f"/apis/modeleval.io/v1alpha1/namespaces/{namespace}/modelevalservicegroups/target"
+        )["status"]["url"]
+    assert resolved == {"name": "m", "url": url, "model": "mock-llm", "api": "openai-chat"}
