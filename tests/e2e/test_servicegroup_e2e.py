@@ -22,6 +22,7 @@ from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[2]
 NS = "default"
 GROUPS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/modelevalservicegroups"
 TASKS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/evaltasks"
@@ -251,3 +252,31 @@ def test_datasets_become_eval_tasks_once_running_without_duplicates(
     assert sorted(t["metadata"]["name"] for t in tasks) == ["evaluated-math", "evaluated-qa"]
     deployments = (get(cluster, DEPLOYMENTS + selector) or {}).get("items") or []
     assert [d["metadata"]["uid"] for d in deployments] == [deployment_uid]
+
+
+def test_sample_group_creates_its_children(cluster: LocalCluster) -> None:
+    """The published sample (vLLM on one GPU, cached weights) as a user applies it."""
+    doc = yaml.safe_load((REPO / "manifests" / "samples" / "10-servicegroup-qwen.yaml").read_text())
+    name = doc["metadata"]["name"]
+    apply(cluster, doc)
+    cluster.wait_for(lambda: get(cluster, f"{DEPLOYMENTS}/{name}"), timeout=60, what="Deployment")
+    deployment = get(cluster, f"{DEPLOYMENTS}/{name}")
+    assert deployment is not None
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == doc["spec"]["image"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "--served-model-name=qwen-7b" in container["args"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models"
+    assert container["startupProbe"]["failureThreshold"] == 90  # 900 s / 10 s
+    service = get(cluster, f"{SERVICES}/{name}")
+    assert service is not None and service["spec"]["ports"][0]["port"] == 8000
+    assert get(cluster, f"/api/v1/namespaces/{NS}/persistentvolumeclaims/{name}-model-cache")
+    # The local node has no nvidia.com/gpu.present label: the status says why nothing runs.
+    status = wait_phase(cluster, name, "Pending")
+
+    def explained() -> str | None:
+        message = status_of(cluster, name).get("message") or ""
+        return message if "cannot be scheduled" in message else None
+
+    assert cluster.wait_for(explained, timeout=30, interval=0.3, what="scheduling message")
+    assert status["observedGeneration"] == 1
