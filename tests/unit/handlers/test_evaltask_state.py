@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,11 +13,9 @@ from modeleval.handlers.evaltask_state import (
     JobView,
     Observed,
     Phase,
-    build_conditions,
     has_manual,
     next_step,
     plan,
-    status_patch,
 )
 
 S = TaskState
@@ -312,118 +309,6 @@ CASES: list[tuple[str, Observed, TaskState, str, Phase | None, tuple[str, ...], 
         (),
         "t-score",
     ),
-    (
-        "suspend deletes the running job",
-        obs(state=S.RUNNING, suspend=True, jobs={Phase.INFER: RUNNING_JOB}),
-        S.STOPPING,
-        "Stopping",
-        None,
-        ("t-infer",),
-        "deleting Job t-infer",
-    ),
-    (
-        "suspend keeps finished jobs",
-        obs(
-            state=S.RUNNING_WITH_METRICS_CALCULATING,
-            suspend=True,
-            jobs={Phase.INFER: DONE, Phase.SCORE: SCORE_RUNNING},
-        ),
-        S.STOPPING,
-        "Stopping",
-        None,
-        ("t-score",),
-        "t-score",
-    ),
-    (
-        "stopping waits for pods to exit",
-        obs(state=S.STOPPING, suspend=True, stray_pods=1),
-        S.STOPPING,
-        "Stopping",
-        None,
-        (),
-        "waiting for 1 runner pod(s) to exit",
-    ),
-    (
-        "stopping waits for a job being deleted",
-        obs(state=S.STOPPING, suspend=True, jobs={Phase.INFER: JobView("t-infer", deleting=True)}),
-        S.STOPPING,
-        "Stopping",
-        None,
-        (),
-        "waiting for 1 runner pod(s)",
-    ),
-    (
-        "pods gone: stopped",
-        obs(state=S.STOPPING, suspend=True),
-        S.STOPPED,
-        "Stopped",
-        None,
-        (),
-        "partial results are kept",
-    ),
-    (
-        "suspended before anything ran",
-        obs(suspend=True),
-        S.STOPPED,
-        "Stopped",
-        None,
-        (),
-        "stopped by spec.suspend",
-    ),
-    (
-        "suspended queued task",
-        obs(state=S.QUEUED, suspend=True, groups=(GroupView("g"),)),
-        S.STOPPED,
-        "Stopped",
-        None,
-        (),
-        "stopped",
-    ),
-    (
-        "resume recreates the unfinished job",
-        obs(state=S.STOPPED),
-        S.QUEUED,
-        "JobCreated",
-        Phase.INFER,
-        (),
-        "t-infer",
-    ),
-    (
-        "resume after inference went on to scoring",
-        obs(state=S.STOPPED, jobs={Phase.INFER: DONE}),
-        S.RUNNING_WITH_METRICS_CALCULATING,
-        "JobCreated",
-        Phase.SCORE,
-        (),
-        "t-score",
-    ),
-    (
-        "resume waits for the old pods",
-        obs(state=S.STOPPED, stray_pods=2),
-        S.QUEUED,
-        "WaitingForPods",
-        None,
-        (),
-        "waiting for 2 runner pod(s) of the stopped run",
-    ),
-    (
-        "resume during stopping waits in stopping",
-        obs(state=S.STOPPING, stray_pods=1),
-        S.STOPPING,
-        "WaitingForPods",
-        None,
-        (),
-        "before resuming",
-    ),
-    (
-        "resume waits while the old job is deleted",
-        obs(state=S.STOPPING, jobs={Phase.INFER: JobView("t-infer", deleting=True)}),
-        S.STOPPING,
-        "WaitingForPods",
-        None,
-        (),
-        "waiting for 1 runner pod(s)",
-    ),
 ]
 
 CASES += [
@@ -479,19 +364,6 @@ def test_finished_tasks_never_change(state: TaskState, suspend: bool) -> None:
     assert decision == Decision(state, "", None)
 
 
-def test_stopped_and_still_suspended_is_unchanged() -> None:
-    assert next_step(obs(state=S.STOPPED, suspend=True)) == Decision(S.STOPPED, "", None)
-
-
-def test_waits_ask_to_be_checked_again() -> None:
-    assert next_step(obs(state=S.STOPPING, suspend=True, stray_pods=1)).retry_after
-    assert next_step(
-        obs(state=S.RUNNING, suspend=True, jobs={Phase.INFER: RUNNING_JOB})
-    ).retry_after
-    assert next_step(obs(state=S.STOPPED, stray_pods=1)).retry_after
-    assert next_step(obs(state=S.RUNNING, jobs={Phase.INFER: RUNNING_JOB})).retry_after is None
-
-
 def test_a_job_is_never_created_while_another_of_the_task_runs() -> None:
     """Over every combination of phase job states, at most one unfinished Job exists."""
     views = [
@@ -543,93 +415,3 @@ def test_plan(kw: dict[str, Any], phases: tuple[Phase, ...], manual: bool) -> No
     s = spec(**kw)
     assert plan(s) == phases
     assert has_manual(s) is manual
-
-
-NOW = "2026-11-22T20:00:00Z"
-LATER = "2026-11-22T21:00:00Z"
-
-
-def test_status_patch_of_the_first_transition() -> None:
-    decision = Decision(S.RUNNING, "InferRunning", "inference running (Job t-infer)")
-    patch = status_patch({}, decision, generation=1, now=NOW, extra={"target": "m"})
-    assert patch["state"] == "Running"
-    assert patch["message"] == "inference running (Job t-infer)"
-    assert patch["target"] == "m"
-    assert patch["observedGeneration"] == 1
-    assert patch["startTime"] == NOW and patch["lastUpdateTime"] == NOW
-    assert "endTime" not in patch and "percentage" not in patch
-    conditions = {cond["type"]: cond for cond in patch["conditions"]}
-    assert set(conditions) == {"Running", "Succeeded", "Failed", "Suspended"}
-    assert conditions["Running"] == {
-        "type": "Running",
-        "status": "True",
-        "reason": "InferRunning",
-        "message": "inference running (Job t-infer)",
-        "lastTransitionTime": NOW,
-        "observedGeneration": 1,
-    }
-    assert conditions["Succeeded"]["status"] == "False"
-    assert conditions["Succeeded"]["reason"] == "Running"
-
-
-def test_status_patch_is_empty_when_nothing_changed() -> None:
-    decision = Decision(S.RUNNING, "InferRunning", "inference running (Job t-infer)")
-    first = status_patch({}, decision, generation=1, now=NOW, extra={"target": "m"})
-    current = dict(first)
-    assert status_patch(current, decision, generation=1, now=LATER, extra={"target": "m"}) == {}
-    assert status_patch(current, Decision(S.RUNNING, "", None), generation=1, now=LATER) == {}
-
-
-def test_status_patch_at_succeeded_sets_end_time_and_percentage_only() -> None:
-    running = status_patch({}, Decision(S.RUNNING, "InferRunning", "m"), generation=1, now=NOW)
-    current = {**running, "percentage": 97, "totalScore": 81.5, "progress": {"processed": 9}}
-    patch = status_patch(
-        current, Decision(S.SUCCEEDED, "Succeeded", "done"), generation=1, now=LATER
-    )
-    assert patch["state"] == "Succeeded" and patch["endTime"] == LATER
-    assert patch["percentage"] == 100
-    assert "startTime" not in patch
-    assert not {"totalScore", "progress", "scores", "inferenceResults", "gsb", "performance"} & set(
-        patch
-    )
-    conditions = {cond["type"]: cond for cond in patch["conditions"]}
-    assert conditions["Succeeded"]["status"] == "True"
-    assert conditions["Succeeded"]["lastTransitionTime"] == LATER
-    assert conditions["Running"]["status"] == "False"
-    assert conditions["Running"]["lastTransitionTime"] == LATER
-    assert conditions["Failed"]["lastTransitionTime"] == NOW  # no flip, time kept
-
-
-def test_status_patch_never_lowers_runner_progress_outside_success() -> None:
-    current = {"state": "Running", "percentage": 40}
-    patch = status_patch(current, Decision(S.FAILED, "JobFailed", "x"), generation=1, now=NOW)
-    assert "percentage" not in patch and patch["endTime"] == NOW
-
-
-def test_resume_clears_end_time() -> None:
-    stopped = status_patch({}, Decision(S.STOPPED, "Stopped", "s"), generation=1, now=NOW)
-    assert stopped["endTime"] == NOW
-    resumed = status_patch(
-        stopped, Decision(S.RUNNING, "InferRunning", "r"), generation=2, now=LATER
-    )
-    assert resumed["endTime"] is None and resumed["observedGeneration"] == 2
-
-
-def test_unchanged_decision_keeps_message_and_reason() -> None:
-    failed = status_patch({}, Decision(S.FAILED, "JobFailed", "boom"), generation=1, now=NOW)
-    patch = status_patch(failed, Decision(S.FAILED, "", None), generation=2, now=LATER)
-    assert "message" not in patch and "state" not in patch
-    conditions = {cond["type"]: cond for cond in patch["conditions"]}
-    assert conditions["Failed"]["reason"] == "JobFailed"
-    assert conditions["Failed"]["observedGeneration"] == 2
-
-
-def test_build_conditions_without_generation() -> None:
-    conditions = build_conditions(None, S.STOPPING, "Stopping", "m", generation=None, now=NOW)
-    suspended = next(cond for cond in conditions if cond["type"] == "Suspended")
-    assert suspended["status"] == "True" and "observedGeneration" not in suspended
-
-
-def test_replace_keeps_views_frozen() -> None:
-    view = replace(READY, phase="Degraded")
-    assert not view.ready and READY.ready

@@ -1,0 +1,100 @@
+"""Operator-owned status of an EvalTask: patches, conditions and times from a decision."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from modeleval.api import TaskState
+from modeleval.handlers.evaltask_state import Decision, GroupView, build_conditions, status_patch
+
+S = TaskState
+READY = GroupView("g", phase="Running", url="http://g/v1")
+
+NOW = "2026-11-22T20:00:00Z"
+LATER = "2026-11-22T21:00:00Z"
+
+
+def test_status_patch_of_the_first_transition() -> None:
+    decision = Decision(S.RUNNING, "InferRunning", "inference running (Job t-infer)")
+    patch = status_patch({}, decision, generation=1, now=NOW, extra={"target": "m"})
+    assert patch["state"] == "Running"
+    assert patch["message"] == "inference running (Job t-infer)"
+    assert patch["target"] == "m"
+    assert patch["observedGeneration"] == 1
+    assert patch["startTime"] == NOW and patch["lastUpdateTime"] == NOW
+    assert "endTime" not in patch and "percentage" not in patch
+    conditions = {cond["type"]: cond for cond in patch["conditions"]}
+    assert set(conditions) == {"Running", "Succeeded", "Failed", "Suspended"}
+    assert conditions["Running"] == {
+        "type": "Running",
+        "status": "True",
+        "reason": "InferRunning",
+        "message": "inference running (Job t-infer)",
+        "lastTransitionTime": NOW,
+        "observedGeneration": 1,
+    }
+    assert conditions["Succeeded"]["status"] == "False"
+    assert conditions["Succeeded"]["reason"] == "Running"
+
+
+def test_status_patch_is_empty_when_nothing_changed() -> None:
+    decision = Decision(S.RUNNING, "InferRunning", "inference running (Job t-infer)")
+    first = status_patch({}, decision, generation=1, now=NOW, extra={"target": "m"})
+    current = dict(first)
+    assert status_patch(current, decision, generation=1, now=LATER, extra={"target": "m"}) == {}
+    assert status_patch(current, Decision(S.RUNNING, "", None), generation=1, now=LATER) == {}
+
+
+def test_status_patch_at_succeeded_sets_end_time_and_percentage_only() -> None:
+    running = status_patch({}, Decision(S.RUNNING, "InferRunning", "m"), generation=1, now=NOW)
+    current = {**running, "percentage": 97, "totalScore": 81.5, "progress": {"processed": 9}}
+    patch = status_patch(
+        current, Decision(S.SUCCEEDED, "Succeeded", "done"), generation=1, now=LATER
+    )
+    assert patch["state"] == "Succeeded" and patch["endTime"] == LATER
+    assert patch["percentage"] == 100
+    assert "startTime" not in patch
+    assert not {"totalScore", "progress", "scores", "inferenceResults", "gsb", "performance"} & set(
+        patch
+    )
+    conditions = {cond["type"]: cond for cond in patch["conditions"]}
+    assert conditions["Succeeded"]["status"] == "True"
+    assert conditions["Succeeded"]["lastTransitionTime"] == LATER
+    assert conditions["Running"]["status"] == "False"
+    assert conditions["Running"]["lastTransitionTime"] == LATER
+    assert conditions["Failed"]["lastTransitionTime"] == NOW  # no flip, time kept
+
+
+def test_status_patch_never_lowers_runner_progress_outside_success() -> None:
+    current = {"state": "Running", "percentage": 40}
+    patch = status_patch(current, Decision(S.FAILED, "JobFailed", "x"), generation=1, now=NOW)
+    assert "percentage" not in patch and patch["endTime"] == NOW
+
+
+def test_resume_clears_end_time() -> None:
+    stopped = status_patch({}, Decision(S.STOPPED, "Stopped", "s"), generation=1, now=NOW)
+    assert stopped["endTime"] == NOW
+    resumed = status_patch(
+        stopped, Decision(S.RUNNING, "InferRunning", "r"), generation=2, now=LATER
+    )
+    assert resumed["endTime"] is None and resumed["observedGeneration"] == 2
+
+
+def test_unchanged_decision_keeps_message_and_reason() -> None:
+    failed = status_patch({}, Decision(S.FAILED, "JobFailed", "boom"), generation=1, now=NOW)
+    patch = status_patch(failed, Decision(S.FAILED, "", None), generation=2, now=LATER)
+    assert "message" not in patch and "state" not in patch
+    conditions = {cond["type"]: cond for cond in patch["conditions"]}
+    assert conditions["Failed"]["reason"] == "JobFailed"
+    assert conditions["Failed"]["observedGeneration"] == 2
+
+
+def test_build_conditions_without_generation() -> None:
+    conditions = build_conditions(None, S.STOPPING, "Stopping", "m", generation=None, now=NOW)
+    suspended = next(cond for cond in conditions if cond["type"] == "Suspended")
+    assert suspended["status"] == "True" and "observedGeneration" not in suspended
+
+
+def test_replace_keeps_views_frozen() -> None:
+    view = replace(READY, phase="Degraded")
+    assert not view.ready and READY.ready
