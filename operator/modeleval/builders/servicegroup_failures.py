@@ -113,7 +113,8 @@ def _diagnose(
     if waiting.get("reason") in _CONFIG:
         detail = waiting.get("message") or "check env Secrets / ConfigMaps and the command"
         return Cause.CONFIG, f"container of pod {name} cannot start ({waiting['reason']}): {detail}"
-    for info in (terminated, last):
+    # A ready container's old termination (lastState) is history, not a current failure.
+    for info in (terminated, {} if container.get("ready") else last):
         if info.get("reason") == "OOMKilled":
             limit = _memory_limit(group)
             within = f" of {limit}" if limit else ""

@@ -380,3 +380,10 @@ def test_running_again_between_crashes_is_still_a_crash_loop() -> None:
     assert compute_status(group({"instances": 1}), deployment(1), recovered, NOW).phase == (
         GroupPhase.RUNNING
     )
+
+
+def test_a_ready_pod_that_was_oom_killed_once_is_healthy() -> None:
+    pods = [pod("llama-a", ready=True, restarts=1, last={"exitCode": 137, "reason": "OOMKilled"})]
+    status = compute_status(group({"instances": 1}), deployment(1), pods, NOW)
+    assert status.phase == GroupPhase.RUNNING
+    assert status.instances[0].last_failure_reason == "OOMKilled"  # still shown as history
