@@ -8,7 +8,8 @@ Python for every match, and (ii) in n-gram extraction, a Python loop of list sli
   *derived at start-up from sacrebleu's own predicate (``TokenizerZh._is_chinese_char``) and
   regular expression (``TokenizerRegexp``)*; the context-dependent steps (around ``.``, ``,``
   and ``-``) run sacrebleu's own compiled regular expressions, only when the line holds one
-  of those characters. Results are cached per string.
+  of those characters, through ``Pattern.split`` rather than ``Pattern.sub`` (whose template
+  expansion is Python code per match before 3.12). Results are cached per string.
 - Chinese-only lines (every character one sacrebleu counts as Chinese) skip the tables: their
   tokens are the characters themselves.
 - Statistics: the clipped n-gram matches and totals sacrebleu computes per segment are
@@ -32,7 +33,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from itertools import count, repeat
+from itertools import count, cycle, repeat
+from operator import add
 from typing import Any
 
 import numpy as np
@@ -40,12 +42,41 @@ from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
 _BMP = 0x10000
-Gate = re.Pattern[str]
-"""A character class; a step can only match a line in which the class finds something."""
+_TWO_GROUPS = re.compile(r"([^\\]*)\\1([^\\]*)\\2([^\\]*)")
+
+
+class _Step:
+    """One of sacrebleu's ``(pattern, r"..\1..\2..")`` steps, applied without ``re.sub``.
+
+    ``pattern.sub(template, line)`` expands the template in Python for every match (before
+    Python 3.12). ``pattern.split(line)`` finds the same non-overlapping matches and returns
+    ``[text, group1, group2, text, ...]``; adding the template's literal text around the
+    groups and joining gives the same string at C level.
+    """
+
+    def __init__(self, pattern: re.Pattern[str], template: str) -> None:
+        parts = _TWO_GROUPS.fullmatch(template)
+        if pattern.groups != 2 or parts is None:
+            raise RuntimeError(f"unexpected sacrebleu tokenizer step {template!r}")
+        before, between, after = parts.groups()
+        self.pattern = pattern
+        self._prefixes = ("", before, "")
+        self._suffixes = ("", between, after)
+        # The step can only match a line holding one of these characters.
+        self.gate = re.compile(
+            "[" + re.escape("".join(c for c in ".,-" if c in pattern.pattern)) + "]"
+        )
+
+    def __call__(self, line: str) -> str:
+        pieces = self.pattern.split(line)
+        if len(pieces) == 1:
+            return line
+        with_prefixes = map(add, cycle(self._prefixes), pieces)
+        return "".join(map(add, with_prefixes, cycle(self._suffixes)))
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[int, str], dict[int, str], list[tuple[re.Pattern[str], str, Gate]]]:
+def _tables() -> tuple[dict[int, str], dict[int, str], list[_Step]]:
     """(zh char table, 13a punctuation table, remaining regex steps) built from sacrebleu."""
     steps: list[tuple[re.Pattern[str], str]] = TokenizerRegexp()._re  # type: ignore[no-untyped-call]
     first_pattern, first_repl = steps[0]
@@ -53,12 +84,7 @@ def _tables() -> tuple[dict[int, str], dict[int, str], list[tuple[re.Pattern[str
         raise RuntimeError(f"unexpected sacrebleu tokenizer step {first_repl!r}")
     punct = {c: f" {chr(c)} " for c in range(128) if first_pattern.fullmatch(chr(c)) is not None}
     zh = {c: f" {chr(c)} " for c in range(_BMP) if TokenizerZh._is_chinese_char(chr(c))}
-    # A later step can only match when the line holds one of these characters.
-    rest = [
-        (p, repl, re.compile("[" + re.escape("".join(c for c in ".,-" if c in p.pattern)) + "]"))
-        for p, repl in steps[1:]
-    ]
-    return zh, punct, rest
+    return zh, punct, [_Step(pattern, template) for pattern, template in steps[1:]]
 
 
 def make_tokenizer(kind: str) -> Callable[[str], str]:
@@ -87,9 +113,9 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
                 )
             line = f" {line} "
         line = line.translate(punct)
-        for pattern, repl, gate in rest:
-            if gate.search(line):
-                line = pattern.sub(repl, line)
+        for step in rest:
+            if step.gate.search(line):
+                line = step(line)
         return " ".join(line.split())
 
     return tokenize
