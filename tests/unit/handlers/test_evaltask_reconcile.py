@@ -13,7 +13,7 @@ from typing import Any
 
 import kopf
 import pytest
-from kubernetes.client import BatchV1Api, CoreV1Api
+from kubernetes.client import BatchV1Api, CoreV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
 from modeleval import kube
@@ -290,3 +290,21 @@ def test_failure_falls_back_to_the_last_log_line(cluster: LocalCluster, api: Any
         "pod quiet-abcde exited with code 1: inference failed: 2/2 items failed "
         "(connection refused: http://127.0.0.1:9/v1)"
     )
+
+
+def test_runner_owned_status_keys_survive_a_reconcile(api: Any) -> None:
+    create_task(api, "odd-status")
+    reconcile("default", "odd-status")
+    CustomObjectsApi(kube.api_client()).patch_namespaced_custom_object_status(
+        "modeleval.io",
+        "v1alpha1",
+        "default",
+        "evaltasks",
+        "odd-status",
+        {"status": {"percentage": 40, "progress": {"phase": "inference", "processed": 4}}},
+    )
+    decision = reconcile("default", "odd-status")
+    assert decision is not None and decision.state == "Queued"
+    status = task_status(api, "odd-status")
+    assert status["percentage"] == 40
+    assert status["progress"] == {"phase": "inference", "processed": 4}
