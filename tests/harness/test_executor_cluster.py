@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modeleval.testing.cluster import JsonApi, LocalCluster
+from modeleval.testing.cluster import ExistingCluster, JsonApi, LocalCluster
 from modeleval.testing.executor import ExecutorConfig
 
 TINY_OPERATOR = """
@@ -209,3 +209,17 @@ def test_operator_stops_on_sigterm(tmp_path: Path) -> None:
         assert local.operator_running
         assert local.stop_operator() is not None
         assert not local.operator_running
+
+
+def test_existing_cluster_works_from_a_kubeconfig(cluster: LocalCluster) -> None:
+    remote = ExistingCluster(cluster.admin_kubeconfig)
+    assert remote.executor is None
+    with remote.api() as api:
+        names = {n["metadata"]["name"] for n in api.get("/api/v1/namespaces")["items"]}  # type: ignore[index]
+    assert {"default", "modeleval-system"} <= names
+    assert "modeleval-system" in remote.kubectl("get", "namespaces", "-o", "name").stdout
+    client = remote.api_client()
+    try:
+        assert client.configuration.host == cluster.api_url
+    finally:
+        client.close()

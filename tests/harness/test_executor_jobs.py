@@ -37,6 +37,14 @@ def ns(api: JsonApi) -> str:
     return name
 
 
+def claim(api: JsonApi, ns: str, name: str) -> None:
+    spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    api.create(
+        f"/api/v1/namespaces/{ns}/persistentvolumeclaims",
+        {"metadata": {"name": name}, "spec": spec},
+    )
+
+
 def job(name: str, script: str, **spec: Any) -> dict[str, Any]:
     pod_spec = spec.pop("pod", {})
     container = {
@@ -99,6 +107,16 @@ def test_job_succeeds_and_a_second_job_sees_its_pvc(
         pod={"volumes": [volume]},
     )
     api.create(jobs_path(ns), writer)
+
+    def unschedulable() -> Any:
+        pods = pods_of(api, ns, "writer")
+        conditions = pods[0]["status"].get("conditions") if pods else None
+        return conditions and conditions[0]["status"] == "False" and conditions[0]
+
+    scheduled = cluster.wait_for(unschedulable, what="pod waiting for its PVC")
+    assert scheduled["reason"] == "Unschedulable"
+    assert 'persistentvolumeclaim "results" not found' in scheduled["message"]
+    claim(api, ns, "results")
     done = cluster.wait_for(lambda: finished(api, ns, "writer", "Complete"), what="writer")
     status = api.get(jobs_path(ns, "writer"))["status"]  # type: ignore[index]
     assert status["succeeded"] == 1 and status.get("failed", 0) == 0
@@ -110,6 +128,8 @@ def test_job_succeeds_and_a_second_job_sees_its_pvc(
     assert (terminated["exitCode"], terminated["reason"]) == (0, "Completed")
     assert pod["spec"]["nodeName"] == "local-node"
     local = cluster.executor.pvc_path("results", ns)  # type: ignore[union-attr]
+    pvc = api.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/results")
+    assert pvc["status"]["phase"] == "Bound"  # type: ignore[index]
     assert (local / "run1" / "out.txt").read_text() == f"written by {pod['metadata']['name']}"
     assert f"wrote {local}/run1" in cluster.executor.pod_log(pod["metadata"]["name"], ns)  # type: ignore[union-attr]
 
@@ -296,6 +316,7 @@ def test_killed_pod_is_retried_and_the_job_completes(
         container={"volumeMounts": [{"name": "work", "mountPath": "/work"}]},
         pod={"volumes": [{"name": "work", "persistentVolumeClaim": {"claimName": "work"}}]},
     )
+    claim(api, ns, "work")
     api.create(jobs_path(ns), spec)
     marker = cluster.executor.pvc_path("work", ns) / "started"  # type: ignore[union-attr]
     cluster.wait_for(marker.exists, what="first attempt started")

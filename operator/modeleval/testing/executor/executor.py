@@ -20,6 +20,7 @@ from .client import (
     JOBS,
     NODES,
     PODS,
+    PVCS,
     SERVICE_ACCOUNTS,
     SERVICES,
     ApiError,
@@ -103,12 +104,13 @@ class Executor:
         self.deployments = Informer(self.client, DEPLOYMENTS, self._on_deployment)
         self.jobs = Informer(self.client, JOBS, self._on_job)
         services = Informer(self.client, SERVICES, self.router.on_service)
+        claims = Informer(self.client, PVCS, self._on_claim)
         deployment_controller = DeploymentController(self.client, self.deployments.cache, view)
         job_controller = JobController(self.client, self.jobs.cache, view, self.config)
         self._deployment_queue = WorkQueue("deployments", deployment_controller.reconcile)
         self._job_queue = WorkQueue("jobs", job_controller.reconcile)
         self._queues = [self._deployment_queue, self._job_queue]
-        self._informers = [services, self.pods, self.deployments, self.jobs]
+        self._informers = [services, claims, self.pods, self.deployments, self.jobs]
         for informer in self._informers:
             informer.start()
             await asyncio.wait_for(informer.synced.wait(), 30)
@@ -269,6 +271,25 @@ class Executor:
             await self._collect_orphans(job)
         else:
             self._job_queue.add(key_of(job))
+
+    async def _on_claim(self, kind: str, claim: JsonDict) -> None:
+        """Bind every claim at once (a local directory is its volume), as an ``Immediate``
+        storage class with a provisioner would."""
+        meta, spec = claim["metadata"], claim.get("spec") or {}
+        if kind == "DELETED" or meta.get("deletionTimestamp"):
+            return
+        if (claim.get("status") or {}).get("phase") == "Bound":
+            return
+        storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+        status = {
+            "phase": "Bound",
+            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+            "capacity": {"storage": storage},
+        }
+        with contextlib.suppress(ApiError):
+            await self.client.patch(
+                PVCS, meta["name"], meta["namespace"], {"status": status}, sub="status"
+            )
 
     async def _collect_orphans(self, owner: JsonDict) -> None:
         """Garbage-collect pods whose controller is gone (if the API server did not already)."""

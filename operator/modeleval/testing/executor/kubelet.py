@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from .client import PODS, ApiError, JsonDict, KubeClient
+from .client import PODS, PVCS, ApiError, JsonDict, KubeClient
 from .config import ExecutorConfig
 from .launch import Launch, Launcher, allocate_ports
 from .podstatus import ContainerState, PodView, now
@@ -130,7 +130,7 @@ class PodRuntime:
 
     async def _schedule(self) -> None:
         node = self.ctx.node
-        while reason := node.unschedulable_reason(self.pod):
+        while reason := await self._missing_claim() or node.unschedulable_reason(self.pod):
             self.view.unschedulable_message = reason
             await self.write_status()
             await node.wait_for_change(1.0)
@@ -142,6 +142,14 @@ class PodRuntime:
                 body = {"spec": {"nodeName": node.name}}
                 await self.ctx.client.patch(PODS, self.name, self.namespace, body)
         await self.write_status()
+
+    async def _missing_claim(self) -> str:
+        """The scheduler's volume check: every PersistentVolumeClaim must exist."""
+        for volume in (self.pod.get("spec") or {}).get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim and await self.ctx.client.get(PVCS, claim, self.namespace) is None:
+                return f'0/1 nodes are available: persistentvolumeclaim "{claim}" not found.'
+        return ""
 
     async def _prepare(self) -> None:
         ctx = self.ctx
