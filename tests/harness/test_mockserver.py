@@ -218,3 +218,18 @@ def test_thread_context_manager_serves_sync_callers() -> None:
         with urllib.request.urlopen(request, timeout=5) as resp:
             assert json.loads(resp.read())["choices"][0]["text"] == "sync"
         assert server.stats().requests == 1
+
+
+async def test_probes_may_point_at_the_models_route() -> None:
+    server = MockModelServer(ready_path="/v1/models", live_path="/v1/models", ready_delay_s=0.3)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(server.base_url + "/v1/models") as loading:
+                assert loading.status == 503
+            await asyncio.sleep(0.35)
+            async with http.get(server.base_url + "/v1/models") as ready:
+                assert ready.status == 200
+                assert (await ready.json())["data"][0]["object"] == "model"
+    finally:
+        await server.stop()

@@ -40,6 +40,8 @@ class _Handlers:
         return web.json_response({"status": "ready"})
 
     async def models(self, request: web.Request) -> web.Response:
+        if time.monotonic() - self.started < self.settings.ready_delay_s:
+            return web.json_response({"status": "loading"}, status=503)
         model = {"id": self.settings.model, "object": "model", "owned_by": "modeleval-mock"}
         return web.json_response({"object": "list", "data": [model]})
 
@@ -256,10 +258,12 @@ def build_app(settings: MockSettings, stats: MockStats | None = None) -> web.App
     handlers = _Handlers(settings, stats)
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app[STATS_KEY] = stats
-    app.router.add_get(settings.live_path, handlers.live)
-    if settings.ready_path != settings.live_path:
-        app.router.add_get(settings.ready_path, handlers.ready)
-    app.router.add_get("/v1/models", handlers.models)
+    # A probe may point at /v1/models (as vLLM deployments often do): one route per path.
+    gets = {"/v1/models": handlers.models}
+    gets.setdefault(settings.live_path, handlers.live)
+    gets.setdefault(settings.ready_path, handlers.ready)
+    for path, handler in gets.items():
+        app.router.add_get(path, handler)
     app.router.add_post("/v1/chat/completions", handlers.chat)
     app.router.add_post("/v1/completions", handlers.completions)
     app.router.add_get("/mock/stats", handlers.get_stats)
