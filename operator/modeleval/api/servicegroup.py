@@ -150,6 +150,14 @@ class ModelCache(ApiModel):
     )
     size: Quantity = Field(default="100Gi", description="Size of the PVC the operator creates.")
     mount_path: str = Field(default="/models", pattern=r"^/", description="Mount path.")
+    access_modes: (
+        list[Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]] | None
+    ) = Field(
+        default=None,
+        max_length=4,
+        description="Access modes of the PVC the operator creates; default ReadWriteOnce for "
+        "one instance, ReadWriteMany for more. Cannot change after creation.",
+    )
     read_only: bool = Field(default=False, description="Mount read-only.")
 
 

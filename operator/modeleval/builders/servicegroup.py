@@ -364,7 +364,9 @@ def build_model_cache_pvc(group: ModelEvalServiceGroup) -> dict[str, Any] | None
     claim = model_cache_claim_name(group)
     assert claim is not None
     spec: dict[str, Any] = {
-        "accessModes": ["ReadWriteMany" if group.spec.instances > 1 else "ReadWriteOnce"],
+        "accessModes": list(cache.access_modes)
+        if cache.access_modes
+        else ["ReadWriteMany" if group.spec.instances > 1 else "ReadWriteOnce"],
         "resources": {"requests": {"storage": str(cache.size)}},
     }
     if cache.storage_class_name:

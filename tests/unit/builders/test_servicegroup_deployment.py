@@ -227,6 +227,10 @@ def test_model_cache_operator_created_pvc() -> None:
     )
     many = build_model_cache_pvc(group({"instances": 2, "modelCache": {}}))
     assert many is not None and many["spec"]["accessModes"] == ["ReadWriteMany"]
+    chosen = build_model_cache_pvc(
+        group({"instances": 2, "modelCache": {"accessModes": ["ReadOnlyMany"]}})
+    )
+    assert chosen is not None and chosen["spec"]["accessModes"] == ["ReadOnlyMany"]
 
 
 def test_model_cache_existing_claim_is_mounted_not_created() -> None:
