@@ -223,6 +223,13 @@ def test_unpullable_image_and_missing_gpus_keep_pods_pending(
     scheduled = cluster.wait_for(unschedulable, what="PodScheduled condition")
     assert scheduled["status"] == "False" and scheduled["reason"] == "Unschedulable"
     assert scheduled["message"] == "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+    events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]  # type: ignore[index]
+    assert any(
+        e["reason"] == "FailedScheduling"
+        and e["type"] == "Warning"
+        and "nvidia.com/gpu" in e["message"]
+        for e in events
+    )
     [pod] = pods(api, ns, "big")
     assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
 

@@ -255,6 +255,10 @@ def test_failing_job_retries_up_to_backoff_limit(
     assert status["failed"] == 3 and status.get("succeeded", 0) == 0 and status["active"] == 0
     pods = pods_of(api, ns, "fails")
     assert len(pods) == 3
+    events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]  # type: ignore[index]
+    reasons = [(e["involvedObject"]["kind"], e["reason"]) for e in events]
+    assert reasons.count(("Job", "SuccessfulCreate")) == 3
+    assert ("Job", "BackoffLimitExceeded") in reasons and ("Pod", "Started") in reasons
     for pod in pods:
         assert pod["status"]["phase"] == "Failed"
         terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]

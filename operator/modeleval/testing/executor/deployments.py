@@ -20,6 +20,7 @@ from .controllers import (
     random_suffix,
     template_hash,
 )
+from .events import record_event
 from .informer import Key
 
 HASH_LABEL = "pod-template-hash"
@@ -141,6 +142,10 @@ class DeploymentController:
             "spec": template.get("spec") or {},
         }
         await self.pods.create(self.client, pod)
+        message = f"Created pod {pod['metadata']['name']} of replica set {meta['name']}-{current}"
+        await record_event(
+            self.client, deployment, "ScalingReplicaSet", message, component="deployment-controller"
+        )
 
     async def _write_status(
         self,

@@ -60,6 +60,10 @@ class Informer:
 
     async def _relist(self) -> str:
         listing = await self.client.list(self.resource)
+        kind = str(listing.get("kind", "")).removesuffix("List")
+        for item in listing.get("items", []):  # list items need not carry their kind
+            item.setdefault("apiVersion", listing.get("apiVersion"))
+            item.setdefault("kind", kind)
         fresh = {key_of(item): item for item in listing.get("items", [])}
         for key in list(self.cache):
             if key not in fresh:

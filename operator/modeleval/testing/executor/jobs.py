@@ -16,6 +16,7 @@ from .controllers import (
     pod_ready,
     random_suffix,
 )
+from .events import record_event
 from .informer import Key
 from .podstatus import now
 
@@ -92,6 +93,8 @@ class JobController:
             for c in status.get("conditions") or []
         )
         if spec.get("suspend"):
+            if not was_suspended:
+                await self._event(job, "Suspended", "Job suspended")
             await self._kill(active)
             conditions.append(_condition("Suspended", "JobSuspended", "Job suspended"))
             paused = {"active": 0, "ready": 0, "startTime": None}
@@ -99,6 +102,7 @@ class JobController:
                 job, status, conditions, paused | self._counts(succeeded, failed)
             )
         if was_suspended:
+            await self._event(job, "Resumed", "Job resumed")
             conditions.append(_condition("Suspended", "JobResumed", "Job resumed", "False"))
         start = status.get("startTime") if not was_suspended else None
         start = start or now()
@@ -153,8 +157,10 @@ class JobController:
                 _condition("Complete", "CompletionsReached", message),
             ]
             update["completionTime"] = now()
+            await self._event(job, "Completed", "Job completed")
         elif failure is not None:
             conditions += [_condition("FailureTarget", *failure), _condition("Failed", *failure)]
+            await self._event(job, failure[0], failure[1], warning=True)
         update.update(active=0, ready=0)
         await self._write(job, status, conditions, update)
         return None
@@ -203,6 +209,12 @@ class JobController:
             "spec": template.get("spec") or {},
         }
         await self.pods.create(self.client, pod)
+        await self._event(job, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+
+    async def _event(self, job: JsonDict, reason: str, message: str, warning: bool = False) -> None:
+        await record_event(
+            self.client, job, reason, message, component="job-controller", warning=warning
+        )
 
     async def _write(
         self, job: JsonDict, status: JsonDict, conditions: list[JsonDict], update: JsonDict

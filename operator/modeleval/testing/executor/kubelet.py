@@ -15,6 +15,7 @@ import aiohttp
 
 from .client import PODS, PVCS, ApiError, JsonDict, KubeClient
 from .config import ExecutorConfig
+from .events import record_event
 from .launch import Launch, Launcher, allocate_ports
 from .podstatus import ContainerState, PodView, now
 from .probes import ProbeTiming, run_probe
@@ -131,12 +132,16 @@ class PodRuntime:
     async def _schedule(self) -> None:
         node = self.ctx.node
         while reason := await self._missing_claim() or node.unschedulable_reason(self.pod):
+            if reason != self.view.unschedulable_message:
+                await self.event("FailedScheduling", reason, warning=True, by="default-scheduler")
             self.view.unschedulable_message = reason
             await self.write_status()
             await node.wait_for_change(1.0)
         node.bind(self.uid, self.pod)
         self.view.scheduled, self.view.unschedulable_message = True, ""
         self.view.start_time = now()
+        where = f"Successfully assigned {self.namespace}/{self.name} to {node.name}"
+        await self.event("Scheduled", where, by="default-scheduler")
         if (self.pod.get("spec") or {}).get("nodeName") != node.name:
             with contextlib.suppress(ApiError):
                 body = {"spec": {"nodeName": node.name}}
@@ -197,6 +202,8 @@ class PodRuntime:
                     f'failed to pull and unpack image "{c.image}": failed to resolve reference '
                     f'"{c.image}": not found',
                 )
+                message = f'Failed to pull image "{c.image}": {c.state["waiting"]["message"]}'
+                await self.event("Failed", message, warning=True)
             await self.write_status()
             await asyncio.sleep(self.ctx.config.scaled(2))
             for c in bad:
@@ -232,6 +239,11 @@ class PodRuntime:
                 backoff = 0
             delay = min(300, 10 * 2**backoff)
             backoff += 1
+            await self.event(
+                "BackOff",
+                f"Back-off restarting failed container {state.name} in pod {self.name}",
+                warning=True,
+            )
             state.waiting(
                 "CrashLoopBackOff",
                 f"back-off {delay}s restarting failed container={state.name} "
@@ -250,7 +262,9 @@ class PodRuntime:
         )
         failure = await process.start()
         if failure is not None:
+            await self.event("Failed", f"Error: {failure.message}", warning=True)
             return failure
+        await self.event("Started", f"Started container {state.name}")
         self.processes[state.name] = process
         state.running(f"local://{process.pid}", started="startupProbe" not in spec)
         await self.write_status()
@@ -285,7 +299,11 @@ class PodRuntime:
             while not await attempt(startup):
                 failures += 1
                 if failures >= timing.failure_threshold:
-                    log.info("%s/%s: startup probe failed, restarting", self.name, state.name)
+                    await self.event(
+                        "Unhealthy",
+                        f"Startup probe failed; container {state.name} will be restarted",
+                        warning=True,
+                    )
                     await process.terminate(grace)
                     return
                 await asyncio.sleep(timing.period)
@@ -319,6 +337,8 @@ class PodRuntime:
                 flip = state.ready and failures >= timing.failure_threshold
             if flip:
                 state.ready = not state.ready
+                if not state.ready:
+                    await self.event("Unhealthy", "Readiness probe failed", warning=True)
                 await self.write_status()
             await asyncio.sleep(timing.period)
 
@@ -338,10 +358,24 @@ class PodRuntime:
         while True:
             failures = 0 if await attempt(probe) else failures + 1
             if failures >= timing.failure_threshold:
-                log.info("%s: liveness probe failed, restarting", self.name)
+                message = "Liveness probe failed; the container will be restarted"
+                await self.event("Unhealthy", message, warning=True)
                 await process.terminate(grace)
                 return
             await asyncio.sleep(timing.period)
+
+    async def event(
+        self, reason: str, message: str, *, warning: bool = False, by: str = "kubelet"
+    ) -> None:
+        await record_event(
+            self.ctx.client,
+            {"apiVersion": "v1", "kind": "Pod", "metadata": self.pod["metadata"]},
+            reason,
+            message,
+            component=by,
+            warning=warning,
+            host=self.ctx.node.name,
+        )
 
     # -- status -----------------------------------------------------------------------------
 
