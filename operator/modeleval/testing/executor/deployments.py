@@ -129,7 +129,7 @@ class DeploymentController:
         meta = deployment["metadata"]
         template = copy.deepcopy((deployment.get("spec") or {}).get("template") or {})
         template_meta = template.get("metadata") or {}
-        pod = {
+        pod: JsonDict = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {

@@ -196,7 +196,7 @@ class JobController:
         labels.setdefault("job-name", meta["name"])
         labels.setdefault("batch.kubernetes.io/controller-uid", meta["uid"])
         labels.setdefault("controller-uid", meta["uid"])
-        pod = {
+        pod: JsonDict = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
