@@ -82,7 +82,14 @@ def _tables() -> tuple[dict[int, str], dict[int, str], list[_Step]]:
     first_pattern, first_repl = steps[0]
     if first_repl != r" \1 ":  # the per-character step the translate table stands for
         raise RuntimeError(f"unexpected sacrebleu tokenizer step {first_repl!r}")
-    punct = {c: f" {chr(c)} " for c in range(128) if first_pattern.fullmatch(chr(c)) is not None}
+    # Space is in that class too, but padding it only lengthens runs of spaces, which no later
+    # step can tell apart (in each step a space is either only a first or only a second
+    # group, so one space per run is enough) and the final split removes.
+    punct = {
+        c: f" {chr(c)} "
+        for c in range(128)
+        if first_pattern.fullmatch(chr(c)) is not None and chr(c) != " "
+    }
     zh = {c: f" {chr(c)} " for c in range(_BMP) if TokenizerZh._is_chinese_char(chr(c))}
     return zh, punct, [_Step(pattern, template) for pattern, template in steps[1:]]
 
@@ -94,6 +101,7 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
     zh, punct, rest = _tables()
 
     zh_chars = frozenset(map(chr, zh))
+    has_punct = re.compile(f"[{re.escape(''.join(map(chr, punct)))}]").search
 
     @lru_cache(maxsize=2**16)
     def tokenize(line: str) -> str:
@@ -112,7 +120,8 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
                     .replace("&gt;", ">")
                 )
             line = f" {line} "
-        line = line.translate(punct)
+        if has_punct(line):
+            line = line.translate(punct)
         for step in rest:
             if step.gate.search(line):
                 line = step(line)

@@ -6,9 +6,11 @@ import random
 import re
 
 import pytest
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
+from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
-from modeleval.scoring.bleu import _Step
+from modeleval.scoring.bleu import _Step, make_tokenizer
 
 STEPS = TokenizerRegexp()._re[1:]  # type: ignore[no-untyped-call]
 
@@ -39,3 +41,16 @@ def test_unexpected_template_rejected() -> None:
         _Step(re.compile(r"(a)(b)"), r"\2\1")
     with pytest.raises(RuntimeError, match="unexpected"):
         _Step(re.compile(r"(a)"), r" \1 ")
+
+
+@pytest.mark.parametrize("kind", ["13a", "zh"])
+def test_tokenizer_on_every_short_string(kind: str) -> None:
+    # Every string of up to 5 characters over letters, digits, the context-dependent
+    # characters, class punctuation, spaces, tabs and a Chinese character.
+    reference = Tokenizer13a() if kind == "13a" else TokenizerZh()
+    ours = make_tokenizer(kind)
+    lines = [""]
+    for _ in range(5):
+        lines = [line + c for line in lines for c in "a1.,- (\t今"]
+        for line in lines:
+            assert ours(line) == reference(line), line
