@@ -161,6 +161,17 @@ def test_model_server_becomes_ready_scales_and_rolls(
     assert status(api, ns, "model")["observedGeneration"] == 4  # create, scale x2, template
     assert httpx.get(url).status_code == 200  # the Service follows the new pod
 
+    [pod] = pods(api, ns, "model")
+    runtime = cluster.executor.runtime(pod["metadata"]["name"], ns)  # type: ignore[union-attr]
+    assert runtime is not None
+    local = f"http://127.0.0.1:{runtime.local_port('http')}/health"
+    assert httpx.get(local).status_code == 200
+    api.delete(path(ns, "model"))  # garbage collection removes the pod: its process stops
+    cluster.wait_for(lambda: not pods(api, ns, "model"), what="pods collected")
+    cluster.wait_for(lambda: runtime.finished.is_set(), what="process stopped")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(local)
+
 
 def test_crashing_container_goes_into_crash_loop_back_off(
     cluster: LocalCluster, api: JsonApi, ns: str
@@ -280,3 +291,19 @@ def test_failing_startup_probe_restarts_the_container(
     found = cluster.wait_for(restarted, what="restart after startup probe budget", timeout=30)
     assert found["started"] is False and found["ready"] is False
     assert found["lastState"]["terminated"]["exitCode"] in (137, 143)
+
+
+def test_failing_liveness_probe_restarts_a_running_container(
+    cluster: LocalCluster, api: JsonApi, ns: str
+) -> None:
+    liveness = {"tcpSocket": {"port": 9999}, "periodSeconds": 5, "failureThreshold": 2}
+    api.create(path(ns), deployment("sick", livenessProbe=liveness, **SERVER))
+
+    def restarted() -> Any:
+        found = container_status(api, ns, "sick")
+        return found if found and found["restartCount"] >= 1 else None
+
+    found = cluster.wait_for(restarted, what="liveness restart", timeout=30)
+    assert found["lastState"]["terminated"]["exitCode"] in (137, 143)
+    events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]  # type: ignore[index]
+    assert any(e["reason"] == "Unhealthy" and "Liveness" in e["message"] for e in events)
