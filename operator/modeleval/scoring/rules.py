@@ -92,13 +92,18 @@ class RuleScorer:
 
     def accuracy(self, answer: str, target: str) -> float:
         """1.0 when the answer matches the target under the configured rule, else 0.0."""
+        remove = self.stop_words.remove
+        return self._accuracy(answer, target, remove(answer), remove(target))
+
+    def _accuracy(self, answer: str, target: str, clean_answer: str, clean_target: str) -> float:
+        """:meth:`accuracy`, given the texts without stop words (``clean_*``)."""
         mode = self.config.accuracy_match
         if mode == "choice":
             expected = extract_choice(target, self.config.choices)
             if expected is not None:
                 return float(extract_choice(answer, self.config.choices) == expected)
-        a = self.normalization.apply(self.stop_words.remove(answer))
-        t = self.normalization.apply(self.stop_words.remove(target))
+        a = self.normalization.apply(clean_answer)
+        t = self.normalization.apply(clean_target)
         if mode == "contains":
             return float(bool(t) and t in a)
         return float(a == t)
@@ -122,13 +127,22 @@ class RuleScorer:
         """
         items = list(pairs)
         results: list[dict[str, float]] = [{} for _ in items]
+        prepared = [self._similarity_input(a, t) for a, t in items] if self._similarity else []
         if "accuracy" in self.metric_names:
-            accuracy = self.accuracy
-            for result, (answer, target) in zip(results, items, strict=True):
-                result["accuracy"] = accuracy(answer, target)
+            if prepared and self.normalization.nfkc:
+                # The similarity input is the same stop-word-free text after NFKC, which
+                # normalisation applies first anyway (NFKC is idempotent): reuse it.
+                cleaned = [(a, t) for a, t, _ in prepared]
+            else:
+                remove = self.stop_words.remove
+                cleaned = [(remove(a), remove(t)) for a, t in items]
+            accuracy = self._accuracy
+            for result, (answer, target), (clean_answer, clean_target) in zip(
+                results, items, cleaned, strict=True
+            ):
+                result["accuracy"] = accuracy(answer, target, clean_answer, clean_target)
         if not self._similarity:
             return results
-        prepared = [self._similarity_input(answer, target) for answer, target in items]
         answers = [answer for answer, _, _ in prepared]
         targets = [target for _, target, _ in prepared]
         cjk = [flag for _, _, flag in prepared]

@@ -88,8 +88,10 @@ class Normalization:
         if self.remove_punctuation:
             text = text.translate(_punctuation_table())
         if self.collapse_whitespace:
-            text = _WHITESPACE_RE.sub(" ", text).strip()
-            if has_cjk(text):
+            # Same as _WHITESPACE_RE.sub(" ", text).strip(): \s and str.split() agree on
+            # what whitespace is (str.isspace), and this is several times faster.
+            text = " ".join(text.split())
+            if " " in text and has_cjk(text):
                 # Spaces between CJK characters carry no meaning ("今天 天气" == "今天天气").
                 text = _remove_spaces_next_to_cjk(text)
         return text

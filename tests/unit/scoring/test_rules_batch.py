@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import re
+import sys
 
 import pytest
 import sacrebleu
 
-from modeleval.scoring.config import RuleConfig
+from modeleval.scoring.config import NormalizationConfig, RuleConfig
 from modeleval.scoring.rules import RuleScorer
+from modeleval.scoring.text import Normalization, has_cjk
 
 from .test_bleu import random_strings
 
@@ -20,6 +23,9 @@ PAIRS = [
     ("", "答案"),
     ("B", "答案是 B"),
     ("ＡＢＣ１２３", "ABC123"),
+    ("答案：Ｃ", "C"),
+    (" 今天 天气\u3000很好 ", "今天天气很好"),
+    ("a\u00a0b\tc\n", "A B C"),
 ]
 
 
@@ -43,6 +49,8 @@ def random_pairs(n: int, seed: int) -> list[tuple[str, str]]:
         RuleConfig(score_modes=["similarity"], similarity_metrics=["bleu", "editDistance"]),
         RuleConfig(score_modes=["accuracy"], accuracy_match="contains"),
         RuleConfig(stop_word_list=["的", "the", "是"]),
+        RuleConfig(normalization=NormalizationConfig(nfkc=False, lowercase=False)),
+        RuleConfig(accuracy_match="choice", normalization=NormalizationConfig(nfkc=False)),
     ],
 )
 def test_score_many_equals_score_item_by_item(config: RuleConfig) -> None:
@@ -71,3 +79,30 @@ def test_score_many_bleu_is_sacrebleu_sentence_bleu() -> None:
 
 def test_score_many_of_nothing() -> None:
     assert RuleScorer(RuleConfig()).score_many([]) == []
+
+
+WHITESPACE_RUNS = re.compile(r"\s+")
+CJK_SPACES = re.compile(
+    "(?<=[\u1100-\u11ff\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3130-\u318f"
+    "\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]) "
+    "| (?=[\u1100-\u11ff\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3130-\u318f"
+    "\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff])"
+)
+
+
+def test_whitespace_collapse_is_the_regular_expression_definition() -> None:
+    # Normalization collapses whitespace with str.split(); the definition is re's \s+ -> " "
+    # and strip(). Both agree on every code point ...
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert (WHITESPACE_RUNS.fullmatch(char) is not None) == char.isspace(), hex(code)
+    # ... and on whole texts, including the CJK space removal that follows.
+    light = Normalization(lowercase=False, remove_punctuation=False, nfkc=False)
+    rng = random.Random(8)
+    pieces = [" ", "\t", "\n", "\u00a0", "\u3000", "\u2028", "\x1c", "a", "今", "。", "b c"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        expected = WHITESPACE_RUNS.sub(" ", text).strip()
+        if has_cjk(expected):
+            expected = CJK_SPACES.sub("", expected)
+        assert light.apply(text) == expected, repr(text)
