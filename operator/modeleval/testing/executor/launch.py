@@ -251,12 +251,9 @@ def _probe_path(container: JsonDict, probe: str, default: str) -> str:
 
 def _served_model(args: list[str]) -> str:
     """The model name a model-server container serves (vLLM / TGI style flags)."""
-    flags = ("--served-model-name", "--model", "--model-id")
-    for index, arg in enumerate(args):
-        name, _, value = arg.partition("=")
-        if name in flags:
-            if value:
-                return value
-            if index + 1 < len(args):
-                return args[index + 1]
+    for flag in ("--served-model-name", "--model", "--model-id"):  # in order of preference
+        for index, arg in enumerate(args):
+            name, _, value = arg.partition("=")
+            if name == flag and (value or index + 1 < len(args)):
+                return value or args[index + 1]
     return "mock-model"
