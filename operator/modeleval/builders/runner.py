@@ -116,7 +116,7 @@ def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         {"name": "results", **results},
         {"name": "tmp", "emptyDir": {}},
     ]
-    mounts = [
+    mounts: list[dict[str, Any]] = [
         {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
         {"name": "results", "mountPath": RESULTS_DIR},
         {"name": "tmp", "mountPath": "/tmp"},

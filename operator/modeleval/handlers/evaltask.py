@@ -15,7 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from pydantic import ValidationError
@@ -82,7 +82,8 @@ def validation_message(exc: ValidationError) -> str:
 def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
     kind = "Warning" if decision.state == TaskState.FAILED else "Normal"
     try:
-        kopf.event(dict(raw), type=kind, reason=decision.reason, message=decision.message or "")
+        body = kopf.Body(cast(kopf.RawBody, dict(raw)))
+        kopf.event(body, type=kind, reason=decision.reason, message=decision.message or "")
     except LookupError:  # outside a running operator (no event queue): log only
         log.info("%s %s: %s", kind, decision.reason, decision.message)
 
@@ -215,8 +216,8 @@ def _reconcile_or_wait(namespace: str, name: str) -> None:
 @kopf.on.resume(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
 @kopf.on.create(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
 @kopf.on.update(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
-def on_task_change(namespace: str, name: str, **_: Any) -> None:
-    _reconcile_or_wait(namespace, name)
+def on_task_change(*, namespace: str | None, name: str, **_: Any) -> None:
+    _reconcile_or_wait(namespace or "", name)
 
 
 def _owner_task(body: Mapping[str, Any]) -> str | None:
@@ -229,12 +230,12 @@ def _owner_task(body: Mapping[str, Any]) -> str | None:
 @kopf.on.event(
     "batch", "v1", "jobs", labels={c.LABEL_EVAL_TASK: kopf.PRESENT}, id=HANDLER_JOB_EVENT
 )
-def on_job_event(type: str | None, body: kopf.Body, namespace: str, **_: Any) -> None:
+def on_job_event(*, type: str, body: kopf.Body, namespace: str | None, **_: Any) -> None:
     """A Job the task waits on changed; a Job just created (no status yet) tells nothing new."""
     task = _owner_task(body)
     if task is None or (type != "DELETED" and not job_has_news(body)):
         return
-    reconcile(namespace, task)
+    reconcile(namespace or "", task)
 
 
 def job_has_news(body: Mapping[str, Any]) -> bool:
@@ -255,23 +256,23 @@ def referenced_groups(spec: Mapping[str, Any]) -> set[str]:
 
 @kopf.index(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=INDEX_BY_GROUP)
 def evaltask_by_group(
-    spec: kopf.Spec, namespace: str, name: str, **_: Any
+    *, spec: kopf.Spec, namespace: str | None, name: str, **_: Any
 ) -> dict[tuple[str, str], str]:
-    return {(namespace, group): name for group in referenced_groups(spec)}
+    return {(namespace or "", group): name for group in referenced_groups(spec)}
 
 
 @kopf.on.event(c.GROUP, c.VERSION, c.SERVICE_GROUP_PLURAL, id=HANDLER_GROUP_EVENT)
-def on_target_group_event(namespace: str, name: str, **kwargs: Any) -> None:
+def on_target_group_event(*, namespace: str | None, name: str, **kwargs: Any) -> None:
     index: kopf.Index[tuple[str, str], str] = kwargs[INDEX_BY_GROUP]
-    for task in sorted(set(index.get((namespace, name), []))):
-        reconcile(namespace, task)
+    for task in sorted(set(index.get((namespace or "", name), []))):
+        reconcile(namespace or "", task)
 
 
-def _unfinished(status: kopf.Status, **_: Any) -> bool:
+def _unfinished(*, status: kopf.Status, **_: Any) -> bool:
     return status.get("state") not in (*FINISHED, TaskState.STOPPED.value)
 
 
-def _waiting_for_target(status: kopf.Status, **_: Any) -> bool:
+def _waiting_for_target(*, status: kopf.Status, **_: Any) -> bool:
     return str(status.get("message") or "").startswith(WAITING_FOR_TARGET)
 
 
@@ -284,9 +285,9 @@ def _waiting_for_target(status: kopf.Status, **_: Any) -> bool:
     initial_delay=SETTINGS.poll_seconds,
     when=_waiting_for_target,
 )
-def poll_target(namespace: str, name: str, **_: Any) -> None:
+def poll_target(*, namespace: str | None, name: str, **_: Any) -> None:
     """Queued for a service group: look again (group events usually come first)."""
-    reconcile(namespace, name)
+    reconcile(namespace or "", name)
 
 
 @kopf.timer(
@@ -298,6 +299,6 @@ def poll_target(namespace: str, name: str, **_: Any) -> None:
     initial_delay=SETTINGS.poll_seconds * RESYNC_FACTOR,
     when=_unfinished,
 )
-def resync_task(namespace: str, name: str, **_: Any) -> None:
+def resync_task(*, namespace: str | None, name: str, **_: Any) -> None:
     """The safety net: re-read an unfinished task and its children (events drive the rest)."""
-    reconcile(namespace, name)
+    reconcile(namespace or "", name)

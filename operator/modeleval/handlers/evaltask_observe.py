@@ -88,11 +88,12 @@ def _terminated(pod: Any) -> tuple[str, Any] | None:
 def pod_failure(namespace: str, job: str) -> str | None:
     """``pod X exited with code N (Reason): <last line of the termination message>``."""
     pods = kube.core().list_namespaced_pod(namespace, label_selector=f"{JOB_NAME_LABEL}={job}")
-    ended = [(t, pod) for pod in pods.items if (t := _terminated(pod)) is not None]
+    items: list[Any] = list(pods.items)
+    ended = [(t, pod) for pod in items if (t := _terminated(pod)) is not None]
     if not ended:
         return None
     (_, term), pod = max(ended, key=lambda pair: pair[0][0])
-    name = pod.metadata.name
+    name = str(pod.metadata.name)
     line = last_line(term.message or "") or last_line(_log_tail(namespace, name))
     reason = f" ({term.reason})" if term.reason and term.reason != "Error" else ""
     last = f": {line}" if line else f"; see kubectl logs {name}"
@@ -116,9 +117,10 @@ def _log_tail(namespace: str, pod: str) -> str:
 
 
 def job_view(job: Any, *, explain: bool = True) -> JobView:
-    conditions = {cond.type: cond for cond in (job.status.conditions or []) if job.status}
-    failed = conditions.get("Failed")
-    complete = conditions.get("Complete")
+    listed: list[Any] = list(job.status.conditions or []) if job.status else []
+    conditions = {cond.type: cond for cond in listed}
+    failed: Any = conditions.get("Failed")
+    complete: Any = conditions.get("Complete")
     is_failed = failed is not None and failed.status == "True"
     counts = job.status
     started = bool(counts and (counts.active or counts.succeeded or counts.failed or counts.ready))
@@ -141,10 +143,11 @@ def observe_jobs(task: EvalTask, uid: str) -> tuple[dict[Phase, JobView], set[st
     """The task's phase Jobs by phase, and the uids of those Jobs."""
     namespace = task.metadata.namespace or ""
     selector = f"{c.LABEL_EVAL_TASK}={short_name(task.metadata.name or '')}"
-    jobs = kube.batch().list_namespaced_job(namespace, label_selector=selector)
+    listed = kube.batch().list_namespaced_job(namespace, label_selector=selector)
     views: dict[Phase, JobView] = {}
     uids: set[str] = set()
-    for job in jobs.items:
+    jobs: list[Any] = list(listed.items)
+    for job in jobs:
         phase = (job.metadata.labels or {}).get(c.LABEL_PHASE)
         if phase not in set(Phase) or not _owned_by(job, uid):
             continue
@@ -158,9 +161,10 @@ def count_stray_pods(task: EvalTask, live_job_uids: set[str]) -> int:
     """Runner pods of the task still running although their Job is gone or going."""
     namespace = task.metadata.namespace or ""
     selector = f"{c.LABEL_EVAL_TASK}={short_name(task.metadata.name or '')}"
-    pods = kube.core().list_namespaced_pod(namespace, label_selector=selector)
+    listed = kube.core().list_namespaced_pod(namespace, label_selector=selector)
+    pods: list[Any] = list(listed.items)
     stray = 0
-    for pod in pods.items:
+    for pod in pods:
         if pod.status is not None and pod.status.phase in POD_DONE:
             continue
         owners = {ref.uid for ref in pod.metadata.owner_references or []}
