@@ -157,7 +157,6 @@ def test_env_configmap_secret_and_service_account_identity(
         f"/api/v1/namespaces/{ns}/secrets",
         {"metadata": {"name": "creds"}, "data": {"token": "czNjcjN0"}},  # "s3cr3t"
     )
-    api.create(f"/api/v1/namespaces/{ns}/serviceaccounts", {"metadata": {"name": "runner"}})
     script = """
         import json, os, yaml
         config = yaml.safe_load(open(os.environ["KUBECONFIG"]))
@@ -200,6 +199,15 @@ def test_env_configmap_secret_and_service_account_identity(
         },
     )
     api.create(jobs_path(ns), spec)
+
+    def waiting_for_account() -> Any:
+        pods = pods_of(api, ns, "env")
+        statuses = pods[0]["status"].get("containerStatuses") if pods else None
+        return statuses and statuses[0]["state"].get("waiting", {}).get("message")
+
+    message = cluster.wait_for(waiting_for_account, what="pod waiting for its ServiceAccount")
+    assert message == 'serviceaccount "runner" not found'
+    api.create(f"/api/v1/namespaces/{ns}/serviceaccounts", {"metadata": {"name": "runner"}})
     cluster.wait_for(lambda: finished(api, ns, "env", "Complete"), what="env job")
     [pod] = pods_of(api, ns, "env")
     out = json.loads(cluster.executor.pod_log(pod["metadata"]["name"], ns))  # type: ignore[union-attr]

@@ -35,6 +35,7 @@ from .jobs import JobController
 from .kubelet import KubeletContext, PodRuntime
 from .scheduler import Node
 from .services import ServiceRouter, labels_match
+from .volumes import NotReady
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,10 @@ class Executor:
         return ports
 
     async def _mint(self, namespace: str, account: str) -> str:
+        # Admission rejects pods of a missing ServiceAccount; here the pod waits for it
+        # ("default" is exempt: clusters create it in every namespace).
+        if account != "default" and not await self.client.get(SERVICE_ACCOUNTS, account, namespace):
+            raise NotReady("ContainerCreating", f'serviceaccount "{account}" not found')
         if self._token_minter is not None:
             token = self._token_minter(namespace, account)
             return await token if inspect.isawaitable(token) else token
