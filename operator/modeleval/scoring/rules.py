@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq, Levenshtein
@@ -26,7 +26,13 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 from modeleval.scoring.bleu import SentenceBleu
 from modeleval.scoring.choice import extract_choice
 from modeleval.scoring.config import RuleConfig
-from modeleval.scoring.text import Normalization, StopWords, has_cjk, tokens
+from modeleval.scoring.text import (
+    Normalization,
+    StopWords,
+    cjk_character_tokens,
+    has_cjk,
+    tokens,
+)
 
 _LIGHT = Normalization(lowercase=False, remove_punctuation=False)
 
@@ -35,11 +41,15 @@ def rouge_l(answer: str, target: str, *, cjk: bool | None = None) -> float:
     """ROUGE-L F1 of ``answer`` against ``target`` (0-1); CJK detected from both texts."""
     if cjk is None:
         cjk = has_cjk(answer) or has_cjk(target)
+    if cjk:  # one token per character: compare the characters as strings (same LCS, faster)
+        answer_chars, target_chars = cjk_character_tokens(answer), cjk_character_tokens(target)
+        if answer_chars is not None and target_chars is not None:
+            return rouge_l_tokens(answer_chars, target_chars)
     return rouge_l_tokens(tokens(answer, cjk=cjk), tokens(target, cjk=cjk))
 
 
-def rouge_l_tokens(answer: list[str], target: list[str]) -> float:
-    """ROUGE-L F1 from token lists; the LCS length comes from rapidfuzz."""
+def rouge_l_tokens(answer: Sequence[str], target: Sequence[str]) -> float:
+    """ROUGE-L F1 from token sequences; the LCS length comes from rapidfuzz."""
     if not answer or not target:
         return 0.0
     lcs = LCSseq.similarity(answer, target)

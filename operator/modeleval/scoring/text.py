@@ -36,6 +36,8 @@ _CJK_RE = re.compile(f"[{_CJK_LETTER_CLASS}]")
 # whitespace separate tokens and are dropped (as in ROUGE's usual word tokenisation).
 _MIXED_TOKEN_RE = re.compile(f"[{_CJK_LETTER_CLASS}]|[^\\W{_CJK_LETTER_CLASS}]+")
 _WORD_TOKEN_RE = re.compile(r"\w+")
+_OTHER_WORD_RE = re.compile(f"[^\\W{_CJK_LETTER_CLASS}]")
+_NOT_CJK_LETTERS_RE = re.compile(f"[^{_CJK_LETTER_CLASS}]+")
 _WHITESPACE_RE = re.compile(r"\s+")
 _SPLIT_KEEP_SPACE_RE = re.compile(r"(\s+)")
 
@@ -54,6 +56,18 @@ def tokens(text: str, *, cjk: bool | None = None) -> list[str]:
         cjk = has_cjk(text)
     pattern = _MIXED_TOKEN_RE if cjk else _WORD_TOKEN_RE
     return pattern.findall(text.lower())
+
+
+def cjk_character_tokens(text: str) -> str | None:
+    """``"".join(tokens(text, cjk=True))`` when every such token is one CJK character, else None.
+
+    That is the case when ``text`` holds no letters or digits other than CJK ones; the
+    characters then compare (e.g. for an LCS) as the tokens do, without building a list.
+    """
+    text = text.lower()
+    if _OTHER_WORD_RE.search(text) is not None:
+        return None
+    return _NOT_CJK_LETTERS_RE.sub("", text)
 
 
 @lru_cache(maxsize=1)

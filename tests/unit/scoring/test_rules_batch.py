@@ -10,8 +10,8 @@ import pytest
 import sacrebleu
 
 from modeleval.scoring.config import NormalizationConfig, RuleConfig
-from modeleval.scoring.rules import RuleScorer
-from modeleval.scoring.text import Normalization, has_cjk
+from modeleval.scoring.rules import RuleScorer, rouge_l, rouge_l_tokens
+from modeleval.scoring.text import Normalization, cjk_character_tokens, has_cjk, tokens
 
 from .test_bleu import random_strings
 
@@ -106,3 +106,23 @@ def test_whitespace_collapse_is_the_regular_expression_definition() -> None:
         if has_cjk(expected):
             expected = CJK_SPACES.sub("", expected)
         assert light.apply(text) == expected, repr(text)
+
+
+def test_rouge_l_character_path_equals_token_lists() -> None:
+    # CJK text without other letters is compared as strings; the value must be the one the
+    # token lists give.
+    rng = random.Random(4)
+    alphabet = "今天天气很好我们去公园，。、！ 　ＡＢ１a1ーカナ한국"
+    checked_fast = 0
+    for _ in range(4000):
+        answer = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 15)))
+        target = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 15)))
+        expected = rouge_l_tokens(tokens(answer, cjk=True), tokens(target, cjk=True))
+        assert rouge_l(answer, target, cjk=True) == expected, (answer, target)
+        fast = cjk_character_tokens(answer)
+        if fast is not None:
+            checked_fast += 1
+            assert list(fast) == tokens(answer, cjk=True)
+    assert checked_fast > 100
+    assert cjk_character_tokens("今天，天气。") == "今天天气"
+    assert cjk_character_tokens("用GPU训练") is None
