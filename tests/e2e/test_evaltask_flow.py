@@ -48,6 +48,10 @@ def mock() -> Iterator[MockModelServer]:
         yield server
 
 
+def finished(st: dict[str, object]) -> bool:
+    return st.get("state") in ("Succeeded", "Failed")
+
+
 def test_task_runs_from_apply_to_succeeded_with_a_score(
     namespace: str, cluster: ClusterAccess, mock: MockModelServer
 ) -> None:
@@ -142,10 +146,12 @@ def test_suspend_stops_and_resume_finishes_without_sending_an_item_twice(
         time.sleep(1.0)
         assert len(slow.stats().completed_by_item) == answered, "requests after Stopped"
         set_suspend(cluster, namespace, "pausable", False)
-        final = wait_status(cluster, namespace, "pausable", inference_finished, timeout=120)
-        assert final["progress"]["processed"] == 60
+        final = wait_status(cluster, namespace, "pausable", finished, timeout=120)
+        assert final["state"] == "Succeeded", final.get("message")
+        assert final["totalScore"] is not None
         assert len(slow.stats().completed_by_item) == 60
         assert slow.stats().duplicates() == {}
+        assert max(slow.stats().by_item.values()) == 1, "an item was requested twice"
 
 
 def test_killing_the_runner_pod_midway_gives_the_same_results(
