@@ -360,3 +360,11 @@ def _alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_parallel_completions(cluster: LocalCluster, api: JsonApi, ns: str) -> None:
+    api.create(jobs_path(ns), job("wide", "print('done')", completions=3, parallelism=2))
+    cluster.wait_for(lambda: finished(api, ns, "wide", "Complete"), what="3 completions")
+    status = api.get(jobs_path(ns, "wide"))["status"]  # type: ignore[index]
+    assert (status["succeeded"], status.get("failed", 0), status["active"]) == (3, 0, 0)
+    assert [p["status"]["phase"] for p in pods_of(api, ns, "wide")] == ["Succeeded"] * 3
