@@ -124,7 +124,12 @@ def test_model_server_becomes_ready_scales_and_rolls(
     [pod] = pods(api, ns, "model")
     template_hash = pod["metadata"]["labels"]["pod-template-hash"]
     assert pod["metadata"]["name"].startswith(f"model-{template_hash}-")
-    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+    [owner] = pod["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"]) == ("ReplicaSet", f"model-{template_hash}")
+    replicaset = api.get(f"/apis/apps/v1/namespaces/{ns}/replicasets/model-{template_hash}")
+    assert replicaset is not None
+    assert replicaset["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+    assert replicaset["spec"]["replicas"] == 1 and replicaset["status"]["readyReplicas"] == 1
     assert pod["status"]["podIP"] == "127.0.0.1"
 
     url = cluster.executor.resolve_url(f"http://model.{ns}.svc.cluster.local/v1/models")  # type: ignore[union-attr]
@@ -158,6 +163,10 @@ def test_model_server_becomes_ready_scales_and_rolls(
         return bool(ready(1)) and hashes != {template_hash} and len(hashes) == 1
 
     cluster.wait_for(rolled, what="rollout")
+    old_set = api.get(f"/apis/apps/v1/namespaces/{ns}/replicasets/model-{template_hash}")
+    assert old_set is not None and old_set["spec"]["replicas"] == 0  # kept for rollback
+    revision = "deployment.kubernetes.io/revision"
+    assert api.get(path(ns, "model"))["metadata"]["annotations"][revision] == "2"  # type: ignore[index]
     assert status(api, ns, "model")["observedGeneration"] == 4  # create, scale x2, template
     assert httpx.get(url).status_code == 200  # the Service follows the new pod
 

@@ -49,6 +49,7 @@ SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts")
 EVENTS = Resource("", "v1", "events")
 NODES = Resource("", "v1", "nodes", namespaced=False)
 DEPLOYMENTS = Resource("apps", "v1", "deployments")
+REPLICASETS = Resource("apps", "v1", "replicasets")
 JOBS = Resource("batch", "v1", "jobs")
 
 MERGE_PATCH = "application/merge-patch+json"

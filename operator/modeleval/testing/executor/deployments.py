@@ -1,7 +1,8 @@
-"""The Deployment controller: pods per template hash, rolling updates, scaling, status.
+"""The Deployment controller: one ReplicaSet per pod template, rolling updates, status.
 
-Simplification: pods are owned by the Deployment directly (no ReplicaSet objects); the
-``pod-template-hash`` label and names ``<deploy>-<hash>-<suffix>`` are as in a cluster.
+The ReplicaSet named ``<deploy>-<pod-template-hash>`` of the current template is scaled up
+while the older ones are scaled down, within ``maxSurge``/``maxUnavailable`` (or all at once
+for ``Recreate``); the ReplicaSet controller turns replica counts into pods.
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ import math
 import time
 from typing import Any
 
-from .client import DEPLOYMENTS, JsonDict, KubeClient
+from .client import DEPLOYMENTS, REPLICASETS, JsonDict, KubeClient
 from .controllers import (
     PodView,
+    controller_uid,
     merge_conditions,
     owner_reference,
     pod_ready,
-    random_suffix,
     template_hash,
 )
 from .events import record_event
 from .informer import Key
+from .replicasets import active_pods
 
 HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
 
 
 def _resolve(value: Any, replicas: int, *, round_up: bool) -> int:
@@ -34,11 +37,23 @@ def _resolve(value: Any, replicas: int, *, round_up: bool) -> int:
     return int(text)
 
 
+def _replicas(replicaset: JsonDict) -> int:
+    return int((replicaset.get("spec") or {}).get("replicas", 0))
+
+
 class DeploymentController:
-    def __init__(self, client: KubeClient, cache: dict[Key, JsonDict], pods: PodView) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        cache: dict[Key, JsonDict],
+        replicasets: dict[Key, JsonDict],
+        pods: PodView,
+    ) -> None:
         self.client = client
         self.cache = cache
+        self.replicasets = replicasets
         self.pods = pods
+        self._created: dict[Key, JsonDict] = {}
         self._progress: dict[str, tuple[str, int, float]] = {}
         """Deployment uid -> (template hash, available new pods, monotonic time of progress)."""
 
@@ -47,121 +62,148 @@ class DeploymentController:
         if deployment is None or deployment["metadata"].get("deletionTimestamp"):
             return None
         spec = deployment.get("spec") or {}
-        uid = deployment["metadata"]["uid"]
         replicas = int(spec.get("replicas", 1))
         current = template_hash(spec.get("template") or {})
-        pods = [
-            p
-            for p in self.pods.owned_by(uid)
-            if not p["metadata"].get("deletionTimestamp")
-            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-        ]
-        new = [p for p in pods if p["metadata"].get("labels", {}).get(HASH_LABEL) == current]
-        old = [p for p in pods if p not in new]
+        owned = self._owned(deployment)
+        new = next((rs for rs in owned if rs["metadata"]["name"].endswith(f"-{current}")), None)
+        if new is None:
+            new = await self._create_replicaset(deployment, current, owned)
+            owned.append(new)
+        old = [rs for rs in owned if rs is not new]
         strategy = spec.get("strategy") or {}
         rolling = strategy.get("rollingUpdate") or {}
         surge = _resolve(rolling.get("maxSurge"), replicas, round_up=True)
         unavailable = _resolve(rolling.get("maxUnavailable"), replicas, round_up=False)
         if surge == 0 and unavailable == 0:
             unavailable = 1
+        pods = {
+            rs["metadata"]["uid"]: active_pods(self.pods, rs["metadata"]["uid"]) for rs in owned
+        }
         if not spec.get("paused"):
             if strategy.get("type") == "Recreate":
-                await self._recreate(deployment, current, new, old, replicas)
+                await self._recreate(deployment, new, old, pods, replicas)
             else:
-                await self._roll(deployment, current, new, old, replicas, surge, unavailable)
-        return await self._write_status(deployment, current, pods, new, replicas, unavailable)
+                await self._roll(deployment, new, old, pods, replicas, surge, unavailable)
+            await self._prune(old, int(spec.get("revisionHistoryLimit", 10)))
+        return await self._write_status(deployment, current, new, pods, replicas, unavailable)
+
+    def _owned(self, deployment: JsonDict) -> list[JsonDict]:
+        uid = deployment["metadata"]["uid"]
+        found = {k: rs for k, rs in self.replicasets.items() if controller_uid(rs) == uid}
+        for key in list(self._created):
+            if key in self.replicasets:
+                del self._created[key]
+            elif controller_uid(self._created[key]) == uid:
+                found[key] = self._created[key]
+        return [rs for rs in found.values() if not rs["metadata"].get("deletionTimestamp")]
+
+    async def _create_replicaset(
+        self, deployment: JsonDict, current: str, owned: list[JsonDict]
+    ) -> JsonDict:
+        meta, spec = deployment["metadata"], deployment.get("spec") or {}
+        template = copy.deepcopy(spec.get("template") or {})
+        template_meta = template.setdefault("metadata", {})
+        template_meta["labels"] = {**(template_meta.get("labels") or {}), HASH_LABEL: current}
+        selector = copy.deepcopy(spec.get("selector") or {})
+        selector.setdefault("matchLabels", {})[HASH_LABEL] = current
+        revisions = [int(rs["metadata"].get("annotations", {}).get(REVISION, 0)) for rs in owned]
+        body: JsonDict = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"{meta['name']}-{current}",
+                "namespace": meta["namespace"],
+                "labels": dict(template_meta["labels"]),
+                "annotations": {REVISION: str(max(revisions, default=0) + 1)},
+                "ownerReferences": [owner_reference(deployment)],
+            },
+            "spec": {"replicas": 0, "selector": selector, "template": template},
+        }
+        created = await self.client.create(REPLICASETS, body, meta["namespace"])
+        self._created[(meta["namespace"], body["metadata"]["name"])] = created
+        return created
+
+    async def _scale(self, deployment: JsonDict, replicaset: JsonDict, count: int) -> None:
+        if _replicas(replicaset) == count:
+            return
+        meta = replicaset["metadata"]
+        direction = "up" if count > _replicas(replicaset) else "down"
+        replicaset.setdefault("spec", {})["replicas"] = count
+        await self.client.patch(
+            REPLICASETS, meta["name"], meta["namespace"], {"spec": {"replicas": count}}
+        )
+        message = f"Scaled {direction} replica set {meta['name']} to {count}"
+        await record_event(
+            self.client, deployment, "ScalingReplicaSet", message, component="deployment-controller"
+        )
 
     async def _recreate(
         self,
         deployment: JsonDict,
-        current: str,
-        new: list[JsonDict],
+        new: JsonDict,
         old: list[JsonDict],
+        pods: dict[str, list[JsonDict]],
         replicas: int,
     ) -> None:
-        if old:
-            for pod in old:
-                await self.pods.delete(self.client, pod)
-            return
-        await self._scale(deployment, current, new, replicas)
+        for replicaset in old:
+            await self._scale(deployment, replicaset, 0)
+        if not any(pods[rs["metadata"]["uid"]] for rs in old):
+            await self._scale(deployment, new, replicas)
 
     async def _roll(
         self,
         deployment: JsonDict,
-        current: str,
-        new: list[JsonDict],
+        new: JsonDict,
         old: list[JsonDict],
+        pods: dict[str, list[JsonDict]],
         replicas: int,
         surge: int,
         unavailable: int,
     ) -> None:
-        if len(new) < replicas:
-            room = replicas + surge - len(new) - len(old)
-            for _ in range(min(room, replicas - len(new))):
-                await self._create(deployment, current)
-        elif len(new) > replicas:
-            await self._scale(deployment, current, new, replicas)
-        if not old:
-            return
-        ready = sum(pod_ready(p) for p in new + old)
+        total = _replicas(new) + sum(_replicas(rs) for rs in old)
+        target = _replicas(new)
+        if target < replicas:
+            target = min(replicas, target + max(0, replicas + surge - total))
+        elif target > replicas:
+            target = replicas
+        await self._scale(deployment, new, target)
+        ready = sum(pod_ready(p) for group in pods.values() for p in group)
         budget = ready - (replicas - unavailable)
-        for pod in sorted(old, key=pod_ready):  # unready old pods go first, and for free
-            if pod_ready(pod):
-                if budget <= 0:
-                    break
-                budget -= 1
-            await self.pods.delete(self.client, pod)
+        oldest_first = sorted(old, key=lambda rs: rs["metadata"].get("creationTimestamp", ""))
+        for replicaset in oldest_first:
+            count = _replicas(replicaset)
+            ready_here = sum(pod_ready(p) for p in pods[replicaset["metadata"]["uid"]])
+            count = min(count, ready_here)  # unready old pods go first, and for free
+            cut = min(count, max(0, budget))
+            budget -= cut
+            await self._scale(deployment, replicaset, count - cut)
 
-    async def _scale(
-        self, deployment: JsonDict, current: str, new: list[JsonDict], replicas: int
-    ) -> None:
-        for _ in range(replicas - len(new)):
-            await self._create(deployment, current)
-        if len(new) > replicas:
-            order = sorted(
-                new,
-                key=lambda p: (pod_ready(p), p["metadata"].get("creationTimestamp", "")),
-            )
-            for pod in order[: len(new) - replicas]:
-                await self.pods.delete(self.client, pod)
-
-    async def _create(self, deployment: JsonDict, current: str) -> None:
-        meta = deployment["metadata"]
-        template = copy.deepcopy((deployment.get("spec") or {}).get("template") or {})
-        template_meta = template.get("metadata") or {}
-        pod: JsonDict = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": f"{meta['name']}-{current}-{random_suffix()}",
-                "namespace": meta["namespace"],
-                "labels": {**(template_meta.get("labels") or {}), HASH_LABEL: current},
-                "annotations": dict(template_meta.get("annotations") or {}),
-                "ownerReferences": [owner_reference(deployment)],
-            },
-            "spec": template.get("spec") or {},
-        }
-        await self.pods.create(self.client, pod)
-        message = f"Created pod {pod['metadata']['name']} of replica set {meta['name']}-{current}"
-        await record_event(
-            self.client, deployment, "ScalingReplicaSet", message, component="deployment-controller"
-        )
+    async def _prune(self, old: list[JsonDict], keep: int) -> None:
+        idle = [
+            rs for rs in old if _replicas(rs) == 0 and not (rs.get("status") or {}).get("replicas")
+        ]
+        idle.sort(key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REVISION, 0)))
+        for replicaset in idle[: max(0, len(idle) - keep)]:
+            meta = replicaset["metadata"]
+            await self.client.delete(REPLICASETS, meta["name"], meta["namespace"])
 
     async def _write_status(
         self,
         deployment: JsonDict,
         current: str,
-        pods: list[JsonDict],
-        new: list[JsonDict],
+        new: JsonDict,
+        pods: dict[str, list[JsonDict]],
         replicas: int,
         unavailable: int,
     ) -> float | None:
         meta, spec = deployment["metadata"], deployment.get("spec") or {}
         old_status = deployment.get("status") or {}
-        available = sum(pod_ready(p) for p in pods)
-        new_available = sum(pod_ready(p) for p in new)
-        rs_name = f"{meta['name']}-{current}"
-        complete = len(new) == replicas == len(pods) and new_available == replicas
+        every = [p for group in pods.values() for p in group]
+        fresh = pods[new["metadata"]["uid"]]
+        available = sum(pod_ready(p) for p in every)
+        new_available = sum(pod_ready(p) for p in fresh)
+        rs_name = new["metadata"]["name"]
+        complete = len(fresh) == replicas == len(every) and new_available == replicas
         deadline = float(spec.get("progressDeadlineSeconds", 600))
         hash_seen, seen_available, since = self._progress.get(meta["uid"], ("", -1, 0.0))
         if hash_seen != current or new_available > seen_available or complete:
@@ -169,19 +211,11 @@ class DeploymentController:
             self._progress[meta["uid"]] = (current, new_available, since)
         stalled = not complete and time.monotonic() - since > deadline
         if complete:
-            progressing = (
-                "True",
-                "NewReplicaSetAvailable",
-                f'ReplicaSet "{rs_name}" has successfully progressed.',
-            )
+            progressing = ("True", "NewReplicaSetAvailable", "has successfully progressed")
         elif stalled:
-            progressing = (
-                "False",
-                "ProgressDeadlineExceeded",
-                f'ReplicaSet "{rs_name}" has timed out progressing.',
-            )
+            progressing = ("False", "ProgressDeadlineExceeded", "has timed out progressing")
         else:
-            progressing = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
+            progressing = ("True", "ReplicaSetUpdated", "is progressing")
         has_minimum = available >= replicas - unavailable
         conditions = [
             {
@@ -199,14 +233,14 @@ class DeploymentController:
                 "type": "Progressing",
                 "status": progressing[0],
                 "reason": progressing[1],
-                "message": progressing[2],
+                "message": f'ReplicaSet "{rs_name}" {progressing[2]}.',
                 "lastUpdateTime": "",
             },
         ]
         status: JsonDict = {
             "observedGeneration": meta.get("generation", 1),
-            "replicas": len(pods),
-            "updatedReplicas": len(new),
+            "replicas": len(every),
+            "updatedReplicas": len(fresh),
             "readyReplicas": available,
             "availableReplicas": available,
             "unavailableReplicas": max(0, replicas - available),
@@ -216,6 +250,10 @@ class DeploymentController:
             await self.client.patch(
                 DEPLOYMENTS, meta["name"], meta["namespace"], {"status": status}, sub="status"
             )
+        revision = new["metadata"].get("annotations", {}).get(REVISION)
+        if revision and (meta.get("annotations") or {}).get(REVISION) != revision:
+            body = {"metadata": {"annotations": {REVISION: revision}}}
+            await self.client.patch(DEPLOYMENTS, meta["name"], meta["namespace"], body)
         if complete or stalled:
             return None
         return max(0.1, deadline - (time.monotonic() - since))

@@ -21,6 +21,7 @@ from .client import (
     NODES,
     PODS,
     PVCS,
+    REPLICASETS,
     SERVICE_ACCOUNTS,
     SERVICES,
     ApiError,
@@ -33,6 +34,7 @@ from .deployments import DeploymentController
 from .informer import Informer, key_of
 from .jobs import JobController
 from .kubelet import KubeletContext, PodRuntime
+from .replicasets import ReplicaSetController
 from .scheduler import Node
 from .services import ServiceRouter, labels_match
 from .volumes import NotReady
@@ -104,14 +106,26 @@ class Executor:
         view = PodView(self.pods.cache)
         self.deployments = Informer(self.client, DEPLOYMENTS, self._on_deployment)
         self.jobs = Informer(self.client, JOBS, self._on_job)
+        self.replicasets = Informer(self.client, REPLICASETS, self._on_replicaset)
         services = Informer(self.client, SERVICES, self.router.on_service)
         claims = Informer(self.client, PVCS, self._on_claim)
-        deployment_controller = DeploymentController(self.client, self.deployments.cache, view)
+        deployment_controller = DeploymentController(
+            self.client, self.deployments.cache, self.replicasets.cache, view
+        )
+        replicaset_controller = ReplicaSetController(self.client, self.replicasets.cache, view)
         job_controller = JobController(self.client, self.jobs.cache, view, self.config)
         self._deployment_queue = WorkQueue("deployments", deployment_controller.reconcile)
         self._job_queue = WorkQueue("jobs", job_controller.reconcile)
-        self._queues = [self._deployment_queue, self._job_queue]
-        self._informers = [services, claims, self.pods, self.deployments, self.jobs]
+        self._replicaset_queue = WorkQueue("replicasets", replicaset_controller.reconcile)
+        self._queues = [self._deployment_queue, self._replicaset_queue, self._job_queue]
+        self._informers = [
+            services,
+            claims,
+            self.pods,
+            self.replicasets,
+            self.deployments,
+            self.jobs,
+        ]
         for informer in self._informers:
             informer.start()
             await asyncio.wait_for(informer.synced.wait(), 30)
@@ -267,6 +281,13 @@ class Executor:
         else:
             self._deployment_queue.add(key_of(deployment))
 
+    async def _on_replicaset(self, kind: str, replicaset: JsonDict) -> None:
+        self._enqueue_owner(replicaset)
+        if kind == "DELETED":
+            await self._collect_orphans(replicaset)
+        else:
+            self._replicaset_queue.add(key_of(replicaset))
+
     async def _on_job(self, kind: str, job: JsonDict) -> None:
         if kind == "DELETED":
             await self._collect_orphans(job)
@@ -293,23 +314,31 @@ class Executor:
             )
 
     async def _collect_orphans(self, owner: JsonDict) -> None:
-        """Garbage-collect pods whose controller is gone (if the API server did not already)."""
+        """Garbage-collect what a deleted controller owned (if the API server did not)."""
         uid = owner["metadata"]["uid"]
-        for pod in list(self.pods.cache.values()):
-            if controller_uid(pod) == uid:
-                meta = pod["metadata"]
-                with contextlib.suppress(ApiError):
-                    await self.client.delete(PODS, meta["name"], meta["namespace"])
+        for resource, cache in ((REPLICASETS, self.replicasets.cache), (PODS, self.pods.cache)):
+            for child in list(cache.values()):
+                if controller_uid(child) == uid:
+                    meta = child["metadata"]
+                    with contextlib.suppress(ApiError):
+                        await self.client.delete(resource, meta["name"], meta["namespace"])
 
-    def _enqueue_owner(self, pod: JsonDict) -> None:
-        namespace = pod["metadata"]["namespace"]
-        for ref in pod["metadata"].get("ownerReferences") or []:
+    def _enqueue_owner(self, obj: JsonDict) -> None:
+        """Reconcile the controller of ``obj`` (and a pod's Deployment, via its ReplicaSet)."""
+        namespace = obj["metadata"]["namespace"]
+        for ref in obj["metadata"].get("ownerReferences") or []:
             if not ref.get("controller"):
                 continue
+            key = (namespace, ref["name"])
             if ref.get("kind") == "Deployment":
-                self._deployment_queue.add((namespace, ref["name"]))
+                self._deployment_queue.add(key)
             elif ref.get("kind") == "Job":
-                self._job_queue.add((namespace, ref["name"]))
+                self._job_queue.add(key)
+            elif ref.get("kind") == "ReplicaSet":
+                self._replicaset_queue.add(key)
+                replicaset = self.replicasets.cache.get(key)
+                if replicaset is not None:
+                    self._enqueue_owner(replicaset)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
