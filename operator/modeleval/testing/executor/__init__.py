@@ -1,11 +1,11 @@
-"""A local workload executor: kubelet + scheduler + Deployment/Job controllers + kube-proxy.
+"""A local workload executor: kubelet, scheduler, workload controllers and kube-proxy.
 
 It is an ordinary Kubernetes API client (aiohttp, bearer token). For every Pod it runs the
 containers as local processes (an image -> command map decides what stands in for an image),
 writes Pod status as the kubelet would (probes, restarts, CrashLoopBackOff, OOMKilled,
-ErrImagePull, Unschedulable), and it reconciles Deployments and Jobs into Pods with the
-status fields their controllers write. Service URLs (``http://svc.ns.svc:port``) are rewritten
-to loopback proxies that forward to ready pods.
+ErrImagePull, Unschedulable), and it reconciles Deployments (via ReplicaSets) and Jobs into
+Pods with the status fields their controllers write. Service URLs (``http://svc.ns.svc:port``)
+are rewritten to loopback proxies that forward to ready pods.
 
     from modeleval.testing.executor import Executor, ExecutorConfig
 

@@ -1,4 +1,4 @@
-"""The executor: kubelet + Deployment and Job controllers for one local node, over HTTP."""
+"""The executor: kubelet + Deployment, ReplicaSet and Job controllers for one node, over HTTP."""
 
 from __future__ import annotations
 
