@@ -181,15 +181,19 @@ def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
     jobs, live_uids = observe_jobs(task, meta.get("uid", ""))
     groups, parsed = observe_groups(task)
     suspend = task.spec.suspend
+    phases = plan(task.spec)
+    # Pods of a deleted Job may still run: look before a stop completes and before any Job is
+    # (re)created once the task has started, so two runners never share a checkpoint.
     settling = suspend or state in (TaskState.STOPPING, TaskState.STOPPED)
     settling = settling or any(job.deleting for job in jobs.values())
+    settling = settling or (state is not None and any(p not in jobs for p in phases))
     stray = count_stray_pods(task, live_uids) if settling else 0
     runner = task.spec.runner
     manual = status.get("manual") or {}
     observed = Observed(
         task=task.metadata.name or "",
         state=state,
-        phases=plan(task.spec),
+        phases=phases,
         suspend=suspend,
         jobs=jobs,
         groups=groups,

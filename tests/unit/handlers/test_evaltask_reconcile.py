@@ -308,3 +308,43 @@ def test_runner_owned_status_keys_survive_a_reconcile(api: Any) -> None:
     status = task_status(api, "odd-status")
     assert status["percentage"] == 40
     assert status["progress"] == {"phase": "inference", "processed": 4}
+
+
+def test_a_job_deleted_by_hand_is_recreated_only_after_its_pod_is_gone(api: Any) -> None:
+    create_task(api, "by-hand")
+    reconcile("default", "by-hand")
+    batch = BatchV1Api(kube.api_client())
+    old = batch.read_namespaced_job("by-hand-infer", "default")
+    set_job_status("by-hand-infer", {"active": 1, "startTime": "2026-11-22T20:00:00Z"})
+    reconcile("default", "by-hand")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "by-hand-infer-xyz12",
+            "labels": {"modeleval.io/eval-task": "by-hand"},
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "name": "by-hand-infer",
+                    "uid": old.metadata.uid,
+                }
+            ],
+        },
+        "spec": {"containers": [{"name": "runner", "image": "runner"}]},
+    }
+    core = CoreV1Api(kube.api_client())
+    core.create_namespaced_pod("default", pod)
+    core.patch_namespaced_pod_status(
+        "by-hand-infer-xyz12", "default", {"status": {"phase": "Running"}}
+    )
+    batch.delete_namespaced_job("by-hand-infer", "default", propagation_policy="Orphan")
+    waiting = reconcile("default", "by-hand")
+    assert waiting is not None and waiting.create is None and waiting.retry_after
+    assert waiting.message is not None and "1 runner pod(s)" in waiting.message
+    assert job_names("by-hand") == []
+    core.delete_namespaced_pod("by-hand-infer-xyz12", "default")
+    again = reconcile("default", "by-hand")
+    assert again is not None and again.create == Phase.INFER
+    assert job_names("by-hand") == ["by-hand-infer"]
