@@ -75,6 +75,13 @@ class _Step:
         return "".join(map(add, with_prefixes, cycle(self._suffixes)))
 
 
+# The context-dependent steps match a "." or "," next to a non-digit, or a "-" after a digit.
+# When every such character has whitespace (or a line end) on both sides, the pair a step
+# matches is that character and a whitespace, and the step only inserts spaces: skip them.
+_ATTACHED = re.compile(r"\S[.,-]|[.,-]\S")
+_ADJACENT_DOTS = re.compile(r"[.,]{2}")
+
+
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[int, str], dict[int, str], list[_Step]]:
     """(zh char table, 13a punctuation table, remaining regex steps) built from sacrebleu."""
@@ -101,6 +108,7 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
     zh, punct, rest = _tables()
 
     zh_chars = frozenset(map(chr, zh))
+    zh_chars_dots = zh_chars | {".", ","}
     has_punct = re.compile(f"[{re.escape(''.join(map(chr, punct)))}]").search
 
     @lru_cache(maxsize=2**16)
@@ -108,6 +116,9 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
         if kind == "zh":
             line = line.strip()
             if zh_chars.issuperset(line):  # only Chinese characters: one token each
+                return " ".join(line)
+            if zh_chars_dots.issuperset(line) and _ADJACENT_DOTS.search(line) is None:
+                # Each "." or "," then stands between padded Chinese characters: a token too.
                 return " ".join(line)
             line = line.translate(zh)
         else:
@@ -122,9 +133,10 @@ def make_tokenizer(kind: str) -> Callable[[str], str]:
             line = f" {line} "
         if has_punct(line):
             line = line.translate(punct)
-        for step in rest:
-            if step.gate.search(line):
-                line = step(line)
+        if _ATTACHED.search(line) is not None:  # else the steps would only add spaces
+            for step in rest:
+                if step.gate.search(line):
+                    line = step(line)
         return " ".join(line.split())
 
     return tokenize
