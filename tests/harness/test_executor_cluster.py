@@ -4,6 +4,9 @@ ServiceAccount, RBAC from manifests, kubectl, and Service DNS for Job processes.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,3 +226,40 @@ def test_existing_cluster_works_from_a_kubeconfig(cluster: LocalCluster) -> None
         assert client.configuration.host == cluster.api_url
     finally:
         client.close()
+
+
+def test_executor_command_line_runs_jobs_for_a_kubeconfig(tmp_path: Path) -> None:
+    with LocalCluster(
+        work_dir=tmp_path, operator=None, rbac_manifests=[], run_executor=False
+    ) as local:
+        argv = [sys.executable, "-m", "modeleval.testing.executor", "--time-scale", "0.02"]
+        argv += ["--kubeconfig", str(local.admin_kubeconfig), "--work-dir", str(tmp_path / "x")]
+        with (tmp_path / "executor.log").open("wb") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            with local.api() as api:
+                body = {
+                    "metadata": {"name": "cli"},
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "containers": [
+                                    {"name": "c", "image": "r", "command": ["python", "-c", "pass"]}
+                                ],
+                            }
+                        }
+                    },
+                }
+                api.create("/apis/batch/v1/namespaces/default/jobs", body)
+
+                def complete() -> bool:
+                    job = api.get("/apis/batch/v1/namespaces/default/jobs/cli") or {}
+                    conditions = (job.get("status") or {}).get("conditions") or []
+                    return any(c["type"] == "Complete" for c in conditions)
+
+                local.wait_for(complete, what="job run by the executor process")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        assert "executor running for https://127.0.0.1:" in (tmp_path / "executor.log").read_text()

@@ -358,10 +358,15 @@ class Executor:
         return ports
 
     async def _mint(self, namespace: str, account: str) -> str:
-        # Admission rejects pods of a missing ServiceAccount; here the pod waits for it
-        # ("default" is exempt: clusters create it in every namespace).
-        if account != "default" and not await self.client.get(SERVICE_ACCOUNTS, account, namespace):
-            raise NotReady("ContainerCreating", f'serviceaccount "{account}" not found')
+        # Admission rejects pods of a missing ServiceAccount; here the pod waits for it. The
+        # "default" one exists in every namespace of a cluster: play the controller that
+        # creates it.
+        if not await self.client.get(SERVICE_ACCOUNTS, account, namespace):
+            if account != "default":
+                raise NotReady("ContainerCreating", f'serviceaccount "{account}" not found')
+            body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}}
+            with contextlib.suppress(ApiError):
+                await self.client.create(SERVICE_ACCOUNTS, body, namespace)
         if self._token_minter is not None:
             token = self._token_minter(namespace, account)
             return await token if inspect.isawaitable(token) else token
