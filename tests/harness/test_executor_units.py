@@ -9,6 +9,7 @@ import pytest
 
 from modeleval.testing.executor.controllers import template_hash
 from modeleval.testing.executor.launch import _served_model, expand_vars, path_rewriter
+from modeleval.testing.executor.podstatus import qos_class
 from modeleval.testing.executor.resources import parse_quantity, pod_requests
 from modeleval.testing.executor.scheduler import Node
 from modeleval.testing.executor.services import SERVICE_URL
@@ -111,3 +112,11 @@ def test_served_model_prefers_the_served_name() -> None:
     assert _served_model(["--model", "/models/q", "--served-model-name", "qwen"]) == "qwen"
     assert _served_model(["--model=/models/q"]) == "/models/q"
     assert _served_model(["--model"]) == "mock-model"
+
+
+def test_qos_class() -> None:
+    guaranteed = {"limits": {"cpu": "1", "memory": "1Gi"}}
+    assert qos_class({"containers": [{"resources": guaranteed}]}) == "Guaranteed"
+    burstable = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert qos_class({"containers": [{"resources": burstable}]}) == "Burstable"
+    assert qos_class({"containers": [{}]}) == "BestEffort"

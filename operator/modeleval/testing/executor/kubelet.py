@@ -17,7 +17,7 @@ from .client import PODS, PVCS, ApiError, JsonDict, KubeClient
 from .config import ExecutorConfig
 from .events import record_event
 from .launch import Launch, Launcher, allocate_ports
-from .podstatus import ContainerState, PodView, now
+from .podstatus import ContainerState, PodView, now, qos_class
 from .probes import ProbeTiming, run_probe
 from .process import ContainerProcess, Exit
 from .scheduler import Node
@@ -55,6 +55,7 @@ class PodRuntime:
         self.view = PodView(
             containers=[ContainerState(c["name"], c.get("image", "")) for c in self.specs.values()],
             restart_policy=spec.get("restartPolicy", "Always"),
+            qos_class=qos_class(spec),
         )
         self.root: Path = (
             ctx.work_dir / "pods" / str(self.namespace) / f"{self.name}-{self.uid[:8]}"

@@ -82,6 +82,20 @@ def _condition(kind: str, ok: bool, reason: str = "", message: str = "") -> Json
     return condition
 
 
+def qos_class(spec: JsonDict) -> str:
+    """``Guaranteed``, ``Burstable`` or ``BestEffort``, from the containers' resources."""
+    containers = [*spec.get("containers", []), *(spec.get("initContainers") or [])]
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    for r in resources:
+        limits, requests = r.get("limits") or {}, r.get("requests") or {}
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits[name]) != limits[name]:
+                return "Burstable"
+    return "Guaranteed"
+
+
 def pod_phase(containers: list[ContainerState], restart_policy: str) -> str:
     if not all(c.ever_ran for c in containers):
         return "Pending"
@@ -103,6 +117,7 @@ class PodView:
     unschedulable_message: str = ""
     initialized: bool = False
     start_time: str = ""
+    qos_class: str = "BestEffort"
     transitions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def phase(self) -> str:
@@ -118,7 +133,7 @@ class PodView:
                 self.unschedulable_message,
             )
         ]
-        status: JsonDict = {"phase": phase, "qosClass": "BestEffort"}
+        status: JsonDict = {"phase": phase, "qosClass": self.qos_class}
         if self.scheduled:
             unready = [c.name for c in self.containers if not c.ready]
             terminal = phase in ("Succeeded", "Failed")
