@@ -121,12 +121,18 @@ class RuleScorer:
     def score(self, answer: str, target: str) -> dict[str, float]:
         """Every enabled metric for one item, each in [0, 1]."""
         result: dict[str, float] = {}
+        prepared = self._similarity_input(answer, target) if self._similarity else None
         if "accuracy" in self.metric_names:
-            result["accuracy"] = self.accuracy(answer, target)
-        if self._similarity:
-            answer, target, cjk = self._similarity_input(answer, target)
+            if prepared is not None and self.normalization.nfkc:
+                # The similarity input is the same stop-word-free text after NFKC, which
+                # normalisation applies first anyway (NFKC is idempotent): reuse it.
+                result["accuracy"] = self._accuracy(answer, target, prepared[0], prepared[1])
+            else:
+                result["accuracy"] = self.accuracy(answer, target)
+        if prepared is not None:
+            clean_answer, clean_target, cjk = prepared
             for name, metric in self._similarity.items():
-                result[name] = _clamp(metric(answer, target, cjk))
+                result[name] = _clamp(metric(clean_answer, clean_target, cjk))
         return result
 
     def score_many(self, pairs: Iterable[tuple[str, str]]) -> list[dict[str, float]]:
@@ -139,9 +145,7 @@ class RuleScorer:
         results: list[dict[str, float]] = [{} for _ in items]
         prepared = [self._similarity_input(a, t) for a, t in items] if self._similarity else []
         if "accuracy" in self.metric_names:
-            if prepared and self.normalization.nfkc:
-                # The similarity input is the same stop-word-free text after NFKC, which
-                # normalisation applies first anyway (NFKC is idempotent): reuse it.
+            if prepared and self.normalization.nfkc:  # as in score()
                 cleaned = [(a, t) for a, t, _ in prepared]
             else:
                 remove = self.stop_words.remove

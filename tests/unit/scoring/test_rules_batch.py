@@ -62,6 +62,8 @@ def test_score_many_equals_score_item_by_item(config: RuleConfig) -> None:
         single = scorer.score(answer, target)
         assert list(result) == list(single) == list(scorer.metric_names)
         assert result == single, (answer, target)
+        if "accuracy" in single:  # the shared NFKC text gives accuracy()'s own value
+            assert single["accuracy"] == scorer.accuracy(answer, target), (answer, target)
 
 
 def test_score_many_bleu_is_sacrebleu_sentence_bleu() -> None:
