@@ -368,3 +368,20 @@ def test_parallel_completions(cluster: LocalCluster, api: JsonApi, ns: str) -> N
     status = api.get(jobs_path(ns, "wide"))["status"]  # type: ignore[index]
     assert (status["succeeded"], status.get("failed", 0), status["active"]) == (3, 0, 0)
     assert [p["status"]["phase"] for p in pods_of(api, ns, "wide")] == ["Succeeded"] * 3
+
+
+def test_pod_deleted_by_someone_else_counts_as_a_failure(
+    cluster: LocalCluster, api: JsonApi, ns: str
+) -> None:
+    api.create(jobs_path(ns), job("evicted", "import time; time.sleep(60)", backoffLimit=0))
+
+    def running() -> Any:
+        pods = pods_of(api, ns, "evicted")
+        return pods[0] if pods and pods[0]["status"].get("phase") == "Running" else None
+
+    pod = cluster.wait_for(running, what="running pod")
+    api.delete(f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}")
+    failed = cluster.wait_for(lambda: finished(api, ns, "evicted", "Failed"), what="Failed")
+    assert failed["reason"] == "BackoffLimitExceeded"
+    assert api.get(jobs_path(ns, "evicted"))["status"]["failed"] == 1  # type: ignore[index]
+    assert pods_of(api, ns, "evicted") == []

@@ -29,7 +29,13 @@ class _Tally:
 
     succeeded: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
+    active: set[str] = field(default_factory=set)
     last_failure: float = 0.0
+
+    def fail(self, uid: str) -> None:
+        if uid not in self.failed:
+            self.failed.add(uid)
+            self.last_failure = time.monotonic()
 
 
 def _condition(kind: str, reason: str, message: str, status: str = "True") -> JsonDict:
@@ -56,6 +62,8 @@ class JobController:
         self.pods = pods
         self.config = config
         self._tallies: dict[str, _Tally] = {}
+        self._deleted: set[str] = set()
+        """Uids of the pods this controller deleted itself."""
 
     async def reconcile(self, key: Key) -> float | None:
         job = self.cache.get(key)
@@ -69,14 +77,19 @@ class JobController:
             p for p in live if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
         ]
         tally = self._tallies.setdefault(uid, _Tally())
-        for pod in live:  # a pod deleted by us or by others is not a failure of the Job
+        for pod in live:
             phase = (pod.get("status") or {}).get("phase")
             pod_uid = pod["metadata"]["uid"]
             if phase == "Succeeded":
                 tally.succeeded.add(pod_uid)
-            elif phase == "Failed" and pod_uid not in tally.failed:
-                tally.failed.add(pod_uid)
-                tally.last_failure = time.monotonic()
+            elif phase == "Failed":
+                tally.fail(pod_uid)
+        # An active pod deleted by someone else (kubectl delete, eviction) failed; the pods
+        # this controller deletes itself (suspend, deadline, completion) did not.
+        remaining = {p["metadata"]["uid"] for p in live}
+        for gone in tally.active - remaining - tally.succeeded - self._deleted:
+            tally.fail(gone)
+        tally.active = {p["metadata"]["uid"] for p in active}
         if _finished(job):
             await self._kill(active)
             return await self._expire(job)
@@ -185,6 +198,7 @@ class JobController:
 
     async def _kill(self, pods: list[JsonDict]) -> None:
         for pod in pods:
+            self._deleted.add(pod["metadata"]["uid"])
             await self.pods.delete(self.client, pod)
 
     async def _create(self, job: JsonDict) -> None:
