@@ -6,6 +6,7 @@ configure the operator the same way.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,15 +44,18 @@ class OperatorSettings:
     """Default memory of runner pods (``MODELEVAL_RUNNER_MEMORY``)."""
 
     runner_cpu_limit: str | None = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_CPU_LIMIT") or None)
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_CPU_LIMIT") or None
+    )
     """CPU limit of runner pods; unset = no limit (``MODELEVAL_RUNNER_CPU_LIMIT``)."""
 
     runner_memory_limit: str | None = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_MEMORY_LIMIT") or None)
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_MEMORY_LIMIT") or None
+    )
     """Memory limit of runner pods; unset = the request (``MODELEVAL_RUNNER_MEMORY_LIMIT``)."""
 
     runner_image_pull_policy: str | None = field(
-        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_IMAGE_PULL_POLICY") or None)
+        default_factory=lambda: os.environ.get("MODELEVAL_RUNNER_IMAGE_PULL_POLICY") or None
+    )
     """Pull policy of the runner image (``MODELEVAL_RUNNER_IMAGE_PULL_POLICY``)."""
 
     runner_image_pull_secrets: tuple[str, ...] = field(
@@ -97,7 +101,9 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=c.GROUP, key="last-handled-configuration"
     )
-    settings.posting.level = 20  # INFO and up become Kubernetes Events
+    # Our handlers post their own Events with reasons; only Kopf's warnings and errors become
+    # Events besides them (1,000 tasks must not mean thousands of "handler succeeded" Events).
+    settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 30

@@ -119,8 +119,11 @@ class ManualStatus(StatusModel):
 
 
 class JobRefs(StatusModel):
-    inference: str | None = None
-    scoring: str | None = None
+    """The phase Jobs of the task."""
+
+    inference: str | None = Field(default=None, description="The inference Job.")
+    scoring: str | None = Field(default=None, description="The scoring Job.")
+    performance: str | None = Field(default=None, description="The performance-test Job.")
 
 
 class EvalTaskStatus(StatusModel):

@@ -128,7 +128,7 @@ def _job_refs(task_name: str, observed: Observed, created: Phase | None) -> dict
     present = set(observed.jobs) | ({created} if created else set())
     refs = {}
     for phase in present:
-        key = "scoring" if phase == Phase.SCORE else "inference"
+        key = {Phase.SCORE: "scoring", Phase.PERF: "performance"}.get(phase, "inference")
         refs[key] = job_name(task_name, phase.value)
     return refs
 
