@@ -222,7 +222,7 @@ def batch_statistics(
     return result
 
 
-_CHUNK = 2048
+_CHUNK = 1024  # items per numpy batch: small enough for the arrays to stay in cache
 _KEY_BITS = 63  # item bits + max_order * token-id bits + 1 side bit must fit an int64
 
 

@@ -29,7 +29,7 @@ def random_token_lines(n: int, seed: int, vocab: int) -> list[str]:
 
 def test_batch_statistics_equal_sacrebleu_segment_statistics() -> None:
     bleu = BLEU(tokenize="none", effective_order=True)
-    hyps = random_token_lines(2500, seed=1, vocab=4)  # > one chunk of 2048 items
+    hyps = random_token_lines(2500, seed=1, vocab=4)  # more than two chunks of 1024 items
     refs = random_token_lines(2500, seed=2, vocab=4)
     got = batch_statistics(hyps, refs)
     for hyp, ref, stats in zip(hyps, refs, got, strict=True):
