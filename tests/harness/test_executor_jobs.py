@@ -19,7 +19,7 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    config = ExecutorConfig(time_scale=0.02)
+    config = ExecutorConfig(time_scale=0.02, node_labels={"pool": "eval"})
     with LocalCluster(operator=None, rbac_manifests=[], executor=config) as local:
         yield local
 
@@ -195,6 +195,7 @@ def test_env_configmap_secret_and_service_account_identity(
         },
         pod={
             "serviceAccountName": "runner",
+            "nodeSelector": {"pool": "eval", "kubernetes.io/os": "linux"},
             "volumes": [{"name": "task", "configMap": {"name": "settings"}}],
         },
     )

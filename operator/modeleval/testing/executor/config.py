@@ -74,6 +74,14 @@ class ExecutorConfig:
     node_name: str = "local-node"
     """Name written to ``spec.nodeName`` of every scheduled pod."""
 
+    node_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels of the node (``nodeSelector`` is matched against them and
+    ``kubernetes.io/hostname``, ``kubernetes.io/os``, ``kubernetes.io/arch``)."""
+
+    node_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels of the node, matched by pods' ``nodeSelector`` (e.g. the
+    ``nvidia.com/gpu.present: "true"`` that GPU feature discovery puts on GPU nodes)."""
+
     time_scale: float = 1.0
     """Factor applied to kubelet/controller timings (probe periods and delays, crash-loop and
     Job retry back-off). Spec deadlines (``activeDeadlineSeconds``) are never scaled."""

@@ -73,7 +73,12 @@ class Executor:
         self.node = Node(
             self.config.node_name,
             self.config.gpu_capacity,
-            {"kubernetes.io/hostname": self.config.node_name, "kubernetes.io/os": "linux"},
+            {
+                "kubernetes.io/hostname": self.config.node_name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                **self.config.node_labels,
+            },
         )
         self.router = ServiceRouter(self._backends)
         self._token_minter = token_minter
