@@ -8,9 +8,12 @@ reports are.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from modeleval import constants as c
 from modeleval.api.evaltask_status import TERMINAL_STATES
@@ -65,19 +68,47 @@ def _finished(tasks: list[dict[str, Any]]) -> bool:
     )
 
 
+def demo_answers(samples: Path) -> dict[str, str]:
+    """What the demo's mock model answers: the reference for most questions, a wrong or
+    rambling answer for every third one, so the scores show something to look at."""
+    dataset = yaml.safe_load((samples / DEMO_SAMPLES[0]).read_text(encoding="utf-8"))
+    task = yaml.safe_load((samples / DEMO_SAMPLES[2]).read_text(encoding="utf-8"))
+    template = task["spec"]["inference"]["promptTemplate"]
+    answers = {}
+    for index, line in enumerate(dataset["data"]["qa.jsonl"].splitlines()):
+        item = json.loads(line)
+        right = item["target"]
+        answers[template.replace("{input}", item["input"])] = (
+            right if index % 3 else f"I think it might be something other than {right[:1]}..."
+        )
+    return answers
+
+
 def run_demo(*, work_dir: Path, timeout: float = 300) -> int:
     """Run the demo; 0 when every sample task Succeeded and wrote a report."""
     from rich.console import Console
     from rich.live import Live
 
     from modeleval.testing.cluster import REPO_ROOT, LocalCluster
+    from modeleval.testing.executor import ExecutorConfig
 
     console = Console()
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     samples = REPO_ROOT / "manifests" / "samples"
     console.print(f"[bold]modeleval demo[/bold]: state, logs and reports under {work_dir}")
-    with LocalCluster(work_dir=work_dir / "cluster") as cluster:
+    from modeleval.testing.executor.config import MOCK_MODEL_SERVER
+
+    answers = work_dir / "mock-answers.json"
+    answers.write_text(json.dumps(demo_answers(samples), ensure_ascii=False), encoding="utf-8")
+    node = ExecutorConfig(
+        image_commands={"*vllm*": (*MOCK_MODEL_SERVER, "--answers", str(answers))},
+        time_scale=0.05,
+        gpu_capacity={"nvidia.com/gpu": 4},
+        node_labels={"nvidia.com/gpu.present": "true"},  # a GPU node, as the sample asks
+        work_dir=work_dir / "cluster" / "executor",
+    )
+    with LocalCluster(work_dir=work_dir / "cluster", executor=node) as cluster:
         console.print(f"API emulator at {cluster.api_url}; kubeconfig {cluster.admin_kubeconfig}")
         for name in DEMO_SAMPLES:
             out = cluster.kubectl("apply", "-f", str(samples / name))

@@ -152,6 +152,9 @@ async def test_performance_phase_sweeps_levels_and_reports(tmp_path: Path) -> No
     assert [lv["parallel"] for lv in performance["levels"]] == [1, 3]
     assert all(lv["succeeded"] == 6 for lv in performance["levels"])
     assert performance["bestOutputTokensPerSecond"] > 0
+    best = max(lv["outputTokensPerSecond"] for lv in performance["levels"])
+    assert sink.patches[-1]["totalScore"] == performance["bestOutputTokensPerSecond"]
+    assert performance["bestOutputTokensPerSecond"] == pytest.approx(best, abs=1e-3)
     assert sink.patches[-1]["progress"]["processed"] == 12
     saved = json.loads((tmp_path / "performance.json").read_text())
     assert saved["models"]["m"] == performance["levels"]
