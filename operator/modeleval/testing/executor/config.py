@@ -75,11 +75,8 @@ class ExecutorConfig:
     """Name written to ``spec.nodeName`` of every scheduled pod."""
 
     node_labels: Mapping[str, str] = field(default_factory=dict)
-    """Extra labels of the node (``nodeSelector`` is matched against them and
-    ``kubernetes.io/hostname``, ``kubernetes.io/os``, ``kubernetes.io/arch``)."""
-
-    node_labels: Mapping[str, str] = field(default_factory=dict)
-    """Extra labels of the node, matched by pods' ``nodeSelector`` (e.g. the
+    """Extra labels of the node, matched by pods' ``nodeSelector`` together with
+    ``kubernetes.io/hostname``, ``kubernetes.io/os`` and ``kubernetes.io/arch`` (e.g. the
     ``nvidia.com/gpu.present: "true"`` that GPU feature discovery puts on GPU nodes)."""
 
     time_scale: float = 1.0

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from .config import ExecutorConfig
 from .events import record_event
 from .launch import Launch, Launcher, allocate_ports
 from .podstatus import ContainerState, PodView, now, qos_class
-from .probes import ProbeTiming, run_probe
+from .probing import Prober
 from .process import ContainerProcess, Exit
 from .scheduler import Node
 from .volumes import NotReady, TokenSource, VolumeBuilder
@@ -77,9 +77,7 @@ class PodRuntime:
     async def stop(self, grace: float | None = None) -> None:
         """Stop every container (SIGTERM, SIGKILL after the grace period) and the runtime."""
         self.stopping = True
-        if grace is None:
-            seconds = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-            grace = min(float(seconds), self.ctx.config.termination_grace_cap)
+        grace = self.grace if grace is None else grace
         await asyncio.gather(*(p.terminate(grace) for p in list(self.processes.values())))
         if self._task is not None:
             self._task.cancel()
@@ -96,6 +94,12 @@ class PodRuntime:
         return (
             self.root / "logs" / (f"{container}.previous.log" if previous else f"{container}.log")
         )
+
+    @property
+    def grace(self) -> float:
+        """Seconds between SIGTERM and SIGKILL (``terminationGracePeriodSeconds``, capped)."""
+        seconds = float((self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        return min(seconds, self.ctx.config.termination_grace_cap)
 
     @property
     def ready(self) -> bool:
@@ -269,101 +273,20 @@ class PodRuntime:
         self.processes[state.name] = process
         state.running(f"local://{process.pid}", started="startupProbe" not in spec)
         await self.write_status()
-        probes = asyncio.create_task(self._probe(state, spec, process, launch))
+        prober = Prober(
+            http=self.ctx.http,
+            scale=self.ctx.config.scaled,
+            grace=self.grace,
+            write_status=self.write_status,
+            event=self.event,
+        )
+        probes = asyncio.create_task(prober.run(state, spec, process, launch))
         try:
             return await process.wait()
         finally:
             probes.cancel()
             await asyncio.gather(probes, return_exceptions=True)
             self.processes.pop(state.name, None)
-
-    # -- probes -----------------------------------------------------------------------------
-
-    async def _probe(
-        self, state: ContainerState, spec: JsonDict, process: ContainerProcess, launch: Launch
-    ) -> None:
-        def ports(ref: Any) -> int | None:
-            return launch.ports.get(int(ref) if str(ref).isdigit() else ref)
-
-        async def attempt(probe: JsonDict) -> bool:
-            return await run_probe(probe, ports=ports, session=self.ctx.http, env=launch.env)
-
-        scale = self.ctx.config.scaled
-        grace = min(
-            float((self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)),
-            self.ctx.config.termination_grace_cap,
-        )
-        if startup := spec.get("startupProbe"):
-            timing = ProbeTiming.of(startup, scale)
-            await asyncio.sleep(timing.initial_delay)
-            failures = 0
-            while not await attempt(startup):
-                failures += 1
-                if failures >= timing.failure_threshold:
-                    await self.event(
-                        "Unhealthy",
-                        f"Startup probe failed; container {state.name} will be restarted",
-                        warning=True,
-                    )
-                    await process.terminate(grace)
-                    return
-                await asyncio.sleep(timing.period)
-            state.started = True
-            await self.write_status()
-        await asyncio.gather(
-            self._readiness(state, spec.get("readinessProbe"), attempt, scale),
-            self._liveness(spec.get("livenessProbe"), attempt, scale, process, grace),
-        )
-
-    async def _readiness(
-        self,
-        state: ContainerState,
-        probe: JsonDict | None,
-        attempt: Callable[[JsonDict], Awaitable[bool]],
-        scale: Callable[[float], float],
-    ) -> None:
-        if probe is None:
-            state.ready = True
-            await self.write_status()
-            return
-        timing = ProbeTiming.of(probe, scale)
-        await asyncio.sleep(timing.initial_delay)
-        successes = failures = 0
-        while True:
-            if await attempt(probe):
-                successes, failures = successes + 1, 0
-                flip = not state.ready and successes >= timing.success_threshold
-            else:
-                successes, failures = 0, failures + 1
-                flip = state.ready and failures >= timing.failure_threshold
-            if flip:
-                state.ready = not state.ready
-                if not state.ready:
-                    await self.event("Unhealthy", "Readiness probe failed", warning=True)
-                await self.write_status()
-            await asyncio.sleep(timing.period)
-
-    async def _liveness(
-        self,
-        probe: JsonDict | None,
-        attempt: Callable[[JsonDict], Awaitable[bool]],
-        scale: Callable[[float], float],
-        process: ContainerProcess,
-        grace: float,
-    ) -> None:
-        if probe is None:
-            return
-        timing = ProbeTiming.of(probe, scale)
-        await asyncio.sleep(timing.initial_delay)
-        failures = 0
-        while True:
-            failures = 0 if await attempt(probe) else failures + 1
-            if failures >= timing.failure_threshold:
-                message = "Liveness probe failed; the container will be restarted"
-                await self.event("Unhealthy", message, warning=True)
-                await process.terminate(grace)
-                return
-            await asyncio.sleep(timing.period)
 
     async def event(
         self, reason: str, message: str, *, warning: bool = False, by: str = "kubelet"
