@@ -12,6 +12,13 @@ from modeleval.runner.config import RunConfig
 from modeleval.runner.datasets import DatasetError, Item
 from modeleval.runner.kubestatus import sink_from_env
 from modeleval.runner.progress import StatusSink
+from modeleval.runner.s3results import (
+    UPLOAD_INTERVAL_S,
+    LocatingSink,
+    S3ResultsError,
+    results_from_task_file,
+    synced_results,
+)
 from modeleval.runner.sources import load_dataset
 from modeleval.runner.taskfile import TaskFileError, load_run_config
 
@@ -67,6 +74,17 @@ async def run_phase(
         sink = default_sink(config)
     if not config.models:
         raise PhaseError("the task has no models to run")
+    try:
+        remote = results_from_task_file(task_file)
+        results = config.settings.results_dir
+        async with synced_results(remote, results, interval_s=UPLOAD_INTERVAL_S) as synced:
+            located = sink if synced is None or sink is None else LocatingSink(sink, synced)
+            return await _run(phase, config, located, stop)
+    except S3ResultsError as exc:
+        raise PhaseError(str(exc)) from None
+
+
+async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asyncio.Event) -> int:
     if phase == "perf":
         from modeleval.runner.perf.phase import PerfFailed, run_performance
 

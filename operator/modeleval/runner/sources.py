@@ -94,21 +94,30 @@ def _read_http(url: str, headers: dict[str, str], timeout_s: float) -> bytes:
     return response.content
 
 
-def _read_s3(url: str, settings: S3Settings) -> bytes:
+def s3_client(settings: S3Settings) -> Any:
+    """A boto3 S3 client; path-style addressing when an S3-compatible endpoint is given."""
     import boto3
+    from botocore.config import Config
+
+    style = "path" if settings.endpoint_url else "auto"
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=os.environ.get(settings.access_key_env),
+        aws_secret_access_key=os.environ.get(settings.secret_key_env),
+        config=Config(s3={"addressing_style": style}),
+    )
+
+
+def _read_s3(url: str, settings: S3Settings) -> bytes:
     from botocore.exceptions import BotoCoreError, ClientError
 
     parsed = urlparse(url)
     bucket, key = parsed.netloc, parsed.path.lstrip("/")
     if not bucket or not key:
         raise DatasetError(f"{url}: expected s3://bucket/key")
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        aws_access_key_id=os.environ.get(settings.access_key_env),
-        aws_secret_access_key=os.environ.get(settings.secret_key_env),
-    )
+    client = s3_client(settings)
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
         return bytes(body.read())

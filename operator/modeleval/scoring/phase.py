@@ -3,7 +3,9 @@
 Reads task.json (``$MODELEVAL_TASK_FILE``), the predictions under
 ``$MODELEVAL_RESULTS_DIR/predictions/<model>.jsonl``, scores them (see ``engine``), writes
 ``scores.jsonl``, ``summary.json`` and ``report.html`` next to them and patches the task's
-``status.totalScore``, ``status.scores``, ``status.gsb`` and ``status.progress``.
+``status.totalScore``, ``status.scores``, ``status.gsb`` and ``status.progress``. With
+``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
+phase wrote is uploaded back (``modeleval.runner.s3results``).
 
 The judge endpoint comes from ``resolved.judge`` in task.json (a judge served by a
 ModelEvalServiceGroup, resolved by the operator) or ``spec.scoring.judge.endpoint``; its
@@ -186,9 +188,12 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
     namespace = metadata.get("namespace") or env.get("MODELEVAL_TASK_NAMESPACE")
     sink = sink_from_env(name, namespace)
 
+    from modeleval.runner.s3results import S3ResultsError, results_from_task, synced_results
+
     async def run() -> Summary:
         try:
-            return await run_score_phase(task, results, env=env, sink=sink)
+            async with synced_results(results_from_task(task, env), results):
+                return await run_score_phase(task, results, env=env, sink=sink)
         finally:
             close = getattr(sink, "close", None)
             if close is not None:
@@ -196,7 +201,7 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
 
     try:
         asyncio.run(run())
-    except ScoringConfigError as exc:
+    except (ScoringConfigError, S3ResultsError) as exc:
         return _fail(str(exc))
     return 0
 
