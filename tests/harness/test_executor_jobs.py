@@ -386,3 +386,40 @@ def test_pod_deleted_by_someone_else_counts_as_a_failure(
     assert failed["reason"] == "BackoffLimitExceeded"
     assert api.get(jobs_path(ns, "evicted"))["status"]["failed"] == 1  # type: ignore[index]
     assert pods_of(api, ns, "evicted") == []
+
+
+def test_init_containers_run_first_and_a_failing_one_fails_the_pod(
+    cluster: LocalCluster, api: JsonApi, ns: str
+) -> None:
+    shared = {"volumeMounts": [{"name": "shared", "mountPath": "/shared"}]}
+    init = {
+        "name": "fetch",
+        "image": "runner",
+        "command": ["python", "-c", "open('/shared/data.txt', 'w').write('fetched')"],
+        **shared,
+    }
+    spec = job(
+        "init",
+        "print(open('/shared/data.txt').read())",
+        container=shared,
+        pod={"initContainers": [init], "volumes": [{"name": "shared", "emptyDir": {}}]},
+    )
+    api.create(jobs_path(ns), spec)
+    cluster.wait_for(lambda: finished(api, ns, "init", "Complete"), what="job with init")
+    [pod] = pods_of(api, ns, "init")
+    [status] = pod["status"]["initContainerStatuses"]
+    assert status["state"]["terminated"]["exitCode"] == 0 and status["ready"] is True
+    assert cluster.executor.pod_log(pod["metadata"]["name"], ns).strip() == "fetched"  # type: ignore[union-attr]
+
+    broken = {**init, "command": ["python", "-c", "raise SystemExit(2)"]}
+    spec["metadata"]["name"] = "badinit"
+    spec["spec"]["template"]["spec"]["initContainers"] = [broken]
+    api.create(jobs_path(ns), spec)
+    cluster.wait_for(lambda: finished(api, ns, "badinit", "Failed"), what="failed init")
+    [pod] = pods_of(api, ns, "badinit")
+    assert pod["status"]["phase"] == "Failed"
+    assert pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 2
+    waiting = pod["status"]["containerStatuses"][0]["state"]
+    assert "running" not in waiting and "terminated" not in waiting  # the app never started
+    initialized = next(c for c in pod["status"]["conditions"] if c["type"] == "Initialized")
+    assert initialized["status"] == "False"

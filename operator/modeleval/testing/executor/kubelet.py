@@ -52,10 +52,14 @@ class PodRuntime:
         meta, spec = pod["metadata"], pod.get("spec") or {}
         self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta["uid"]
         self.specs = {c["name"]: c for c in spec.get("containers", [])}
+        self.init_specs = {c["name"]: c for c in spec.get("initContainers") or []}
         self.view = PodView(
             containers=[ContainerState(c["name"], c.get("image", "")) for c in self.specs.values()],
             restart_policy=spec.get("restartPolicy", "Always"),
             qos_class=qos_class(spec),
+            init_containers=[
+                ContainerState(c["name"], c.get("image", "")) for c in self.init_specs.values()
+            ],
         )
         self.root: Path = (
             ctx.work_dir / "pods" / str(self.namespace) / f"{self.name}-{self.uid[:8]}"
@@ -122,6 +126,9 @@ class PodRuntime:
             await self._schedule()
             await self._prepare()
             await self._pull_images()
+            if not await self._initialize():
+                await self.write_status()
+                return
             self.view.initialized = True
             await asyncio.gather(*(self._supervise(c) for c in self.view.containers))
             await self.write_status()
@@ -198,7 +205,8 @@ class PodRuntime:
             return
 
     async def _pull_images(self) -> None:
-        bad = [c for c in self.view.containers if self.ctx.config.is_unpullable(c.image)]
+        everything = [*self.view.init_containers, *self.view.containers]
+        bad = [c for c in everything if self.ctx.config.is_unpullable(c.image)]
         attempt = 0
         while bad:
             for c in bad:
@@ -217,8 +225,18 @@ class PodRuntime:
             await asyncio.sleep(self.ctx.config.scaled(min(300, 10 * 2**attempt)))
             attempt += 1
 
-    async def _supervise(self, state: ContainerState) -> None:
-        spec = self.specs[state.name]
+    async def _initialize(self) -> bool:
+        """Run the init containers in order; ``False`` when the pod cannot go on."""
+        for state in self.view.init_containers:
+            if not await self._supervise(state, init=True):
+                return False
+            state.ready = True
+        return True
+
+    async def _supervise(self, state: ContainerState, *, init: bool = False) -> bool:
+        """Run one container, restarting it as ``restartPolicy`` says (init containers: until
+        it succeeds, unless ``Never``); ``True`` when its last run succeeded."""
+        spec = (self.init_specs if init else self.specs)[state.name]
         ports = self.ports.setdefault(state.name, allocate_ports(spec))
         backoff = 0
         while not self.stopping:
@@ -231,13 +249,15 @@ class PodRuntime:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             began = time.monotonic()
-            exit = await self._run_container(state, spec, launch)
+            exit = await self._run_container(state, spec, launch, probe=not init)
             info = state.terminated(exit.exit_code, exit.reason, exit.message)
-            policy = self.view.restart_policy
-            restart = policy == "Always" or (policy == "OnFailure" and exit.exit_code != 0)
+            policy, failed = self.view.restart_policy, exit.exit_code != 0
+            restart = policy == "Always" or (policy == "OnFailure" and failed)
+            if init:
+                restart = failed and policy != "Never"
             if self.stopping or not restart:
                 await self.write_status()
-                return
+                return not failed
             state.last_state = {"terminated": info}
             state.restart_count += 1
             if time.monotonic() - began > self.ctx.config.scaled(600):
@@ -256,8 +276,11 @@ class PodRuntime:
             )
             await self.write_status()
             await asyncio.sleep(self.ctx.config.scaled(delay))
+        return False
 
-    async def _run_container(self, state: ContainerState, spec: JsonDict, launch: Launch) -> Exit:
+    async def _run_container(
+        self, state: ContainerState, spec: JsonDict, launch: Launch, *, probe: bool = True
+    ) -> Exit:
         log_path = self.log_path(state.name)
         if state.restart_count and log_path.exists():
             log_path.replace(self.log_path(state.name, previous=True))
@@ -280,7 +303,9 @@ class PodRuntime:
             write_status=self.write_status,
             event=self.event,
         )
-        probes = asyncio.create_task(prober.run(state, spec, process, launch))
+        probes = asyncio.create_task(
+            prober.run(state, spec, process, launch) if probe else asyncio.sleep(0)
+        )
         try:
             return await process.wait()
         finally:

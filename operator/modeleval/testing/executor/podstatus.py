@@ -118,9 +118,17 @@ class PodView:
     initialized: bool = False
     start_time: str = ""
     qos_class: str = "BestEffort"
+    init_containers: list[ContainerState] = field(default_factory=list)
     transitions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def phase(self) -> str:
+        failed_init = any(
+            c.is_terminated and c.state["terminated"]["exitCode"] != 0 for c in self.init_containers
+        )
+        if failed_init and self.restart_policy == "Never":
+            return "Failed"
+        if not self.initialized:
+            return "Pending"
         return pod_phase(self.containers, self.restart_policy)
 
     def render(self, previous: dict[str, Any] | None = None) -> JsonDict:
@@ -143,8 +151,15 @@ class PodView:
                 if terminal or not unready
                 else (f"containers with unready status: [{' '.join(unready)}]")
             )
+            waiting = [c.name for c in self.init_containers if not c.is_terminated]
+            init_message = f"containers with incomplete status: [{' '.join(waiting)}]"
             conditions += [
-                _condition("Initialized", self.initialized),
+                _condition(
+                    "Initialized",
+                    self.initialized,
+                    "" if self.initialized else "ContainersNotInitialized",
+                    "" if self.initialized else init_message,
+                ),
                 _condition("ContainersReady", not unready, reason, message),
                 _condition("Ready", not unready, reason, message),
             ]
@@ -156,6 +171,8 @@ class PodView:
                 startTime=self.start_time,
                 containerStatuses=[c.to_status() for c in self.containers],
             )
+            if self.init_containers:
+                status["initContainerStatuses"] = [c.to_status() for c in self.init_containers]
         stamp = now()
         for condition in conditions:
             key = condition["status"]
