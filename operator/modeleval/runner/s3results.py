@@ -292,11 +292,8 @@ class LocatingSink:
 
     async def close(self) -> None:
         close = getattr(self.inner, "close", None)
-        if close is None:
-            return
-        result = close()
-        if inspect.isawaitable(result):
-            await result
+        if close is not None and inspect.iscoroutinefunction(close):  # as ProgressReporter does
+            await close()
 
 
 @asynccontextmanager
