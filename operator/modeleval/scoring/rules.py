@@ -12,6 +12,11 @@ The computations come from libraries:
 - edit similarity = ``rapidfuzz.distance.Levenshtein.normalized_similarity`` on the
   NFKC-normalised, whitespace-collapsed texts.
 - accuracy = normalised exact match, "answer contains target", or equal option letters.
+
+For many items call :meth:`RuleScorer.score_many` (same values as :meth:`RuleScorer.score`
+item by item): BLEU is then counted for whole batches with numpy, which makes scoring
+100,000 items with accuracy + ROUGE-L + BLEU roughly twice as fast as the per-item loop
+(``bench/scoring_throughput.py``).
 """
 
 from __future__ import annotations
