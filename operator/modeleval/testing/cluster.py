@@ -1,8 +1,12 @@
 """A whole local cluster for e2e tests and the demo: API emulator + executor + operator.
 
-    with LocalCluster() as cluster:
-        cluster.kubectl("apply", "-f", "samples/evaltask.yaml")
-        cluster.kubectl("wait", "--for=jsonpath={.status.state}=Succeeded", "et/demo")
+    with LocalCluster() as cluster:                      # or LocalCluster(operator=None)
+        cluster.kubectl("apply", "-f", "manifests/samples/")
+        cluster.kubectl("wait", "--for=jsonpath={.status.state}=Succeeded", "et/NAME")
+        cluster.executor.kill_pod("POD", "default")       # see modeleval.testing.executor
+
+With ``pytest --kube-config PATH`` the e2e fixtures use `ExistingCluster` instead: the same
+`ClusterAccess` methods (kubectl, api, api_client, logs, wait_for) on a real cluster.
 
 Started in order: the API emulator (our CRDs loaded from ``crds/``), namespaces and the
 operator's RBAC from ``manifests/``, a ServiceAccount token for the operator, kubeconfigs for
