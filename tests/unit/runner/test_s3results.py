@@ -113,14 +113,13 @@ async def test_infer_uploads_and_a_second_pod_resumes_from_the_bucket(
     s3: Bucket, endpoint: str, tmp_path: Path
 ) -> None:
     items = [{"id": f"q{i}", "input": f"question {i}", "target": "x"} for i in range(40)]
-    spec = {
-        "models": [{"name": "m1", "endpoint": {"url": "", "model": "mock"}}],
-        "dataset": {"inline": items},
-        "inference": {"client": {"parallel": 2, "maxRetries": 0}},
-    }
     server = await MockModelServer(latency_s=0.01).start()
     try:
-        spec["models"][0]["endpoint"]["url"] = server.url
+        spec = {
+            "models": [{"name": "m1", "endpoint": {"url": server.url, "model": "mock"}}],
+            "dataset": {"inline": items},
+            "inference": {"client": {"parallel": 2, "maxRetries": 0}},
+        }
         task_file = write_task(tmp_path / "task.json", endpoint, s3.bucket, spec)
         stop = asyncio.Event()
 
