@@ -21,7 +21,7 @@ CONFIG = ExecutorConfig(
         "example.com/hog": (
             "python",
             "-c",
-            "x = bytearray(400 * 2**20); import time; time.sleep(60)",
+            "x = bytearray(256 * 2**20); import time; time.sleep(60)",
         ),
         "example.com/slow-boot": (*MOCK_MODEL_SERVER, "--startup-delay-s", "60"),
     },
