@@ -47,7 +47,7 @@ def test_unexpected_template_rejected() -> None:
 def test_tokenizer_on_every_short_string(kind: str) -> None:
     # Every string of up to 5 characters over letters, digits, the context-dependent
     # characters, class punctuation, spaces, tabs and a Chinese character.
-    reference = Tokenizer13a() if kind == "13a" else TokenizerZh()
+    reference = Tokenizer13a() if kind == "13a" else TokenizerZh()  # type: ignore[no-untyped-call]
     ours = make_tokenizer(kind)
     lines = [""]
     for _ in range(5):
