@@ -360,10 +360,15 @@ def run_kubectl(
         check=False,
     )
     if check and result.returncode != 0:
-        raise subprocess.CalledProcessError(
-            result.returncode, result.args, result.stdout, result.stderr
-        )
+        raise KubectlError(result.returncode, result.args, result.stdout, result.stderr)
     return result
+
+
+class KubectlError(subprocess.CalledProcessError):
+    """A failed kubectl run; the message carries kubectl's stderr."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.stderr}"
 
 
 def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:
