@@ -206,11 +206,11 @@ def batch_statistics(
 ) -> list[list[int]]:
     """:func:`segment_statistics` for many (hypothesis, reference) pairs at once.
 
-    Texts must be tokenizer output (tokens joined by single spaces, as :func:`make_tokenizer`
-    returns). Per chunk of items, every n-gram occurrence becomes one int64
-    ``(item, token ids..., side)`` key; one ``numpy`` sort per order groups equal n-grams,
-    and each n-gram seen on both sides adds min(count in hypothesis, count in reference) to
-    its item's matches.
+    Texts must be tokenizer output: tokens joined by single spaces, as :func:`make_tokenizer`
+    returns (a text is split on ``" "`` only). Per chunk of items, every n-gram occurrence
+    becomes one int64 ``(item, token ids..., side)`` key; one ``numpy`` sort per order
+    groups equal n-grams, and each n-gram seen on both sides adds min(count in hypothesis,
+    count in reference) to its item's matches.
     """
     if len(hypotheses) != len(references):
         raise ValueError("hypotheses and references differ in length")
@@ -229,7 +229,7 @@ _KEY_BITS = 63  # item bits + max_order * token-id bits + 1 side bit must fit an
 def _chunk_statistics(hyps: Sequence[str], refs: Sequence[str], out: np.ndarray) -> None:
     n_items, max_order = len(hyps), (out.shape[1] - 2) // 2
     texts = [*hyps, *refs]
-    flat = " ".join(texts).split()
+    flat = " ".join(filter(None, texts)).split(" ")  # lines up with the lengths below
     vocab = dict(zip(dict.fromkeys(flat), count(), strict=False))
     id_bits = max(len(vocab) - 1, 1).bit_length()
     if max(n_items - 1, 1).bit_length() + max_order * id_bits + 1 > _KEY_BITS:
