@@ -423,3 +423,27 @@ def test_init_containers_run_first_and_a_failing_one_fails_the_pod(
     assert "running" not in waiting and "terminated" not in waiting  # the app never started
     initialized = next(c for c in pod["status"]["conditions"] if c["type"] == "Initialized")
     assert initialized["status"] == "False"
+
+
+def test_termination_message_from_file_or_log_tail(
+    cluster: LocalCluster, api: JsonApi, ns: str
+) -> None:
+    script = """
+        import sys
+        open("/dev/termination-log", "w").write("dataset row 7 is not JSON")
+        raise SystemExit(1)
+        """
+    api.create(jobs_path(ns), job("msg", script))
+    logged = job("tail", "print('loading'); print('no such model: qwen'); raise SystemExit(2)")
+    logged["spec"]["template"]["spec"]["containers"][0]["terminationMessagePolicy"] = (
+        "FallbackToLogsOnError"
+    )
+    api.create(jobs_path(ns), logged)
+    for name in ("msg", "tail"):
+        cluster.wait_for(lambda n=name: finished(api, ns, n, "Failed"), what=f"{name} failed")
+    [pod] = pods_of(api, ns, "msg")
+    terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["message"]) == (1, "dataset row 7 is not JSON")
+    [pod] = pods_of(api, ns, "tail")
+    terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert terminated["message"].splitlines()[-2:] == ["loading", "no such model: qwen"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -307,7 +308,9 @@ class PodRuntime:
             prober.run(state, spec, process, launch) if probe else asyncio.sleep(0)
         )
         try:
-            return await process.wait()
+            exit = await process.wait()
+            message = termination_message(spec, launch, exit, log_path)
+            return dataclasses.replace(exit, message=message) if message else exit
         finally:
             probes.cancel()
             await asyncio.gather(probes, return_exceptions=True)
@@ -343,3 +346,19 @@ class PodRuntime:
             if result is None:  # the pod is gone
                 self.stopping = True
             self._last_status = status
+
+
+def termination_message(spec: JsonDict, launch: Launch, exit: Exit, log_path: Path) -> str:
+    """What the kubelet puts in ``state.terminated.message``: the termination message file
+    (at most 4096 bytes), or with ``FallbackToLogsOnError`` the tail of a failed container's
+    log (80 lines, 2048 bytes)."""
+    written = launch.termination_log
+    if written is not None and written.exists():
+        text = written.read_bytes()[:4096].decode(errors="replace")
+        if text.strip():
+            return text
+    fallback = spec.get("terminationMessagePolicy") == "FallbackToLogsOnError"
+    if fallback and exit.exit_code != 0 and log_path.exists():
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-80:])
+        return tail.encode()[-2048:].decode(errors="replace")
+    return exit.message

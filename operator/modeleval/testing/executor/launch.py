@@ -23,6 +23,9 @@ from .resources import memory_limit_bytes
 from .volumes import SA_MOUNT_PATH, NotReady, configmap_data, decode_secret, field_value
 
 MOUNTS_ENV = "MODELEVAL_LOCAL_MOUNTS"
+TERMINATION_ENV = "MODELEVAL_TERMINATION_LOG"
+"""Where the container's ``terminationMessagePath`` file really is (the runner honours it)."""
+DEFAULT_TERMINATION_PATH = "/dev/termination-log"
 _VAR_REF = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
 
@@ -36,6 +39,7 @@ class Launch:
     cwd: Path
     memory_limit: int | None
     ports: dict[Any, int] = field(default_factory=dict)
+    termination_log: Path | None = None
 
 
 def free_port() -> int:
@@ -112,6 +116,8 @@ class Launcher:
             if base is None:
                 raise NotReady("CreateContainerConfigError", f"volume {mount['name']!r} not found")
             result[mount["mountPath"]] = base / mount["subPath"] if mount.get("subPath") else base
+        path = container.get("terminationMessagePath") or DEFAULT_TERMINATION_PATH
+        result[path] = self.root / "termination" / f"{container['name']}.log"
         return result
 
     async def launch(self, container: JsonDict, ports: dict[Any, int]) -> Launch:
@@ -123,6 +129,9 @@ class Launcher:
             return self.url_filter(rewrite_paths(text))
 
         env = self._base_env(name, mounts)
+        path = container.get("terminationMessagePath") or DEFAULT_TERMINATION_PATH
+        termination_log = _fresh_file(mounts[path])
+        env[TERMINATION_ENV] = str(termination_log)
         for key, value in (await self._container_env(container)).items():
             env[key] = rewrite(value)
         argv = [rewrite(expand_vars(arg, env)) for arg in self._argv(container, ports)]
@@ -132,7 +141,8 @@ class Launcher:
         cwd = self.root / "rootfs" / name / workdir.lstrip("/")
         if workdir and rewrite_paths(workdir) != workdir:
             cwd = Path(rewrite_paths(workdir))  # a working dir inside a volume
-        return Launch(name, argv, env, cwd, memory_limit_bytes(container), ports)
+        limit = memory_limit_bytes(container)
+        return Launch(name, argv, env, cwd, limit, ports, termination_log=termination_log)
 
     def _argv(self, container: JsonDict, ports: Mapping[Any, int]) -> list[str]:
         image = str(container.get("image", ""))
@@ -257,3 +267,10 @@ def _served_model(args: list[str]) -> str:
             if name == flag and (value or index + 1 < len(args)):
                 return value or args[index + 1]
     return "mock-model"
+
+
+def _fresh_file(path: Path) -> Path:
+    """An empty file for a new container instance (its termination message)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
