@@ -13,10 +13,10 @@ Python for every match, and (ii) in n-gram extraction, a Python loop of list sli
 - Chinese-only lines (every character one sacrebleu counts as Chinese) skip the tables: their
   tokens are the characters themselves.
 - Statistics: the clipped n-gram matches and totals sacrebleu computes per segment are
-  counted with ``collections.Counter`` over ``zip``-built n-grams for one pair
-  (:func:`segment_statistics`), and for many pairs at once with one ``numpy`` sort per
-  n-gram order over int64-packed n-grams (:func:`batch_statistics`, used by
-  :meth:`SentenceBleu.score_many`).
+  counted with sets (and ``collections.Counter`` where both sides repeat an n-gram) over
+  ``zip``-built n-grams for one pair (:func:`segment_statistics`), and for many pairs at
+  once with one ``numpy`` sort per n-gram order over int64-packed n-grams
+  (:func:`batch_statistics`, used by :meth:`SentenceBleu.score_many`).
 - The score itself is sacrebleu's formula, ``BLEU.compute_bleu`` with exponential smoothing
   and effective order as ``sacrebleu.sentence_bleu`` uses, restated operation for operation
   in :func:`sentence_score` so that no ``BLEUScore`` object is built per item; the tests
@@ -148,26 +148,32 @@ def segment_statistics(hypothesis: str, reference: str, max_order: int = 4) -> l
     The same statistics as sacrebleu's ``BLEU._compute_segment_statistics`` for one
     reference: per order, the n-gram total of the hypothesis and its clipped matches
     (sum over shared n-grams of min(count in hypothesis, count in reference)). The n-grams
-    are built and counted by ``zip``/``Counter`` and the clipped sum by ``map(min, ...)``,
-    all at C level. Once an order has no match no higher order can match, so counting stops.
+    are built by ``zip`` and compared as sets, all at C level: when one side has each of its
+    n-grams once, every shared n-gram adds exactly 1; otherwise ``Counter`` counts both
+    sides. Once an order has no match no higher order can match, so counting stops.
     """
     hyp, ref = hypothesis.split(), reference.split()
     correct = [0] * max_order
     total = [max(len(hyp) - n, 0) for n in range(max_order)]
     for n in range(max_order):
-        hyp_counts: Counter[Any]
-        ref_counts: Counter[Any]
+        hyp_grams: list[Any]
+        ref_grams: list[Any]
         if n:  # n-grams of order n + 1 as tuples
-            hyp_counts = Counter(zip(*[hyp[i:] for i in range(n + 1)], strict=False))
-            ref_counts = Counter(zip(*[ref[i:] for i in range(n + 1)], strict=False))
+            hyp_grams = list(zip(*[hyp[i:] for i in range(n + 1)], strict=False))
+            ref_grams = list(zip(*[ref[i:] for i in range(n + 1)], strict=False))
         else:  # unigrams: the tokens themselves (same counts as sacrebleu's 1-tuples)
-            hyp_counts, ref_counts = Counter(hyp), Counter(ref)
-        common = hyp_counts.keys() & ref_counts.keys()
+            hyp_grams, ref_grams = hyp, ref
+        hyp_set, ref_set = set(hyp_grams), set(ref_grams)
+        common = hyp_set & ref_set
         if not common:
             break
-        correct[n] = sum(
-            map(min, map(hyp_counts.__getitem__, common), map(ref_counts.__getitem__, common))
-        )
+        if len(hyp_set) == len(hyp_grams) or len(ref_set) == len(ref_grams):
+            correct[n] = len(common)
+        else:
+            hyp_counts, ref_counts = Counter(hyp_grams), Counter(ref_grams)
+            correct[n] = sum(
+                map(min, map(hyp_counts.__getitem__, common), map(ref_counts.__getitem__, common))
+            )
     return [len(hyp), len(ref), *correct, *total]
 
 
