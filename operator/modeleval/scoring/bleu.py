@@ -9,9 +9,11 @@ Python for every match, and (ii) in n-gram extraction, a Python loop of list sli
   regular expression (``TokenizerRegexp``)*; the context-dependent steps (around ``.``, ``,``
   and ``-``) run sacrebleu's own compiled regular expressions, only when the line holds one
   of those characters, through ``Pattern.split`` rather than ``Pattern.sub`` (whose template
-  expansion is Python code per match before 3.12). Results are cached per string.
-- Chinese-only lines (every character one sacrebleu counts as Chinese) skip the tables: their
-  tokens are the characters themselves.
+  expansion is Python code per match before 3.12), and not at all when each of those
+  characters stands between whitespace (the steps would only add spaces). Spaces are not
+  padded (that only lengthens runs of spaces). Results are cached per string.
+- Lines of Chinese characters (as sacrebleu counts them), optionally with single ``.``/``,``
+  between them, skip the tables: their tokens are the characters themselves.
 - Statistics: the clipped n-gram matches and totals sacrebleu computes per segment are
   counted with sets (and ``collections.Counter`` where both sides repeat an n-gram) over
   ``zip``-built n-grams for one pair (:func:`segment_statistics`), and for many pairs at
@@ -22,8 +24,9 @@ Python for every match, and (ii) in n-gram extraction, a Python loop of list sli
   in :func:`sentence_score` so that no ``BLEUScore`` object is built per item; the tests
   check it gives the same floats as ``compute_bleu``.
 
-``tests/unit/scoring/test_bleu.py`` checks tokens, statistics and scores against sacrebleu on
-thousands of random strings (CJK, full-width forms, punctuation, digits, entities).
+``tests/unit/scoring/test_bleu*.py`` check tokens, statistics and scores against sacrebleu on
+thousands of random strings (CJK, full-width forms, punctuation, digits, entities) and
+tokens on every short string over the characters the steps look at.
 """
 
 from __future__ import annotations
