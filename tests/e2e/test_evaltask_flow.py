@@ -230,15 +230,10 @@ def test_unreachable_endpoint_fails_with_a_clear_message(
     assert final["conditions"][2]["status"] == "True"
 
 
-# The runner's reason reaches status.message through the pod's termination message, or the last
-# log line when the operator may read pod logs. Neither works here yet: the local executor does
-# not fill containerStatuses[].state.terminated.message, and the operator's RBAC has no pods/log.
-NEEDS_POD_REASON = pytest.mark.xfail(
-    reason="executor: no termination message; operator RBAC: no pods/log", strict=True
-)
+# The runner's reason reaches status.message through the pod's termination message
+# (terminationMessagePolicy FallbackToLogsOnError; the local executor fills it like the kubelet).
 
 
-@NEEDS_POD_REASON
 def test_bad_dataset_row_fails_the_task_naming_the_line(
     namespace: str, cluster: ClusterAccess, mock: MockModelServer
 ) -> None:
@@ -259,7 +254,6 @@ def test_bad_dataset_row_fails_the_task_naming_the_line(
     assert mock.stats().requests == 0
 
 
-@NEEDS_POD_REASON
 def test_unreachable_message_says_what_and_where(namespace: str, cluster: ClusterAccess) -> None:
     manifest = task_manifest(
         "refused",
@@ -304,7 +298,7 @@ def test_performance_task_runs_a_perf_job_to_succeeded(
             cluster, namespace, "perf", lambda s: s.get("state") in ("Succeeded", "Failed")
         )
     assert final["state"] == "Succeeded", final.get("message")
-    assert final["jobs"] == {"inference": "perf-perf"}
+    assert final["jobs"] == {"performance": "perf-perf"}
     assert [level["parallel"] for level in final["performance"]["levels"]] == [1, 2]
     assert "perf-infer" not in jobs(cluster, namespace)
 
