@@ -1,0 +1,40 @@
+"""The README's first command: `modeleval demo` runs the samples and writes a report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
+
+
+def test_demo_runs_to_completion_and_writes_a_report(tmp_path: Path) -> None:
+    work = tmp_path / "demo"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modeleval.cli",
+            "demo",
+            "--work-dir",
+            str(work),
+            "--timeout",
+            "240",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "all 2 tasks succeeded" in done.stdout
+    reports = sorted(work.rglob("report.html"))
+    assert reports, "no report.html written"
+    html = reports[0].read_text(encoding="utf-8")
+    assert "<svg" in html and "totalScore" in html
+    summary = json.loads((reports[0].parent / "summary.json").read_text(encoding="utf-8"))
+    # The demo's mock model answers two of every three questions right.
+    assert 40 < summary["totalScore"] < 90
