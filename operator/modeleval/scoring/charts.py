@@ -3,10 +3,12 @@ inline SVG. No plotting library and no script: the report opens offline in any b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+REFERENCE_COLOUR = "#999999"
 GSB_COLOURS = {"good": "#59a14f", "same": "#bab0ac", "bad": "#e15759"}
 
 WIDTH = 520
@@ -16,6 +18,7 @@ MARGIN_BOTTOM = 30
 MARGIN_TOP = 16
 PLOT_W = WIDTH - MARGIN_LEFT - 10
 PLOT_H = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+MARGIN_RIGHT_AXIS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,31 @@ class Label:
     anchor: str = "middle"
 
 
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+    title: str
+
+
+@dataclass(slots=True)
+class Series:
+    """One polyline with a marker (and a hover title) at each point."""
+
+    name: str
+    colour: str
+    points: list[Point] = field(default_factory=list)
+    dashed: bool = False
+
+    @property
+    def path(self) -> str:
+        """The ``points`` attribute of an SVG ``<polyline>``."""
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+
 @dataclass(slots=True)
 class Chart:
-    """One SVG: bars, axis labels, legend entries (name, colour)."""
+    """One SVG: bars or line series, axis labels, legend entries (name, colour)."""
 
     title: str
     width: int = WIDTH
@@ -47,6 +72,9 @@ class Chart:
     labels: list[Label] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
     gridlines: list[Label] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    plot_right: float = WIDTH - 10
+    """Where gridlines end (further left when a right-hand axis is drawn)."""
 
 
 def _y_axis(chart: Chart, top_value: float, unit: str = "") -> None:
@@ -126,4 +154,93 @@ def gsb_bar(title: str, good: int, same: int, bad: int) -> Chart:
         if w > 30:
             chart.labels.append(Label(x + w / 2, 43, f"{share:.0f}%"))
         x += w
+    return chart
+
+
+def nice_top(value: float, ticks: int = 4) -> float:
+    """The smallest axis top >= ``value`` whose ``ticks`` steps are 1, 2, 2.5 or 5 x 10^k."""
+    if value <= 0:
+        return float(ticks)
+    step = value / ticks
+    scale = 10.0 ** math.floor(math.log10(step))
+    nice = next(m for m in (1.0, 2.0, 2.5, 5.0, 10.0) if step <= m * scale * (1 + 1e-9))
+    return ticks * nice * scale
+
+
+def _axis_labels(chart: Chart, top: float, x: float, anchor: str, *, grid: bool) -> None:
+    """Five value labels from 0 to ``top`` at ``x``; ``grid`` also draws the gridlines."""
+    for i in range(5):
+        y = MARGIN_TOP + PLOT_H - PLOT_H * i / 4
+        label = Label(x, y, f"{top * i / 4:g}", anchor)
+        if grid:
+            chart.gridlines.append(label)
+        else:
+            chart.labels.append(Label(x, y + 4, label.text, anchor))
+
+
+def line_chart(
+    title: str,
+    categories: Sequence[float],
+    left: Mapping[str, Mapping[float, float | None]],
+    *,
+    right: Mapping[str, Mapping[float, float | None]] | None = None,
+    left_unit: str = "",
+    right_unit: str = "",
+    reference: tuple[str, float] | None = None,
+) -> Chart:
+    """Series over evenly spaced categories (e.g. concurrency levels 1, 4, 16, 64).
+
+    ``left`` and ``right`` map a series name to {category: value}; missing or None values are
+    skipped (the line joins its neighbours). ``right`` series (dashed) use their own scale,
+    labelled on the right-hand side, so quantities of different size can share one chart.
+    ``reference`` (name, value) draws a grey dashed level on the left scale, e.g. a budget.
+    """
+    right = right or {}
+    chart = Chart(title=title)
+    plot_right = WIDTH - (MARGIN_RIGHT_AXIS if right else 10)
+    chart.plot_right = plot_right
+    width = plot_right - MARGIN_LEFT
+    step = width / max(len(categories), 1)
+    x_of = {c: MARGIN_LEFT + step * (i + 0.5) for i, c in enumerate(categories)}
+
+    def top_of(data: Mapping[str, Mapping[float, float | None]], *extra: float) -> float:
+        values = [v for s in data.values() for v in s.values() if v is not None]
+        return nice_top(max([*values, *extra], default=0.0))
+
+    left_top = top_of(left, *([reference[1]] if reference is not None else []))
+    _axis_labels(chart, left_top, MARGIN_LEFT - 4, "end", grid=True)
+    if left_unit:
+        chart.labels.append(Label(MARGIN_LEFT - 4, MARGIN_TOP - 6, left_unit, "end"))
+    axes: list[tuple[Mapping[str, Mapping[float, float | None]], float, bool]] = [
+        (left, left_top, False)
+    ]
+    if right:
+        right_top = top_of(right)
+        axes.append((right, right_top, True))
+        _axis_labels(chart, right_top, plot_right + 4, "start", grid=False)
+        if right_unit:
+            chart.labels.append(Label(plot_right + 4, MARGIN_TOP - 6, right_unit, "start"))
+    index = 0
+    for data, top, dashed in axes:
+        for name, values in data.items():
+            colour = PALETTE[index % len(PALETTE)]
+            index += 1
+            series = Series(name=name, colour=colour, dashed=dashed)
+            for category in categories:
+                value = values.get(category)
+                if value is None:
+                    continue
+                y = MARGIN_TOP + PLOT_H - PLOT_H * min(max(value, 0.0), top) / top
+                series.points.append(Point(x_of[category], y, f"{name} @ {category:g}: {value:g}"))
+            chart.series.append(series)
+            chart.legend.append((name + (" (right axis)" if dashed else ""), colour))
+    if reference is not None and categories:
+        name, value = reference
+        y = MARGIN_TOP + PLOT_H - PLOT_H * max(value, 0.0) / left_top
+        line = Series(name=name, colour=REFERENCE_COLOUR, dashed=True)
+        line.points = [Point(x, y, f"{name}: {value:g}") for x in x_of.values()]
+        chart.series.append(line)
+        chart.legend.append((f"{name}: {value:g}", REFERENCE_COLOUR))
+    for category, x in x_of.items():
+        chart.labels.append(Label(x, HEIGHT - 10, f"{category:g}"))
     return chart

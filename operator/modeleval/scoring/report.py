@@ -18,7 +18,7 @@ from modeleval.scoring.records import ItemRecord
 from modeleval.scoring.summary import Summary
 
 TEMPLATE = "report.html.j2"
-_ENV = Environment(
+TEMPLATES = Environment(  # the report templates; perf_report renders with it too
     loader=PackageLoader("modeleval.scoring", "templates"),
     autoescape=select_autoescape(["html", "j2"], default=True),
     trim_blocks=True,
@@ -103,7 +103,7 @@ def render_report(
     summary: Summary, records: list[ItemRecord], config: ScoringConfig, *, title: str
 ) -> str:
     """The report as one HTML string."""
-    return _ENV.get_template(TEMPLATE).render(
+    return TEMPLATES.get_template(TEMPLATE).render(
         title=title,
         summary=summary,
         charts=build_charts(summary, records, config),

@@ -2,8 +2,8 @@
 
 Exactly ``parallel`` requests are in flight per level (a fixed pool of workers). A level ends
 after ``requests_per_level`` requests, or after ``duration_s`` when that is set. Results go to
-``$MODELEVAL_RESULTS_DIR/performance.json`` and the first model's levels to
-``status.performance``.
+``$MODELEVAL_RESULTS_DIR/performance.json`` (with ``report.html`` next to it) and the first
+model's levels to ``status.performance``.
 """
 
 from __future__ import annotations
@@ -114,6 +114,26 @@ def best_level(levels: list[LevelStats], budget_ms: float | None) -> LevelStats 
     return max(eligible, key=lambda lv: lv.output_tokens_per_second, default=None)
 
 
+def write_report(
+    config: RunConfig,
+    results: dict[str, list[dict[str, Any]]],
+    chosen: dict[str, int | None],
+    total_score: float | None,
+) -> None:
+    """``report.html`` (tables and plots) next to ``performance.json``."""
+    # Imported here: the scoring package is large and only this phase's end needs it.
+    from modeleval.scoring.perf_report import REPORT_FILE, PerfReport, write_perf_report
+
+    report = PerfReport(
+        task=config.task_name,
+        models=results,
+        total_score=total_score,
+        best=chosen,
+        latency_budget_ms=(config.performance or PerfSettings()).latency_budget_ms,
+    )
+    write_perf_report(config.settings.results_dir / REPORT_FILE, report)
+
+
 async def run_performance(
     config: RunConfig, items: list[Item], *, sink: StatusSink | None, stop: asyncio.Event
 ) -> int:
@@ -129,6 +149,8 @@ async def run_performance(
         min_gap_s=config.settings.progress_min_gap_s,
     )
     results: dict[str, list[dict[str, Any]]] = {}
+    chosen: dict[str, int | None] = {}
+    total_score: float | None = None
     await reporter.start()
     try:
         for model in config.models:
@@ -157,9 +179,11 @@ async def run_performance(
                     (level.ttft or {}).get("p50"),
                 )
             results[model.name] = [lv.to_status() for lv in levels]
+            best = best_level(levels, settings.latency_budget_ms)
+            chosen[model.name] = best.parallel if best else None
             if model is config.models[0]:
-                best = best_level(levels, settings.latency_budget_ms)
                 best_tps = round(best.output_tokens_per_second, 3) if best else None
+                total_score = best_tps
                 reporter.set_extra(
                     "performance",
                     {"levels": results[model.name], "bestOutputTokensPerSecond": best_tps},
@@ -173,6 +197,7 @@ async def run_performance(
     (config.settings.results_dir / "performance.json").write_text(
         json.dumps({"models": results}, indent=2)
     )
+    write_report(config, results, chosen, total_score)
     if stop.is_set():
         return EXIT_STOPPED
     if tracker.succeeded == 0:
