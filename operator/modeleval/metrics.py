@@ -11,6 +11,9 @@ Operator side::
                         ignore=(kopf.TemporaryError,)):
         ...
     set_resource_counts("EvalTask", {"Running": 2, "Queued": 1})
+    # or, per object (the counts are kept here): observe_state / forget
+    observe_state("EvalTask", "default", "t1", "Running")
+    forget("EvalTask", "default", "t1")
 
 Runner side::
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter as Tally
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from wsgiref.simple_server import WSGIServer
@@ -84,6 +88,9 @@ RUNNER_ERRORS = Counter(
 
 _resource_states: dict[str, set[str]] = {}
 _resource_states_lock = threading.Lock()
+_objects: dict[str, dict[tuple[str, str], str]] = {}
+"""Last observed state of every object, by kind then (namespace, name)."""
+_objects_lock = threading.Lock()
 
 
 @contextmanager
@@ -114,6 +121,36 @@ def set_resource_counts(kind: str, counts: Mapping[str, int]) -> None:
         seen.update(counts)
         for state in seen:
             RESOURCES.labels(kind=kind, state=state).set(counts.get(state, 0))
+
+
+def observe_state(kind: str, namespace: str, name: str, state: str | None) -> None:
+    """Remember one object's state and refresh ``modeleval_resources{kind}``; None forgets it.
+
+    Cheap when nothing changed; a change recounts the objects of that kind.
+    """
+    key = (namespace, name)
+    with _objects_lock:
+        objects = _objects.setdefault(kind, {})
+        if state is None:
+            if objects.pop(key, None) is None:
+                return
+        elif objects.get(key) == state:
+            return
+        else:
+            objects[key] = state
+        set_resource_counts(kind, Tally(objects.values()))
+
+
+def forget(kind: str, namespace: str, name: str) -> None:
+    """The object is gone: it no longer counts in ``modeleval_resources``."""
+    observe_state(kind, namespace, name, None)
+
+
+def request_outcome(error_kind: str | None) -> str:
+    """The ``outcome`` label of a finished request from its error kind (None: answered)."""
+    if error_kind is None:
+        return "ok"
+    return {"timeout": "timeout", "http_429": "rate_limited"}.get(error_kind, "error")
 
 
 def record_request(

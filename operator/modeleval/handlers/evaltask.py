@@ -42,6 +42,7 @@ from modeleval.handlers.evaltask_state import (
     next_step,
     status_patch,
 )
+from modeleval.metrics import forget, observe_state, time_reconcile
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ HANDLER_JOB_EVENT = "evaltask-job-event"
 HANDLER_GROUP_EVENT = "evaltask-target-group-event"
 HANDLER_TARGET_POLL = "evaltask-target-poll"
 HANDLER_RESYNC = "evaltask-resync"
+HANDLER_DELETED = "evaltask-deleted"
 RESYNC_FACTOR = 12
 """The resync timer runs every RESYNC_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 INDEX_BY_GROUP = "evaltask_by_group"
@@ -160,6 +162,7 @@ def operator_keys(task: EvalTask, world: World, decision: Decision) -> dict[str,
 def fail_invalid(raw: Mapping[str, Any], exc: ValidationError) -> None:
     meta = raw.get("metadata") or {}
     decision = Decision(TaskState.FAILED, "InvalidSpec", validation_message(exc))
+    observe_state(c.EVAL_TASK_KIND, meta.get("namespace") or "", meta.get("name") or "", "Failed")
     patch = status_patch(
         raw.get("status") or {}, decision, generation=meta.get("generation"), now=_now()
     )
@@ -175,11 +178,13 @@ def reconcile(namespace: str, name: str) -> Decision | None:
     with _lock(namespace, name):
         raw = kube.get_custom(c.EVAL_TASK_PLURAL, namespace, name)
         if raw is None or (raw.get("metadata") or {}).get("deletionTimestamp"):
+            forget(c.EVAL_TASK_KIND, namespace, name)
             return None
         meta, status = raw["metadata"], raw.get("status") or {}
         if status.get("state") in FINISHED and status.get("observedGeneration") == meta.get(
             "generation"
         ):
+            observe_state(c.EVAL_TASK_KIND, namespace, name, status["state"])
             return None
         try:
             # The status is read raw: the runner's keys must never fail the task's spec.
@@ -202,6 +207,7 @@ def reconcile(namespace: str, name: str) -> Decision | None:
         )
         if patch:
             kube.patch_custom_status(c.EVAL_TASK_PLURAL, namespace, name, patch)
+        observe_state(c.EVAL_TASK_KIND, namespace, name, str(decision.state))
         if "state" in patch:
             post_event(raw, decision)
         return decision
@@ -217,7 +223,17 @@ def _reconcile_or_wait(namespace: str, name: str) -> None:
 @kopf.on.create(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
 @kopf.on.update(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
 def on_task_change(*, namespace: str | None, name: str, **_: Any) -> None:
-    _reconcile_or_wait(namespace or "", name)
+    with time_reconcile(
+        kind=c.EVAL_TASK_KIND, handler=HANDLER_CHANGE, ignore=(kopf.TemporaryError,)
+    ):
+        _reconcile_or_wait(namespace or "", name)
+
+
+@kopf.on.event(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_DELETED)
+async def on_task_deleted(*, type: str, namespace: str | None, name: str, **_: Any) -> None:
+    """A deleted task leaves the modeleval_resources gauge (runs in the loop: it is cheap)."""
+    if type == "DELETED":
+        forget(c.EVAL_TASK_KIND, namespace or "", name)
 
 
 def _owner_task(body: Mapping[str, Any]) -> str | None:
@@ -235,7 +251,8 @@ def on_job_event(*, type: str, body: kopf.Body, namespace: str | None, **_: Any)
     task = _owner_task(body)
     if task is None or (type != "DELETED" and not job_has_news(body)):
         return
-    reconcile(namespace or "", task)
+    with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_JOB_EVENT):
+        reconcile(namespace or "", task)
 
 
 def job_has_news(body: Mapping[str, Any]) -> bool:
@@ -265,7 +282,8 @@ def evaltask_by_group(
 def on_target_group_event(*, namespace: str | None, name: str, **kwargs: Any) -> None:
     index: kopf.Index[tuple[str, str], str] = kwargs[INDEX_BY_GROUP]
     for task in sorted(set(index.get((namespace or "", name), []))):
-        reconcile(namespace or "", task)
+        with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_GROUP_EVENT):
+            reconcile(namespace or "", task)
 
 
 def _unfinished(*, status: kopf.Status, **_: Any) -> bool:
@@ -287,7 +305,8 @@ def _waiting_for_target(*, status: kopf.Status, **_: Any) -> bool:
 )
 def poll_target(*, namespace: str | None, name: str, **_: Any) -> None:
     """Queued for a service group: look again (group events usually come first)."""
-    reconcile(namespace or "", name)
+    with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_TARGET_POLL):
+        reconcile(namespace or "", name)
 
 
 @kopf.timer(
@@ -301,4 +320,5 @@ def poll_target(*, namespace: str | None, name: str, **_: Any) -> None:
 )
 def resync_task(*, namespace: str | None, name: str, **_: Any) -> None:
     """The safety net: re-read an unfinished task and its children (events drive the rest)."""
-    reconcile(namespace or "", name)
+    with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_RESYNC):
+        reconcile(namespace or "", name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -38,7 +38,7 @@ from modeleval.builders.servicegroup_tasks import (
     task_refs,
 )
 from modeleval.events import NORMAL, WARNING, post_event
-from modeleval.metrics import set_resource_counts
+from modeleval.metrics import observe_state, time_reconcile
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -63,17 +63,9 @@ def _lock(namespace: str, name: str) -> threading.Lock:
         return _locks[(namespace, name)]
 
 
-_phases: dict[tuple[str, str], str] = {}
-"""Last known phase of every group this process observes (the modeleval_resources gauge)."""
-
-
 def _count_phase(namespace: str, name: str, phase: str | None) -> None:
-    with _locks_guard:
-        if phase is None:
-            _phases.pop((namespace, name), None)
-        else:
-            _phases[(namespace, name)] = phase
-        set_resource_counts(c.SERVICE_GROUP_KIND, Counter(_phases.values()))
+    """The group's phase in the modeleval_resources gauge (None: the group is gone)."""
+    observe_state(c.SERVICE_GROUP_KIND, namespace, name, phase)
 
 
 def now() -> datetime:
@@ -222,25 +214,26 @@ def _group_name(namespace: str, label: str) -> str | None:
     return None
 
 
-def _on_child(labels: Mapping[str, str], namespace: str | None) -> None:
+def _on_child(labels: Mapping[str, str], namespace: str | None, handler: str) -> None:
     label = labels.get(c.LABEL_SERVICE_GROUP)
     if not label or not namespace:
         return
-    name = _group_name(namespace, label)
-    if name is not None:
-        refresh_group(namespace, name)
+    with time_reconcile(kind=c.SERVICE_GROUP_KIND, handler=handler):
+        name = _group_name(namespace, label)
+        if name is not None:
+            refresh_group(namespace, name)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS, id=HANDLER_DEPLOYMENT_EVENT)
 def on_deployment_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
     """A Deployment of a group changed: its replicas, rollout or conditions."""
-    _on_child(labels, namespace)
+    _on_child(labels, namespace, HANDLER_DEPLOYMENT_EVENT)
 
 
 @kopf.on.event("", "v1", "pods", labels=CHILD_LABELS, id=HANDLER_POD_EVENT)
 def on_pod_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
     """A model-server pod changed: scheduled, started, ready, crashed, deleted."""
-    _on_child(labels, namespace)
+    _on_child(labels, namespace, HANDLER_POD_EVENT)
 
 
 @kopf.timer(
@@ -254,4 +247,5 @@ def on_pod_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> 
 def poll(name: str, namespace: str | None, **_: Any) -> None:
     """Safety net: missed watch events, and boot timeouts (time passes without events)."""
     if namespace:
-        refresh_group(namespace, name)
+        with time_reconcile(kind=c.SERVICE_GROUP_KIND, handler=HANDLER_TIMER):
+            refresh_group(namespace, name)

@@ -14,6 +14,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -32,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("MODELEVAL_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    serve_metrics(os.environ.get("MODELEVAL_METRICS_PORT"))
     if args.phase == "score":
         from modeleval.scoring.phase import main as score_main
 
@@ -45,6 +50,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc)
         write_termination_message(str(exc))
         return EXIT_FAILED
+
+
+def serve_metrics(port: str | None) -> WSGIServer | None:
+    """Serve Prometheus ``/metrics`` while the Job runs, when ``MODELEVAL_METRICS_PORT`` is set.
+
+    Unset or 0: no endpoint (the default: runner pods are short-lived). A bad value or a busy
+    port is logged and the run goes on without it. Returns the server, if one started.
+    """
+    if not port or port.strip() == "0":
+        return None
+    try:
+        from modeleval.metrics import start_metrics_server
+
+        server, _ = start_metrics_server(int(port))
+    except (ValueError, OSError) as exc:
+        log.warning("metrics endpoint not started (MODELEVAL_METRICS_PORT=%s): %s", port, exc)
+        return None
+    return server
 
 
 def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -52,19 +52,38 @@ class Answer:
 
 
 class RequestFailed(Exception):
-    """The request failed for good (not retryable, or retries exhausted)."""
+    """The request failed for good (not retryable, or retries exhausted).
 
-    def __init__(self, message: str, *, attempts: int, status: int | None = None) -> None:
+    ``kind`` names the last error for metrics: ``http_429``, ``http_5xx``, ``http_4xx``,
+    ``timeout``, ``connection`` or ``bad_response``.
+    """
+
+    def __init__(
+        self, message: str, *, attempts: int, status: int | None = None, kind: str | None = None
+    ) -> None:
         super().__init__(message)
         self.attempts = attempts
         self.status = status
+        self.kind = kind or error_kind(status)
+
+
+def error_kind(status: int | None) -> str:
+    """The metrics kind of an HTTP error status (None: the connection failed)."""
+    if status is None:
+        return "connection"
+    if status == 429:
+        return "http_429"
+    return "http_5xx" if status >= 500 else "http_4xx"
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, status: int | None, retry_after: float | None) -> None:
+    def __init__(
+        self, message: str, status: int | None, retry_after: float | None, kind: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.kind = kind or error_kind(status)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -135,7 +154,10 @@ class ModelClient:
             except _Retryable as exc:
                 if attempt > self.settings.max_retries:
                     raise RequestFailed(
-                        f"{exc} (after {attempt} attempts)", attempts=attempt, status=exc.status
+                        f"{exc} (after {attempt} attempts)",
+                        attempts=attempt,
+                        status=exc.status,
+                        kind=exc.kind,
                     ) from None
                 await self._sleep(self.backoff(attempt, exc.retry_after))
 
@@ -156,7 +178,7 @@ class ModelClient:
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable(f"connection error: {exc or type(exc).__name__}", None, None) from None
         except TimeoutError:
-            raise _Retryable("timed out waiting for the server", None, None) from None
+            raise _Retryable("timed out waiting for the server", None, None, "timeout") from None
         if status != 200:
             message = f"HTTP {status}: {_error_text(raw)}"
             if status in RETRYABLE_STATUS:
@@ -165,7 +187,9 @@ class ModelClient:
         try:
             return parse_answer(self.api, json.loads(raw))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise RequestFailed(f"bad response body: {exc}", attempts=1, status=status) from None
+            raise RequestFailed(
+                f"bad response body: {exc}", attempts=1, status=status, kind="bad_response"
+            ) from None
 
 
 def parse_retry_after(value: str | None) -> float | None:

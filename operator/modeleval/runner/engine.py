@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeleval import metrics
 from modeleval.runner.checkpoint import CheckpointWriter
 from modeleval.runner.client import ModelClient, RequestFailed
 from modeleval.runner.config import ModelRun
@@ -72,6 +74,7 @@ async def run_model(
     own_client = client is None
     client = client or ModelClient(model.url, model.api, model.client)
     halt = asyncio.Event()
+    items_done = metrics.RUNNER_ITEMS_DONE.labels(model=model.name)
 
     async def worker() -> None:
         assert client is not None
@@ -80,6 +83,7 @@ async def run_model(
                 return
             record = await _infer_one(client, model, item)
             checkpoint.append(record)
+            items_done.inc()
             ok = record["error"] is None
             outcome.attempted += 1
             if ok:
@@ -151,14 +155,31 @@ async def _infer_one(client: ModelClient, model: ModelRun, item: Item) -> dict[s
         "tokens": None,
         "attempts": 0,
     }
+    started = time.perf_counter()
     try:
         answer = await client.complete(body, item.id)
     except RequestFailed as exc:
         record["error"] = str(exc)
         record["attempts"] = exc.attempts
+        _record_failure(model.name, exc, time.perf_counter() - started)
         return record
+    metrics.record_request(
+        model=model.name,
+        outcome="ok",
+        latency_s=time.perf_counter() - started,
+        input_tokens=answer.tokens.get("prompt", 0),
+        output_tokens=answer.tokens.get("completion", 0),
+    )
     record["output"] = answer.text
     record["latency"] = round(answer.latency_s, 4)
     record["tokens"] = answer.tokens
     record["attempts"] = answer.attempts
     return record
+
+
+def _record_failure(model: str, exc: RequestFailed, latency_s: float) -> None:
+    """A request that failed for good: its outcome and latency, and the error by kind."""
+    metrics.record_request(
+        model=model, outcome=metrics.request_outcome(exc.kind), latency_s=latency_s
+    )
+    metrics.RUNNER_ERRORS.labels(model=model, kind=exc.kind).inc()
