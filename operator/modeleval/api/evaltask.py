@@ -81,8 +81,8 @@ class PerformanceSettings(ApiModel):
     latency_budget_ms: float | None = Field(
         default=None,
         gt=0,
-        description="p90 end-to-end latency budget; totalScore is the output tokens/s at the "
-        "highest level within it.",
+        description="p90 end-to-end latency budget, ms; totalScore is the best output tokens/s "
+        "among the levels within it.",
     )
     stream: bool = Field(default=True, description="Stream responses to measure TTFT and ITL.")
 
