@@ -31,10 +31,13 @@ def test_demo_runs_to_completion_and_writes_a_report(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "all 2 tasks succeeded" in done.stdout
-    reports = sorted(work.rglob("report.html"))
-    assert reports, "no report.html written"
-    html = reports[0].read_text(encoding="utf-8")
+    reports = {path.parent.name: path for path in work.rglob("report.html")}
+    # One report per sample task: the quality task's and the performance task's.
+    assert set(reports) == {"qwen-7b-qa-rules-results", "qwen-7b-perf-results"}, reports
+    quality = reports["qwen-7b-qa-rules-results"]
+    html = quality.read_text(encoding="utf-8")
     assert "<svg" in html and "totalScore" in html
-    summary = json.loads((reports[0].parent / "summary.json").read_text(encoding="utf-8"))
+    assert "<svg" in reports["qwen-7b-perf-results"].read_text(encoding="utf-8")
+    summary = json.loads((quality.parent / "summary.json").read_text(encoding="utf-8"))
     # The demo's mock model answers two of every three questions right.
     assert 40 < summary["totalScore"] < 90
