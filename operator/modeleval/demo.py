@@ -102,7 +102,23 @@ def run_demo(*, work_dir: Path, timeout: float = 300) -> int:
     answers = work_dir / "mock-answers.json"
     answers.write_text(json.dumps(demo_answers(samples), ensure_ascii=False), encoding="utf-8")
     node = ExecutorConfig(
-        image_commands={"*vllm*": (*MOCK_MODEL_SERVER, "--answers", str(answers))},
+        # A model that answers in ~40 ms, streams at 1 ms/token after a 10 ms first token and
+        # serves 8 requests at once, so the performance report shows saturation.
+        image_commands={
+            "*vllm*": (
+                *MOCK_MODEL_SERVER,
+                "--answers",
+                str(answers),
+                "--latency-ms",
+                "40",
+                "--ttft-ms",
+                "10",
+                "--itl-ms",
+                "1",
+                "--capacity",
+                "8",
+            )
+        },
         time_scale=0.05,
         gpu_capacity={"nvidia.com/gpu": 4},
         node_labels={"nvidia.com/gpu.present": "true"},  # a GPU node, as the sample asks
