@@ -243,7 +243,7 @@ def test_datasets_become_eval_tasks_once_running_without_duplicates(
     cluster.start_operator()
     cluster.wait_for(
         lambda: cluster.operator_output().count(resumed) > before,
-        timeout=60,
+        timeout=120,  # a restarted Kopf first re-lists every resource; slow on a loaded machine
         what="the resume handler after a restart",
     )
     selector = "?labelSelector=modeleval.io/service-group%3Devaluated"
