@@ -8,9 +8,12 @@ a JavaScript expression evaluates to in the loaded page. Needs a ``chromium`` bi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +59,8 @@ async def inspect_page(
         raise FileNotFoundError("no chromium binary")
     report = PageReport()
     url = path.as_uri()  # path must be absolute (tmp_path is)
-    with tempfile.TemporaryDirectory(prefix="scoring-chromium-") as tmp:
+    # Chromium's helper processes may still write to the profile while it is removed.
+    with tempfile.TemporaryDirectory(prefix="scoring-chromium-", ignore_cleanup_errors=True) as tmp:
         user_data = Path(tmp)
         proc = await asyncio.create_subprocess_exec(
             binary,
@@ -73,18 +77,19 @@ async def inspect_page(
             "about:blank",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stopped together below
         )
         try:
             port = await _wait_for_port_file(user_data, proc)
             async with asyncio.timeout(limit_s):
                 await _drive(port, url, expressions, report)
         finally:
-            proc.terminate()
+            _signal_group(proc.pid, signal.SIGTERM)
             try:
                 async with asyncio.timeout(10):
                     await proc.wait()
             except TimeoutError:
-                proc.kill()
+                _signal_group(proc.pid, signal.SIGKILL)
                 await proc.wait()
     return report
 
@@ -144,3 +149,9 @@ async def _drive(port: int, url: str, expressions: dict[str, str], report: PageR
             finally:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal Chromium and every helper process it started (they share its session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
