@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
-from modeleval.api import SecretKeySelector, secret_env_name
+from modeleval.api import secret_env_name
 from modeleval.api.datasets import ResultsStorage, S3Source, StorageType
 from modeleval.runner.sources import S3Settings, s3_client
 
@@ -71,22 +71,13 @@ class S3Results:
 
 
 def _settings(source: S3Source, env: Mapping[str, str]) -> S3Settings:
-    def variable(ref: SecretKeySelector | None, default: str) -> str:
-        if ref is None:
-            return default
-        name = secret_env_name(ref)
-        if name not in env:
+    for ref in (source.access_key_id, source.secret_access_key):
+        if ref is not None and secret_env_name(ref) not in env:
             raise S3ResultsError(
-                f"{source.url}: secret {ref.name}/{ref.key} not provided (env {name} unset)"
+                f"{source.url}: secret {ref.name}/{ref.key} not provided "
+                f"(env {secret_env_name(ref)} unset)"
             )
-        return name
-
-    return S3Settings(
-        endpoint_url=source.endpoint,
-        region=source.region,
-        access_key_env=variable(source.access_key_id, "AWS_ACCESS_KEY_ID"),
-        secret_key_env=variable(source.secret_access_key, "AWS_SECRET_ACCESS_KEY"),
-    )
+    return S3Settings.for_source(source)
 
 
 def results_from_task(

@@ -209,14 +209,5 @@ def _dataset_source(spec: DatasetSpec, limit: int | None, env: Mapping[str, str]
         return DatasetSource(url=spec.url, **common)
     assert spec.s3 is not None
     s3 = spec.s3
-    settings = S3Settings(
-        endpoint_url=s3.endpoint,
-        region=s3.region,
-        access_key_env=secret_env_name(s3.access_key_id)
-        if s3.access_key_id
-        else "AWS_ACCESS_KEY_ID",
-        secret_key_env=secret_env_name(s3.secret_access_key)
-        if s3.secret_access_key
-        else "AWS_SECRET_ACCESS_KEY",
-    )
+    settings = S3Settings.for_source(s3)
     return DatasetSource(url=s3.url, s3=settings, **common)
