@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 import kopf
@@ -93,20 +94,45 @@ def spec_hash(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _existing_or_create(
+    kind: str,
+    read: Callable[..., Any],
+    create: Callable[..., Any],
+    desired: dict[str, Any],
+    uid: str | None,
+) -> dict[str, Any] | None:
+    """The existing child as a dict, or None after creating it.
+
+    A child that appeared between the read and the create is retried (TemporaryError); one
+    owned by something else is refused (PermanentError).
+    """
+    name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
+    existing = kube.read_or_none(read, name, namespace)
+    if existing is None:
+        if kube.create_if_absent(create, namespace, desired) is None:
+            raise kopf.TemporaryError(f"the {kind} appeared meanwhile; retrying", delay=1)
+        return None
+    current = to_dict(existing)
+    if not _owned_by(current, uid):
+        raise _not_ours(kind, name)
+    return current
+
+
 def apply_deployment(desired: dict[str, Any], uid: str | None) -> None:
     """Create the Deployment, or replace its spec in place when the desired one changed."""
     meta = desired["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     meta.setdefault("annotations", {})[SPEC_HASH_ANNOTATION] = spec_hash(desired)
     api = kube.apps()
-    existing = kube.read_or_none(api.read_namespaced_deployment, name, namespace)
-    if existing is None:
-        if kube.create_if_absent(api.create_namespaced_deployment, namespace, desired) is None:
-            raise kopf.TemporaryError("the Deployment appeared meanwhile; retrying", delay=1)
+    current = _existing_or_create(
+        "Deployment",
+        api.read_namespaced_deployment,
+        api.create_namespaced_deployment,
+        desired,
+        uid,
+    )
+    if current is None:
         return
-    current = to_dict(existing)
-    if not _owned_by(current, uid):
-        raise _not_ours("Deployment", name)
     current_meta = current.get("metadata") or {}
     annotations = current_meta.get("annotations") or {}
     if annotations.get(SPEC_HASH_ANNOTATION) == meta["annotations"][SPEC_HASH_ANNOTATION]:
@@ -144,14 +170,11 @@ def apply_service(desired: dict[str, Any], uid: str | None) -> None:
     meta = desired["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     api = kube.core()
-    existing = kube.read_or_none(api.read_namespaced_service, name, namespace)
-    if existing is None:
-        if kube.create_if_absent(api.create_namespaced_service, namespace, desired) is None:
-            raise kopf.TemporaryError("the Service appeared meanwhile; retrying", delay=1)
+    current = _existing_or_create(
+        "Service", api.read_namespaced_service, api.create_namespaced_service, desired, uid
+    )
+    if current is None:
         return
-    current = to_dict(existing)
-    if not _owned_by(current, uid):
-        raise _not_ours("Service", name)
     spec = current.get("spec") or {}
     labels = (current.get("metadata") or {}).get("labels") or {}
     wanted = desired["spec"]
