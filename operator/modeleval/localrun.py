@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from modeleval.api import EvalTask, secret_env_name
+from modeleval.builders.runplan import build_run_plan
 
 
 class LocalRunError(Exception):
@@ -105,6 +106,7 @@ def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) 
     body = dict(doc)
     body.setdefault("metadata", {}).setdefault("name", "local")
     body["resolved"] = {"models": resolved}
+    body["plan"] = build_run_plan(EvalTask.model_validate(body), body["resolved"])
     path = out_dir / "task.json"
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
     return path

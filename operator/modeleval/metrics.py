@@ -15,10 +15,8 @@ Operator side::
     observe_state("EvalTask", "default", "t1", "Running")
     forget("EvalTask", "default", "t1")
 
-Runner side::
-
-    record_request(model="m", outcome="ok", latency_s=0.42, input_tokens=12, output_tokens=80)
-    RUNNER_ITEMS_DONE.labels(model="m").inc()
+Runner side: ``modeleval.runner.telemetry`` records the ``RUNNER_*`` metrics, and only while
+the runner serves them.
 """
 
 from __future__ import annotations
@@ -151,23 +149,6 @@ def request_outcome(error_kind: str | None) -> str:
     if error_kind is None:
         return "ok"
     return {"timeout": "timeout", "http_429": "rate_limited"}.get(error_kind, "error")
-
-
-def record_request(
-    *,
-    model: str,
-    outcome: str,
-    latency_s: float,
-    input_tokens: int = 0,
-    output_tokens: int = 0,
-) -> None:
-    """Record one finished model request: outcome, latency and token counts."""
-    RUNNER_REQUESTS.labels(model=model, outcome=outcome).inc()
-    RUNNER_REQUEST_LATENCY.labels(model=model).observe(latency_s)
-    if input_tokens:
-        RUNNER_TOKENS.labels(model=model, direction="input").inc(input_tokens)
-    if output_tokens:
-        RUNNER_TOKENS.labels(model=model, direction="output").inc(output_tokens)
 
 
 def start_metrics_server(

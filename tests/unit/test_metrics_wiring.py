@@ -7,6 +7,7 @@ and kinds unique to each test, so other tests in the same process do not disturb
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import urllib.request
 import uuid
@@ -22,11 +23,13 @@ from modeleval import kube, metrics
 from modeleval.api import TaskState
 from modeleval.handlers import evaltask, servicegroup_status
 from modeleval.handlers.evaltask_state import Decision
+from modeleval.runner import telemetry
 from modeleval.runner.__main__ import serve_metrics
 from modeleval.runner.client import ClientSettings
-from modeleval.runner.config import ModelRun, RunConfig, RunSettings
+from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
 from modeleval.runner.datasets import Item
 from modeleval.runner.infer import run_inference
+from modeleval.runner.perf.phase import run_performance
 from modeleval.testing.mockserver import FaultKind, FaultSettings, MockModelServer
 
 
@@ -146,6 +149,12 @@ def test_group_observation_handlers_are_timed(monkeypatch: pytest.MonkeyPatch) -
 # --- runner requests ----------------------------------------------------------------------
 
 
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner serves its metrics (as with MODELEVAL_METRICS_PORT set)."""
+    monkeypatch.setattr(telemetry, "_enabled", True)
+
+
 def run_config(url: str, results: Path, model: str) -> RunConfig:
     client = ClientSettings(parallel=2, max_retries=1, backoff_base_s=0.01)
     return RunConfig(
@@ -157,7 +166,9 @@ def run_config(url: str, results: Path, model: str) -> RunConfig:
     )
 
 
-async def test_runner_records_requests_latency_tokens_items_and_errors(tmp_path: Path) -> None:
+async def test_runner_records_requests_latency_tokens_items_and_errors(
+    tmp_path: Path, served: None
+) -> None:
     model = unique("model")
     faults = FaultSettings(
         by_item={"q1": [FaultKind.RATE_LIMIT] * 3, "q2": [FaultKind.SERVER_ERROR] * 3},
@@ -185,7 +196,7 @@ async def test_runner_records_requests_latency_tokens_items_and_errors(tmp_path:
     assert value("modeleval_runner_errors_total", model=model, kind="http_5xx") == 1
 
 
-async def test_unreachable_endpoint_counts_connection_errors(tmp_path: Path) -> None:
+async def test_unreachable_endpoint_counts_connection_errors(tmp_path: Path, served: None) -> None:
     model = unique("model")
     items = [Item(id="q0", input="x", target=None)]
     await run_inference(
@@ -194,6 +205,57 @@ async def test_unreachable_endpoint_counts_connection_errors(tmp_path: Path) -> 
     assert value("modeleval_runner_requests_total", model=model, outcome="error") == 1
     assert value("modeleval_runner_errors_total", model=model, kind="connection") == 1
     assert value("modeleval_runner_items_done_total", model=model) == 1
+
+
+async def test_performance_requests_are_recorded(tmp_path: Path, served: None) -> None:
+    model = unique("perf")
+    server = await MockModelServer(ttft_s=0.001, output_tokens=3).start()
+    faults = MockModelServer(faults=FaultSettings(rate=1.0, kinds=(FaultKind.SERVER_ERROR,)))
+    await faults.start()
+    try:
+        good = ModelRun(name=model, url=server.url, model="mock")
+        bad = ModelRun(name=model + "-bad", url=faults.url, model="mock")
+        config = RunConfig(
+            task_name="p",
+            namespace=None,
+            models=(good, bad),
+            dataset=None,
+            settings=RunSettings(results_dir=tmp_path),
+            performance=PerfSettings(levels=(2,), requests_per_level=4),
+        )
+        await run_performance(config, [Item(id="0", input="hi")], sink=None, stop=asyncio.Event())
+    finally:
+        await server.stop()
+        await faults.stop()
+    assert value("modeleval_runner_requests_total", model=model, outcome="ok") == 4
+    assert value("modeleval_runner_tokens_total", model=model, direction="output") == 12
+    assert value("modeleval_runner_request_latency_seconds_count", model=model) == 4
+    assert value("modeleval_runner_requests_total", model=model + "-bad", outcome="error") == 4
+    assert value("modeleval_runner_errors_total", model=model + "-bad", kind="http_5xx") == 4
+
+
+async def test_a_bad_dataset_counts_a_dataset_error(tmp_path: Path, served: None) -> None:
+    from modeleval.runner.phases import PhaseError, run_phase
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"input": "ok"}\nnot json\n')
+    task = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "EvalTask",
+        "metadata": {"name": "t", "namespace": "ns"},
+        "spec": {
+            "models": [{"name": "m", "endpoint": {"url": "http://127.0.0.1:9/v1"}}],
+            "dataset": {"url": "http://unused.example/d.jsonl"},
+        },
+    }
+    task_file = tmp_path / "task.json"
+    task_file.write_text(json.dumps(task))
+    before = value("modeleval_runner_errors_total", model="", kind="dataset")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELEVAL_DATASET_FILE", str(bad))
+        with pytest.raises(PhaseError, match=r"bad.jsonl:2: invalid JSON"):
+            await run_phase("infer", str(task_file), str(tmp_path / "r"), asyncio.Event)
+    assert value("modeleval_runner_errors_total", model="", kind="dataset") == before + 1
 
 
 def test_request_outcome_names() -> None:

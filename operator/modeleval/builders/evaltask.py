@@ -16,6 +16,7 @@ from modeleval import constants as c
 from modeleval.api import EvalTask, EvalTaskSpec, ModelEvalServiceGroup, SecretKeySelector
 from modeleval.api import secret_env_name as secret_env_name
 from modeleval.api.datasets import StorageType
+from modeleval.builders.runplan import build_run_plan
 from modeleval.settings import OperatorSettings
 
 MAX_LABEL = 63
@@ -180,6 +181,7 @@ def task_document(task: EvalTask, resolved: Mapping[str, Any]) -> dict[str, Any]
         "metadata": meta,
         "spec": task.spec.to_wire(),
         "resolved": dict(resolved),
+        "plan": build_run_plan(task, resolved),
     }
 
 

@@ -55,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve_metrics(port: str | None) -> WSGIServer | None:
     """Serve Prometheus ``/metrics`` while the Job runs, when ``MODELEVAL_METRICS_PORT`` is set.
 
-    Unset or 0: no endpoint (the default: runner pods are short-lived). A bad value or a busy
-    port is logged and the run goes on without it. Returns the server, if one started.
+    Unset or 0: no endpoint (the default: runner pods are short-lived), and no metrics are
+    recorded at all. A bad value or a busy port is logged and the run goes on without it.
+    Returns the server, if one started.
     """
     if not port or port.strip() == "0":
         return None
@@ -67,6 +68,9 @@ def serve_metrics(port: str | None) -> WSGIServer | None:
     except (ValueError, OSError) as exc:
         log.warning("metrics endpoint not started (MODELEVAL_METRICS_PORT=%s): %s", port, exc)
         return None
+    from modeleval.runner import telemetry
+
+    telemetry.enable()
     return server
 
 

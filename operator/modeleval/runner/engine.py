@@ -16,13 +16,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeleval import metrics
 from modeleval.runner.checkpoint import CheckpointWriter
 from modeleval.runner.client import ModelClient, RequestFailed
 from modeleval.runner.config import ModelRun
 from modeleval.runner.datasets import Item
 from modeleval.runner.payloads import build_body
 from modeleval.runner.progress import ProgressTracker
+from modeleval.runner.telemetry import ModelRecorder, for_model
 
 
 @dataclass(slots=True)
@@ -74,16 +74,16 @@ async def run_model(
     own_client = client is None
     client = client or ModelClient(model.url, model.api, model.client)
     halt = asyncio.Event()
-    items_done = metrics.RUNNER_ITEMS_DONE.labels(model=model.name)
+    recorder = for_model(model.name)
 
     async def worker() -> None:
         assert client is not None
         for item in pending:
             if stop.is_set() or halt.is_set():
                 return
-            record = await _infer_one(client, model, item)
+            record = await _infer_one(client, model, item, recorder)
             checkpoint.append(record)
-            items_done.inc()
+            recorder.item_done()
             ok = record["error"] is None
             outcome.attempted += 1
             if ok:
@@ -136,7 +136,9 @@ async def _wait_workers(
             raise task.exception()  # type: ignore[misc]
 
 
-async def _infer_one(client: ModelClient, model: ModelRun, item: Item) -> dict[str, Any]:
+async def _infer_one(
+    client: ModelClient, model: ModelRun, item: Item, recorder: ModelRecorder
+) -> dict[str, Any]:
     body = build_body(
         api=model.api,
         model=model.model,
@@ -161,25 +163,16 @@ async def _infer_one(client: ModelClient, model: ModelRun, item: Item) -> dict[s
     except RequestFailed as exc:
         record["error"] = str(exc)
         record["attempts"] = exc.attempts
-        _record_failure(model.name, exc, time.perf_counter() - started)
+        recorder.request(exc.kind, time.perf_counter() - started)
         return record
-    metrics.record_request(
-        model=model.name,
-        outcome="ok",
-        latency_s=time.perf_counter() - started,
-        input_tokens=answer.tokens.get("prompt", 0),
-        output_tokens=answer.tokens.get("completion", 0),
+    recorder.request(
+        None,
+        time.perf_counter() - started,
+        answer.tokens.get("prompt", 0),
+        answer.tokens.get("completion", 0),
     )
     record["output"] = answer.text
     record["latency"] = round(answer.latency_s, 4)
     record["tokens"] = answer.tokens
     record["attempts"] = answer.attempts
     return record
-
-
-def _record_failure(model: str, exc: RequestFailed, latency_s: float) -> None:
-    """A request that failed for good: its outcome and latency, and the error by kind."""
-    metrics.record_request(
-        model=model, outcome=metrics.request_outcome(exc.kind), latency_s=latency_s
-    )
-    metrics.RUNNER_ERRORS.labels(model=model, kind=exc.kind).inc()

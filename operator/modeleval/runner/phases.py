@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable
 
+from modeleval.runner import telemetry
 from modeleval.runner.checkpoint import CheckpointError
 from modeleval.runner.config import RunConfig
 from modeleval.runner.datasets import DatasetError, Item
@@ -16,11 +17,10 @@ from modeleval.runner.s3results import (
     UPLOAD_INTERVAL_S,
     LocatingSink,
     S3ResultsError,
-    results_from_task_file,
     synced_results,
 )
 from modeleval.runner.sources import load_dataset
-from modeleval.runner.taskfile import TaskFileError, load_run_config
+from modeleval.runner.taskfile import LoadedTask, TaskFileError, load_task
 
 log = logging.getLogger("modeleval.runner")
 
@@ -32,9 +32,9 @@ class PhaseError(Exception):
     """The phase cannot succeed; the message says what and where."""
 
 
-def load_config(task_file: str | None, results_dir: str | None) -> RunConfig:
+def load_phase_task(task_file: str | None, results_dir: str | None) -> LoadedTask:
     try:
-        return load_run_config(task_file, results_dir=results_dir)
+        return load_task(task_file, results_dir=results_dir)
     except TaskFileError as exc:
         raise PhaseError(str(exc)) from None
 
@@ -45,6 +45,7 @@ async def load_items(config: RunConfig) -> list[Item]:
     try:
         items = await asyncio.to_thread(load_dataset, config.dataset)
     except DatasetError as exc:
+        telemetry.task_error("dataset")
         raise PhaseError(f"bad dataset: {exc}") from None
     if not items:
         source = config.dataset.path or config.dataset.url or "inline"
@@ -69,15 +70,15 @@ async def run_phase(
 ) -> int:
     """Run ``infer`` or ``perf``; raises ``PhaseError`` when the phase fails."""
     stop = stop_factory()
-    config = load_config(task_file, results_dir)
+    loaded = load_phase_task(task_file, results_dir)
+    config = loaded.config
     if sink is None and use_default_sink:
         sink = default_sink(config)
     if not config.models:
         raise PhaseError("the task has no models to run")
     try:
-        remote = results_from_task_file(task_file)
         results = config.settings.results_dir
-        async with synced_results(remote, results, interval_s=UPLOAD_INTERVAL_S) as synced:
+        async with synced_results(loaded.remote, results, interval_s=UPLOAD_INTERVAL_S) as synced:
             located = sink if synced is None or sink is None else LocatingSink(sink, synced)
             return await _run(phase, config, located, stop)
     except S3ResultsError as exc:

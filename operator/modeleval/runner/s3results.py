@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import mimetypes
 import os
@@ -24,12 +23,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from modeleval.api import secret_env_name
-from modeleval.api.datasets import ResultsStorage, S3Source, StorageType
+from modeleval.runner.plan import PLAN_VERSION, PlanError, s3_settings
 from modeleval.runner.sources import S3Settings, s3_client
+
+if TYPE_CHECKING:
+    from modeleval.api.datasets import ResultsStorage
 
 log = logging.getLogger("modeleval.runner")
 
@@ -51,17 +52,31 @@ class S3Results:
     settings: S3Settings
 
     @classmethod
+    def from_plan(
+        cls, results: Mapping[str, Any] | None, env: Mapping[str, str] | None = None
+    ) -> S3Results | None:
+        """The bucket of a run plan's ``results`` (``{"s3": {...}}``); None for a volume."""
+        s3 = (results or {}).get("s3")
+        if not s3:
+            return None
+        env = os.environ if env is None else env
+        parsed = urlparse(s3["url"])
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise S3ResultsError(f"{s3['url']}: expected s3://bucket/prefix")
+        try:
+            settings = s3_settings(s3, env)
+        except PlanError as exc:
+            raise S3ResultsError(f"{s3['url']}: {exc}") from None
+        return cls(parsed.netloc, parsed.path.strip("/"), settings)
+
+    @classmethod
     def from_storage(
         cls, storage: ResultsStorage | None, env: Mapping[str, str] | None = None
     ) -> S3Results | None:
         """The bucket of an S3 ``ResultsStorage``; None for any other storage."""
-        if storage is None or storage.type != StorageType.S3 or storage.s3 is None:
-            return None
-        env = os.environ if env is None else env
-        parsed = urlparse(storage.s3.url)
-        if parsed.scheme != "s3" or not parsed.netloc:
-            raise S3ResultsError(f"{storage.s3.url}: expected s3://bucket/prefix")
-        return cls(parsed.netloc, parsed.path.strip("/"), _settings(storage.s3, env))
+        from modeleval.builders.runplan import results_plan
+
+        return cls.from_plan(results_plan(storage), env)
 
     def key(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
@@ -70,43 +85,23 @@ class S3Results:
         return f"s3://{self.bucket}/{self.key(relative)}"
 
 
-def _settings(source: S3Source, env: Mapping[str, str]) -> S3Settings:
-    for ref in (source.access_key_id, source.secret_access_key):
-        if ref is not None and secret_env_name(ref) not in env:
-            raise S3ResultsError(
-                f"{source.url}: secret {ref.name}/{ref.key} not provided "
-                f"(env {secret_env_name(ref)} unset)"
-            )
-    return S3Settings.for_source(source)
-
-
 def results_from_task(
     task: Mapping[str, Any], env: Mapping[str, str] | None = None
 ) -> S3Results | None:
     """The S3 results location of a task.json object, or None when results are not in S3."""
+    plan = task.get("plan")
+    if isinstance(plan, Mapping) and plan.get("version") == PLAN_VERSION:
+        return S3Results.from_plan(plan.get("results"), env)
     raw = (task.get("spec") or {}).get("results")
     if not raw:
         return None
+    from modeleval.api.datasets import ResultsStorage
+
     try:
         storage = ResultsStorage.model_validate(raw)
     except ValueError as exc:
         raise S3ResultsError(f"spec.results: {exc}") from None
     return S3Results.from_storage(storage, env)
-
-
-def results_from_task_file(
-    task_file: str | Path | None, env: Mapping[str, str] | None = None
-) -> S3Results | None:
-    """``results_from_task`` of ``task_file`` (default ``$MODELEVAL_TASK_FILE``)."""
-    from modeleval.runner.taskfile import DEFAULT_TASK_FILE
-
-    env = os.environ if env is None else env
-    path = Path(task_file or env.get("MODELEVAL_TASK_FILE", DEFAULT_TASK_FILE))
-    try:
-        task = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise S3ResultsError(f"{path}: cannot read task file: {exc}") from None
-    return results_from_task(task, env)
 
 
 def _describe(exc: Exception) -> str:

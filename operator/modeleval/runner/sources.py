@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
-from modeleval.api.common import secret_env_name
 from modeleval.runner.datasets import (
     DatasetError,
     FieldMapping,
@@ -17,9 +16,6 @@ from modeleval.runner.datasets import (
     parse_items,
     rows_to_items,
 )
-
-if TYPE_CHECKING:
-    from modeleval.api.datasets import S3Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +26,6 @@ class S3Settings:
     region: str | None = None
     access_key_env: str = "AWS_ACCESS_KEY_ID"
     secret_key_env: str = "AWS_SECRET_ACCESS_KEY"
-
-    @classmethod
-    def for_source(cls, source: S3Source) -> S3Settings:
-        """Settings of an API ``S3Source``: its Secret keys arrive as the env vars named by
-        ``secret_env_name``; without them, the standard AWS variables."""
-        access, secret = source.access_key_id, source.secret_access_key
-        return cls(
-            endpoint_url=source.endpoint,
-            region=source.region,
-            access_key_env=secret_env_name(access) if access else "AWS_ACCESS_KEY_ID",
-            secret_key_env=secret_env_name(secret) if secret else "AWS_SECRET_ACCESS_KEY",
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,8 +207,10 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
 
 
 def _fail(message: str) -> int:
+    from modeleval.runner import telemetry
     from modeleval.runner.__main__ import write_termination_message
 
+    telemetry.task_error("scoring")
     log.error("scoring failed: %s", message)
     write_termination_message(message)
     return 1

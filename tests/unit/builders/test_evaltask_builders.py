@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from modeleval import constants as c
-from modeleval.api import EvalTask, ModelEvalServiceGroup
+from modeleval.api import EvalTask, ModelEvalServiceGroup, secret_env_name
 from modeleval.builders.evaltask import (
     build_results_pvc,
     build_task_config_map,
@@ -136,7 +136,13 @@ def test_config_map_never_contains_secret_values() -> None:
     task = make_task({"models": [ENDPOINT_MODEL], "dataset": DATASET})
     body = build_task_config_map(task, resolve_models(task.spec, {}))["data"]["task.json"]
     assert "replace-me" not in body
-    assert "MODELEVAL_SECRET_" not in body
+    # The run plan names the Job's environment variable that carries the key, never its value.
+    (model,) = json.loads(body)["plan"]["models"]
+    ref = task.spec.models[0].endpoint.api_key_secret_ref  # type: ignore[index,union-attr]
+    assert model["client"]["apiKey"] == {
+        "env": secret_env_name(ref),
+        "secret": f"{ref.name}/{ref.key}",
+    }
 
 
 def test_resolve_models_uses_served_model_name_and_resolves_the_judge() -> None:

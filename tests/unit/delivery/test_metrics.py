@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from modeleval import metrics
+from modeleval.runner import telemetry
 
 from .kube import REPO
 
@@ -93,12 +94,15 @@ def test_resource_counts_reset_states_that_disappear() -> None:
     assert value("modeleval_resources", kind=kind, state="Succeeded") == 3
 
 
-def test_record_request_counts_outcome_latency_and_tokens() -> None:
+def test_runner_recorder_counts_outcome_latency_tokens_and_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     model = "test-record-request"
-    metrics.record_request(
-        model=model, outcome="ok", latency_s=0.3, input_tokens=7, output_tokens=11
-    )
-    metrics.record_request(model=model, outcome="timeout", latency_s=30.0)
+    monkeypatch.setattr(telemetry, "_enabled", True)
+    recorder = telemetry.for_model(model)
+    recorder.request(None, latency_s=0.3, input_tokens=7, output_tokens=11)
+    recorder.request("timeout", latency_s=30.0)
+    assert value("modeleval_runner_errors_total", model=model, kind="timeout") == 1
     assert value("modeleval_runner_requests_total", model=model, outcome="ok") == 1
     assert value("modeleval_runner_requests_total", model=model, outcome="timeout") == 1
     assert value("modeleval_runner_tokens_total", model=model, direction="input") == 7
@@ -127,3 +131,14 @@ def test_metrics_endpoint_serves_the_metrics(server_port: int) -> None:
         body = response.read().decode()
     assert 'modeleval_runner_items_done_total{model="test-endpoint"} 5.0' in body
     assert "# TYPE modeleval_reconcile_duration_seconds histogram" in body
+
+
+def test_runner_records_nothing_unless_metrics_are_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = "test-not-served"
+    monkeypatch.setattr(telemetry, "_enabled", False)
+    recorder = telemetry.for_model(model)
+    recorder.request(None, latency_s=0.3, input_tokens=7, output_tokens=11)
+    recorder.item_done()
+    telemetry.task_error("dataset")
+    assert value("modeleval_runner_requests_total", model=model, outcome="ok") == 0
+    assert value("modeleval_runner_items_done_total", model=model) == 0

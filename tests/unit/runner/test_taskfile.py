@@ -1,14 +1,21 @@
-"""task.json (EvalTask + resolved targets) → RunConfig."""
+"""task.json (EvalTask + resolved targets + the operator's run plan) → RunConfig.
+
+Every test runs twice: with the plan the operator writes (the runner starts without pydantic)
+and without one (the runner plans from the spec itself); both must give the same RunConfig.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from modeleval.api import SecretKeySelector, secret_env_name
+from modeleval.api import EvalTask, SecretKeySelector, secret_env_name
+from modeleval.builders.runplan import PLAN_VERSION, build_run_plan
+from modeleval.runner import plan as runner_plan
 from modeleval.runner.payloads import ApiFlavour
 from modeleval.runner.taskfile import TaskFileError, load_run_config
 
@@ -25,16 +32,76 @@ def task(spec: dict[str, Any], resolved: list[dict[str, str]] | None = None) -> 
     return doc
 
 
-def write(tmp_path: Path, doc: dict[str, Any]) -> Path:
+Writer = Callable[[Path, dict[str, Any]], Path]
+
+
+@pytest.fixture(params=["operator-plan", "no-plan"])
+def write(request: pytest.FixtureRequest) -> Writer:
+    """Writes task.json as the operator renders it (with its plan), or as written by hand."""
+    planned = request.param == "operator-plan"
+
+    def writer(tmp_path: Path, doc: dict[str, Any]) -> Path:
+        if planned:
+            try:
+                task = EvalTask.model_validate(doc)
+            except ValueError:
+                pass  # the operator never plans an invalid task; the runner reports it
+            else:
+                doc = {**doc, "plan": build_run_plan(task, doc.get("resolved"))}
+        path = tmp_path / "task.json"
+        path.write_text(json.dumps(doc))
+        return path
+
+    return writer
+
+
+def test_runner_and_operator_agree_on_the_plan_version() -> None:
+    assert runner_plan.PLAN_VERSION == PLAN_VERSION
+
+
+def test_a_plan_of_another_version_is_ignored(tmp_path: Path) -> None:
+    spec = {
+        "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
+        "dataset": {"url": "http://h/d.jsonl"},
+    }
+    doc = task(spec)
+    doc["plan"] = {"version": PLAN_VERSION + 1, "models": "not understood"}
     path = tmp_path / "task.json"
     path.write_text(json.dumps(doc))
-    return path
+    config = load_run_config(path, results_dir=tmp_path, env={})
+    assert [m.url for m in config.models] == ["http://h/v1"]
+
+
+def test_the_runner_uses_the_operator_plan_without_the_api_models(tmp_path: Path) -> None:
+    """A planned task.json is read without importing pydantic (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    spec = {
+        "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
+        "dataset": {"pvc": {"claimName": "d", "path": "qa.jsonl"}},
+        "results": {"type": "S3", "s3": {"url": "s3://bucket/prefix"}},
+    }
+    doc = task(spec)
+    doc["plan"] = build_run_plan(EvalTask.model_validate(doc), None)
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(doc))
+    code = (
+        "import sys\n"
+        "from modeleval.runner.taskfile import load_task\n"
+        "import modeleval.runner.phases, modeleval.runner.infer\n"
+        f"loaded = load_task({str(path)!r}, results_dir='/r', env={{}})\n"
+        "print(loaded.config.models[0].url, loaded.remote.bucket, loaded.config.dataset.path)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'modeleval.api'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["http://h/v1 bucket /mnt/dataset/qa.jsonl", "[]"]
 
 
 KEY_REF = SecretKeySelector(name="llm", key="token")
 
 
-def test_full_mapping(tmp_path: Path) -> None:
+def test_full_mapping(tmp_path: Path, write: Writer) -> None:
     spec = {
         "models": [
             {
@@ -115,7 +182,7 @@ def test_full_mapping(tmp_path: Path) -> None:
     assert (config.task_name, config.namespace) == ("t1", "team")
 
 
-def test_inline_dataset_and_defaults(tmp_path: Path) -> None:
+def test_inline_dataset_and_defaults(tmp_path: Path, write: Writer) -> None:
     spec = {
         "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
         "dataset": {"inline": [{"id": "a", "input": "x", "target": "y", "topic": "t"}]},
@@ -128,7 +195,7 @@ def test_inline_dataset_and_defaults(tmp_path: Path) -> None:
     assert config.predictions_path(model) == tmp_path / "predictions" / "m.jsonl"
 
 
-def test_missing_secret_is_reported(tmp_path: Path) -> None:
+def test_missing_secret_is_reported(tmp_path: Path, write: Writer) -> None:
     spec = {
         "models": [
             {
@@ -145,7 +212,7 @@ def test_missing_secret_is_reported(tmp_path: Path) -> None:
         load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={})
 
 
-def test_unresolved_service_group_and_bad_files(tmp_path: Path) -> None:
+def test_unresolved_service_group_and_bad_files(tmp_path: Path, write: Writer) -> None:
     spec = {
         "models": [{"name": "m", "serviceGroupRef": {"name": "g"}}],
         "dataset": {"url": "http://h/d.jsonl"},

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 
+from modeleval.runner.client import error_kind
 from modeleval.runner.payloads import ApiFlavour
 
 
@@ -18,6 +19,8 @@ class RequestTiming:
 
     ok: bool = False
     error: str | None = None
+    error_kind: str | None = None
+    """The metrics kind of ``error``: ``http_5xx``, ``timeout``, ``connection``, ..."""
     ttft_s: float | None = None
     """Time to the first chunk that carries text."""
     gaps_s: list[float] = field(default_factory=list)
@@ -48,6 +51,7 @@ async def stream_request(
             if resp.status != 200:
                 text = (await resp.read())[:200].decode("utf-8", "replace")
                 timing.error = f"HTTP {resp.status}: {text}"
+                timing.error_kind = error_kind(resp.status)
                 return timing
             async for raw in resp.content:
                 line = raw.strip()
@@ -69,11 +73,19 @@ async def stream_request(
                     chunks += 1
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         timing.error = f"{type(exc).__name__}: {exc}"
+        timing.error_kind = (
+            "timeout"
+            if isinstance(exc, TimeoutError)
+            else "bad_response"
+            if isinstance(exc, ValueError)
+            else "connection"
+        )
         return timing
     timing.latency_s = time.perf_counter() - started
     timing.ok = chunks > 0 or bool(usage)
     if not timing.ok:
         timing.error = "empty answer"
+        timing.error_kind = "bad_response"
     timing.input_tokens = int((usage or {}).get("prompt_tokens") or 0)
     timing.output_tokens = int((usage or {}).get("completion_tokens") or chunks)
     return timing

@@ -25,6 +25,7 @@ from modeleval.runner.payloads import build_body
 from modeleval.runner.perf.measure import RequestTiming, stream_request
 from modeleval.runner.perf.stats import LevelStats, summarize_level
 from modeleval.runner.progress import ProgressReporter, ProgressTracker, StatusSink
+from modeleval.runner.telemetry import for_model
 
 log = logging.getLogger("modeleval.runner")
 
@@ -72,6 +73,7 @@ async def run_level(
         sock_connect=model.client.connect_timeout_s,
         sock_read=model.client.read_timeout_s,
     )
+    recorder = for_model(model.name)
     began = time.perf_counter()
     deadline = began + duration_s if duration_s else None
 
@@ -95,6 +97,12 @@ async def run_level(
             )
             timing = await stream_request(session, client.url, model.api, body, headers)
             timings.append(timing)
+            recorder.request(
+                timing.error_kind,
+                timing.latency_s or 0.0,
+                timing.input_tokens,
+                timing.output_tokens,
+            )
             if tracker is not None:
                 tracker.record(timing.ok)
 
