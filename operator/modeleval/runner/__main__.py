@@ -107,5 +107,17 @@ def write_termination_message(message: str) -> None:
         pass
 
 
+def exit_now(code: int) -> None:
+    """End the process without the interpreter's teardown.
+
+    Called once the phase is over: its files are closed and synced, its uploads done. Freeing
+    every object one by one would only delay the pod's exit (about 0.1 s).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
