@@ -81,9 +81,18 @@ class OperatorSettings:
     """How often timers look at children (``MODELEVAL_POLL_SECONDS``)."""
 
     daemon_cancellation_seconds: float = field(
-        default_factory=lambda: _env_float("MODELEVAL_DAEMON_CANCELLATION_SECONDS", 60.0)
+        default_factory=lambda: _env_float("MODELEVAL_DAEMON_CANCELLATION_SECONDS", 2.0)
     )
-    """How long Kopf waits for daemons to stop (``MODELEVAL_DAEMON_CANCELLATION_SECONDS``)."""
+    """How often Kopf checks again whether a deleted resource's timers have stopped, when one
+    was still running (``MODELEVAL_DAEMON_CANCELLATION_SECONDS``). Kopf's own default, 60 s,
+    held such a deletion (finalizer removal) up for a minute."""
+
+    timer_exit_wait_seconds: float = field(
+        default_factory=lambda: _env_float("MODELEVAL_TIMER_EXIT_WAIT_SECONDS", 0.5)
+    )
+    """How long Kopf waits for a deleted resource's running timer to finish before it falls
+    back to checking every ``daemon_cancellation_seconds``
+    (``MODELEVAL_TIMER_EXIT_WAIT_SECONDS``)."""
 
     metrics_port: int = field(default_factory=lambda: _env_int("MODELEVAL_METRICS_PORT", 9090))
     """Port of the Prometheus ``/metrics`` endpoint; 0 turns it off (``MODELEVAL_METRICS_PORT``)."""
@@ -110,6 +119,13 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.process.ultimate_exiting_timeout = 10
     settings.scanning.disabled = False
     settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    # A deleted resource keeps Kopf's finalizer until its timers have stopped. Our timers are
+    # synchronous (a thread Kopf cannot interrupt): one that is mid-run at deletion is waited
+    # for briefly, then checked again every daemon_cancellation_seconds. Kopf's defaults (ten
+    # event-loop cycles, then 60 s) made such deletions take a minute: the finished timer
+    # writes nothing, so no watch event wakes Kopf up before that.
+    settings.background.instant_exit_timeout = SETTINGS.timer_exit_wait_seconds
+    settings.background.cancellation_polling = SETTINGS.daemon_cancellation_seconds
     if SETTINGS.metrics_port:
         from modeleval.metrics import start_metrics_server
 

@@ -115,3 +115,61 @@ def test_kopf_operator_handles_a_widget(
         if r.verb == "patch" and r.resource == PLURAL and not r.subresource
     ]
     assert finalizer_patches and all(r.code == 200 for r in finalizer_patches)
+
+
+SLOW_TIMER_OPERATOR = textwrap.dedent("""
+    import time
+
+    import kopf
+
+    from modeleval.settings import configure  # our Kopf settings (a startup handler)
+
+    @kopf.timer("example.test", "v1", "widgets", interval=0.1)
+    def slow(logger, **_):
+        logger.info("timer run starts")
+        time.sleep(1.5)  # a synchronous timer: its thread cannot be interrupted
+""")
+
+
+@pytest.mark.slow
+def test_deletion_while_a_sync_timer_runs_takes_seconds_not_a_minute(
+    server: ThreadedApiServer, tmp_path: Path
+) -> None:
+    """Kopf keeps the finalizer until the resource's timers stopped; with its defaults a timer
+    caught mid-run was checked again only after 60 s (cancellation_polling), and nothing else
+    woke it up: the service group deletions that sometimes took a minute."""
+    kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+    module = tmp_path / "slow_timer_operator.py"
+    module.write_text(SLOW_TIMER_OPERATOR)
+    log_path = tmp_path / "operator.log"
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "MODELEVAL_METRICS_PORT": "0",
+        "MODELEVAL_DAEMON_CANCELLATION_SECONDS": "",  # the shipped defaults
+        "MODELEVAL_TIMER_EXIT_WAIT_SECONDS": "",
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kopf", "run", "--standalone", "-A", str(module)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        client = kubernetes.config.new_client_from_config(str(kubeconfig))
+        api = kubernetes.client.CustomObjectsApi(client)
+        api.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, widget("timed"))
+        wait_until(lambda: log_path.read_text().count("timer run starts") >= 2)
+        api.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "timed")
+        started = time.monotonic()
+        wait_until(
+            lambda: server.get_object(f"{GROUP}/{VERSION}", "Widget", "timed", "default") is None,
+            timeout=70,
+        )
+        took = time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert took < 6, f"deletion took {took:.1f}s\n{log_path.read_text()[-3000:]}"
