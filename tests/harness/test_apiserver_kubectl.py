@@ -297,3 +297,42 @@ def test_auth_can_i_follows_rbac(
     assert can_i("list", "pods") == "yes"
     assert can_i("delete", "pods") == "no"
     assert can_i("list", "pods", "-n", "kube-system") == "no"
+
+
+def test_scale_writes_the_deployment_through_its_scale_subresource(  # type: ignore[no-untyped-def]
+    kubectl, server: ThreadedApiServer
+) -> None:
+    labels = {"app": "scaled"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "scaled", "namespace": "default"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "x"}]},
+            },
+        },
+    }
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(deployment))
+    before = server.get_object("apps/v1", "Deployment", "scaled", "default")
+    assert before is not None
+    assert "deployment.apps/scaled scaled" in kubectl("scale", "deployment/scaled", "--replicas=3")
+    after = server.get_object("apps/v1", "Deployment", "scaled", "default")
+    assert after is not None
+    assert after["spec"]["replicas"] == 3
+    assert after["metadata"]["generation"] == before["metadata"]["generation"] + 1
+    scale = yaml.safe_load(
+        kubectl("get", "--raw", "/apis/apps/v1/namespaces/default/deployments/scaled/scale")
+    )
+    assert scale["kind"] == "Scale" and scale["apiVersion"] == "autoscaling/v1"
+    assert scale["spec"] == {"replicas": 3}
+    assert scale["status"]["selector"] == "app=scaled"
+    # --current-replicas is a precondition: kubectl reads the Scale and PUTs it back.
+    kubectl("scale", "deployment/scaled", "--current-replicas=3", "--replicas=2")
+    final = server.get_object("apps/v1", "Deployment", "scaled", "default")
+    assert final is not None and final["spec"]["replicas"] == 2
+    scales = [r for r in server.request_log if r.subresource == "scale"]
+    assert {(r.verb, r.code) for r in scales} >= {("patch", 200), ("update", 200)}

@@ -46,7 +46,8 @@ Served over HTTPS with a self-signed certificate by default (``ca_file``,
 Emulated: discovery and a skeleton OpenAPI v3 (enough for ``kubectl apply`` with server-side
 field validation); CRDs registered from files or POSTs; uid, resourceVersion, generation;
 POST/GET/LIST/PUT/PATCH (merge, JSON, strategic merge, apply as merge)/DELETE/deletecollection;
-409 on stale resourceVersion; ``/status`` as a real subresource; finalizers and
+409 on stale resourceVersion; ``/status`` as a real subresource; ``/scale`` of Deployments and
+ReplicaSets (``kubectl scale``, see `scale`); finalizers and
 ``deletionTimestamp``; ownerReference GC (background, orphan); namespace existence and
 termination; ``generateName``; name checks; label and field selectors; watches (replay, 410,
 timeouts, selectors, bookmarks, initial events); Table output; CRD schema defaults, pruning,
@@ -63,7 +64,8 @@ policies, other protobuf request bodies (e.g. ``helm install``, ``kubectl create
 answered 415), server-side-apply field ownership and
 ``managedFields``, CRD version conversion, Kubernetes CEL extension libraries,
 ClusterRole aggregation, impersonation (``--as``), ``limit``/``continue``
-paging (everything comes in one page), scale subresources, built-in kinds' schema validation.
+paging (everything comes in one page), scale subresources of custom resources, built-in kinds'
+schema validation.
 
 Details are in the module docstrings: `objects` (write rules), `deletion` (finalizers, GC,
 namespaces), `watch`, `schema` and `cel` (CRD validation), `rbac` and `audit` (authorization,

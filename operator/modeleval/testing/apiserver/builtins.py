@@ -2,7 +2,8 @@
 generated fields and the initial status.
 
 Only the fields an operator or a test is likely to read: Job selectors, labels and limits,
-Deployment replicas, Service cluster IPs and port defaults, Pod and Namespace phases.
+Deployment replicas, strategy and pod-template defaults, Service cluster IPs and port defaults,
+Pod and Namespace phases.
 """
 
 from __future__ import annotations
@@ -27,7 +28,58 @@ def _job_defaults(spec: Obj) -> None:
         spec.setdefault(key, value)
 
 
+def _image_pull_policy(image: str) -> str:
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name:
+        return "IfNotPresent"
+    tag = name.rsplit(":", 1)[1] if ":" in name else "latest"
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
+def _probe_defaults(probe: Obj) -> None:
+    for key, value in (
+        ("timeoutSeconds", 1),
+        ("periodSeconds", 10),
+        ("successThreshold", 1),
+        ("failureThreshold", 3),
+    ):
+        probe.setdefault(key, value)
+    if "httpGet" in probe:
+        probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _pod_template_defaults(template: Obj) -> None:
+    """What the API server fills in (and leaves out) in a workload's pod template, so that an
+    operator comparing its manifest with the stored one sees the real differences."""
+    pod = template.setdefault("spec", {})
+    for key, value in (
+        ("restartPolicy", "Always"),
+        ("terminationGracePeriodSeconds", 30),
+        ("dnsPolicy", "ClusterFirst"),
+        ("schedulerName", "default-scheduler"),
+        ("securityContext", {}),
+    ):
+        pod.setdefault(key, value)
+    for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
+        container.setdefault("imagePullPolicy", _image_pull_policy(str(container.get("image"))))
+        for port in container.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            if isinstance(container.get(probe), dict):
+                _probe_defaults(container[probe])
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("readOnly") is False:  # omitempty: false is not stored
+                del mount["readOnly"]
+    for volume in pod.get("volumes") or []:
+        claim = volume.get("persistentVolumeClaim")
+        if isinstance(claim, dict) and claim.get("readOnly") is False:
+            del claim["readOnly"]
+
+
 def _deployment_defaults(spec: Obj) -> None:
+    _pod_template_defaults(spec.setdefault("template", {}))
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
@@ -51,6 +103,7 @@ def _pod_defaults(spec: Obj) -> None:
 
 
 def _replicaset_defaults(spec: Obj) -> None:
+    _pod_template_defaults(spec.setdefault("template", {}))
     spec.setdefault("replicas", 1)
 
 

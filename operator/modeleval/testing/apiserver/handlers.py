@@ -19,6 +19,7 @@ from modeleval.testing.apiserver import (
     errors,
     protobuf,
     routing,
+    scale,
     selectors,
 )
 from modeleval.testing.apiserver.audit import RequestRecord
@@ -184,6 +185,8 @@ class Handler:
                     table(info, listing["items"], listing["metadata"]["resourceVersion"], include)
                 )
             return _json(listing)
+        if sub == "scale" and info.crd is None:
+            return await self._scale(request, target, verb)
         if verb == "get":
             if sub == "log":
                 return web.Response(text=self.server.pod_logs.get((ns, name), ""))
@@ -218,6 +221,21 @@ class Handler:
                 deletion.delete_collection(objects, info, ns or None, matcher, delete_options)
             )
         return _json(deletion.delete(objects, info, ns, name, delete_options))
+
+    async def _scale(
+        self, request: web.Request, target: routing.Target, verb: str
+    ) -> web.StreamResponse:
+        """``deployments/scale``, ``replicasets/scale`` (see `scale`)."""
+        objects = self.server.objects
+        info, ns, name = target.info, target.namespace, target.name
+        if verb == "get":
+            return _json(scale.read(objects, info, ns, name))
+        body = await _body(request)
+        if verb == "update":
+            return _json(scale.update(objects, info, ns, name, body))
+        if verb == "patch":
+            return _json(scale.patch(objects, info, ns, name, body, request.content_type))
+        raise ApiError(405, f"{verb} is not supported on the scale subresource")
 
     def _access_review(self, info: Any, body: Any, user: UserInfo) -> Obj:
         """(Self)SubjectAccessReview: would the subject be allowed? (``kubectl auth can-i``)."""

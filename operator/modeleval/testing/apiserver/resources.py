@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
-SUBRESOURCE_VERBS = {"status": ("get", "patch", "update"), "token": ("create",), "log": ("get",)}
+SUBRESOURCE_VERBS = {
+    "status": ("get", "patch", "update"),
+    "scale": ("get", "patch", "update"),
+    "token": ("create",),
+    "log": ("get",),
+}
+SCALE_KIND = ("autoscaling", "v1", "Scale")
+"""The kind (group, version, kind) of the built-in workloads' ``scale`` subresource."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +61,16 @@ class ResourceInfo:
             main["categories"] = list(self.categories)
         entries = [main]
         for sub in self.subresources:
-            kind = "TokenRequest" if sub == "token" else self.kind
-            entries.append(
-                {
-                    "name": f"{self.plural}/{sub}",
-                    "singularName": "",
-                    "namespaced": self.namespaced,
-                    "kind": kind,
-                    "verbs": list(SUBRESOURCE_VERBS.get(sub, ("get",))),
-                }
-            )
+            entry: dict[str, Any] = {
+                "name": f"{self.plural}/{sub}",
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": "TokenRequest" if sub == "token" else self.kind,
+                "verbs": list(SUBRESOURCE_VERBS.get(sub, ("get",))),
+            }
+            if sub == "scale":
+                entry["group"], entry["version"], entry["kind"] = SCALE_KIND
+            entries.append(entry)
         return entries
 
 
@@ -123,7 +130,7 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         "deployments",
         "Deployment",
         short=("deploy",),
-        subresources=("status",),
+        subresources=("status", "scale"),
         categories=ALL,
     ),
     _r(
@@ -132,7 +139,7 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         "replicasets",
         "ReplicaSet",
         short=("rs",),
-        subresources=("status",),
+        subresources=("status", "scale"),
         categories=ALL,
     ),
     _r("batch", "v1", "jobs", "Job", subresources=("status",), categories=ALL),
