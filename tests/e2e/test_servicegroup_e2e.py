@@ -8,6 +8,8 @@ server, ``*crash*`` images exit with code 3, ``*slowboot*`` images never answer 
 from __future__ import annotations
 
 import copy
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from modeleval.testing.apiserver import service_account_user
 from modeleval.testing.cluster import LocalCluster
 from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
 
@@ -39,6 +42,9 @@ SLOW_BOOT = (
     "3600",
 )
 CRASH = ("python", "-c", "import sys; print('loading weights failed'); sys.exit(3)")
+OPERATOR = service_account_user("modeleval-system", "modeleval-operator").name
+REPAIR_SECONDS = 15
+"""How soon a child changed or deleted by others must be back."""
 
 
 @pytest.fixture(scope="module")
@@ -283,3 +289,134 @@ def test_sample_group_creates_its_children(cluster: LocalCluster) -> None:
 
     assert cluster.wait_for(explained, timeout=30, interval=0.3, what="scheduling message")
     assert status["observedGeneration"] == 1
+
+
+# --- drift repair -----------------------------------------------------------------------------
+
+
+def drift_messages(cluster: LocalCluster, name: str) -> list[str]:
+    return [e["message"] for e in events_about(cluster, name) if e["reason"] == "DriftRepaired"]
+
+
+def running_group(cluster: LocalCluster, name: str) -> dict[str, Any]:
+    created = apply(cluster, sample(name))
+    status = wait_phase(cluster, name, "Running")
+    assert status["ready"] == "1/1"
+    return created
+
+
+def container_of(deployment: dict[str, Any] | None) -> dict[str, Any]:
+    assert deployment is not None
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_scaled_deployment_is_scaled_back(cluster: LocalCluster) -> None:
+    running_group(cluster, "scaled")
+    cluster.kubectl("scale", "deployment/scaled", "--replicas=3")
+
+    def scaled_back() -> dict[str, Any] | None:
+        deployment = get(cluster, f"{DEPLOYMENTS}/scaled")
+        return deployment if deployment and deployment["spec"]["replicas"] == 1 else None
+
+    cluster.wait_for(scaled_back, timeout=REPAIR_SECONDS, interval=0.2, what="replicas back to 1")
+    cluster.wait_for(
+        lambda: drift_messages(cluster, "scaled"), timeout=REPAIR_SECONDS, what="DriftRepaired"
+    )
+    [message] = drift_messages(cluster, "scaled")
+    assert message.startswith("put back Deployment scaled: spec.replicas is 3 (want 1)")
+    status = wait_phase(cluster, "scaled", "Running")
+    assert status["ready"] == "1/1"
+
+
+def test_changed_image_is_reverted(cluster: LocalCluster) -> None:
+    running_group(cluster, "imaged")
+    wanted = container_of(get(cluster, f"{DEPLOYMENTS}/imaged"))["image"]
+    edit = [
+        {
+            "op": "replace",
+            "path": "/spec/template/spec/containers/0/image",
+            "value": "registry.example.com/mock-llm:9.9",
+        }
+    ]
+    cluster.kubectl("patch", "deployment", "imaged", "--type=json", "-p", json.dumps(edit))
+
+    def reverted() -> dict[str, Any] | None:
+        deployment = get(cluster, f"{DEPLOYMENTS}/imaged")
+        return deployment if container_of(deployment)["image"] == wanted else None
+
+    cluster.wait_for(reverted, timeout=REPAIR_SECONDS, interval=0.2, what="image reverted")
+    cluster.wait_for(
+        lambda: drift_messages(cluster, "imaged"), timeout=REPAIR_SECONDS, what="DriftRepaired"
+    )
+    [message] = drift_messages(cluster, "imaged")
+    assert (
+        "spec.template.spec.containers[model-server].image is registry.example.com/mock-llm:9.9"
+        f" (want {wanted})"
+    ) in message
+
+
+def test_deleted_service_and_deployment_are_recreated(cluster: LocalCluster) -> None:
+    created = running_group(cluster, "deleted")
+    uid = created["metadata"]["uid"]
+    old_service = get(cluster, f"{SERVICES}/deleted")
+    assert old_service is not None
+    cluster.kubectl("delete", "service", "deleted")
+
+    def recreated(path: str, old_uid: str) -> dict[str, Any] | None:
+        child = get(cluster, path)
+        return child if child and child["metadata"]["uid"] != old_uid else None
+
+    service = cluster.wait_for(
+        lambda: recreated(f"{SERVICES}/deleted", old_service["metadata"]["uid"]),
+        timeout=REPAIR_SECONDS,
+        interval=0.2,
+        what="the Service recreated",
+    )
+    old_deployment = get(cluster, f"{DEPLOYMENTS}/deleted")
+    assert old_deployment is not None
+    cluster.kubectl("delete", "deployment", "deleted")
+    deployment = cluster.wait_for(
+        lambda: recreated(f"{DEPLOYMENTS}/deleted", old_deployment["metadata"]["uid"]),
+        timeout=REPAIR_SECONDS,
+        interval=0.2,
+        what="the Deployment recreated",
+    )
+    for child in (service, deployment):
+        (owner,) = child["metadata"]["ownerReferences"]
+        assert owner["uid"] == uid and owner["controller"] is True
+    assert service["spec"]["selector"] == old_service["spec"]["selector"]
+    cluster.wait_for(
+        lambda: len(drift_messages(cluster, "deleted")) == 2,
+        timeout=REPAIR_SECONDS,
+        what="two DriftRepaired Events",
+    )
+    assert sorted(drift_messages(cluster, "deleted")) == [
+        "recreated Deployment deleted: it was deleted",
+        "recreated Service deleted: it was deleted",
+    ]
+    # The URL serves again through the recreated Service and Deployment.
+    status = wait_phase(cluster, "deleted", "Running")
+    assert cluster.executor is not None
+    models = httpx.get(cluster.executor.resolve_url(status["url"]) + "/models", timeout=10)
+    assert models.status_code == 200
+
+
+def test_an_unchanged_group_writes_none_of_its_children(cluster: LocalCluster) -> None:
+    """Watch events of the children and the timer (every 0.5 s here) compare, never write:
+    no patch loop against what the API server defaults or the Deployment controller updates."""
+    running_group(cluster, "quiet")
+    time.sleep(1)  # let the rollout's last status updates settle
+    log = cluster.apiserver.request_log
+    start = len(log)
+    time.sleep(5)
+    calls = [r for r in list(log)[start:] if r.user == OPERATOR]
+    writes = [
+        (r.verb, r.resource, r.subresource, r.name)
+        for r in calls
+        if r.verb in ("create", "update", "patch", "delete")
+        and r.resource in ("deployments", "services")
+    ]
+    assert writes == []
+    reads = [r for r in calls if r.verb == "get" and r.resource == "deployments"]
+    assert len(reads) >= 5  # the timer did look (repair and status) meanwhile
+    assert drift_messages(cluster, "quiet") == []

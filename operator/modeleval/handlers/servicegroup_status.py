@@ -1,11 +1,16 @@
-"""Observation of a ``ModelEvalServiceGroup``: status from its Deployment and pods, its tasks.
+"""Observation of a ``ModelEvalServiceGroup``: status from its Deployment and pods, its tasks;
+repair of children that others changed or deleted.
 
-Triggers: events of the group's Deployment and pods (selected by label), and a timer as the
-safety net (it also catches boot timeouts, which no watch event announces). Each calls
-:func:`refresh_group`, which reads the group and its children, computes the status with the
-pure :func:`~modeleval.builders.servicegroup_status.compute_status`, creates the group's
-EvalTasks the first time it is Running, patches the status only when it changed and posts an
-Event on every phase transition.
+Triggers: events of the group's Deployment, Service and pods (selected by label), and a timer
+as the safety net (it also catches boot timeouts, which no watch event announces). Deployment
+and Service events and the timer first run
+:func:`~modeleval.handlers.servicegroup_children.repair_group`, which puts back a child that was
+scaled, edited or deleted (and writes nothing when nothing differs, so our own writes and status
+updates end there). Deployment and pod events and the timer then call :func:`refresh_group`,
+which reads the group and its children, computes the status with the pure
+:func:`~modeleval.builders.servicegroup_status.compute_status`, creates the group's EvalTasks
+the first time it is Running, patches the status only when it changed and posts an Event on
+every phase transition.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from modeleval.builders.servicegroup_tasks import (
     task_refs,
 )
 from modeleval.events import NORMAL, WARNING, post_event
+from modeleval.handlers.servicegroup_children import repair_group, to_dict
 from modeleval.metrics import observe_state, time_reconcile
 from modeleval.settings import SETTINGS
 
@@ -45,13 +51,14 @@ log = logging.getLogger(__name__)
 
 HANDLER_DEPLOYMENT_EVENT = "servicegroup-deployment-event"
 HANDLER_POD_EVENT = "servicegroup-pod-event"
+HANDLER_SERVICE_EVENT = "servicegroup-service-event"
 HANDLER_TIMER = "servicegroup-poll"
 
 CHILD_LABELS: dict[str, Any] = {
     c.LABEL_SERVICE_GROUP: kopf.PRESENT,
     c.LABEL_COMPONENT: COMPONENT,
 }
-"""Selects the model-server Deployments and pods of every group (not runner pods)."""
+"""Selects the model-server Deployments, Services and pods of every group (not runner pods)."""
 
 _locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
 _locks_guard = threading.Lock()
@@ -70,12 +77,6 @@ def _count_phase(namespace: str, name: str, phase: str | None) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    """An official-client model as the JSON dict the API serves (camelCase)."""
-    data = cast(Any, kube.api_client()).sanitize_for_serialization(obj)
-    return data if isinstance(data, dict) else {}
 
 
 def read_children(
@@ -214,20 +215,38 @@ def _group_name(namespace: str, label: str) -> str | None:
     return None
 
 
-def _on_child(labels: Mapping[str, str], namespace: str | None, handler: str) -> None:
+def _on_child(
+    labels: Mapping[str, str],
+    namespace: str | None,
+    handler: str,
+    *,
+    repair: bool = False,
+    refresh: bool = True,
+) -> None:
     label = labels.get(c.LABEL_SERVICE_GROUP)
     if not label or not namespace:
         return
     with time_reconcile(kind=c.SERVICE_GROUP_KIND, handler=handler):
         name = _group_name(namespace, label)
-        if name is not None:
+        if name is None:
+            return
+        if repair:
+            repair_group(namespace, name)
+        if refresh:
             refresh_group(namespace, name)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS, id=HANDLER_DEPLOYMENT_EVENT)
 def on_deployment_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
-    """A Deployment of a group changed: its replicas, rollout or conditions."""
-    _on_child(labels, namespace, HANDLER_DEPLOYMENT_EVENT)
+    """A Deployment of a group changed (replicas, rollout, conditions; or scaled, edited,
+    deleted by someone else: put back first)."""
+    _on_child(labels, namespace, HANDLER_DEPLOYMENT_EVENT, repair=True)
+
+
+@kopf.on.event("", "v1", "services", labels=CHILD_LABELS, id=HANDLER_SERVICE_EVENT)
+def on_service_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
+    """A Service of a group changed or was deleted: put it back (the status does not read it)."""
+    _on_child(labels, namespace, HANDLER_SERVICE_EVENT, repair=True, refresh=False)
 
 
 @kopf.on.event("", "v1", "pods", labels=CHILD_LABELS, id=HANDLER_POD_EVENT)
@@ -245,7 +264,9 @@ def on_pod_event(labels: Mapping[str, str], namespace: str | None, **_: Any) -> 
     initial_delay=SETTINGS.poll_seconds,
 )
 def poll(name: str, namespace: str | None, **_: Any) -> None:
-    """Safety net: missed watch events, and boot timeouts (time passes without events)."""
+    """Safety net: missed watch events (drift included), and boot timeouts (time passes
+    without events)."""
     if namespace:
         with time_reconcile(kind=c.SERVICE_GROUP_KIND, handler=HANDLER_TIMER):
+            repair_group(namespace, name)
             refresh_group(namespace, name)

@@ -19,10 +19,15 @@ from prometheus_client import REGISTRY
 from modeleval import kube
 from modeleval.api import ModelEvalServiceGroup
 from modeleval.events import build_event
-from modeleval.handlers.servicegroup import (
+from modeleval.handlers.servicegroup import reconcile, validation_message
+from modeleval.handlers.servicegroup_children import (
+    CREATED,
+    DEFERRED,
+    REPAIRED,
     SPEC_HASH_ANNOTATION,
-    reconcile,
-    validation_message,
+    UNCHANGED,
+    UPDATED,
+    repair_group,
 )
 from modeleval.handlers.servicegroup_status import ensure_tasks
 from modeleval.testing.apiserver import run_in_thread
@@ -63,8 +68,8 @@ def read_group(name: str) -> dict[str, Any]:
     return found
 
 
-def run_reconcile(name: str) -> None:
-    reconcile(body=kopf.Body(read_group(name)), name=name, namespace=NS)
+def run_reconcile(name: str, reason: str = "create") -> None:
+    reconcile(body=kopf.Body(read_group(name)), name=name, namespace=NS, reason=reason)
 
 
 def deployment(name: str) -> dict[str, Any]:
@@ -101,7 +106,7 @@ def test_reconcile_creates_owned_children_and_is_idempotent(server: Any) -> None
     )
     assert gauge is not None and gauge >= 1
 
-    run_reconcile("alpha")  # a restarted operator resumes: nothing new, nothing rewritten
+    run_reconcile("alpha", "resume")  # a restarted operator resumes: nothing new, rewritten
     again = deployment("alpha")
     assert again["metadata"]["uid"] == first["metadata"]["uid"]
     assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
@@ -206,6 +211,141 @@ def test_tasks_created_once_and_pruned_with_their_dataset(server: Any) -> None:
         )["items"]
     ]
     assert names == ["eps-qa"]
+
+
+def drift_events(name: str) -> list[str]:
+    events = kube.core().list_namespaced_event(NS).items
+    return [
+        e.message
+        for e in events
+        if e.reason == "DriftRepaired" and e.involved_object.name == name and e.type == "Warning"
+    ]
+
+
+def actions(name: str) -> list[tuple[str, str]]:
+    return [(a.kind, a.action) for a in repair_group(NS, name)]
+
+
+def test_scaled_or_edited_deployment_is_put_back_once(server: Any) -> None:
+    create_group("zeta", args=["--max-model-len=4096"])
+    run_reconcile("zeta")
+    kube.apps().patch_namespaced_deployment_scale("zeta", NS, {"spec": {"replicas": 3}})
+    kube.apps().patch_namespaced_deployment(
+        "zeta",
+        NS,
+        [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "evil:1"}],
+        _content_type="application/json-patch+json",
+    )
+    assert actions("zeta") == [("Service", UNCHANGED), ("Deployment", REPAIRED)]
+    repaired = deployment("zeta")
+    assert repaired["spec"]["replicas"] == 1
+    assert repaired["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "vllm/vllm-openai:v0.6"
+    )
+    [message] = drift_events("zeta")
+    assert message.startswith("put back Deployment zeta: spec.replicas is 3 (want 1); ")
+    assert "containers[model-server].image is evil:1 (want vllm/vllm-openai:v0.6)" in message
+
+    # Nothing differs any more: no write, no Event (watch events of our own write end here).
+    version = repaired["metadata"]["resourceVersion"]
+    assert actions("zeta") == [("Service", UNCHANGED), ("Deployment", UNCHANGED)]
+    assert deployment("zeta")["metadata"]["resourceVersion"] == version
+    assert len(drift_events("zeta")) == 1
+
+
+def test_deleted_children_are_recreated_owned_by_the_group(server: Any) -> None:
+    group = create_group("eta")
+    run_reconcile("eta")
+    old_uid = service("eta")["metadata"]["uid"]
+    kube.core().delete_namespaced_service("eta", NS)
+    kube.apps().delete_namespaced_deployment("eta", NS)
+    assert actions("eta") == [("Service", CREATED), ("Deployment", CREATED)]
+    recreated = service("eta")
+    assert recreated["metadata"]["uid"] != old_uid
+    for child in (recreated, deployment("eta")):
+        [owner] = child["metadata"]["ownerReferences"]
+        assert owner["uid"] == group["metadata"]["uid"] and owner["controller"] is True
+    assert sorted(drift_events("eta")) == [
+        "recreated Deployment eta: it was deleted",
+        "recreated Service eta: it was deleted",
+    ]
+
+
+def test_edited_service_is_put_back_in_place(server: Any) -> None:
+    create_group("theta")
+    run_reconcile("theta")
+    before = service("theta")
+    kube.core().patch_namespaced_service(
+        "theta", NS, {"spec": {"selector": {"app": "other"}, "ports": [{"port": 1, "name": "x"}]}}
+    )
+    assert actions("theta") == [("Service", REPAIRED), ("Deployment", UNCHANGED)]
+    after = service("theta")
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"]["clusterIP"] == before["spec"]["clusterIP"]
+    assert after["spec"]["selector"] == before["spec"]["selector"]  # "app" removed again
+    assert [(p["name"], p["port"]) for p in after["spec"]["ports"]] == [("http", 8000)]
+    assert len(drift_events("theta")) == 1
+
+    # A removed hash annotation (or a newer operator's manifest) is an update, not drift.
+    kube.core().patch_namespaced_service(
+        "theta", NS, {"metadata": {"annotations": {SPEC_HASH_ANNOTATION: None}}}
+    )
+    assert actions("theta") == [("Service", UPDATED), ("Deployment", UNCHANGED)]
+    assert SPEC_HASH_ANNOTATION in service("theta")["metadata"]["annotations"]
+    assert len(drift_events("theta")) == 1
+
+
+def test_a_spec_change_not_reconciled_yet_is_left_to_the_reconcile_handler(
+    server: Any,
+) -> None:
+    create_group("iota")
+    run_reconcile("iota")
+    before = deployment("iota")
+    kube.custom().patch_namespaced_custom_object(
+        *API, NS, "modelevalservicegroups", "iota", {"spec": {"instances": 2}}
+    )
+    assert actions("iota") == [("Service", UNCHANGED), ("Deployment", DEFERRED)]
+    assert (
+        deployment("iota")["metadata"]["resourceVersion"] == (before["metadata"]["resourceVersion"])
+    )
+    # A deleted child comes back meanwhile (with the newer spec: it is what is wanted).
+    kube.apps().delete_namespaced_deployment("iota", NS)
+    assert actions("iota") == [("Service", UNCHANGED), ("Deployment", CREATED)]
+    assert deployment("iota")["spec"]["replicas"] == 2
+    run_reconcile("iota", "update")
+    assert read_group("iota")["status"]["observedGeneration"] == 2
+    assert actions("iota") == [("Service", UNCHANGED), ("Deployment", UNCHANGED)]
+    assert drift_events("iota") == ["recreated Deployment iota: it was deleted"]
+
+
+def test_no_repair_before_the_first_reconcile_or_during_deletion(server: Any) -> None:
+    create_group("kappa")
+    assert repair_group(NS, "kappa") == []  # not reconciled yet: the create handler's job
+    assert kube.read_or_none(kube.apps().read_namespaced_deployment, "kappa", NS) is None
+    assert repair_group(NS, "missing") == []
+
+    run_reconcile("kappa")
+    hold = {"metadata": {"finalizers": ["test.example/hold"]}}
+    kube.custom().patch_namespaced_custom_object(*API, NS, "modelevalservicegroups", "kappa", hold)
+    kube.custom().delete_namespaced_custom_object(*API, NS, "modelevalservicegroups", "kappa")
+    kube.apps().delete_namespaced_deployment("kappa", NS)
+    assert repair_group(NS, "kappa") == []  # being deleted: nothing comes back
+    assert kube.read_or_none(kube.apps().read_namespaced_deployment, "kappa", NS) is None
+    release = {"metadata": {"finalizers": None}}
+    kube.custom().patch_namespaced_custom_object(
+        *API, NS, "modelevalservicegroups", "kappa", release
+    )
+    assert kube.get_custom("modelevalservicegroups", NS, "kappa") is None
+
+
+def test_resume_recreates_a_child_deleted_while_the_operator_was_away(server: Any) -> None:
+    create_group("lambda")
+    run_reconcile("lambda")
+    assert drift_events("lambda") == []  # created on creation: no repair
+    kube.apps().delete_namespaced_deployment("lambda", NS)
+    run_reconcile("lambda", "resume")
+    assert deployment("lambda")["spec"]["replicas"] == 1
+    assert drift_events("lambda") == ["recreated Deployment lambda: it was deleted"]
 
 
 def test_validation_message_names_the_field_path() -> None:
