@@ -1,21 +1,26 @@
 """Runner throughput: the whole ``python -m modeleval.runner infer`` process vs the ideal.
 
-Starts the mock model server as its own process (so it does not share the runner's CPU),
-a small status endpoint standing in for the Kubernetes API (the runner's progress patches go
-there through a kubeconfig), then runs the runner as a subprocess on a generated task.json
-and dataset. Prints wall time, the ideal ceil(N/P)·L, their ratio, and items/s at L=0.
+Starts the mock model server as its own process, a small status endpoint standing in for the
+Kubernetes API (the runner's progress patches go there through a kubeconfig), writes task.json
+as the operator renders it (EvalTask, resolved targets, run plan) and a dataset, then runs the
+runner as a subprocess, alternating with ``bench/bare_client.py``: a minimal aiohttp process
+sending the same requests, the floor for any aiohttp-based runner on the machine. Prints the
+best wall times, the ideal ceil(N/P)·L, runner/ideal, floor/ideal, runner/floor and items/s
+at L=0.
 
     python bench/runner_throughput.py [--items 2000] [--parallel 64] [--latency-ms 50]
+                                      [--repeat 5] [--pin auto|on|off]
 
 Bytecode is cached under a temporary PYTHONPYCACHEPREFIX and a warm-up run goes first, as
-in a built container image (where .pyc files ship with the code).
+in a built container image (where .pyc files ship with the code). On machines of 2-4 CPUs the
+client (runner or bare client) runs on the first CPU and the mock server on the others, as the
+model server runs on its own node in a cluster.
 
-Figures of 2026-11-22 (16-core x86 host, Python 3.12, uvloop, clean venv, best of 5):
-N=2000 P=64 L=50 ms: 2.01-2.12 s for the whole process vs ideal 1.60 s (1.26x-1.32x);
-L=0: 2,100-3,200 items/s for the whole process. The steady state is within ~3% of a bare
-aiohttp loop (1.67 s for the same 2,000 requests); the rest is start-up: interpreter and
-imports 0.34-0.59 s (aiohttp ~0.16-0.22 s, of which ~0.05 s is its import-time SSL context;
-the pydantic API models ~0.15-0.28 s). On a loaded 2-core machine the figures are meaningless.
+Figures of 2026-11-22, 2-core dev box (Python 3.11, uvloop, idle, pinned), three invocations
+of 5 runs each: runner 1.950-1.995 s best (1.22x-1.25x ideal; single runs 1.95-2.18 s, 11 of
+15 within 1.3x), bare aiohttp client 1.92-1.97 s (1.20x-1.23x), runner/bare 1.00x-1.04x;
+L=0: 2,500-3,000 items/s for the whole process. Start-up (interpreter + asyncio, uvloop,
+aiohttp) is 0.24-0.29 s of it; the runner's own imports add 0.02-0.08 s.
 """
 
 from __future__ import annotations
@@ -34,8 +39,41 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+CPU_SETS: dict[str, set[int]] = {}
+"""``client`` (runner, bare client) and ``server`` (mock) CPU sets when pinned (--pin)."""
+
+
+def spawn(cmd: list[str], role: str, **kwargs: Any) -> subprocess.Popen[Any]:
+    """Start ``cmd`` and move it onto its role's CPUs when pinning."""
+    proc: subprocess.Popen[Any] = subprocess.Popen(cmd, **kwargs)
+    cpus = CPU_SETS.get(role)
+    if cpus:
+        os.sched_setaffinity(proc.pid, cpus)
+    return proc
+
+
+def run(cmd: list[str], role: str, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run`` through :func:`spawn`."""
+    with spawn(cmd, role, **kwargs) as proc:
+        out, err = proc.communicate()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def choose_pinning(mode: str) -> None:
+    """On a machine of few cores, keep the mock server off the client's core.
+
+    In a cluster the model server runs on its own (GPU) node; on a 2-core machine the mock
+    server otherwise takes CPU from the very process being measured.
+    """
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if mode == "off" or len(cores) < 2 or (mode == "auto" and len(cores) > 4):
+        return
+    CPU_SETS["client"] = {cores[0]}
+    CPU_SETS["server"] = set(cores[1:])
 
 
 def free_port() -> int:
@@ -98,7 +136,7 @@ def start_mock(
         "--workers",
         str(workers),
     ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    proc = spawn(cmd, "server", env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -148,10 +186,12 @@ def run_runner(work: Path, env: dict[str, str]) -> float:
         "MODELEVAL_LOG_LEVEL": "WARNING",
     }
     began = time.perf_counter()
-    done = subprocess.run(
+    done = run(
         [sys.executable, "-m", "modeleval.runner", "infer"],
+        "client",
         env=run_env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     wall = time.perf_counter() - began
@@ -164,7 +204,8 @@ def run_floor(work: Path, url: str, parallel: int, env: dict[str, str]) -> float
     """Wall time of bench/bare_client.py: the same requests from a minimal aiohttp process."""
     cmd = [sys.executable, str(ROOT / "bench" / "bare_client.py"), url, str(work / "data.jsonl")]
     began = time.perf_counter()
-    subprocess.run([*cmd, str(parallel)], env=env, check=True)
+    if run([*cmd, str(parallel)], "client", env=env).returncode != 0:
+        raise SystemExit("bare client failed")
     return time.perf_counter() - began
 
 
@@ -202,7 +243,8 @@ def fmt(walls: list[float]) -> str:
 
 def time_command(cmd: list[str], env: dict[str, str]) -> float:
     began = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True)
+    if run(cmd, "client", env=env).returncode != 0:
+        raise SystemExit(f"failed: {shlex.join(cmd)}")
     return time.perf_counter() - began
 
 
@@ -218,8 +260,16 @@ def main() -> int:
         default=max(1, min(4, (os.cpu_count() or 2) - 2)),
         help="mock server processes (a real server answers its batch in parallel)",
     )
+    parser.add_argument(
+        "--pin",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="run the client on the first CPU and the mock server on the others "
+        "(auto: on machines of 2-4 CPUs)",
+    )
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
+    choose_pinning(args.pin)
 
     with tempfile.TemporaryDirectory(prefix="modeleval-bench-") as tmp:
         work = Path(tmp)
@@ -247,7 +297,8 @@ def main() -> int:
         best, floor = min(walls), min(floors)
         print(
             f"N={args.items} P={args.parallel} L={args.latency_ms:g} ms "
-            f"(mock server: {args.mock_workers} processes, {os.cpu_count()} CPUs)"
+            f"(mock server: {args.mock_workers} processes, {os.cpu_count()} CPUs, "
+            f"pinned: {CPU_SETS or 'no'})"
         )
         print(f"  runner, whole process : {best:.3f} s  (runs: {fmt(walls)})")
         print(f"  bare aiohttp process  : {floor:.3f} s  (runs: {fmt(floors)})")
