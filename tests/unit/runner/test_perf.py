@@ -87,8 +87,11 @@ async def test_ttft_and_itl_medians_within_5_percent(
     api: ApiFlavour, streaming_server: str
 ) -> None:
     # CPU contention from other processes only ever adds delay, and only for a moment; a
-    # biased measurement misses every time. So: up to three attempts, one must be within 5%.
-    for _attempt in range(3):
+    # biased measurement misses every time. So: up to five attempts a moment apart (a burst
+    # from the previous test's teardown can span a few), one must be within 5%.
+    for attempt in range(5):
+        if attempt:
+            await asyncio.sleep(0.3)
         timings, wall = await run_level(
             model(streaming_server, api),
             ["hello world"],
