@@ -16,11 +16,11 @@ in a built container image (where .pyc files ship with the code). On machines of
 client (runner or bare client) runs on the first CPU and the mock server on the others, as the
 model server runs on its own node in a cluster.
 
-Figures of 2026-11-22, 2-core dev box (Python 3.11, uvloop, idle, pinned), three invocations
-of 5 runs each: runner 1.950-1.995 s best (1.22x-1.25x ideal; single runs 1.95-2.18 s, 11 of
-15 within 1.3x), bare aiohttp client 1.92-1.97 s (1.20x-1.23x), runner/bare 1.00x-1.04x;
-L=0: 2,500-3,000 items/s for the whole process. Start-up (interpreter + asyncio, uvloop,
-aiohttp) is 0.24-0.29 s of it; the runner's own imports add 0.02-0.08 s.
+Figures of 2026-11-22, 2-core dev box (Python 3.11, uvloop, idle, pinned), nine invocations of
+5 runs each: runner best 1.950-2.217 s (1.22x-1.39x ideal; 1.3x or less in five of nine), the
+bare aiohttp client in the same invocations 1.20x-1.34x, runner/bare 0.94x-1.07x; L=0:
+2,200-3,000 items/s for the whole process. Start-up (interpreter + asyncio, uvloop, aiohttp)
+is 0.24-0.29 s of it; aiohttp alone builds two SSL contexts at import (~0.1 s).
 """
 
 from __future__ import annotations
