@@ -38,6 +38,7 @@ from modeleval.handlers.evaltask_state import (
     Decision,
     Observed,
     Phase,
+    deferred_spec_change,
     has_manual,
     next_step,
     status_patch,
@@ -57,6 +58,8 @@ RESYNC_FACTOR = 12
 """The resync timer runs every RESYNC_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 INDEX_BY_GROUP = "evaltask_by_group"
 FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
+SPEC_DEFERRED = "SpecChangeDeferred"
+"""Event reason: the spec changed while a phase Job runs; it applies from the next Job."""
 
 _locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
 _locks_guard = threading.Lock()
@@ -83,11 +86,16 @@ def validation_message(exc: ValidationError) -> str:
 
 def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
     kind = "Warning" if decision.state == TaskState.FAILED else "Normal"
+    post(raw, kind, decision.reason, decision.message or "")
+
+
+def post(raw: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
+    """An Event on the task (``kubectl describe et``)."""
     try:
         body = kopf.Body(cast(kopf.RawBody, dict(raw)))
-        kopf.event(body, type=kind, reason=decision.reason, message=decision.message or "")
+        kopf.event(body, type=kind, reason=reason, message=message)
     except LookupError:  # outside a running operator (no event queue): log only
-        log.info("%s %s: %s", kind, decision.reason, decision.message)
+        log.info("%s %s: %s", kind, reason, message)
 
 
 def _upsert_config_map(body: dict[str, Any]) -> None:
@@ -193,6 +201,11 @@ def reconcile(namespace: str, name: str) -> Decision | None:
             fail_invalid(raw, exc)
             return None
         world = observe(task, raw)
+        deferred = deferred_spec_change(
+            world.observed, meta.get("generation"), status.get("observedGeneration")
+        )
+        if deferred:
+            post(raw, "Normal", SPEC_DEFERRED, deferred)
         decision = next_step(world.observed)
         if decision.delete:
             delete_jobs(namespace, decision.delete)

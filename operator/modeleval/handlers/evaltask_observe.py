@@ -17,6 +17,7 @@ from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import EvalTask, ModelEvalServiceGroup, TaskState
 from modeleval.builders.evaltask import group_names, short_name
+from modeleval.builders.runner import GENERATION_ANNOTATION
 from modeleval.handlers.evaltask_state import GroupView, JobView, Observed, Phase, has_manual, plan
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -136,7 +137,16 @@ def job_view(job: Any, *, explain: bool = True) -> JobView:
         pod_failure=pod_failure(job.metadata.namespace, job.metadata.name)
         if is_failed and explain
         else None,
+        generation=_generation(job),
     )
+
+
+def _generation(job: Any) -> int | None:
+    value = (job.metadata.annotations or {}).get(GENERATION_ANNOTATION)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def observe_jobs(task: EvalTask, uid: str) -> tuple[dict[Phase, JobView], set[str]]:

@@ -109,6 +109,8 @@ class JobView:
     reason: str | None = None
     detail: str | None = None
     pod_failure: str | None = None
+    generation: int | None = None
+    """The task generation the Job was created for (its ``task-generation`` annotation)."""
 
     @property
     def live(self) -> bool:
@@ -379,3 +381,26 @@ def _current_reason(current: Mapping[str, Any], state: TaskState) -> str:
         if cond.get("status") == "True" and cond.get("reason"):
             return str(cond["reason"])
     return str(state)
+
+
+def deferred_spec_change(
+    observed: Observed, generation: int | None, observed_generation: int | None
+) -> str | None:
+    """Why a spec change just seen does not reach the running Job, or None.
+
+    The operator writes task.json when it creates a phase Job, never while the Job exists: a
+    spec edited meanwhile applies from the next phase Job. Said once, when the operator first
+    sees the new generation (``status.observedGeneration`` still holds the previous one).
+    """
+    if generation is None or observed_generation is None or generation == observed_generation:
+        return None
+    if observed.suspend:  # a stop request: the Job is being stopped, nothing is deferred
+        return None
+    for phase, job in sorted(observed.jobs.items(), key=lambda kv: kv[0].value):
+        if job.live and job.generation is not None and job.generation != generation:
+            return (
+                f"spec generation {generation} is not used by the running {phase.value} Job "
+                f"{job.name} (created for generation {job.generation}); it applies from the "
+                "next phase Job"
+            )
+    return None

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from modeleval import kube
 from modeleval.api import EvalTask
+from modeleval.handlers import evaltask
 from modeleval.handlers.evaltask import fail_invalid, job_has_news, reconcile, referenced_groups
 from modeleval.handlers.evaltask_observe import pod_failure
 from modeleval.handlers.evaltask_state import Phase
@@ -198,6 +199,49 @@ def test_suspend_deletes_the_running_job_then_stops(api: Any) -> None:
     assert resumed is not None and resumed.create == Phase.INFER
     assert job_names("pause") == ["pause-infer"]
     assert task_status(api, "pause")["observedGeneration"] == 3
+
+
+def test_a_spec_edit_during_a_running_job_is_announced_once_and_deferred(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(
+        evaltask, "post", lambda raw, kind, reason, message: events.append((kind, reason, message))
+    )
+    create_task(api, "edited")
+    reconcile("default", "edited")
+    set_job_status("edited-infer", {"active": 1, "startTime": "2026-11-22T20:00:00Z"})
+    reconcile("default", "edited")
+    config = CoreV1Api(kube.api_client()).read_namespaced_config_map("edited-config", "default")
+    before = config.data["task.json"]
+    api.patch(f"{TASKS}/edited", {"spec": {"inference": {"client": {"parallel": 3}}}})
+    reconcile("default", "edited")
+    reconcile("default", "edited")  # said once
+    deferred = [e for e in events if e[1] == "SpecChangeDeferred"]
+    assert deferred == [
+        (
+            "Normal",
+            "SpecChangeDeferred",
+            "spec generation 2 is not used by the running infer Job edited-infer (created for "
+            "generation 1); it applies from the next phase Job",
+        )
+    ]
+    # The running Job keeps the task.json it started with.
+    config = CoreV1Api(kube.api_client()).read_namespaced_config_map("edited-config", "default")
+    assert config.data["task.json"] == before
+    assert task_status(api, "edited")["observedGeneration"] == 2
+
+
+def test_a_stop_request_is_not_announced_as_a_deferred_edit(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    monkeypatch.setattr(evaltask, "post", lambda raw, kind, reason, message: events.append(reason))
+    create_task(api, "halted")
+    reconcile("default", "halted")
+    api.patch(f"{TASKS}/halted", {"spec": {"suspend": True}})
+    reconcile("default", "halted")
+    assert "SpecChangeDeferred" not in events
 
 
 def test_kueue_job_is_created_suspended_and_the_task_waits_for_admission(api: Any) -> None:
