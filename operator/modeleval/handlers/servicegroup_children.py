@@ -43,7 +43,7 @@ from modeleval.builders.servicegroup import (
     build_model_cache_pvc,
     build_service,
 )
-from modeleval.builders.servicegroup_drift import Drift, describe_drift, find_drift
+from modeleval.builders.servicegroup_drift import MISSING, Drift, describe_drift, find_drift
 from modeleval.events import WARNING, post_event
 
 log = logging.getLogger(__name__)
@@ -126,11 +126,14 @@ def _existing_or_create(
     create: Callable[..., Any],
     desired: dict[str, Any],
     uid: str | None,
+    patch: Callable[..., Any] | None = None,
 ) -> dict[str, Any] | None:
     """The existing child as a dict, or None after creating it.
 
     A child that appeared between the read and the create is retried (TemporaryError); one
-    owned by something else is refused (PermanentError).
+    owned by something else is refused (PermanentError). An orphan with this group's labels
+    (its owner reference removed by hand) is adopted again through ``patch``, so deleting the
+    group still deletes it; the returned dict then says so under ``ADOPTED``.
     """
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
     existing = kube.read_or_none(read, name, namespace)
@@ -139,9 +142,53 @@ def _existing_or_create(
             raise kopf.TemporaryError(f"the {kind} appeared meanwhile; retrying", delay=1)
         return None
     current = to_dict(existing)
-    if not owned_by(current, uid):
+    if owned_by(current, uid):
+        return current
+    if patch is None or not _orphan_of_ours(current, desired):
         raise _not_ours(kind, name)
-    return current
+    meta = current.get("metadata") or {}
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": meta.get("resourceVersion")},
+        {
+            "op": "add",
+            "path": "/metadata/ownerReferences",
+            "value": [
+                *(meta.get("ownerReferences") or []),
+                *desired["metadata"]["ownerReferences"],
+            ],
+        },
+    ]
+    try:
+        adopted = patch(name, namespace, ops, _content_type=JSON_PATCH)
+    except ApiException as exc:
+        if exc.status in (409, 422):
+            raise _changed_meanwhile(kind) from exc
+        raise
+    return {**to_dict(adopted), ADOPTED: True}
+
+
+ADOPTED = "__adopted__"
+"""Key set on the dict of a child :func:`_existing_or_create` adopted again."""
+
+
+def _orphan_of_ours(current: dict[str, Any], desired: dict[str, Any]) -> bool:
+    """No controller owns it and it carries this group's identifying labels."""
+    meta = current.get("metadata") or {}
+    if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
+        return False
+    if not desired["metadata"].get("ownerReferences"):
+        return False
+    labels, wanted = meta.get("labels") or {}, desired["metadata"]["labels"]
+    keys = (c.LABEL_MANAGED_BY, c.LABEL_SERVICE_GROUP)
+    return all(k in wanted and labels.get(k) == wanted[k] for k in keys)
+
+
+def _adopted(applied: Applied, current: dict[str, Any]) -> Applied:
+    """``applied`` with the re-added owner reference counted as a repair."""
+    if not current.get(ADOPTED):
+        return applied
+    owner = Drift("metadata.ownerReferences", "this group", MISSING)
+    return Applied(applied.kind, applied.name, REPAIRED, (owner, *applied.drift))
 
 
 def _compare(
@@ -185,11 +232,13 @@ def apply_deployment(
         api.create_namespaced_deployment,
         desired,
         uid,
+        api.patch_namespaced_deployment,
     )
     if current is None:
         return Applied("Deployment", name, CREATED)
-    applied = _compare("Deployment", desired, current, spec_changes)
-    if applied.action in (UNCHANGED, DEFERRED):
+    compared = _compare("Deployment", desired, current, spec_changes)
+    applied = _adopted(compared, current)
+    if compared.action in (UNCHANGED, DEFERRED):
         return applied
     current_meta = current.get("metadata") or {}
     ops = [
@@ -226,12 +275,18 @@ def apply_service(desired: dict[str, Any], uid: str | None, spec_changes: bool =
     name, namespace = meta["name"], meta["namespace"]
     api = kube.core()
     current = _existing_or_create(
-        "Service", api.read_namespaced_service, api.create_namespaced_service, desired, uid
+        "Service",
+        api.read_namespaced_service,
+        api.create_namespaced_service,
+        desired,
+        uid,
+        api.patch_namespaced_service,
     )
     if current is None:
         return Applied("Service", name, CREATED)
-    applied = _compare("Service", desired, current, spec_changes)
-    if applied.action in (UNCHANGED, DEFERRED):
+    compared = _compare("Service", desired, current, spec_changes)
+    applied = _adopted(compared, current)
+    if compared.action in (UNCHANGED, DEFERRED):
         return applied
     wanted = desired["spec"]
     extra = set((current.get("spec") or {}).get("selector") or {}) - set(wanted["selector"])

@@ -271,6 +271,29 @@ def test_deleted_children_are_recreated_owned_by_the_group(server: Any) -> None:
     ]
 
 
+def test_a_child_orphaned_by_hand_is_adopted_again(server: Any) -> None:
+    """Without its owner reference, deleting the group would leave the GPU pods running."""
+    group = create_group("orphan")
+    run_reconcile("orphan")
+    strip = [{"op": "remove", "path": "/metadata/ownerReferences"}]
+    kube.apps().patch_namespaced_deployment(
+        "orphan", NS, strip, _content_type="application/json-patch+json"
+    )
+    kube.core().patch_namespaced_service(
+        "orphan", NS, strip, _content_type="application/json-patch+json"
+    )
+    assert "ownerReferences" not in deployment("orphan")["metadata"]
+    assert actions("orphan") == [("Service", REPAIRED), ("Deployment", REPAIRED)]
+    for child in (service("orphan"), deployment("orphan")):
+        [owner] = child["metadata"]["ownerReferences"]
+        assert owner["uid"] == group["metadata"]["uid"] and owner["controller"] is True
+    assert sorted(drift_events("orphan")) == [
+        "put back Deployment orphan: metadata.ownerReferences is missing (want this group)",
+        "put back Service orphan: metadata.ownerReferences is missing (want this group)",
+    ]
+    assert actions("orphan") == [("Service", UNCHANGED), ("Deployment", UNCHANGED)]
+
+
 def test_edited_service_is_put_back_in_place(server: Any) -> None:
     create_group("theta")
     run_reconcile("theta")
