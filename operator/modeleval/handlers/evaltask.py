@@ -15,13 +15,13 @@ import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import kopf
 from pydantic import ValidationError
 
 from modeleval import constants as c
-from modeleval import kube
+from modeleval import events, kube
 from modeleval.api import EvalTask, TaskState
 from modeleval.builders.evaltask import (
     build_results_pvc,
@@ -32,6 +32,7 @@ from modeleval.builders.evaltask import (
     target_summary,
 )
 from modeleval.builders.runner import build_job, build_runner_rbac
+from modeleval.events import NORMAL, WARNING
 from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.evaltask_state import (
     WAITING_FOR_TARGET,
@@ -85,17 +86,8 @@ def validation_message(exc: ValidationError) -> str:
 
 
 def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
-    kind = "Warning" if decision.state == TaskState.FAILED else "Normal"
-    post(raw, kind, decision.reason, decision.message or "")
-
-
-def post(raw: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
-    """An Event on the task (``kubectl describe et``)."""
-    try:
-        body = kopf.Body(cast(kopf.RawBody, dict(raw)))
-        kopf.event(body, type=kind, reason=reason, message=message)
-    except LookupError:  # outside a running operator (no event queue): log only
-        log.info("%s %s: %s", kind, reason, message)
+    kind = WARNING if decision.state == TaskState.FAILED else NORMAL
+    events.post_event(raw, reason=decision.reason, message=decision.message or "", type=kind)
 
 
 def _upsert_config_map(body: dict[str, Any]) -> None:
@@ -205,7 +197,7 @@ def reconcile(namespace: str, name: str) -> Decision | None:
             world.observed, meta.get("generation"), status.get("observedGeneration")
         )
         if deferred:
-            post(raw, "Normal", SPEC_DEFERRED, deferred)
+            events.post_event(raw, reason=SPEC_DEFERRED, message=deferred)
         decision = next_step(world.observed)
         if decision.delete:
             delete_jobs(namespace, decision.delete)

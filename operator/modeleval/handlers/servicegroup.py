@@ -15,7 +15,7 @@ so the garbage collector removes them with the group.
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import kopf
 from pydantic import ValidationError
@@ -23,12 +23,11 @@ from pydantic import ValidationError
 from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import ModelEvalServiceGroup
-from modeleval.builders.common import label_value
 from modeleval.builders.servicegroup_tasks import build_group_tasks
 from modeleval.events import WARNING, post_event
 from modeleval.handlers import servicegroup_status as servicegroup_status
 from modeleval.handlers.servicegroup_children import owned_by, reconcile_children
-from modeleval.handlers.servicegroup_status import now, refresh_group
+from modeleval.handlers.servicegroup_status import list_group_tasks, now, refresh_group
 from modeleval.metrics import time_reconcile
 
 HANDLER_RECONCILE = "servicegroup-reconcile"
@@ -70,19 +69,8 @@ def prune_tasks(group: ModelEvalServiceGroup, uid: str | None) -> list[str]:
     """Delete the EvalTasks this group created for datasets / targets no longer listed."""
     namespace = group.metadata.namespace or "default"
     planned = {task["metadata"]["name"] for task in build_group_tasks(group)}
-    listed = cast(
-        dict[str, Any],
-        kube.custom().list_namespaced_custom_object(
-            c.GROUP,
-            c.VERSION,
-            namespace,
-            c.EVAL_TASK_PLURAL,
-            label_selector=f"{c.LABEL_SERVICE_GROUP}={label_value(group.metadata.name or '')}",
-        ),
-    )
     removed = []
-    for task in listed.get("items", []):
-        name = task["metadata"]["name"]
+    for name, task in list_group_tasks(namespace, group.metadata.name or "").items():
         if name not in planned and uid is not None and owned_by(task, uid):
             kube.delete_if_present(
                 kube.custom().delete_namespaced_custom_object,

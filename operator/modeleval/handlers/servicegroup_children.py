@@ -209,6 +209,27 @@ def _compare(
     return Applied(kind, meta["name"], REPAIRED, drift)
 
 
+def _prepare(
+    kind: str,
+    read_create: tuple[Callable[..., Any], Callable[..., Any]],
+    patch: Callable[..., Any],
+    desired: dict[str, Any],
+    uid: str | None,
+    spec_changes: bool,
+) -> tuple[Applied, dict[str, Any] | None]:
+    """What applying a child does, and the live object when its spec must still be written
+    (None: created, adopted as it is, unchanged or deferred)."""
+    read, create = read_create
+    current = _existing_or_create(kind, read, create, desired, uid, patch)
+    if current is None:
+        return Applied(kind, desired["metadata"]["name"], CREATED), None
+    compared = _compare(kind, desired, current, spec_changes)
+    applied = _adopted(compared, current)
+    if compared.action in (UNCHANGED, DEFERRED):
+        return applied, None
+    return applied, current
+
+
 def _with_hash(desired: dict[str, Any]) -> dict[str, Any]:
     desired["metadata"].setdefault("annotations", {})[SPEC_HASH_ANNOTATION] = spec_hash(desired)
     return desired
@@ -226,19 +247,15 @@ def apply_deployment(
     meta = _with_hash(desired)["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     api = kube.apps()
-    current = _existing_or_create(
+    applied, current = _prepare(
         "Deployment",
-        api.read_namespaced_deployment,
-        api.create_namespaced_deployment,
+        (api.read_namespaced_deployment, api.create_namespaced_deployment),
+        api.patch_namespaced_deployment,
         desired,
         uid,
-        api.patch_namespaced_deployment,
+        spec_changes,
     )
     if current is None:
-        return Applied("Deployment", name, CREATED)
-    compared = _compare("Deployment", desired, current, spec_changes)
-    applied = _adopted(compared, current)
-    if compared.action in (UNCHANGED, DEFERRED):
         return applied
     current_meta = current.get("metadata") or {}
     ops = [
@@ -274,19 +291,15 @@ def apply_service(desired: dict[str, Any], uid: str | None, spec_changes: bool =
     meta = _with_hash(desired)["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     api = kube.core()
-    current = _existing_or_create(
+    applied, current = _prepare(
         "Service",
-        api.read_namespaced_service,
-        api.create_namespaced_service,
+        (api.read_namespaced_service, api.create_namespaced_service),
+        api.patch_namespaced_service,
         desired,
         uid,
-        api.patch_namespaced_service,
+        spec_changes,
     )
     if current is None:
-        return Applied("Service", name, CREATED)
-    compared = _compare("Service", desired, current, spec_changes)
-    applied = _adopted(compared, current)
-    if compared.action in (UNCHANGED, DEFERRED):
         return applied
     wanted = desired["spec"]
     extra = set((current.get("spec") or {}).get("selector") or {}) - set(wanted["selector"])

@@ -97,7 +97,8 @@ def read_children(
     ]
 
 
-def _list_tasks(namespace: str, group_name: str) -> dict[str, dict[str, Any]]:
+def list_group_tasks(namespace: str, group_name: str) -> dict[str, dict[str, Any]]:
+    """The EvalTasks labelled as this group's, by name."""
     listed = cast(
         dict[str, Any],
         kube.custom().list_namespaced_custom_object(
@@ -123,7 +124,7 @@ def ensure_tasks(
     if not planned:
         return [], []
     known = {ref.name for ref in (group.status.tasks if group.status else None) or []}
-    stored = _list_tasks(namespace, group.metadata.name or "")
+    stored = list_group_tasks(namespace, group.metadata.name or "")
     if running:
         for task in planned:
             name = task["metadata"]["name"]
