@@ -23,8 +23,8 @@ from typing import Any
 
 import aiohttp
 
-from modeleval.testing.apiserver import ThreadedApiServer, run_in_thread
-from modeleval.testing.apiserver.testcrd import widget, widget_crd
+from modeleval_testkit.apiserver import ThreadedApiServer, run_in_thread
+from modeleval_testkit.apiserver.testcrd import widget, widget_crd
 
 PATHS = {
     "widget": "/apis/example.test/v1/namespaces/default/widgets",

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from modeleval.testing.cluster import LocalCluster
+from modeleval_testkit.cluster import LocalCluster
 
 TASKS = "/apis/modeleval.io/v1alpha1/namespaces/default/evaltasks"
 JOBS = "/apis/batch/v1/namespaces/default/jobs"

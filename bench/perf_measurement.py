@@ -38,7 +38,7 @@ def _start_mock(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
-        "modeleval.testing.mockserver",
+        "modeleval_testkit.mockserver",
         "--port",
         str(port),
         "--ttft-ms",

@@ -128,7 +128,7 @@ def start_mock(
     cmd = [
         sys.executable,
         "-m",
-        "modeleval.testing.mockserver",
+        "modeleval_testkit.mockserver",
         "--port",
         str(port),
         "--latency-ms",

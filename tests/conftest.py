@@ -1,8 +1,20 @@
-"""Options and markers shared by every test directory."""
+"""Options and markers shared by every test directory.
+
+Tiers (``pytest -m unit|integration|e2e``): each test is marked by the directory it lives in.
+``tests/unit`` is pure and in-process (its conftest refuses subprocesses and sockets);
+``tests/integration`` uses real or emulated parts (API emulator, helm, kubectl, moto, the mock
+model server, Chromium, subprocesses); ``tests/e2e`` runs the operator process against a cluster.
+Helpers shared between modules live in ``tests/support``, fixtures in conftest files.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+TIERS = ("unit", "integration", "e2e")
+TESTS = Path(__file__).resolve().parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,7 +35,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _tier(item: pytest.Item) -> str | None:
+    try:
+        first = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return first if first in TIERS else None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = _tier(item)
+        if tier is not None:
+            item.add_marker(getattr(pytest.mark, tier))
     if config.getoption("--kube-config") is None:
         return
     skip = pytest.mark.skip(reason="needs the local executor; running against --kube-config")

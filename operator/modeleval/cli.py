@@ -88,10 +88,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from modeleval.demo import run_demo
+DEMO_NEEDS = (
+    "modeleval demo needs the test kit (API emulator, workload executor, mock model server), "
+    "which is not installed: pip install 'modeleval[demo]' (from a checkout: "
+    "pip install ./testkit)"
+)
 
-    return run_demo(work_dir=args.work_dir, timeout=args.timeout)
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        from modeleval_testkit.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("modeleval_testkit"):
+            raise
+        print(DEMO_NEEDS, file=sys.stderr)
+        return 2
+    return run_demo(work_dir=args.work_dir, timeout=args.timeout, samples=args.samples)
 
 
 def cmd_results(args: argparse.Namespace) -> int:
@@ -157,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the cluster state, logs and reports go",
     )
     demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for the tasks")
+    demo.add_argument(
+        "--samples", type=Path, default=None, help="folder of sample files (default: bundled)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     results = sub.add_parser("results", help="show a finished task's scores from a cluster")

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from modeleval.testing.cluster import ClusterAccess, ExistingCluster, JsonApi, LocalCluster
-from modeleval.testing.executor import Executor
+from modeleval_testkit.bundle import rbac_manifests
+from modeleval_testkit.cluster import ClusterAccess, ExistingCluster, JsonApi, LocalCluster
+from modeleval_testkit.executor import Executor
+from tests.support.paths import MANIFESTS, REPO
 
 _namespaces = itertools.count()
 
@@ -31,7 +33,9 @@ def local_cluster(request: pytest.FixtureRequest) -> Iterator[ClusterAccess]:
         with ExistingCluster(Path(kubeconfig)) as existing:
             yield existing
         return
-    with LocalCluster() as cluster:
+    # The checkout's own CRD files and RBAC manifests, as a cluster would be given them.
+    rbac = rbac_manifests(MANIFESTS / "rbac")
+    with LocalCluster(crds=[REPO / "crds"], rbac_manifests=rbac) as cluster:
         yield cluster
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from modeleval.testing.cluster import ClusterAccess
+from modeleval_testkit.cluster import ClusterAccess
 
 ACTIVE_OR_DONE = ("RunningWithMetricsCalculating", "RunningWithManualBegin", "Succeeded", "Failed")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modeleval.testing.cluster import ClusterAccess, LocalCluster
-from modeleval.testing.mockserver import FaultKind, FaultSettings, MockModelServer
+from modeleval_testkit.cluster import ClusterAccess, LocalCluster
+from modeleval_testkit.mockserver import FaultKind, FaultSettings, MockModelServer
 
 from .evaltask_helpers import (
     History,

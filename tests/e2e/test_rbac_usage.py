@@ -10,23 +10,22 @@ every grant must be used or justified below.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from modeleval.testing.apiserver import (
+from modeleval_testkit.apiserver import (
     compare_with_manifests,
     load_documents,
     service_account_user,
 )
-from modeleval.testing.cluster import LocalCluster
-from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
+from modeleval_testkit.cluster import LocalCluster
+from modeleval_testkit.executor import MOCK_MODEL_SERVER, ExecutorConfig
+from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
-REPO = Path(__file__).resolve().parents[2]
 NS = "default"
 GROUPS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/modelevalservicegroups"
 TASKS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/evaltasks"
@@ -184,7 +183,7 @@ def test_manifests_rbac_grants_every_call_and_nothing_unexplained(
 def test_chart_rbac_grants_every_call_and_nothing_unexplained(
     finished_run: LocalCluster,
 ) -> None:
-    from modeleval.testing.tools import ToolsUnavailable, ensure_kube_tools
+    from modeleval_testkit.tools import ToolsUnavailable, ensure_kube_tools
 
     try:
         _, helm = ensure_kube_tools()

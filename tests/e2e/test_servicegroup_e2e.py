@@ -18,14 +18,14 @@ import httpx
 import pytest
 import yaml
 
-from modeleval.testing.apiserver import service_account_user
-from modeleval.testing.cluster import LocalCluster
-from modeleval.testing.executor import MOCK_MODEL_SERVER, ExecutorConfig
+from modeleval_testkit.apiserver import service_account_user
+from modeleval_testkit.cluster import LocalCluster
+from modeleval_testkit.executor import MOCK_MODEL_SERVER, ExecutorConfig
+from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
 DATA = Path(__file__).parent / "data"
-REPO = Path(__file__).resolve().parents[2]
 NS = "default"
 GROUPS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/modelevalservicegroups"
 TASKS = f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/evaltasks"
@@ -35,7 +35,7 @@ EVENTS = f"/api/v1/namespaces/{NS}/events"
 SLOW_BOOT = (
     "python",
     "-m",
-    "modeleval.testing.mockserver",
+    "modeleval_testkit.mockserver",
     "--port",
     "{port}",
     "--startup-delay-s",

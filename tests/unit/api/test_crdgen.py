@@ -11,7 +11,7 @@ import pytest
 
 from modeleval.api import crdgen
 from modeleval.api.structural import preserved_paths, structural_problems, to_structural
-from tests.unit.api.conftest import REPO, load_crds
+from tests.support.paths import REPO, load_crds
 
 # Where unknown fields are kept on purpose: vendor pass-through parameters and a core/v1
 # Affinity copied verbatim to the pods.

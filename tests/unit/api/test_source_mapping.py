@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.unit.api.conftest import REPO, load_crds
+from tests.support.paths import REPO, load_crds
 
 DOC = REPO / "docs" / "source-mapping.md"
 KINDS = {"mesg": "ModelEvalServiceGroup", "et": "EvalTask"}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from modeleval.cli import main
-from modeleval.testing.mockserver import MockModelServer
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.paths import REPO
+from tests.support.tasks import local_task
 
 
 def test_crds_prints_both_generated_crds(capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,46 +54,10 @@ def test_validate_names_the_bad_field(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "spec.inference.client.parallel" in err
 
 
-def _task(url: str) -> dict[str, object]:
-    return {
-        "apiVersion": "modeleval.io/v1alpha1",
-        "kind": "EvalTask",
-        "metadata": {"name": "local"},
-        "spec": {
-            "models": [{"name": "mock", "endpoint": {"url": url, "model": "mock-model"}}],
-            "dataset": {
-                "inline": [
-                    {"id": "1", "input": "capital of France", "target": "Paris"},
-                    {"id": "2", "input": "2+2", "target": "4"},
-                    {"id": "3", "input": "中国的首都", "target": "北京"},
-                ]
-            },
-            "inference": {"promptTemplate": "{input}", "client": {"parallel": 2}},
-            "scoring": {"modes": ["rule"], "rule": {"scoreModes": ["accuracy", "similarity"]}},
-        },
-    }
-
-
-def test_run_scores_a_task_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    answers = {"capital of France": "Paris", "2+2": "5", "中国的首都": "北京"}
-    with MockModelServer(answers=answers).running() as server:
-        task_file = tmp_path / "task.yaml"
-        task_file.write_text(yaml.safe_dump(_task(server.base_url + "/v1"), allow_unicode=True))
-        out = tmp_path / "out"
-        code = main(["run", "-f", str(task_file), "--out", str(out), "--quiet"])
-        assert code == 0, capsys.readouterr().err
-        assert server.stats().requests == 3
-    summary = json.loads(capsys.readouterr().out)
-    # Two of three answers are exactly right.
-    assert summary["metrics"]["accuracy"] == pytest.approx(200 / 3, abs=0.01)
-    assert (out / "report.html").exists()
-    assert (out / "predictions" / "mock.jsonl").read_text().count("\n") == 3
-
-
 def test_run_explains_a_service_group_target(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    task = _task("http://unused/v1")
+    task = local_task("http://unused/v1")
     task["spec"]["models"] = [{"name": "g", "serviceGroupRef": {"name": "qwen"}}]  # type: ignore[index]
     path = tmp_path / "task.yaml"
     path.write_text(yaml.safe_dump(task, allow_unicode=True))

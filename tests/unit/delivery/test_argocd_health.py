@@ -10,8 +10,7 @@ from lupa.lua51 import LuaRuntime
 
 from modeleval.api import GroupPhase, TaskState
 from modeleval.argocd import argocd_cm_snippet, customization_key, health_lua
-
-from .kube import REPO
+from tests.support.paths import REPO
 
 
 def health(kind: str, obj: dict[str, Any]) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .kube import CHART, MANIFESTS, REPO
+from tests.support.paths import CHART, MANIFESTS, REPO
 
 DOC = (REPO / "docs" / "install.md").read_text(encoding="utf-8")
 OBJECT_VALUES = {"resources", "runner.resources", "livenessProbe", "podSecurityContext"}

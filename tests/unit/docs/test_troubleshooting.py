@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from modeleval.builders.servicegroup_failures import Cause
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
 DOC = (REPO / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 STATE_MACHINE = REPO / "operator" / "modeleval" / "handlers" / "evaltask_state.py"
 

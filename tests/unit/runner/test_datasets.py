@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -103,36 +100,3 @@ def test_inline_source_with_limit() -> None:
 def test_exactly_one_source_is_required() -> None:
     with pytest.raises(DatasetError, match="exactly one"):
         load_dataset(DatasetSource())
-
-
-@pytest.fixture
-def http_file() -> Iterator[str]:
-    body = b'{"input": "from http", "target": "t"}\n'
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/d.jsonl" and self.headers.get("Authorization") == "Bearer x":
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(body)
-            else:
-                self.send_response(404)
-                self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_http_source(http_file: str) -> None:
-    headers = {"Authorization": "Bearer x"}
-    (item,) = load_dataset(DatasetSource(url=f"{http_file}/d.jsonl", http_headers=headers))
-    assert item.input == "from http"
-    with pytest.raises(DatasetError, match="HTTP 404"):
-        load_dataset(DatasetSource(url=f"{http_file}/missing.jsonl"))

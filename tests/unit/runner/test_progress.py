@@ -9,8 +9,7 @@ import time
 from typing import Any
 
 from modeleval.runner.progress import ProgressReporter, ProgressTracker
-
-from .helpers import RecordingSink
+from tests.support.runner import RecordingSink
 
 
 class TimedSink:

@@ -18,19 +18,7 @@ from modeleval.builders.runplan import PLAN_VERSION, build_run_plan
 from modeleval.runner import plan as runner_plan
 from modeleval.runner.payloads import ApiFlavour
 from modeleval.runner.taskfile import TaskFileError, load_run_config
-
-
-def task(spec: dict[str, Any], resolved: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "apiVersion": "modeleval.io/v1alpha1",
-        "kind": "EvalTask",
-        "metadata": {"name": "t1", "namespace": "team", "uid": "u", "generation": 1},
-        "spec": spec,
-    }
-    if resolved is not None:
-        doc["resolved"] = {"models": resolved}
-    return doc
-
+from tests.support.tasks import task
 
 Writer = Callable[[Path, dict[str, Any]], Path]
 
@@ -70,32 +58,6 @@ def test_a_plan_of_another_version_is_ignored(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     config = load_run_config(path, results_dir=tmp_path, env={})
     assert [m.url for m in config.models] == ["http://h/v1"]
-
-
-def test_the_runner_uses_the_operator_plan_without_the_api_models(tmp_path: Path) -> None:
-    """A planned task.json is read without importing pydantic (checked in a fresh process)."""
-    import subprocess
-    import sys
-
-    spec = {
-        "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
-        "dataset": {"pvc": {"claimName": "d", "path": "qa.jsonl"}},
-        "results": {"type": "S3", "s3": {"url": "s3://bucket/prefix"}},
-    }
-    doc = task(spec)
-    doc["plan"] = build_run_plan(EvalTask.model_validate(doc), None)
-    path = tmp_path / "task.json"
-    path.write_text(json.dumps(doc))
-    code = (
-        "import sys\n"
-        "from modeleval.runner.taskfile import load_task\n"
-        "import modeleval.runner.phases, modeleval.runner.infer\n"
-        f"loaded = load_task({str(path)!r}, results_dir='/r', env={{}})\n"
-        "print(loaded.config.models[0].url, loaded.remote.bucket, loaded.config.dataset.path)\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'modeleval.api'))))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["http://h/v1 bucket /mnt/dataset/qa.jsonl", "[]"]
 
 
 KEY_REF = SecretKeySelector(name="llm", key="token")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import sacrebleu
 from sacrebleu.metrics.bleu import BLEU
@@ -11,28 +9,7 @@ from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
 from modeleval.scoring.bleu import SentenceBleu, make_tokenizer, segment_statistics
-
-PIECES = [
-    *"今天天气很好，。！？“”《》（）、ＡＢＣ１２３",
-    *"abcXYZ 0123456789.,-;:'\"&<>/\\()[]{}_~^`@#$%*+=|",
-    *"\n\t…—–・アイう한국어ﬁ①€→∑",
-    "&amp;",
-    "&quot;",
-    "&lt;",
-    "<skipped>",
-    "-\n",
-    " - ",
-    "3.14",
-    "1,000",
-    "e.g.",
-    "U.S.",
-    "𠀀",
-]
-
-
-def random_strings(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+from tests.support.textgen import random_strings
 
 
 @pytest.mark.parametrize(("kind", "reference"), [("zh", TokenizerZh()), ("13a", Tokenizer13a())])

@@ -16,8 +16,7 @@ from modeleval.scoring.bleu import (
     segment_statistics,
     sentence_score,
 )
-
-from .test_bleu import random_strings
+from tests.support.textgen import random_strings
 
 
 def random_token_lines(n: int, seed: int, vocab: int) -> list[str]:

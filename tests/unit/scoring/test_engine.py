@@ -10,44 +10,7 @@ import pytest
 
 from modeleval.scoring import ScoringConfig, ScoringConfigError, load_predictions_dir, score_results
 from modeleval.scoring.aggregate import DEFINITION
-
-from .judges import ScriptedJudge
-
-FAST_JUDGE = {"retryBackoffSeconds": 0, "retries": 1, "concurrency": 4, "timeoutSeconds": 5}
-
-
-def pred(
-    i: int, output: str | None, *, error: str | None = None, target: str = ""
-) -> dict[str, Any]:
-    return {
-        "id": str(i),
-        "input": f"问题 {i}",
-        "target": target or f"答案 {i}",
-        "output": output,
-        "error": error,
-    }
-
-
-def gsb_predictions() -> dict[str, list[dict[str, Any]]]:
-    """Items 1-4: candidate better; 5-6: baseline better; 7: equal; 8: position-biased judge;
-    9: every judge call about it fails; 10: the baseline's inference failed."""
-    cand = [pred(i, f"cand {i} q=5") for i in range(1, 5)]
-    base = [pred(i, f"base {i} q=2") for i in range(1, 5)]
-    cand += [pred(i, f"cand {i} q=1") for i in (5, 6)]
-    base += [pred(i, f"base {i} q=4") for i in (5, 6)]
-    cand += [
-        pred(7, "cand 7 q=3"),
-        pred(8, "cand 8 BIAS q=5"),
-        pred(9, "cand 9 FAIL9 q=5"),
-        pred(10, "cand 10 q=5"),
-    ]
-    base += [
-        pred(7, "base 7 q=3"),
-        pred(8, "base 8 BIAS q=1"),
-        pred(9, "base 9 q=1"),
-        pred(10, None, error="HTTP 500"),
-    ]
-    return {"cand": cand, "base": base}
+from tests.support.judges import FAST_JUDGE, ScriptedJudge, gsb_predictions, pred
 
 
 def config(**extra: Any) -> ScoringConfig:

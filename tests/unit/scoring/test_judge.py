@@ -16,8 +16,7 @@ from modeleval.scoring.judge import (
     judge_answer,
     parse_score,
 )
-
-from .judges import ScriptedJudge
+from tests.support.judges import ScriptedJudge
 
 FAST = {"retryBackoffSeconds": 0, "timeoutSeconds": 2}
 

@@ -7,8 +7,7 @@ import pytest
 from modeleval.scoring.config import JudgeConfig
 from modeleval.scoring.judge import JudgeParseError
 from modeleval.scoring.pairwise import GsbCounts, PairOutcome, combine, compare_pair, parse_verdict
-
-from .judges import ScriptedJudge
+from tests.support.judges import ScriptedJudge
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,7 @@ import sacrebleu
 from modeleval.scoring.config import NormalizationConfig, RuleConfig
 from modeleval.scoring.rules import RuleScorer, rouge_l, rouge_l_tokens
 from modeleval.scoring.text import Normalization, cjk_character_tokens, has_cjk, tokens
-
-from .test_bleu import random_strings
+from tests.support.textgen import random_strings
 
 PAIRS = [
     ("今天天气很好", "今天天气很好"),

@@ -1,0 +1,30 @@
+"""`modeleval run` against the mock model server: a whole local evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modeleval.cli import main
+from modeleval_testkit.mockserver import MockModelServer
+from tests.support.tasks import local_task
+
+
+def test_run_scores_a_task_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = {"capital of France": "Paris", "2+2": "5", "中国的首都": "北京"}
+    with MockModelServer(answers=answers).running() as server:
+        task_file = tmp_path / "task.yaml"
+        task = local_task(server.base_url + "/v1")
+        task_file.write_text(yaml.safe_dump(task, allow_unicode=True))
+        out = tmp_path / "out"
+        code = main(["run", "-f", str(task_file), "--out", str(out), "--quiet"])
+        assert code == 0, capsys.readouterr().err
+        assert server.stats().requests == 3
+    summary = json.loads(capsys.readouterr().out)
+    # Two of three answers are exactly right.
+    assert summary["metrics"]["accuracy"] == pytest.approx(200 / 3, abs=0.01)
+    assert (out / "report.html").exists()
+    assert (out / "predictions" / "mock.jsonl").read_text().count("\n") == 3

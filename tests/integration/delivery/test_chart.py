@@ -1,0 +1,271 @@
+"""The Helm chart: lints, renders with default and non-default values, rejects bad values."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from modeleval.api import EvalTask
+from modeleval.builders.runner import build_runner_rbac
+from tests.support.kube import NAMESPACE, KubeTools, of_kind, one
+from tests.support.paths import CHART, MANIFESTS
+
+SAMPLE_TASK = MANIFESTS / "samples" / "20-evaltask-rule.yaml"
+
+K8S_VERSION = "1.32.0"
+
+NON_DEFAULT = [
+    "--set", "watchNamespaces={team-a,team-b}",
+    "--set", "metrics.serviceMonitor.enabled=true",
+    "--set", "metrics.serviceMonitor.labels.release=prometheus",
+    "--set", "image.repository=registry.example.com/ml/modeleval",
+    "--set", "image.tag=1.2.3",
+    "--set", "image.pullPolicy=Always",
+    "--set", "imagePullSecrets[0].name=regcred",
+    "--set", "runner.image.tag=1.2.4",
+    "--set", "runner.results.storageClass=fast-ssd",
+    "--set", "runner.results.size=20Gi",
+    "--set", "operator.logLevel=debug",
+    "--set", "operator.logFormat=json",
+    "--set", "nodeSelector.kubernetes\\.io/os=linux",
+    "--set", "tolerations[0].key=dedicated",
+    "--set", "tolerations[0].operator=Exists",
+    "--set", "podAnnotations.team=ml",
+]  # fmt: skip
+
+
+def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    deployment = one(objects, "Deployment", "modeleval-operator")
+    [operator] = deployment["spec"]["template"]["spec"]["containers"]
+    return operator
+
+
+def env_of(objects: list[dict[str, Any]]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container(objects)["env"]}
+
+
+def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
+    result = kube_tools.run(kube_tools.helm, "lint", "--strict", CHART)
+    assert "0 chart(s) failed" in result.stdout
+    for values in (NON_DEFAULT,):
+        kube_tools.run(kube_tools.helm, "lint", "--strict", CHART, *values)
+
+
+@pytest.mark.parametrize("values", [[], NON_DEFAULT], ids=["defaults", "non-default"])
+def test_every_builtin_object_is_valid_kubernetes(kube_tools: KubeTools, values: list[str]) -> None:
+    objects = kube_tools.helm_template(*values)
+    builtin = [obj for obj in objects if obj["kind"] != "ServiceMonitor"]
+    assert len(builtin) >= 8
+    for obj in builtin:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_defaults_watch_all_namespaces_with_cluster_bindings(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template()
+    args = container(objects)["args"]
+    assert args[:2] == ["--standalone", "--all-namespaces"]
+    assert "--liveness=http://0.0.0.0:8080/healthz" in args
+    assert args[-2:] == ["-m", "modeleval.main"]
+    assert not of_kind(objects, "RoleBinding")
+    bindings = {b["metadata"]["name"]: b for b in of_kind(objects, "ClusterRoleBinding")}
+    assert set(bindings) == {"modeleval-operator", "modeleval-operator-cluster"}
+    for binding in bindings.values():
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "modeleval-operator", "namespace": NAMESPACE}
+        ]
+    cluster_rules = one(objects, "ClusterRole", "modeleval-operator-cluster")["rules"]
+    assert [r["resources"] for r in cluster_rules] == [["customresourcedefinitions"]]
+    assert not of_kind(objects, "ServiceMonitor")
+
+
+def test_watch_namespaces_bind_the_operator_role_per_namespace(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*NON_DEFAULT)
+    args = container(objects)["args"]
+    assert "--all-namespaces" not in args
+    assert [a for a in args if a.startswith("--namespace")] == [
+        "--namespace=team-a",
+        "--namespace=team-b",
+    ]
+    assert [b["metadata"]["name"] for b in of_kind(objects, "ClusterRoleBinding")] == [
+        "modeleval-operator-cluster"
+    ]
+    role_bindings = of_kind(objects, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in role_bindings) == ["team-a", "team-b"]
+    for binding in role_bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "modeleval-operator",
+        }
+    cluster_rules = one(objects, "ClusterRole", "modeleval-operator-cluster")["rules"]
+    assert {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]} in (
+        cluster_rules
+    )
+
+
+def test_non_default_values_reach_the_deployment(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*NON_DEFAULT)
+    operator = container(objects)
+    assert operator["image"] == "registry.example.com/ml/modeleval:1.2.3"
+    assert operator["imagePullPolicy"] == "Always"
+    assert {"--debug", "--log-format=json"} <= set(operator["args"])
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]
+    assert pod["metadata"]["annotations"] == {"team": "ml"}
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert pod["spec"]["tolerations"] == [{"key": "dedicated", "operator": "Exists"}]
+    env = env_of(objects)
+    assert env["MODELEVAL_RUNNER_IMAGE"] == "registry.example.com/ml/modeleval:1.2.4"
+    assert env["MODELEVAL_RESULTS_STORAGE_CLASS"] == "fast-ssd"
+    assert env["MODELEVAL_RESULTS_SIZE"] == "20Gi"
+    monitor = one(objects, "ServiceMonitor", "modeleval-operator")
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    service = one(objects, "Service", "modeleval-operator-metrics")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+
+
+def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
+    env = env_of(kube_tools.helm_template())
+    assert env == {
+        "MODELEVAL_LOG_LEVEL": "INFO",
+        "MODELEVAL_METRICS_PORT": "9090",
+        "MODELEVAL_RUNNER_IMAGE": "ghcr.io/modeleval/modeleval:0.1.0",
+        "MODELEVAL_RUNNER_IMAGE_PULL_POLICY": "IfNotPresent",
+        "MODELEVAL_RUNNER_IMAGE_PULL_SECRETS": "",
+        "MODELEVAL_RUNNER_CPU": "500m",
+        "MODELEVAL_RUNNER_MEMORY": "512Mi",
+        "MODELEVAL_RUNNER_CPU_LIMIT": "2",
+        "MODELEVAL_RUNNER_MEMORY_LIMIT": "2Gi",
+        "MODELEVAL_RESULTS_STORAGE_CLASS": "",
+        "MODELEVAL_RESULTS_SIZE": "1Gi",
+    }
+
+
+def test_digest_pins_both_images(kube_tools: KubeTools) -> None:
+    digest = "sha256:" + "ab" * 32
+    objects = kube_tools.helm_template("--set", f"image.digest={digest}")
+    assert container(objects)["image"] == f"ghcr.io/modeleval/modeleval@{digest}"
+    assert env_of(objects)["MODELEVAL_RUNNER_IMAGE"] == f"ghcr.io/modeleval/modeleval@{digest}"
+
+
+def test_metrics_off_removes_service_port_and_env(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template("--set", "metrics.enabled=false")
+    assert not of_kind(objects, "Service")
+    assert [p["name"] for p in container(objects)["ports"]] == ["health"]
+    assert env_of(objects)["MODELEVAL_METRICS_PORT"] == "0"
+
+
+def test_operator_pod_is_hardened(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template()
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    operator = container(objects)
+    assert operator["securityContext"]["readOnlyRootFilesystem"] is True
+    assert operator["securityContext"]["allowPrivilegeEscalation"] is False
+    assert operator["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
+def test_no_secrets_are_readable_by_anyone(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*NON_DEFAULT)
+    for role in of_kind(objects, "ClusterRole"):
+        for rule in role["rules"]:
+            assert "secrets" not in rule["resources"], role["metadata"]["name"]
+            assert "*" not in rule["resources"] + rule["verbs"] + rule["apiGroups"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "operator.logLevel=loud",
+        "watchNamespaces={Not_A_Namespace}",
+        "metrics.port=80",
+        "image.digest=sha256:short",
+        "image.pullPolicy=Sometimes",
+        "runner.resources.requests.cpu=lots",
+        "runner.results.size=",
+        "metrics.serviceMonitor.interval=soon",
+        "unknownTopLevelKey=1",
+    ],
+)
+def test_schema_rejects_bad_values(kube_tools: KubeTools, bad: str) -> None:
+    result = kube_tools.run(kube_tools.helm, "template", "x", CHART, "--set", bad, check=False)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+
+
+def test_render_fails_without_a_service_account_name(kube_tools: KubeTools) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as failure:
+        kube_tools.helm_template("--set", "serviceAccount.create=false")
+    assert "serviceAccount.name is required" in failure.value.stderr
+
+
+def grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_operator_holds_every_runner_permission(kube_tools: KubeTools) -> None:
+    """RBAC lets the operator create the per-task runner Role only with permissions it holds."""
+    objects = kube_tools.helm_template()
+    runner = one(objects, "ClusterRole", "modeleval-runner")
+    operator = one(objects, "ClusterRole", "modeleval-operator")
+    assert grants(runner["rules"]) == {
+        ("modeleval.io", "evaltasks", "get"),
+        ("modeleval.io", "evaltasks/status", "get"),
+        ("modeleval.io", "evaltasks/status", "patch"),
+    }
+    assert grants(runner["rules"]) <= grants(operator["rules"])
+    assert not of_kind(objects, "RoleBinding")
+    bound = {b["roleRef"]["name"] for b in of_kind(objects, "ClusterRoleBinding")}
+    assert "modeleval-runner" not in bound, "the runner template must never be bound as is"
+
+
+def test_runner_template_matches_the_role_the_operator_builds(kube_tools: KubeTools) -> None:
+    task = EvalTask.model_validate(
+        next(
+            doc
+            for doc in yaml.safe_load_all(SAMPLE_TASK.read_text(encoding="utf-8"))
+            if doc and doc["kind"] == "EvalTask"
+        )
+    )
+    role = next(obj for obj in build_runner_rbac(task) if obj["kind"] == "Role")
+    built = [dict(rule) for rule in role["rules"]]
+    for rule in built:
+        assert rule.pop("resourceNames") == [task.metadata.name]
+    template = one(kube_tools.helm_template(), "ClusterRole", "modeleval-runner")
+    assert grants(built) == grants(template["rules"])
+
+
+def test_rbac_and_service_account_can_be_left_to_the_cluster_admin(
+    kube_tools: KubeTools,
+) -> None:
+    objects = kube_tools.helm_template(
+        "--set", "rbac.create=false",
+        "--set", "serviceAccount.create=false",
+        "--set", "serviceAccount.name=preexisting",
+    )  # fmt: skip
+    assert {obj["kind"] for obj in objects} == {"Deployment", "Service"}
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "preexisting"
+
+
+def test_old_clusters_are_refused(kube_tools: KubeTools) -> None:
+    result = kube_tools.run(
+        kube_tools.helm, "template", "x", CHART, "--kube-version", "1.26.0", check=False
+    )
+    assert result.returncode != 0
+    assert "kubeVersion" in result.stderr or "incompatible" in result.stderr

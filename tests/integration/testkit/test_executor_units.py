@@ -1,0 +1,122 @@
+"""Pure parts of the executor: quantities, names, variable expansion, path and URL rewriting."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from modeleval_testkit.executor.controllers import template_hash
+from modeleval_testkit.executor.launch import _served_model, expand_vars, path_rewriter
+from modeleval_testkit.executor.podstatus import qos_class
+from modeleval_testkit.executor.resources import parse_quantity, pod_requests
+from modeleval_testkit.executor.scheduler import Node
+from modeleval_testkit.executor.services import SERVICE_URL
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("16Gi", 16 * 2**30), ("500m", Decimal("0.5")), ("2", 2), ("1.5G", 1_500_000_000), (3, 3)],
+)
+def test_parse_quantity(text: object, value: object) -> None:
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("bad", ["", "1Qi", "abc", "1e3Gi"])
+def test_parse_quantity_rejects(bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid quantity"):
+        parse_quantity(bad)
+
+
+def test_pod_requests_sum_containers_and_take_the_largest_init_container() -> None:
+    gpu = "nvidia.com/gpu"
+    spec = {
+        "containers": [
+            {"resources": {"limits": {gpu: "1"}}},
+            {"resources": {"requests": {gpu: "2"}, "limits": {gpu: "2"}}},
+        ],
+        "initContainers": [{"resources": {"limits": {gpu: "4"}}}],
+    }
+    assert pod_requests(spec, [gpu]) == {gpu: 4}
+    assert pod_requests({"containers": [{}]}, [gpu]) == {gpu: 0}
+
+
+def test_node_fits_gpus_and_node_selector() -> None:
+    node = Node("n1", {"nvidia.com/gpu": 2}, {"kubernetes.io/hostname": "n1"})
+    two = {"spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": "2"}}}]}}
+    assert node.unschedulable_reason(two) == ""
+    node.bind("a", two)
+    assert (
+        node.unschedulable_reason(two) == "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+    )
+    node.release("a")
+    assert node.unschedulable_reason(two) == ""
+    other = {"spec": {"containers": [{}], "nodeSelector": {"gpu": "a100"}}}
+    assert "didn't match Pod's node affinity/selector" in node.unschedulable_reason(other)
+    amd = {"spec": {"containers": [{"resources": {"limits": {"amd.com/gpu": "1"}}}]}}
+    assert node.unschedulable_reason(amd) == "0/1 nodes are available: 1 Insufficient amd.com/gpu."
+
+
+def test_template_hash_is_stable_and_changes_with_the_template() -> None:
+    template = {"spec": {"containers": [{"name": "a", "image": "x"}]}, "metadata": {"labels": {}}}
+    same = {"metadata": {"labels": {}}, "spec": {"containers": [{"image": "x", "name": "a"}]}}
+    assert template_hash(template) == template_hash(same)
+    assert len(template_hash(template)) == 10 and template_hash(template).isalnum()
+    changed = {**template, "spec": {"containers": [{"name": "a", "image": "y"}]}}
+    assert template_hash(changed) != template_hash(template)
+
+
+def test_expand_vars_like_kubernetes() -> None:
+    env = {"A": "1", "B": "two"}
+    assert expand_vars("$(A)-$(B)", env) == "1-two"
+    assert expand_vars("$(MISSING)", env) == "$(MISSING)"
+    assert expand_vars("$$(A) costs $$5", env) == "$(A) costs $5"
+
+
+def test_path_rewriter_replaces_whole_mount_paths_only() -> None:
+    rewrite = path_rewriter(
+        {"/results": Path("/l/res"), "/etc/modeleval/task.json": Path("/l/cfg/task.json")}
+    )
+    assert rewrite("/results/predictions/a.jsonl") == "/l/res/predictions/a.jsonl"
+    assert rewrite("--out=/results") == "--out=/l/res"
+    assert rewrite("/etc/modeleval/task.json") == "/l/cfg/task.json"
+    assert (
+        rewrite("/resultsx /data/results s3://b/results")
+        == "/resultsx /data/results s3://b/results"
+    )
+    assert path_rewriter({})("/results") == "/results"
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("http://qwen.team-a.svc:8000/v1", ("qwen", "team-a", "8000")),
+        ("https://m.ns.svc.cluster.local/v1", ("m", "ns", None)),
+        ("url=http://m.ns.svc.cluster.local:80", ("m", "ns", "80")),
+    ],
+)
+def test_service_urls_are_recognised(url: str, parts: tuple[str, str, str | None]) -> None:
+    match = SERVICE_URL.search(url)
+    assert match is not None and (match["svc"], match["ns"], match["port"]) == parts
+
+
+@pytest.mark.parametrize(
+    "url", ["http://m.ns.svc.example.com/v1", "http://example.com/v1", "http://m.svc:80"]
+)
+def test_other_urls_are_left_alone(url: str) -> None:
+    assert SERVICE_URL.search(url) is None
+
+
+def test_served_model_prefers_the_served_name() -> None:
+    assert _served_model(["--model", "/models/q", "--served-model-name", "qwen"]) == "qwen"
+    assert _served_model(["--model=/models/q"]) == "/models/q"
+    assert _served_model(["--model"]) == "mock-model"
+
+
+def test_qos_class() -> None:
+    guaranteed = {"limits": {"cpu": "1", "memory": "1Gi"}}
+    assert qos_class({"containers": [{"resources": guaranteed}]}) == "Guaranteed"
+    burstable = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert qos_class({"containers": [{"resources": burstable}]}) == "Burstable"
+    assert qos_class({"containers": [{}]}) == "BestEffort"
