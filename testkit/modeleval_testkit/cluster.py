@@ -11,8 +11,9 @@ With ``pytest --kube-config PATH`` the e2e fixtures use `ExistingCluster` instea
 Started in order: the API emulator (with the CRDs of the installed ``modeleval``, rendered from
 its models, unless files are given), namespaces and the operator's RBAC (the copy of
 ``manifests/rbac`` bundled in this kit, see `modeleval_testkit.bundle`), a ServiceAccount
-token for the operator, kubeconfigs for an admin and for the operator, the workload executor (as a superuser client), and the operator
-as a real ``kopf run`` subprocess that logs in with its ServiceAccount's kubeconfig.
+token for the operator, kubeconfigs for an admin and for the operator, the workload executor
+(as a superuser client), and the operator as a real ``kopf run`` subprocess that logs in with
+its ServiceAccount's kubeconfig.
 """
 
 from __future__ import annotations
