@@ -9,6 +9,7 @@ Helpers shared between modules live in ``tests/support``, fixtures in conftest f
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("needs_executor") is not None:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Collect garbage after each test, so a socket or file a test leaks warns in that test
+    (``filterwarnings = error``), not in whichever test runs when the collector comes by."""
+    gc.collect()

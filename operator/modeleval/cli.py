@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from modeleval import __version__
 from modeleval import constants as c
 from modeleval.api import EvalTask, ModelEvalServiceGroup
+from modeleval.api.validation import error_lines
 
 MODELS: dict[str, Any] = {c.EVAL_TASK_KIND: EvalTask, c.SERVICE_GROUP_KIND: ModelEvalServiceGroup}
 
@@ -30,15 +31,6 @@ MODELS: dict[str, Any] = {c.EVAL_TASK_KIND: EvalTask, c.SERVICE_GROUP_KIND: Mode
 def _documents(path: Path) -> list[dict[str, Any]]:
     text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
-
-
-def describe_errors(error: ValidationError) -> list[str]:
-    """One line per problem, each naming the field path as written in YAML."""
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(step) for step in item["loc"]) or "<object>"
-        lines.append(f"{where}: {item['msg']}")
-    return lines
 
 
 def cmd_crds(args: argparse.Namespace) -> int:
@@ -64,7 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             except ValidationError as exc:
                 failed += 1
                 print(f"{name}: invalid", file=sys.stderr)
-                for line in describe_errors(exc):
+                for line in error_lines(exc):
                     print(f"  {line}", file=sys.stderr)
             else:
                 print(f"{name}: valid")

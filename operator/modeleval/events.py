@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from kubernetes.client.exceptions import ApiException
@@ -20,6 +20,7 @@ from urllib3.exceptions import HTTPError
 
 from modeleval import constants as c
 from modeleval import kube
+from modeleval.clock import timestamp
 
 NORMAL = "Normal"
 WARNING = "Warning"
@@ -43,7 +44,7 @@ def build_event(
 ) -> dict[str, Any]:
     """The core/v1 Event manifest (pure; :func:`post_event` sends it)."""
     meta = body.get("metadata") or {}
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = timestamp(now)
     involved = {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),

@@ -55,7 +55,7 @@ def finished(st: dict[str, object]) -> bool:
 def test_task_runs_from_apply_to_succeeded_with_a_score(
     namespace: str, cluster: ClusterAccess, mock: MockModelServer
 ) -> None:
-    pytest.importorskip("modeleval.scoring.phase", reason="the scoring phase is not built yet")
+    pytest.importorskip("modeleval.runner.score", reason="the scoring phase is not built yet")
     apply(cluster, task_manifest("happy", namespace, mock.url, {"inline": items(30)}))
     history = History()
     final = wait_status(

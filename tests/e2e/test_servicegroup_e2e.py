@@ -169,7 +169,7 @@ def test_group_deploys_serves_and_rolls_out_in_place(cluster: LocalCluster) -> N
         ),
         # Kopf stops the group's timer and removes its finalizer first: well under a second
         # (a timer caught mid-run used to hold the finalizer for Kopf's 60 s polling; see
-        # modeleval.settings.configure).
+        # modeleval.handlers.startup.configure).
         timeout=10,
         what="children garbage-collected",
     )

@@ -22,7 +22,7 @@ from modeleval import constants as c
 from modeleval import kube, metrics
 from modeleval.api import TaskState
 from modeleval.handlers import evaltask, servicegroup_status
-from modeleval.handlers.evaltask_state import Decision
+from modeleval.reconcile.evaltask_state import Decision
 from modeleval.runner import telemetry
 from modeleval.runner.__main__ import serve_metrics
 from modeleval.runner.client import ClientSettings

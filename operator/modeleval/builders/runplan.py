@@ -20,7 +20,7 @@ from modeleval.api import EvalTask, GenerationParams, SecretKeySelector, secret_
 from modeleval.api.common import ClientSettings as ApiClientSettings
 from modeleval.api.datasets import DatasetSpec, ResultsStorage, S3Source, StorageType
 from modeleval.api.targets import ModelTarget
-from modeleval.runner.payloads import GenerationParams as BodyParams
+from modeleval.builders.request_params import BodyParams
 
 PLAN_VERSION = 1
 """Bumped when the plan's meaning changes; a runner ignores a plan of another version."""

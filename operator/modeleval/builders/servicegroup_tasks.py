@@ -6,7 +6,9 @@ when longer than 63 characters), with the group's evaluation defaults as its par
 
     for task in build_group_tasks(group):      # manifest dicts; EvalTask-valid
         ...
-    task_refs(group, tasks_read_back)          # GroupTaskRef entries for status.tasks
+
+``status.tasks`` of the group is written from these by
+:func:`modeleval.reconcile.servicegroup_status.task_refs`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from modeleval import constants as c
 from modeleval.api.datasets import DatasetSpec
-from modeleval.api.servicegroup import GroupEvaluation, GroupTaskRef, ModelEvalServiceGroup
+from modeleval.api.servicegroup import GroupEvaluation, ModelEvalServiceGroup
 from modeleval.builders.common import child_metadata, child_name, label_value, standard_labels
 from modeleval.builders.servicegroup import group_url, served_model_name, serving_of
 
@@ -140,33 +142,3 @@ def build_group_tasks(group: ModelEvalServiceGroup) -> list[dict[str, Any]]:
         for index, dataset in enumerate(evaluation.datasets)
         for target in group_targets(group)
     ]
-
-
-def supported_metrics(stored: dict[str, dict[str, Any]]) -> list[str]:
-    """``status.supportedMetrics``: every metric the group's tasks report, sorted."""
-    names: set[str] = set()
-    for task in stored.values():
-        scores = (task.get("status") or {}).get("scores") or {}
-        names.update((scores.get("metrics") or {}).keys())
-    return sorted(names)
-
-
-def task_refs(
-    group: ModelEvalServiceGroup, stored: dict[str, dict[str, Any]]
-) -> list[GroupTaskRef]:
-    """``status.tasks``: each planned task with state / totalScore from ``stored`` (by name)."""
-    refs = []
-    for task in build_group_tasks(group):
-        name = task["metadata"]["name"]
-        status = (stored.get(name) or {}).get("status") or {}
-        model = task["spec"]["models"][0]
-        refs.append(
-            GroupTaskRef(
-                name=name,
-                dataset=task["metadata"]["labels"][c.LABEL_DATASET],
-                target=(model.get("serviceGroupRef") or {}).get("name") or model["name"],
-                state=status.get("state"),
-                total_score=status.get("totalScore"),
-            )
-        )
-    return refs

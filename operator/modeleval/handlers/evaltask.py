@@ -2,7 +2,7 @@
 
 Triggers: create / resume / update of the task, events of its Jobs, events of the service
 groups it targets (through an index), and a timer as the safety net. ``reconcile`` reads the
-task and its children, asks :func:`~modeleval.handlers.evaltask_state.next_step` what to do,
+task and its children, asks :func:`~modeleval.reconcile.evaltask_state.next_step` what to do,
 does it (create the next phase Job with its ConfigMap, PVC and RBAC; or delete Jobs) and
 writes the operator-owned status keys. It is safe to run twice and after a restart: children
 have deterministic names, 409 means "already there", status is recomputed from them.
@@ -11,10 +11,7 @@ have deterministic names, 409 means "already there", status is recomputed from t
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -23,28 +20,27 @@ from pydantic import ValidationError
 from modeleval import constants as c
 from modeleval import events, kube
 from modeleval.api import EvalTask, TaskState
+from modeleval.api.validation import validation_message
 from modeleval.builders.evaltask import (
     build_results_pvc,
     build_task_config_map,
-    job_name,
     resolve_models,
-    results_location,
-    target_summary,
 )
-from modeleval.builders.runner import build_job, build_runner_rbac
+from modeleval.builders.jobs import build_job, build_runner_rbac
+from modeleval.clock import timestamp
 from modeleval.events import NORMAL, WARNING
 from modeleval.handlers.evaltask_observe import World, observe
-from modeleval.handlers.evaltask_state import (
+from modeleval.handlers.locks import KeyedLocks
+from modeleval.metrics import forget, observe_state, time_reconcile
+from modeleval.reconcile.evaltask_state import (
     WAITING_FOR_TARGET,
     Decision,
-    Observed,
     Phase,
     deferred_spec_change,
-    has_manual,
     next_step,
     status_patch,
 )
-from modeleval.metrics import forget, observe_state, time_reconcile
+from modeleval.reconcile.evaltask_status import operator_keys
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -62,27 +58,8 @@ FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
 SPEC_DEFERRED = "SpecChangeDeferred"
 """Event reason: the spec changed while a phase Job runs; it applies from the next Job."""
 
-_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
-
-
-def _lock(namespace: str, name: str) -> threading.Lock:
-    """One reconcile per task at a time: triggers of different kinds run in parallel threads."""
-    with _locks_guard:
-        return _locks[(namespace, name)]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def validation_message(exc: ValidationError) -> str:
-    """``spec invalid: models.0.endpoint.url: String should match pattern …``."""
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    return "spec invalid: " + "; ".join(parts)
+TASK_LOCKS = KeyedLocks()
+"""One reconcile per task at a time: triggers of different kinds run in parallel threads."""
 
 
 def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
@@ -126,45 +103,12 @@ def delete_jobs(namespace: str, names: tuple[str, ...]) -> None:
         )
 
 
-def _job_refs(task_name: str, observed: Observed, created: Phase | None) -> dict[str, str]:
-    present = set(observed.jobs) | ({created} if created else set())
-    refs = {}
-    for phase in present:
-        key = {Phase.SCORE: "scoring", Phase.PERF: "performance"}.get(phase, "inference")
-        refs[key] = job_name(task_name, phase.value)
-    return refs
-
-
-def operator_keys(task: EvalTask, world: World, decision: Decision) -> dict[str, Any]:
-    """Operator-owned status keys besides state, message, conditions and times."""
-    name = task.metadata.name or ""
-    extra: dict[str, Any] = {
-        "target": target_summary(task.spec),
-        "resultsLocation": results_location(task),
-        "evalType": "manual" if has_manual(task.spec) else "auto",
-    }
-    refs = _job_refs(name, world.observed, decision.create)
-    if refs:
-        extra["jobs"] = refs
-    if (
-        decision.state == TaskState.RUNNING_WITH_MANUAL_BEGIN
-        and world.observed.manual_pending is None
-    ):
-        scoring = task.spec.scoring
-        dims = [
-            d.dimension
-            for d in (scoring.manual.eval_dimension if scoring and scoring.manual else [])
-        ]
-        extra["manual"] = {"dimensions": ["satisfaction", *dims], "pending": True}
-    return extra
-
-
 def fail_invalid(raw: Mapping[str, Any], exc: ValidationError) -> None:
     meta = raw.get("metadata") or {}
     decision = Decision(TaskState.FAILED, "InvalidSpec", validation_message(exc))
     observe_state(c.EVAL_TASK_KIND, meta.get("namespace") or "", meta.get("name") or "", "Failed")
     patch = status_patch(
-        raw.get("status") or {}, decision, generation=meta.get("generation"), now=_now()
+        raw.get("status") or {}, decision, generation=meta.get("generation"), now=timestamp()
     )
     if patch:
         kube.patch_custom_status(c.EVAL_TASK_PLURAL, meta["namespace"], meta["name"], patch)
@@ -175,7 +119,7 @@ def fail_invalid(raw: Mapping[str, Any], exc: ValidationError) -> None:
 
 def reconcile(namespace: str, name: str) -> Decision | None:
     """Bring the task one step closer to done; None when it is gone or finished."""
-    with _lock(namespace, name):
+    with TASK_LOCKS.hold(namespace, name):
         raw = kube.get_custom(c.EVAL_TASK_PLURAL, namespace, name)
         if raw is None or (raw.get("metadata") or {}).get("deletionTimestamp"):
             forget(c.EVAL_TASK_KIND, namespace, name)
@@ -207,8 +151,8 @@ def reconcile(namespace: str, name: str) -> Decision | None:
             status,
             decision,
             generation=meta.get("generation"),
-            now=_now(),
-            extra=operator_keys(task, world, decision),
+            now=timestamp(),
+            extra=operator_keys(task, world.observed, decision),
         )
         if patch:
             kube.patch_custom_status(c.EVAL_TASK_PLURAL, namespace, name, patch)

@@ -1,12 +1,12 @@
 """Reading an EvalTask's world from the API into the state machine's views.
 
 Jobs and pods are found by the task label and checked by owner uid, so an operator that
-restarted finds exactly the children it made before, whatever it remembers.
+restarted finds exactly the children it made before, whatever it remembers. The views
+themselves are built by the pure :mod:`modeleval.reconcile.evaltask_views`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +17,19 @@ from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import EvalTask, ModelEvalServiceGroup, TaskState
 from modeleval.builders.evaltask import group_names, short_name
-from modeleval.builders.runner import GENERATION_ANNOTATION
-from modeleval.handlers.evaltask_state import GroupView, JobView, Observed, Phase, has_manual, plan
+from modeleval.reconcile.evaltask_state import GroupView, JobView, Observed, Phase, has_manual, plan
+from modeleval.reconcile.evaltask_views import (
+    group_view,
+    job_failed,
+    job_view,
+    last_ended_pod,
+    owned_by_uid,
+    pod_failure_message,
+    settling,
+    stray_pods,
+)
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
-POD_DONE = ("Succeeded", "Failed")
-LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+[A-Z]+\s+[\w.]+:\s*")
 
 
 @dataclass(frozen=True)
@@ -31,24 +38,6 @@ class World:
 
     observed: Observed
     groups: Mapping[str, ModelEvalServiceGroup]
-
-
-def _owned_by(obj: Any, uid: str) -> bool:
-    refs = obj.metadata.owner_references or []
-    return any(ref.uid == uid for ref in refs)
-
-
-def _group_view(name: str, role: str, raw: Mapping[str, Any] | None) -> GroupView:
-    if raw is None:
-        return GroupView(name=name, role=role, found=False)
-    status = raw.get("status") or {}
-    return GroupView(
-        name=name,
-        role=role,
-        phase=status.get("phase"),
-        url=status.get("url"),
-        message=status.get("message"),
-    )
 
 
 def observe_groups(
@@ -70,43 +59,22 @@ def observe_groups(
             except ValueError:
                 raw = {"status": {"phase": "Failed", "message": "its spec does not validate"}}
         if name in model_groups:
-            views.append(_group_view(name, "model", raw))
+            views.append(group_view(name, "model", raw))
         if judge_ref is not None and judge_ref.name == name:
-            views.append(_group_view(name, "judge", raw))
+            views.append(group_view(name, "judge", raw))
     return tuple(views), parsed
 
 
-def _terminated(pod: Any) -> tuple[str, Any] | None:
-    """(finishedAt, terminated state) of the pod's runner container, when it has ended."""
-    for status in (pod.status.container_statuses or []) if pod.status else []:
-        for state in (status.state, status.last_state):
-            term = state.terminated if state else None
-            if term is not None:
-                return (str(term.finished_at or ""), term)
-    return None
-
-
 def pod_failure(namespace: str, job: str) -> str | None:
-    """``pod X exited with code N (Reason): <last line of the termination message>``."""
+    """Why the Job's last pod failed, from its termination message or its log's last line."""
     pods = kube.core().list_namespaced_pod(namespace, label_selector=f"{JOB_NAME_LABEL}={job}")
-    items: list[Any] = list(pods.items)
-    ended = [(t, pod) for pod in items if (t := _terminated(pod)) is not None]
-    if not ended:
+    found = last_ended_pod(pods.items)
+    if found is None:
         return None
-    (_, term), pod = max(ended, key=lambda pair: pair[0][0])
+    pod, term = found
     name = str(pod.metadata.name)
-    line = last_line(term.message or "") or last_line(_log_tail(namespace, name))
-    reason = f" ({term.reason})" if term.reason and term.reason != "Error" else ""
-    last = f": {line}" if line else f"; see kubectl logs {name}"
-    return f"pod {name} exited with code {term.exit_code}{reason}{last}"
-
-
-def last_line(text: str) -> str:
-    """The last non-empty line, without a ``<date> <time> LEVEL logger:`` log prefix."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    return LOG_PREFIX.sub("", lines[-1])[:500]
+    tail = "" if term.message else _log_tail(namespace, name)
+    return pod_failure_message(name, term, tail)
 
 
 def _log_tail(namespace: str, pod: str) -> str:
@@ -115,38 +83,6 @@ def _log_tail(namespace: str, pod: str) -> str:
         return str(kube.core().read_namespaced_pod_log(pod, namespace, tail_lines=5) or "")
     except ApiException:
         return ""
-
-
-def job_view(job: Any, *, explain: bool = True) -> JobView:
-    listed: list[Any] = list(job.status.conditions or []) if job.status else []
-    conditions = {cond.type: cond for cond in listed}
-    failed: Any = conditions.get("Failed")
-    complete: Any = conditions.get("Complete")
-    is_failed = failed is not None and failed.status == "True"
-    counts = job.status
-    started = bool(counts and (counts.active or counts.succeeded or counts.failed or counts.ready))
-    return JobView(
-        name=job.metadata.name,
-        started=started,
-        suspended=bool(job.spec.suspend),
-        deleting=job.metadata.deletion_timestamp is not None,
-        complete=complete is not None and complete.status == "True",
-        failed=is_failed,
-        reason=failed.reason if is_failed else None,
-        detail=failed.message if is_failed else None,
-        pod_failure=pod_failure(job.metadata.namespace, job.metadata.name)
-        if is_failed and explain
-        else None,
-        generation=_generation(job),
-    )
-
-
-def _generation(job: Any) -> int | None:
-    value = (job.metadata.annotations or {}).get(GENERATION_ANNOTATION)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def observe_jobs(task: EvalTask, uid: str) -> tuple[dict[Phase, JobView], set[str]]:
@@ -159,9 +95,12 @@ def observe_jobs(task: EvalTask, uid: str) -> tuple[dict[Phase, JobView], set[st
     jobs: list[Any] = list(listed.items)
     for job in jobs:
         phase = (job.metadata.labels or {}).get(c.LABEL_PHASE)
-        if phase not in set(Phase) or not _owned_by(job, uid):
+        if phase not in set(Phase) or not owned_by_uid(job, uid):
             continue
-        views[Phase(phase)] = job_view(job)
+        failure = (
+            pod_failure(job.metadata.namespace, job.metadata.name) if job_failed(job) else None
+        )
+        views[Phase(phase)] = job_view(job, pod_failure=failure)
         if job.metadata.deletion_timestamp is None:
             uids.add(job.metadata.uid)
     return views, uids
@@ -172,15 +111,7 @@ def count_stray_pods(task: EvalTask, live_job_uids: set[str]) -> int:
     namespace = task.metadata.namespace or ""
     selector = f"{c.LABEL_EVAL_TASK}={short_name(task.metadata.name or '')}"
     listed = kube.core().list_namespaced_pod(namespace, label_selector=selector)
-    pods: list[Any] = list(listed.items)
-    stray = 0
-    for pod in pods:
-        if pod.status is not None and pod.status.phase in POD_DONE:
-            continue
-        owners = {ref.uid for ref in pod.metadata.owner_references or []}
-        if not owners & live_job_uids:
-            stray += 1
-    return stray
+    return stray_pods(listed.items, live_job_uids)
 
 
 def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
@@ -190,21 +121,16 @@ def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
     state = TaskState(status["state"]) if status.get("state") else None
     jobs, live_uids = observe_jobs(task, meta.get("uid", ""))
     groups, parsed = observe_groups(task)
-    suspend = task.spec.suspend
     phases = plan(task.spec)
-    # Pods of a deleted Job may still run: look before a stop completes and before any Job is
-    # (re)created once the task has started, so two runners never share a checkpoint.
-    settling = suspend or state in (TaskState.STOPPING, TaskState.STOPPED)
-    settling = settling or any(job.deleting for job in jobs.values())
-    settling = settling or (state is not None and any(p not in jobs for p in phases))
-    stray = count_stray_pods(task, live_uids) if settling else 0
+    must_count = settling(suspend=task.spec.suspend, state=state, jobs=jobs, phases=phases)
+    stray = count_stray_pods(task, live_uids) if must_count else 0
     runner = task.spec.runner
     manual = status.get("manual") or {}
     observed = Observed(
         task=task.metadata.name or "",
         state=state,
         phases=phases,
-        suspend=suspend,
+        suspend=task.spec.suspend,
         jobs=jobs,
         groups=groups,
         stray_pods=stray,

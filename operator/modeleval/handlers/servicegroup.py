@@ -23,24 +23,17 @@ from pydantic import ValidationError
 from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import ModelEvalServiceGroup
+from modeleval.api.validation import validation_message
 from modeleval.builders.servicegroup_tasks import build_group_tasks
+from modeleval.clock import timestamp
 from modeleval.events import WARNING, post_event
 from modeleval.handlers import servicegroup_status as servicegroup_status
-from modeleval.handlers.servicegroup_children import owned_by, reconcile_children
-from modeleval.handlers.servicegroup_status import list_group_tasks, now, refresh_group
+from modeleval.handlers.servicegroup_children import reconcile_children
+from modeleval.handlers.servicegroup_status import list_group_tasks, refresh_group
 from modeleval.metrics import time_reconcile
+from modeleval.reconcile.children import owned_by
 
 HANDLER_RECONCILE = "servicegroup-reconcile"
-
-
-def validation_message(exc: ValidationError) -> str:
-    """``invalid spec: spec.resources.gpu.count: Input should be … (and N more)``."""
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    more = len(exc.errors()) - len(parts)
-    return "invalid spec: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 def parse_group(body: dict[str, Any]) -> ModelEvalServiceGroup:
@@ -58,7 +51,7 @@ def parse_group(body: dict[str, Any]) -> ModelEvalServiceGroup:
                 "phase": "Failed",
                 "message": message,
                 "observedGeneration": meta.get("generation"),
-                "lastUpdateTime": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "lastUpdateTime": timestamp(),
             },
         )
         post_event(body, reason="InvalidSpec", message=message, type=WARNING)

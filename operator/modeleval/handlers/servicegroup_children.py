@@ -2,7 +2,7 @@
 
 The Deployment and the Service carry :data:`SPEC_HASH_ANNOTATION`, the hash of the manifest
 the operator last wrote. Each is compared with what the operator would write now, field by
-field, as a semantic subset (:func:`~modeleval.builders.servicegroup_drift.find_drift`: what
+field, as a semantic subset (:func:`~modeleval.reconcile.drift.find_drift`: what
 the API server defaults or others add is ignored):
 
 - a child that is absent is created (``created``);
@@ -22,11 +22,7 @@ reconcile never write the same child at once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -43,13 +39,21 @@ from modeleval.builders.servicegroup import (
     build_model_cache_pvc,
     build_service,
 )
-from modeleval.builders.servicegroup_drift import MISSING, Drift, describe_drift, find_drift
 from modeleval.events import WARNING, post_event
+from modeleval.handlers.locks import KeyedLocks
+from modeleval.reconcile.children import (
+    CREATED,
+    REPAIRED,
+    Applied,
+    as_adopted,
+    compare_child,
+    needs_write,
+    orphan_of_ours,
+    owned_by,
+    with_spec_hash,
+)
 
 log = logging.getLogger(__name__)
-
-SPEC_HASH_ANNOTATION = f"{c.GROUP}/spec-hash"
-"""Hash of the child's manifest the operator last wrote: tells a spec change from drift."""
 
 DRIFT_REPAIRED = "DriftRepaired"
 """Reason of the Event posted when a child changed or deleted by others is put back."""
@@ -57,56 +61,23 @@ DRIFT_REPAIRED = "DriftRepaired"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
-CREATED, UPDATED, REPAIRED, UNCHANGED, DEFERRED = (
-    "created",
-    "updated",
-    "repaired",
-    "unchanged",
-    "deferred",
-)
-
-_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
-
-
-def children_lock(namespace: str, name: str) -> threading.Lock:
-    """One writer of a group's children at a time (reconcile, watch events, timer)."""
-    with _locks_guard:
-        return _locks[(namespace, name)]
+CHILDREN_LOCKS = KeyedLocks()
+"""One writer of a group's children at a time (reconcile, watch events, timer)."""
 
 
 @dataclass(frozen=True)
-class Applied:
-    """What applying one child did."""
+class Found:
+    """An existing child as the API served it; ``adopted``: its owner reference was just put
+    back (it had been removed by hand)."""
 
-    kind: str
-    name: str
-    action: str
-    """``created``, ``updated`` (spec change), ``repaired`` (drift), ``unchanged``,
-    ``deferred`` (a spec change left to the reconcile handler)."""
-    drift: tuple[Drift, ...] = ()
-
-    def drift_message(self) -> str:
-        """What an Event says about a repair (or a recreation)."""
-        if self.action == CREATED:
-            return f"recreated {self.kind} {self.name}: it was deleted"
-        return f"put back {self.kind} {self.name}: {describe_drift(list(self.drift))}"
+    obj: dict[str, Any]
+    adopted: bool = False
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
     """An official-client model as the JSON dict the API serves (camelCase)."""
     data = cast(Any, kube.api_client()).sanitize_for_serialization(obj)
     return data if isinstance(data, dict) else {}
-
-
-def spec_hash(manifest: dict[str, Any]) -> str:
-    content = {"spec": manifest["spec"], "labels": manifest["metadata"].get("labels")}
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def owned_by(obj: dict[str, Any], uid: str | None) -> bool:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return uid is None or any(ref.get("uid") == uid for ref in refs)
 
 
 def _not_ours(kind: str, name: str) -> kopf.PermanentError:
@@ -127,13 +98,13 @@ def _existing_or_create(
     desired: dict[str, Any],
     uid: str | None,
     patch: Callable[..., Any] | None = None,
-) -> dict[str, Any] | None:
-    """The existing child as a dict, or None after creating it.
+) -> Found | None:
+    """The existing child, or None after creating it.
 
     A child that appeared between the read and the create is retried (TemporaryError); one
     owned by something else is refused (PermanentError). An orphan with this group's labels
     (its owner reference removed by hand) is adopted again through ``patch``, so deleting the
-    group still deletes it; the returned dict then says so under ``ADOPTED``.
+    group still deletes it (``Found.adopted``).
     """
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
     existing = kube.read_or_none(read, name, namespace)
@@ -143,8 +114,8 @@ def _existing_or_create(
         return None
     current = to_dict(existing)
     if owned_by(current, uid):
-        return current
-    if patch is None or not _orphan_of_ours(current, desired):
+        return Found(current)
+    if patch is None or not orphan_of_ours(current, desired):
         raise _not_ours(kind, name)
     meta = current.get("metadata") or {}
     ops = [
@@ -164,49 +135,7 @@ def _existing_or_create(
         if exc.status in (409, 422):
             raise _changed_meanwhile(kind) from exc
         raise
-    return {**to_dict(adopted), ADOPTED: True}
-
-
-ADOPTED = "__adopted__"
-"""Key set on the dict of a child :func:`_existing_or_create` adopted again."""
-
-
-def _orphan_of_ours(current: dict[str, Any], desired: dict[str, Any]) -> bool:
-    """No controller owns it and it carries this group's identifying labels."""
-    meta = current.get("metadata") or {}
-    if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
-        return False
-    if not desired["metadata"].get("ownerReferences"):
-        return False
-    labels, wanted = meta.get("labels") or {}, desired["metadata"]["labels"]
-    keys = (c.LABEL_MANAGED_BY, c.LABEL_SERVICE_GROUP)
-    return all(k in wanted and labels.get(k) == wanted[k] for k in keys)
-
-
-def _adopted(applied: Applied, current: dict[str, Any]) -> Applied:
-    """``applied`` with the re-added owner reference counted as a repair."""
-    if not current.get(ADOPTED):
-        return applied
-    owner = Drift("metadata.ownerReferences", "this group", MISSING)
-    return Applied(applied.kind, applied.name, REPAIRED, (owner, *applied.drift))
-
-
-def _compare(
-    kind: str, desired: dict[str, Any], current: dict[str, Any], spec_changes: bool
-) -> Applied:
-    """``unchanged``, ``updated``, ``repaired`` or ``deferred`` (no write decided yet)."""
-    meta = desired["metadata"]
-    wanted = {
-        "metadata": {"labels": meta["labels"], "annotations": dict(meta["annotations"])},
-        "spec": desired["spec"],
-    }
-    drift = tuple(find_drift(wanted, current))
-    if not drift:
-        return Applied(kind, meta["name"], UNCHANGED)
-    stored = ((current.get("metadata") or {}).get("annotations") or {}).get(SPEC_HASH_ANNOTATION)
-    if stored != meta["annotations"][SPEC_HASH_ANNOTATION]:
-        return Applied(kind, meta["name"], UPDATED if spec_changes else DEFERRED, drift)
-    return Applied(kind, meta["name"], REPAIRED, drift)
+    return Found(to_dict(adopted), adopted=True)
 
 
 def _prepare(
@@ -220,19 +149,12 @@ def _prepare(
     """What applying a child does, and the live object when its spec must still be written
     (None: created, adopted as it is, unchanged or deferred)."""
     read, create = read_create
-    current = _existing_or_create(kind, read, create, desired, uid, patch)
-    if current is None:
+    found = _existing_or_create(kind, read, create, desired, uid, patch)
+    if found is None:
         return Applied(kind, desired["metadata"]["name"], CREATED), None
-    compared = _compare(kind, desired, current, spec_changes)
-    applied = _adopted(compared, current)
-    if compared.action in (UNCHANGED, DEFERRED):
-        return applied, None
-    return applied, current
-
-
-def _with_hash(desired: dict[str, Any]) -> dict[str, Any]:
-    desired["metadata"].setdefault("annotations", {})[SPEC_HASH_ANNOTATION] = spec_hash(desired)
-    return desired
+    compared = compare_child(kind, desired, found.obj, spec_changes=spec_changes)
+    applied = as_adopted(compared) if found.adopted else compared
+    return applied, (found.obj if needs_write(compared) else None)
 
 
 def apply_deployment(
@@ -244,7 +166,7 @@ def apply_deployment(
     fields others added go away too; a concurrent change is a retry, never lost.
     ``spec_changes=False`` leaves a changed group spec (another hash) to the reconcile handler.
     """
-    meta = _with_hash(desired)["metadata"]
+    meta = with_spec_hash(desired)["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     api = kube.apps()
     applied, current = _prepare(
@@ -288,7 +210,7 @@ def apply_deployment(
 def apply_service(desired: dict[str, Any], uid: str | None, spec_changes: bool = True) -> Applied:
     """Create the Service, or merge-patch type, ports and selector (never recreated: same uid
     and cluster IP)."""
-    meta = _with_hash(desired)["metadata"]
+    meta = with_spec_hash(desired)["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     api = kube.core()
     applied, current = _prepare(
@@ -354,7 +276,7 @@ def desired_children(
 def apply_children(
     group: ModelEvalServiceGroup, body: dict[str, Any], *, spec_changes: bool = True
 ) -> list[Applied]:
-    """Bring the PVC, Service and Deployment to the group's spec (hold :func:`children_lock`)."""
+    """Bring the PVC, Service and Deployment to the group's spec (hold `CHILDREN_LOCKS`)."""
     uid = body["metadata"].get("uid")
     pvc, service, deployment = desired_children(group, body)
     apply_model_cache(pvc)
@@ -380,7 +302,7 @@ def reconcile_children(
 ) -> list[Applied]:
     """The reconcile handler's step: apply every child, report what was put back."""
     meta = body["metadata"]
-    with children_lock(meta.get("namespace") or "default", meta["name"]):
+    with CHILDREN_LOCKS.hold(meta.get("namespace") or "default", meta["name"]):
         applied = apply_children(group, body)
     report_repairs(body, applied, creating=creating)
     return applied
@@ -396,7 +318,7 @@ def repair_group(namespace: str, name: str) -> list[Applied]:
     while it is put back, is left to the next event or timer run. The group is read under
     the lock, so a reconcile that just wrote a newer spec is never undone.
     """
-    with children_lock(namespace, name):
+    with CHILDREN_LOCKS.hold(namespace, name):
         body = kube.get_custom(c.SERVICE_GROUP_PLURAL, namespace, name)
         if body is None or body.get("metadata", {}).get("deletionTimestamp"):
             return []

@@ -8,7 +8,7 @@ and Service events and the timer first run
 scaled, edited or deleted (and writes nothing when nothing differs, so our own writes and status
 updates end there). Deployment and pod events and the timer then call :func:`refresh_group`,
 which reads the group and its children, computes the status with the pure
-:func:`~modeleval.builders.servicegroup_status.compute_status`, creates the group's EvalTasks
+:func:`~modeleval.reconcile.servicegroup_status.compute_status`, creates the group's EvalTasks
 the first time it is Running, patches the status only when it changed and posts an Event on
 every phase transition.
 """
@@ -16,10 +16,7 @@ every phase transition.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import kopf
@@ -31,20 +28,20 @@ from modeleval.api import GroupPhase, ModelEvalServiceGroup
 from modeleval.api.servicegroup import GroupTaskRef
 from modeleval.builders.common import label_value
 from modeleval.builders.servicegroup import COMPONENT, deployment_name, group_labels
-from modeleval.builders.servicegroup_status import (
-    DEGRADED,
+from modeleval.builders.servicegroup_tasks import build_group_tasks
+from modeleval.clock import timestamp, utc_now
+from modeleval.events import post_event
+from modeleval.handlers.locks import KeyedLocks
+from modeleval.handlers.servicegroup_children import repair_group, to_dict
+from modeleval.metrics import observe_state, time_reconcile
+from modeleval.reconcile.servicegroup_status import (
     compute_status,
+    phase_event,
     status_changed,
     status_to_wire,
-)
-from modeleval.builders.servicegroup_tasks import (
-    build_group_tasks,
     supported_metrics,
     task_refs,
 )
-from modeleval.events import NORMAL, WARNING, post_event
-from modeleval.handlers.servicegroup_children import repair_group, to_dict
-from modeleval.metrics import observe_state, time_reconcile
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -60,23 +57,13 @@ CHILD_LABELS: dict[str, Any] = {
 }
 """Selects the model-server Deployments, Services and pods of every group (not runner pods)."""
 
-_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
-
-
-def _lock(namespace: str, name: str) -> threading.Lock:
-    """One refresh per group at a time: watch events and the timer run in parallel threads."""
-    with _locks_guard:
-        return _locks[(namespace, name)]
+STATUS_LOCKS = KeyedLocks()
+"""One refresh per group at a time: watch events and the timer run in parallel threads."""
 
 
 def _count_phase(namespace: str, name: str, phase: str | None) -> None:
     """The group's phase in the modeleval_resources gauge (None: the group is gone)."""
     observe_state(c.SERVICE_GROUP_KIND, namespace, name, phase)
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def read_children(
@@ -151,21 +138,9 @@ def ensure_tasks(
     return refs, supported_metrics(stored)
 
 
-def _event_for(old_phase: str | None, status: dict[str, Any]) -> tuple[str, str, str]:
-    """(reason, message, type) of the Event for a phase transition."""
-    phase = status.get("phase") or ""
-    reason = phase
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == DEGRADED and condition.get("status") == "True":
-            reason = condition.get("reason") or phase
-    kind = WARNING if phase in (GroupPhase.DEGRADED, GroupPhase.FAILED) else NORMAL
-    message = f"{old_phase or 'None'} -> {phase}: {status.get('message') or ''}".strip()
-    return reason, message, kind
-
-
 def refresh_group(namespace: str, name: str, *, generation: int | None = None) -> None:
     """Recompute and store the status of one group (``generation``: the reconciled one)."""
-    with _lock(namespace, name):
+    with STATUS_LOCKS.hold(namespace, name):
         body = kube.get_custom(c.SERVICE_GROUP_PLURAL, namespace, name)
         if body is None or body.get("metadata", {}).get("deletionTimestamp"):
             _count_phase(namespace, name, None)
@@ -175,7 +150,7 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
         except ValidationError:
             return  # the reconcile handler has reported the invalid spec
         deployment, pods = read_children(group)
-        status = compute_status(group, deployment, pods, now())
+        status = compute_status(group, deployment, pods, utc_now())
         _count_phase(namespace, name, str(status.phase))
         if generation is not None:
             status.observed_generation = generation
@@ -190,10 +165,10 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
         old = body.get("status") or {}
         if not status_changed(old, wire):
             return
-        wire["lastUpdateTime"] = now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        wire["lastUpdateTime"] = timestamp()
         kube.patch_custom_status(c.SERVICE_GROUP_PLURAL, namespace, name, wire)
         if old.get("phase") != wire.get("phase"):
-            reason, message, kind = _event_for(old.get("phase"), wire)
+            reason, message, kind = phase_event(old.get("phase"), wire)
             post_event(body, reason=reason, message=message, type=kind)
             log.info("service group %s/%s: %s", namespace, name, message)
 

@@ -1,8 +1,6 @@
 """``python -m modeleval.runner infer|score|perf`` — the process a phase Job runs.
 
-Exit codes: 0 done; 1 failed (error budget exceeded, bad dataset, bad task file; the reason is
-logged and written to the termination log); 143 stopped by SIGTERM before finishing (the
-checkpoint is flushed, so a retried pod resumes where this one stopped).
+Exit codes and the termination message: :mod:`modeleval.runner.exits`.
 """
 
 from __future__ import annotations
@@ -12,16 +10,13 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from modeleval.runner.exits import EXIT_FAILED, exit_now, write_termination_message
+
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_STOPPED = 143
 
 log = logging.getLogger("modeleval.runner")
 
@@ -38,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve_metrics(os.environ.get("MODELEVAL_METRICS_PORT"))
     if args.phase == "score":
-        from modeleval.scoring.phase import main as score_main
+        from modeleval.runner.score import main as score_main
 
         return int(score_main(args.task_file, args.results_dir))
     from modeleval.runner.phases import PhaseError, run_phase
@@ -95,28 +90,6 @@ def _stop_event() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
     return stop
-
-
-def write_termination_message(message: str) -> None:
-    """Kubernetes shows this file's content in the pod status (terminationMessagePath)."""
-    path = os.environ.get("MODELEVAL_TERMINATION_LOG", "/dev/termination-log")
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(message[:4000])
-    except OSError:
-        pass
-
-
-def exit_now(code: int) -> None:
-    """End the process without the interpreter's teardown.
-
-    Called once the phase is over: its files are closed and synced, its uploads done. Freeing
-    every object one by one would only delay the pod's exit (about 0.1 s).
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

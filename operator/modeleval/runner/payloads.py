@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -20,44 +20,6 @@ class ApiFlavour(StrEnum):
     @property
     def path(self) -> str:
         return "/chat/completions" if self is ApiFlavour.CHAT else "/completions"
-
-
-@dataclass(frozen=True, slots=True)
-class GenerationParams:
-    """Sampling parameters; ``None`` leaves the server's default."""
-
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    max_new_tokens: int | None = None
-    """Sent as ``max_tokens``."""
-    max_length: int | None = None
-    """Cap on generated tokens used as ``max_tokens`` when ``max_new_tokens`` is unset."""
-    repetition_penalty: float | None = None
-    stop: list[str] | None = None
-    seed: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Vendor-specific fields passed through as they are (e.g. ``enable_citation``)."""
-
-    def to_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        if self.top_p is not None:
-            body["top_p"] = self.top_p
-        if self.top_k is not None:
-            body["top_k"] = self.top_k
-        max_tokens = self.max_new_tokens if self.max_new_tokens is not None else self.max_length
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if self.repetition_penalty is not None:
-            body["repetition_penalty"] = self.repetition_penalty
-        if self.stop:
-            body["stop"] = list(self.stop)
-        if self.seed is not None:
-            body["seed"] = self.seed
-        body.update(self.extra)
-        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +44,8 @@ def build_body(
     params: dict[str, Any],
     stream: bool = False,
 ) -> dict[str, Any]:
-    """The JSON body of one request; ``params`` is ``GenerationParams.to_body()``."""
+    """The JSON body of one request; ``params``: the plan's request-body fields
+    (:func:`modeleval.builders.request_params.body_params`)."""
     body: dict[str, Any] = {"model": model}
     if api is ApiFlavour.CHAT:
         messages = [{"role": "system", "content": system}] if system else []

@@ -11,6 +11,7 @@ from modeleval.runner import telemetry
 from modeleval.runner.checkpoint import CheckpointError
 from modeleval.runner.config import RunConfig
 from modeleval.runner.datasets import DatasetError, Item
+from modeleval.runner.exits import EXIT_OK, EXIT_STOPPED
 from modeleval.runner.kubestatus import sink_from_env
 from modeleval.runner.progress import StatusSink
 from modeleval.runner.s3results import (
@@ -23,9 +24,6 @@ from modeleval.runner.sources import load_dataset
 from modeleval.runner.taskfile import LoadedTask, TaskFileError, load_task
 
 log = logging.getLogger("modeleval.runner")
-
-EXIT_OK = 0
-EXIT_STOPPED = 143
 
 
 class PhaseError(Exception):

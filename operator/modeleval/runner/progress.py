@@ -14,8 +14,9 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from modeleval.clock import timestamp
 
 log = logging.getLogger("modeleval.runner")
 
@@ -97,7 +98,7 @@ class ProgressTracker:
             "failed": self.failed,
             "itemsPerSecond": round(rate, 2),
             "etaSeconds": round(remaining / rate, 1) if rate > 0 else None,
-            "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "updatedAt": timestamp(),
         }
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from modeleval.api import EvalTask
-from modeleval.builders.runner import build_runner_rbac
+from modeleval.builders.jobs import build_runner_rbac
 from tests.support.kube import NAMESPACE, KubeTools, of_kind, one
 from tests.support.paths import CHART, MANIFESTS
 

@@ -90,6 +90,14 @@ def test_copied_sources_exist_and_are_in_the_build_context() -> None:
     assert dockerignored("tests/unit/delivery/test_dockerfile.py", patterns)
 
 
+def test_the_build_context_holds_no_test_kit() -> None:
+    patterns = read_dockerignore(REPO / ".dockerignore")
+    kit = [p.relative_to(REPO).as_posix() for p in (REPO / "testkit").rglob("*.py")]
+    assert kit, "the test kit's sources were not found"
+    assert [path for path in kit if not dockerignored(path, patterns)] == []
+    assert not dockerignored("operator/modeleval/runner/__main__.py", patterns)
+
+
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("hadolint") or shutil.which(
         "hadolint", path=str(Path(sys.executable).parent)

@@ -20,7 +20,7 @@ from modeleval import kube
 from modeleval.api import EvalTask
 from modeleval.handlers.evaltask import fail_invalid, job_has_news, reconcile, referenced_groups
 from modeleval.handlers.evaltask_observe import pod_failure
-from modeleval.handlers.evaltask_state import Phase
+from modeleval.reconcile.evaltask_state import Phase
 from modeleval_testkit.cluster import LocalCluster
 
 pytestmark = pytest.mark.slow
@@ -271,11 +271,11 @@ def test_invalid_spec_fails_the_task_naming_the_field(api: Any) -> None:
     raw["spec"]["limits"] = 0
     with pytest.raises(ValidationError) as caught:
         EvalTask.model_validate(raw)
-    with pytest.raises(kopf.PermanentError, match=r"spec invalid: spec\.limits"):
+    with pytest.raises(kopf.PermanentError, match=r"invalid spec: spec\.limits"):
         fail_invalid(raw, caught.value)
     status = task_status(api, "invalid")
     assert status["state"] == "Failed"
-    assert status["message"].startswith("spec invalid: spec.limits: ")
+    assert status["message"].startswith("invalid spec: spec.limits: ")
 
 
 def test_job_news_and_group_references() -> None:

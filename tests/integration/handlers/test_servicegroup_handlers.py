@@ -17,18 +17,19 @@ from prometheus_client import REGISTRY
 
 from modeleval import kube
 from modeleval.api import ModelEvalServiceGroup
+from modeleval.api.validation import validation_message
 from modeleval.events import build_event
-from modeleval.handlers.servicegroup import reconcile, validation_message
-from modeleval.handlers.servicegroup_children import (
+from modeleval.handlers.servicegroup import reconcile
+from modeleval.handlers.servicegroup_children import repair_group
+from modeleval.handlers.servicegroup_status import ensure_tasks
+from modeleval.reconcile.children import (
     CREATED,
     DEFERRED,
     REPAIRED,
     SPEC_HASH_ANNOTATION,
     UNCHANGED,
     UPDATED,
-    repair_group,
 )
-from modeleval.handlers.servicegroup_status import ensure_tasks
 from modeleval_testkit.apiserver import run_in_thread
 from tests.support.paths import REPO
 

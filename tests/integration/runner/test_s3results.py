@@ -27,7 +27,7 @@ from modeleval.runner.s3results import (
     synced_results,
     upload_dir,
 )
-from modeleval.scoring.phase import main as score_main
+from modeleval.runner.score import main as score_main
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.runner import RecordingSink
 

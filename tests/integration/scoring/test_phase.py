@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from modeleval.api import EvalTaskStatus, ScoringSpec, SecretKeySelector, secret_env_name
+from modeleval.runner.score import main, run_score_phase
 from modeleval.scoring import ScoringConfig
-from modeleval.scoring.phase import main, run_score_phase
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.judges import RULES
 

@@ -122,7 +122,7 @@ SLOW_TIMER_OPERATOR = textwrap.dedent("""
 
     import kopf
 
-    from modeleval.settings import configure  # our Kopf settings (a startup handler)
+    from modeleval.handlers.startup import configure  # our Kopf settings (a startup handler)
 
     @kopf.timer("example.test", "v1", "widgets", interval=0.1)
     def slow(logger, **_):

@@ -9,7 +9,7 @@ import pytest
 from modeleval import constants as c
 from modeleval.api import EvalTask, secret_env_name
 from modeleval.api.common import SecretKeySelector
-from modeleval.builders.runner import build_job, build_runner_rbac
+from modeleval.builders.jobs import build_job, build_runner_rbac
 from modeleval.settings import OperatorSettings
 
 SETTINGS = OperatorSettings(

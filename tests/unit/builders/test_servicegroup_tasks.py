@@ -5,22 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from modeleval import constants as c
-from modeleval.api import EvalTask, ModelEvalServiceGroup
-from modeleval.builders.servicegroup_tasks import build_group_tasks, supported_metrics, task_refs
-
-DATASETS = [
-    {"name": "ceval", "url": "https://data.example.com/ceval.jsonl"},
-    {"inline": [{"input": "1+1?", "target": "2"}]},
-]
-
-
-def group(evaluation: dict[str, Any] | None, name: str = "llama", **spec: Any):
-    body: dict[str, Any] = {"image": "vllm/vllm-openai:v0.6", **spec}
-    if evaluation is not None:
-        body["evaluation"] = evaluation
-    return ModelEvalServiceGroup.model_validate(
-        {"metadata": {"name": name, "namespace": "evals", "uid": "uid-9"}, "spec": body}
-    )
+from modeleval.api import EvalTask
+from modeleval.builders.servicegroup_tasks import build_group_tasks
+from tests.support.groups import DATASETS
+from tests.support.groups import evaluating_group as group
 
 
 def validated(tasks: list[dict[str, Any]]) -> list[EvalTask]:
@@ -133,23 +121,3 @@ def test_long_names_are_trimmed_with_a_hash() -> None:
     assert len(set(names)) == 2
     assert all(len(v) <= 63 for t in tasks for v in t["metadata"]["labels"].values())
     validated(tasks)
-
-
-def test_task_refs_follow_the_stored_tasks() -> None:
-    g = group({"datasets": DATASETS})
-    stored = {"llama-ceval": {"status": {"state": "Succeeded", "totalScore": 0.75}}}
-    refs = task_refs(g, stored)
-    assert [(r.name, r.dataset, r.target, r.state, r.total_score) for r in refs] == [
-        ("llama-ceval", "ceval", "llama", "Succeeded", 0.75),
-        ("llama-1", "1", "llama", None, None),
-    ]
-
-
-def test_supported_metrics_are_the_union_of_the_tasks_metrics() -> None:
-    stored = {
-        "a": {"status": {"scores": {"metrics": {"rougeL": 40.0, "bleu": 20.0}}}},
-        "b": {"status": {"scores": {"metrics": {"accuracy": 80.0, "bleu": 25.0}}}},
-        "c": {"status": {"state": "Running"}},
-    }
-    assert supported_metrics(stored) == ["accuracy", "bleu", "rougeL"]
-    assert supported_metrics({}) == []

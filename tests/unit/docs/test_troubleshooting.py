@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import re
 
-from modeleval.builders.servicegroup_failures import Cause
+from modeleval.reconcile.pod_failures import Cause
 from tests.support.paths import REPO
 
 DOC = (REPO / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
-STATE_MACHINE = REPO / "operator" / "modeleval" / "handlers" / "evaltask_state.py"
+STATE_MACHINE = REPO / "operator" / "modeleval" / "reconcile" / "evaltask_state.py"
 
 
 def _decision_reasons() -> set[str]:

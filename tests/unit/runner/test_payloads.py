@@ -6,7 +6,6 @@ import pytest
 
 from modeleval.runner.payloads import (
     ApiFlavour,
-    GenerationParams,
     PromptTemplate,
     build_body,
     parse_answer,
@@ -21,35 +20,6 @@ def test_template_replaces_only_input_placeholder() -> None:
 def test_template_without_placeholder_prefixes() -> None:
     assert PromptTemplate("Q: ").render("x") == "Q: x"
     assert PromptTemplate("").render("x") == "x"
-
-
-def test_generation_params_mapping() -> None:
-    params = GenerationParams(
-        temperature=0.2,
-        top_p=0.9,
-        top_k=40,
-        max_new_tokens=128,
-        max_length=4096,
-        repetition_penalty=1.1,
-        stop=["\n\n"],
-        seed=7,
-        extra={"enable_citation": True, "top_k": 5},
-    )
-    assert params.to_body() == {
-        "temperature": 0.2,
-        "top_p": 0.9,
-        "top_k": 5,  # vendor extras win: they are passed through verbatim
-        "max_tokens": 128,
-        "repetition_penalty": 1.1,
-        "stop": ["\n\n"],
-        "seed": 7,
-        "enable_citation": True,
-    }
-
-
-def test_max_length_is_the_cap_when_max_new_tokens_is_unset() -> None:
-    assert GenerationParams(max_length=512).to_body() == {"max_tokens": 512}
-    assert GenerationParams().to_body() == {}
 
 
 def test_chat_body_with_system_prompt_and_stream() -> None:

@@ -21,6 +21,7 @@ import aiohttp
 from modeleval.runner.client import ModelClient
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig
 from modeleval.runner.datasets import Item
+from modeleval.runner.exits import EXIT_OK, EXIT_STOPPED
 from modeleval.runner.payloads import build_body
 from modeleval.runner.perf.measure import RequestTiming, stream_request
 from modeleval.runner.perf.stats import LevelStats, summarize_level
@@ -28,9 +29,6 @@ from modeleval.runner.progress import ProgressReporter, ProgressTracker, StatusS
 from modeleval.runner.telemetry import for_model
 
 log = logging.getLogger("modeleval.runner")
-
-EXIT_OK = 0
-EXIT_STOPPED = 143
 
 
 class PerfFailed(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from modeleval.api import GroupPhase, ModelEvalServiceGroup
-from modeleval.builders.servicegroup_status import (
+from modeleval.reconcile.servicegroup_status import (
     compute_status,
     status_changed,
     status_to_wire,

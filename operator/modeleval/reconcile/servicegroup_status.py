@@ -25,9 +25,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from modeleval import constants as c
 from modeleval.api.common import Condition, ConditionStatus
 from modeleval.api.servicegroup import (
     GroupPhase,
+    GroupTaskRef,
     ModelEvalServiceGroup,
     ModelEvalServiceGroupStatus,
 )
@@ -37,7 +39,8 @@ from modeleval.builders.servicegroup import (
     health_of,
     service_name,
 )
-from modeleval.builders.servicegroup_failures import (
+from modeleval.builders.servicegroup_tasks import build_group_tasks
+from modeleval.reconcile.pod_failures import (
     FATAL_CAUSES,
     Cause,
     PodDiagnosis,
@@ -227,3 +230,45 @@ def status_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     before = {k: v for k, v in _prune(old or {}).items() if k not in _VOLATILE}
     after = {k: v for k, v in _prune(new).items() if k not in _VOLATILE}
     return bool(before != after)
+
+
+def supported_metrics(stored: dict[str, dict[str, Any]]) -> list[str]:
+    """``status.supportedMetrics``: every metric the group's tasks report, sorted."""
+    names: set[str] = set()
+    for task in stored.values():
+        scores = (task.get("status") or {}).get("scores") or {}
+        names.update((scores.get("metrics") or {}).keys())
+    return sorted(names)
+
+
+def task_refs(
+    group: ModelEvalServiceGroup, stored: dict[str, dict[str, Any]]
+) -> list[GroupTaskRef]:
+    """``status.tasks``: each planned task with state / totalScore from ``stored`` (by name)."""
+    refs = []
+    for task in build_group_tasks(group):
+        name = task["metadata"]["name"]
+        status = (stored.get(name) or {}).get("status") or {}
+        model = task["spec"]["models"][0]
+        refs.append(
+            GroupTaskRef(
+                name=name,
+                dataset=task["metadata"]["labels"][c.LABEL_DATASET],
+                target=(model.get("serviceGroupRef") or {}).get("name") or model["name"],
+                state=status.get("state"),
+                total_score=status.get("totalScore"),
+            )
+        )
+    return refs
+
+
+def phase_event(old_phase: str | None, status: dict[str, Any]) -> tuple[str, str, str]:
+    """(reason, message, type) of the Event for a phase transition to ``status``'s phase."""
+    phase = status.get("phase") or ""
+    reason = phase
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == DEGRADED and condition.get("status") == "True":
+            reason = condition.get("reason") or phase
+    kind = "Warning" if phase in (GroupPhase.DEGRADED, GroupPhase.FAILED) else "Normal"
+    message = f"{old_phase or 'None'} -> {phase}: {status.get('message') or ''}".strip()
+    return reason, message, kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from modeleval.api import TaskState
-from modeleval.handlers.evaltask_state import Decision, GroupView, build_conditions, status_patch
+from modeleval.reconcile.evaltask_state import Decision, GroupView, build_conditions, status_patch
 
 S = TaskState
 READY = GroupView("g", phase="Running", url="http://g/v1")

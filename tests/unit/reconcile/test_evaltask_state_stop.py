@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from modeleval.api import TaskState
-from modeleval.handlers.evaltask_state import GroupView, JobView, Observed, Phase, next_step
+from modeleval.reconcile.evaltask_state import GroupView, JobView, Observed, Phase, next_step
 
 S = TaskState
 RUNNING_JOB = JobView("t-infer")

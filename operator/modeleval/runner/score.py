@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from modeleval.api import SecretKeySelector, secret_env_name
+from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.engine import ScoringConfigError, score_results
 from modeleval.scoring.http_judge import OpenAIJudge
@@ -203,14 +204,13 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
         asyncio.run(run())
     except (ScoringConfigError, S3ResultsError) as exc:
         return _fail(str(exc))
-    return 0
+    return EXIT_OK
 
 
 def _fail(message: str) -> int:
     from modeleval.runner import telemetry
-    from modeleval.runner.__main__ import write_termination_message
 
     telemetry.task_error("scoring")
     log.error("scoring failed: %s", message)
     write_termination_message(message)
-    return 1
+    return EXIT_FAILED

@@ -10,7 +10,7 @@ import pytest
 
 from modeleval.api import ModelEvalServiceGroup
 from modeleval.builders.servicegroup import build_deployment, build_service
-from modeleval.builders.servicegroup_drift import (
+from modeleval.reconcile.drift import (
     MISSING,
     Drift,
     describe_drift,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from modeleval.api import EvalTaskSpec, TaskState
-from modeleval.handlers.evaltask_state import (
+from modeleval.reconcile.evaltask_state import (
     Decision,
     GroupView,
     JobView,

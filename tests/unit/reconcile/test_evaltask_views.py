@@ -11,7 +11,7 @@ from kubernetes.client import (
     V1PodTemplateSpec,
 )
 
-from modeleval.handlers.evaltask_observe import job_view, last_line
+from modeleval.reconcile.evaltask_views import job_view, last_line
 
 
 def job(
@@ -30,7 +30,7 @@ def job(
 
 
 def test_a_job_just_created_has_no_status_and_has_not_started() -> None:
-    view = job_view(job(None), explain=False)
+    view = job_view(job(None))
     assert (view.started, view.complete, view.failed, view.suspended, view.deleting) == (
         False,
         False,
@@ -41,14 +41,14 @@ def test_a_job_just_created_has_no_status_and_has_not_started() -> None:
 
 
 def test_active_and_suspended_jobs() -> None:
-    assert job_view(job(V1JobStatus(active=1)), explain=False).started
-    assert job_view(job(V1JobStatus(), suspend=True), explain=False).suspended
-    assert job_view(job(V1JobStatus(active=1), deleting=True), explain=False).deleting
+    assert job_view(job(V1JobStatus(active=1))).started
+    assert job_view(job(V1JobStatus(), suspend=True)).suspended
+    assert job_view(job(V1JobStatus(active=1), deleting=True)).deleting
 
 
 def test_complete_and_failed_conditions() -> None:
     complete = V1JobStatus(succeeded=1, conditions=[V1JobCondition(type="Complete", status="True")])
-    assert job_view(job(complete), explain=False).complete
+    assert job_view(job(complete)).complete
     failed = V1JobStatus(
         failed=1,
         conditions=[
@@ -61,13 +61,13 @@ def test_complete_and_failed_conditions() -> None:
             ),
         ],
     )
-    view = job_view(job(failed), explain=False)
+    view = job_view(job(failed))
     assert view.failed and not view.complete
     assert view.reason == "DeadlineExceeded"
     assert view.detail == "Job was active longer than specified deadline"
     assert view.pod_failure is None
     not_yet = V1JobStatus(conditions=[V1JobCondition(type="Failed", status="False")])
-    assert not job_view(job(not_yet), explain=False).failed
+    assert not job_view(job(not_yet)).failed
 
 
 def test_last_line_strips_the_log_prefix_and_keeps_plain_text() -> None:

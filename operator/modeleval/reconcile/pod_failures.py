@@ -1,7 +1,7 @@
 """Why a model-server pod is not serving: read from the Pod's status as the kubelet writes it.
 
 Pure: a Pod dict (and the group's spec for limits and probe settings) in, a
-:class:`PodDiagnosis` out. :mod:`modeleval.builders.servicegroup_status` turns the diagnoses of
+:class:`PodDiagnosis` out. :mod:`modeleval.reconcile.servicegroup_status` turns the diagnoses of
 all pods into the group's phase, conditions and message.
 
 Causes, most specific first: image pull failure, container configuration error, OOMKilled,

@@ -1,0 +1,41 @@
+"""The operator's start-up: Kopf configured from :mod:`modeleval.settings`, metrics served."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from modeleval import constants as c
+from modeleval.settings import SETTINGS
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Apply our choices to Kopf: state in annotations, events, fast shutdown in tests."""
+    settings.persistence.finalizer = f"{c.GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=c.GROUP, key="last-handled-configuration"
+    )
+    # Our handlers post their own Events with reasons; only Kopf's warnings and errors become
+    # Events besides them (1,000 tasks must not mean thousands of "handler succeeded" Events).
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 30
+    settings.process.ultimate_exiting_timeout = 10
+    settings.scanning.disabled = False
+    settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    # A deleted resource keeps Kopf's finalizer until its timers have stopped. Our timers are
+    # synchronous (a thread Kopf cannot interrupt): one that is mid-run at deletion is waited
+    # for briefly, then checked again every daemon_cancellation_seconds. Kopf's defaults (ten
+    # event-loop cycles, then 60 s) made such deletions take a minute: the finished timer
+    # writes nothing, so no watch event wakes Kopf up before that.
+    settings.background.instant_exit_timeout = SETTINGS.timer_exit_wait_seconds
+    settings.background.cancellation_polling = SETTINGS.daemon_cancellation_seconds
+    if SETTINGS.metrics_port:
+        from modeleval.metrics import start_metrics_server
+
+        start_metrics_server(SETTINGS.metrics_port)
