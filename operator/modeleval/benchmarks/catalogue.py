@@ -8,7 +8,6 @@ harnesses' own outputs.
 
 from __future__ import annotations
 
-from modeleval.benchmarks import subjects
 from modeleval.benchmarks.definitions import (
     GENERATE,
     LOGLIKELIHOOD,
@@ -25,6 +24,7 @@ from modeleval.benchmarks.definitions import (
     Subset,
     Variant,
 )
+from modeleval.benchmarks.subjects import CEVAL_SUBJECTS, CMMLU_SUBJECTS, MMLU_SUBJECTS
 
 LM_EVAL = "lm-eval 0.4.13"
 EVALSCOPE = "EvalScope 1.14.1"
@@ -126,7 +126,7 @@ MMLU = Benchmark(
     record="mmlu",
     data=DataFiles("cais/mmlu", "main", "{subset}/{split}-*.parquet", "test", "dev"),
     subsets=tuple(
-        Subset(name, category, title=name.replace("_", " ")) for name, category in subjects.MMLU
+        Subset(name, category, title=name.replace("_", " ")) for name, category in MMLU_SUBJECTS
     ),
     categories=("stem", "other", "social_sciences", "humanities"),
     default_mode=LOGLIKELIHOOD,
@@ -166,7 +166,7 @@ CMMLU = Benchmark(
     data=DataFiles(
         "haonan-li/cmmlu", "refs/convert/parquet", "{subset}/{split}/*.parquet", "test", "dev"
     ),
-    subsets=tuple(Subset(name, category, zh=zh) for name, zh, category in subjects.CMMLU),
+    subsets=tuple(Subset(name, category, zh=zh) for name, zh, category in CMMLU_SUBJECTS),
     categories=("STEM", "Humanities", "Social Science", "China specific", "Other"),
     default_mode=LOGLIKELIHOOD,
     variants={
@@ -200,7 +200,7 @@ CEVAL = Benchmark(
     title="C-Eval (validation)",
     record="ceval",
     data=DataFiles("ceval/ceval-exam", "main", "{subset}/{split}-*.parquet", "val", "dev"),
-    subsets=tuple(Subset(name, category, zh=zh) for name, zh, category in subjects.CEVAL),
+    subsets=tuple(Subset(name, category, zh=zh) for name, zh, category in CEVAL_SUBJECTS),
     categories=("STEM", "Social Science", "Humanities", "Other"),
     default_mode=LOGLIKELIHOOD,
     variants={

@@ -7,7 +7,7 @@ category (its report groups subjects by it). Orders are the harnesses' own.
 
 from __future__ import annotations
 
-MMLU: tuple[tuple[str, str], ...] = (
+MMLU_SUBJECTS: tuple[tuple[str, str], ...] = (
     ("abstract_algebra", "stem"),
     ("anatomy", "stem"),
     ("astronomy", "stem"),
@@ -68,7 +68,7 @@ MMLU: tuple[tuple[str, str], ...] = (
 )
 """(subject, category); category in stem, humanities, social_sciences, other."""
 
-CMMLU: tuple[tuple[str, str, str], ...] = (
+CMMLU_SUBJECTS: tuple[tuple[str, str, str], ...] = (
     ("agronomy", "农学", "Other"),
     ("anatomy", "解剖学", "STEM"),
     ("ancient_chinese", "古汉语", "China specific"),
@@ -139,7 +139,7 @@ CMMLU: tuple[tuple[str, str, str], ...] = (
 )
 """(subject, Chinese name, EvalScope category)."""
 
-CEVAL: tuple[tuple[str, str, str], ...] = (
+CEVAL_SUBJECTS: tuple[tuple[str, str, str], ...] = (
     ("computer_network", "计算机网络", "STEM"),
     ("operating_system", "操作系统", "STEM"),
     ("computer_architecture", "计算机组成", "STEM"),
