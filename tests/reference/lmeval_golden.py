@@ -58,8 +58,14 @@ CMMLU_CATEGORY = {
     "agronomy": "Other",
     "chinese_history": "China specific",
     "computer_science": "STEM",
+    "anatomy": "STEM",
 }
-CEVAL_CATEGORY = {"computer_network": "STEM", "logic": "Humanities", "accountant": "Other"}
+CEVAL_CATEGORY = {
+    "computer_network": "STEM",
+    "logic": "Humanities",
+    "accountant": "Other",
+    "college_programming": "STEM",
+}
 
 
 def mmlu_letter(doc: dict[str, Any]) -> tuple[str, int, str]:

@@ -42,8 +42,8 @@ MMLU_SUBJECTS = {
     "philosophy": "humanities",
     "nutrition": "other",
 }
-CMMLU_SUBJECTS = ("agronomy", "chinese_history", "computer_science")
-CEVAL_SUBJECTS = ("computer_network", "logic", "accountant")
+CMMLU_SUBJECTS = ("agronomy", "chinese_history", "computer_science", "anatomy")
+CEVAL_SUBJECTS = ("computer_network", "logic", "accountant", "college_programming")
 
 
 def write(path: Path, rows: list[dict[str, Any]], schema: pa.Schema, **options: Any) -> None:
