@@ -48,10 +48,50 @@ class Progress(StatusModel):
     updated_at: datetime | None = Field(default=None, description="When this was written.")
 
 
+class GroupScores(StatusModel):
+    """A benchmark's score over one subset (subject) or one category of subsets."""
+
+    name: str = Field(description="Subset or category name.")
+    items: int | None = Field(default=None, description="Items scored.")
+    scores: dict[str, float] | None = Field(
+        default=None, description="Metric -> score over the items, 0–100."
+    )
+    macro: dict[str, float] | None = Field(
+        default=None, description="Categories: metric -> mean of the subsets' scores, 0–100."
+    )
+    category: str | None = Field(default=None, description="Subsets: the category.")
+
+
 class ModelScores(StatusModel):
     model: str = Field(description="Model name.")
     total_score: float | None = Field(default=None, description="The model's totalScore.")
-    metrics: dict[str, float] | None = Field(default=None, description="Metric means, 0–100.")
+    metrics: dict[str, float] | None = Field(
+        default=None,
+        description="Metric means, 0–100 (a benchmark: over all items, the micro average).",
+    )
+    macro: dict[str, float] | None = Field(
+        default=None,
+        description="Benchmarks: metric -> macro average, 0–100 (over subsets; EvalScope's "
+        "C-Eval / CMMLU: over categories).",
+    )
+    subsets: list[GroupScores] | None = Field(
+        default=None, description="Benchmarks: scores per subject / subset."
+    )
+    categories: list[GroupScores] | None = Field(
+        default=None, description="Benchmarks: scores per category."
+    )
+
+
+class BenchmarkRun(StatusModel):
+    """What a benchmark task ran, as scored."""
+
+    name: str | None = Field(default=None, description="Benchmark name.")
+    mode: str | None = Field(default=None, description="generate or loglikelihood.")
+    few_shot: int | None = Field(default=None, description="Examples before each question.")
+    metric: str | None = Field(default=None, description="The metric totalScore is.")
+    reference: str | None = Field(
+        default=None, description="The harness task reproduced (lm-eval / EvalScope)."
+    )
 
 
 class Scores(StatusModel):
@@ -64,6 +104,9 @@ class Scores(StatusModel):
         default=None, description="Items excluded (judge failures, missing answers)."
     )
     definition: str | None = Field(default=None, description="How totalScore was computed.")
+    benchmark: BenchmarkRun | None = Field(
+        default=None, description="The benchmark run (benchmark tasks)."
+    )
 
 
 class GsbCounts(StatusModel):

@@ -85,7 +85,7 @@ def _env(task: EvalTask) -> list[dict[str, Any]]:
     dataset = task.spec.dataset
     if dataset is not None and dataset.config_map is not None:
         env.append({"name": "MODELEVAL_DATASET_DIR", "value": DATASET_CONFIG_DIR})
-    if dataset is not None and dataset.pvc is not None:
+    if _data_claim(task) is not None:
         env.append({"name": "MODELEVAL_DATASET_PVC_DIR", "value": DATASET_PVC_DIR})
     for ref in secret_refs(task.spec):
         env.append(
@@ -95,6 +95,18 @@ def _env(task: EvalTask) -> list[dict[str, Any]]:
             }
         )
     return env
+
+
+def _data_claim(task: EvalTask) -> str | None:
+    """The PVC holding the task's data: its dataset's, or its benchmark mirror's."""
+    dataset = task.spec.dataset
+    if dataset is not None and dataset.pvc is not None:
+        return dataset.pvc.claim_name
+    benchmark = task.spec.benchmark
+    source = benchmark.source if benchmark is not None else None
+    if source is not None and source.pvc is not None:
+        return source.pvc.claim_name
+    return None
 
 
 def _results_dir(task: EvalTask) -> str:
@@ -125,11 +137,12 @@ def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if dataset is not None and dataset.config_map is not None:
         volumes.append({"name": "dataset-config", "configMap": {"name": dataset.config_map.name}})
         mounts.append({"name": "dataset-config", "mountPath": DATASET_CONFIG_DIR, "readOnly": True})
-    if dataset is not None and dataset.pvc is not None:
+    data_claim = _data_claim(task)
+    if data_claim is not None:
         volumes.append(
             {
                 "name": "dataset-pvc",
-                "persistentVolumeClaim": {"claimName": dataset.pvc.claim_name, "readOnly": True},
+                "persistentVolumeClaim": {"claimName": data_claim, "readOnly": True},
             }
         )
         mounts.append({"name": "dataset-pvc", "mountPath": DATASET_PVC_DIR, "readOnly": True})

@@ -49,6 +49,8 @@ class Answer:
     latency_s: float
     """Time of the successful attempt."""
     attempts: int
+    body: Any = None
+    """The decoded JSON answer (benchmarks read its logprobs)."""
 
 
 class RequestFailed(Exception):
@@ -146,8 +148,8 @@ class ModelClient:
             attempt += 1
             started = time.perf_counter()
             try:
-                text, tokens = await self._send(data, headers)
-                return Answer(text, tokens, time.perf_counter() - started, attempt)
+                text, tokens, body = await self._send(data, headers)
+                return Answer(text, tokens, time.perf_counter() - started, attempt, body)
             except RequestFailed as exc:
                 exc.attempts = attempt
                 raise
@@ -169,7 +171,9 @@ class ModelClient:
         ceiling = min(s.backoff_max_s, s.backoff_base_s * 2.0 ** (attempt - 1))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
-    async def _send(self, data: bytes, headers: dict[str, str]) -> tuple[str, dict[str, int]]:
+    async def _send(
+        self, data: bytes, headers: dict[str, str]
+    ) -> tuple[str, dict[str, int], Any]:
         try:
             async with self.session.post(self.url, data=data, headers=headers) as resp:
                 raw = await resp.read()
@@ -185,7 +189,8 @@ class ModelClient:
                 raise _Retryable(message, status, retry_after if status in (429, 503) else None)
             raise RequestFailed(message, attempts=1, status=status)
         try:
-            return parse_answer(self.api, json.loads(raw))
+            decoded = json.loads(raw)
+            return (*parse_answer(self.api, decoded), decoded)
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestFailed(
                 f"bad response body: {exc}", attempts=1, status=status, kind="bad_response"

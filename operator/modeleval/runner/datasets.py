@@ -45,6 +45,9 @@ class Item:
     target: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     """The whole source row (template variables other than ``{input}`` come from here)."""
+    request: Any = None
+    """A benchmark item's prepared request (``modeleval.benchmarks.Request``); None for a
+    dataset row, whose prompt is the model's template applied to ``input``."""
 
 
 def detect_format(name: str, explicit: str | None = None) -> str:

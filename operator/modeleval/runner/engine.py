@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeleval.runner.benchmark_payloads import benchmark_body, finish_record
 from modeleval.runner.checkpoint import CheckpointWriter
 from modeleval.runner.client import ModelClient, RequestFailed
 from modeleval.runner.config import ModelRun
@@ -139,13 +140,16 @@ async def _wait_workers(
 async def _infer_one(
     client: ModelClient, model: ModelRun, item: Item, recorder: ModelRecorder
 ) -> dict[str, Any]:
-    body = build_body(
-        api=model.api,
-        model=model.model,
-        prompt=model.prompt.render(item.input),
-        system=model.prompt.system,
-        params=model.params,
-    )
+    if item.request is not None:
+        body = benchmark_body(item.request, model)
+    else:
+        body = build_body(
+            api=model.api,
+            model=model.model,
+            prompt=model.prompt.render(item.input),
+            system=model.prompt.system,
+            params=model.params,
+        )
     record: dict[str, Any] = {
         "id": item.id,
         "model": model.name,
@@ -172,6 +176,12 @@ async def _infer_one(
         answer.tokens.get("completion", 0),
     )
     record["output"] = answer.text
+    if item.request is not None:
+        try:
+            finish_record(record, item.request, answer.text, answer.body)
+        except (ValueError, TypeError, KeyError) as exc:
+            record["output"] = None
+            record["error"] = f"bad response: {exc}"
     record["latency"] = round(answer.latency_s, 4)
     record["tokens"] = answer.tokens
     record["attempts"] = answer.attempts

@@ -92,8 +92,25 @@ async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asy
             return await run_performance(config, items, sink=sink, stop=stop)
         except PerfFailed as exc:
             raise PhaseError(str(exc)) from None
-    items = await load_items(config)
+    items = await load_benchmark(config) if config.benchmark else await load_items(config)
     return await _infer(config, items, sink, stop)
+
+
+async def load_benchmark(config: RunConfig) -> list[Item]:
+    """A benchmark task's items (``runner.benchmark_data``); a bad source fails the phase."""
+    assert config.benchmark is not None
+    from modeleval.benchmarks import DataError
+    from modeleval.runner.benchmark_data import load_benchmark_items
+
+    try:
+        items = await asyncio.to_thread(load_benchmark_items, config.benchmark)
+    except DataError as exc:
+        telemetry.task_error("dataset")
+        raise PhaseError(f"bad benchmark: {exc}") from None
+    if not items:
+        raise PhaseError(f"bad benchmark: {config.benchmark.name}: no items")
+    log.info("%s: %d items", config.benchmark.name, len(items))
+    return items
 
 
 async def _infer(

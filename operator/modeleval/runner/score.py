@@ -27,7 +27,7 @@ import os
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modeleval.api import SecretKeySelector, secret_env_name
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
@@ -37,6 +37,9 @@ from modeleval.scoring.http_judge import OpenAIJudge
 from modeleval.scoring.judge import JudgeClient
 from modeleval.scoring.records import Prediction, read_predictions
 from modeleval.scoring.summary import Summary
+
+if TYPE_CHECKING:
+    from modeleval.benchmarks.results import BenchmarkSummary
 
 log = logging.getLogger("modeleval.scoring")
 
@@ -122,6 +125,43 @@ async def _patch(sink: StatusSink | None, patch: dict[str, Any]) -> None:
         log.warning("status patch failed: %s", exc)
 
 
+async def score_benchmark(
+    task: Mapping[str, Any], results_dir: Path, *, sink: StatusSink | None = None
+) -> BenchmarkSummary:
+    """Score a benchmark task (``spec.benchmark``) as its reference harness does."""
+    from modeleval.benchmarks import resolve
+    from modeleval.benchmarks.report import write_results
+    from modeleval.benchmarks.results import read_records, score_models
+    from modeleval.runner.taskfile import TaskFileError, plan_of
+
+    spec = task.get("spec") or {}
+    try:
+        plan = plan_of(task)["benchmark"]
+        run = resolve(
+            plan["name"], mode=plan["mode"], subsets=plan.get("subsets"), shots=plan.get("fewShot")
+        )
+    except (TaskFileError, KeyError, TypeError, ValueError) as exc:
+        raise ScoringConfigError(f"spec.benchmark: {exc}") from None
+    directory = results_dir / "predictions"
+    records = {}
+    for name in model_names(spec):
+        path = directory / f"{name}.jsonl"
+        if not path.exists():
+            raise ScoringConfigError(f"no predictions for model {name!r}: {path} is missing")
+        records[name] = await asyncio.to_thread(read_records, path)
+    summary = score_models(run.benchmark, run.variant, run.shots, records)
+    title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')} ({run.benchmark.title})"
+    await asyncio.to_thread(write_results, results_dir, summary, title)
+    await _patch(sink, summary.status_patch())
+    log.info(
+        "scored %s for %d models: totalScore %s",
+        run.benchmark.name,
+        len(records),
+        summary.total_score,
+    )
+    return summary
+
+
 async def run_score_phase(
     task: Mapping[str, Any],
     results_dir: Path,
@@ -129,9 +169,11 @@ async def run_score_phase(
     env: Mapping[str, str],
     judge_client: JudgeClient | None = None,
     sink: StatusSink | None = None,
-) -> Summary:
+) -> Summary | BenchmarkSummary:
     """Score a task's predictions; ``judge_client`` overrides the one the task describes."""
     spec = task.get("spec") or {}
+    if spec.get("benchmark"):
+        return await score_benchmark(task, results_dir, sink=sink)
     config = scoring_config(spec, results_dir, env)
     predictions = await asyncio.to_thread(load_task_predictions, spec, results_dir)
     title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')}"
@@ -191,7 +233,7 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
 
     from modeleval.runner.s3results import S3ResultsError, results_from_task, synced_results
 
-    async def run() -> Summary:
+    async def run() -> Summary | BenchmarkSummary:
         try:
             async with synced_results(results_from_task(task, env), results):
                 return await run_score_phase(task, results, env=env, sink=sink)

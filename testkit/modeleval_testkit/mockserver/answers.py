@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,55 @@ class AnswerBook:
         if self._default_mode == "hash":
             return _hash_words(prompt)
         return last_user if last_user is not None else prompt
+
+
+    def preferred_start(self, prompt: str) -> int | None:
+        """Where the preferred continuation of an echoed prompt starts, if it has one.
+
+        A prompt (context + continuation) prefers its continuation when some key of the
+        answers map is the context and its answer the continuation (whitespace ignored at the
+        ends): ``{"...Answer:": "C"}`` prefers ``"...Answer: C"`` over the other letters.
+        """
+        for context, answer in self._answers.items():
+            if prompt.startswith(context) and prompt[len(context) :].strip() == answer.strip():
+                return len(context)
+        return None
+
+
+PREFERRED_LOGPROB = -0.05
+"""Log-probability of every token of a preferred continuation (see ``echo_logprobs``)."""
+
+
+def token_logprob(token: str) -> float:
+    """The mock's log-probability of any other prompt token: -1 to -4.99, from its text."""
+    return -1.0 - (zlib.crc32(token.encode()) % 400) / 100
+
+
+def logprob_tokens(text: str) -> list[tuple[int, str]]:
+    """(offset, token) pairs: words with their leading whitespace, as BPE tokenizers split."""
+    return [(m.start(), m.group(0)) for m in re.finditer(r"\s*\S+|\s+", text)]
+
+
+def echo_logprobs(prompt: str, preferred_from: int | None) -> dict[str, list[object]]:
+    """The ``logprobs`` block of an echoed prompt: the first token has none (as in OpenAI and
+    vLLM answers); tokens from ``preferred_from`` on get ``PREFERRED_LOGPROB``."""
+    tokens = logprob_tokens(prompt)
+    values: list[float | None] = []
+    for index, (offset, token) in enumerate(tokens):
+        if index == 0:
+            values.append(None)
+        elif preferred_from is not None and offset + len(token) > preferred_from:
+            values.append(PREFERRED_LOGPROB)
+        else:
+            values.append(token_logprob(token))
+    return {
+        "tokens": [t for _, t in tokens],
+        "token_logprobs": list(values),
+        "top_logprobs": [
+            None if v is None else {t: v} for (_, t), v in zip(tokens, values, strict=True)
+        ],
+        "text_offset": [o for o, _ in tokens],
+    }
 
 
 def _hash_words(text: str, count: int = 8) -> str:
