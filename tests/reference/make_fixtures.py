@@ -22,6 +22,7 @@ for the reader's tests.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -131,6 +132,8 @@ def variants(rows: list[dict[str, Any]], schema: pa.Schema) -> None:
     VARIANTS.mkdir(parents=True, exist_ok=True)
     for name, kwargs in options.items():
         pq.write_table(table, VARIANTS / f"mmlu-{name}.parquet", **kwargs)
+    expected = json.dumps(table.to_pylist(), ensure_ascii=False, indent=1)
+    (VARIANTS / "mmlu.json").write_text(expected + "\n", encoding="utf-8")
     nulls = pa.Table.from_pylist(
         [
             {"s": "x", "n": 1, "f": 0.5, "b": True, "l": ["a", None]},
@@ -148,6 +151,7 @@ def variants(rows: list[dict[str, Any]], schema: pa.Schema) -> None:
         ),
     )
     pq.write_table(nulls, VARIANTS / "nulls.parquet")
+    (VARIANTS / "nulls.json").write_text(json.dumps(nulls.to_pylist()) + "\n", encoding="utf-8")
 
 
 def letter_rows(
