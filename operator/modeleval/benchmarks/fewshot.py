@@ -36,9 +36,9 @@ def choose_shots(
     chosen: list[list[Doc]] = []
     for doc in docs:
         if fewshot.draw_extra:
-            drawn = [pool[i] for i in rnd.sample(indices, k + 1) if pool[i].key != doc.key][:k]
+            drawn = [pool[i] for i in rnd.sample(indices, k + 1) if pool[i].row != doc.row][:k]
             if len(drawn) < k:  # duplicates of the item in the pool: draw again without them
-                others = [p for p in pool if p.key != doc.key]
+                others = [p for p in pool if p.row != doc.row]
                 drawn = rnd.sample(others, k)
         else:
             drawn = [pool[i] for i in rnd.sample(indices, k)]

@@ -6,10 +6,9 @@ rendering it (HellaSwag's ``preprocess``, ARC's label lookup, CMMLU's letter ans
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -34,8 +33,9 @@ class Doc:
     answer: str = ""
     """The reference answer text (GSM8K: the whole rationale ending ``#### N``)."""
     explanation: str = ""
-    key: str = ""
-    """The row as canonical JSON: equal rows are the same item (few-shot exclusion)."""
+    row: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The source row; equal rows are the same item (lm-eval's few-shot exclusion compares
+    documents with ``!=``)."""
 
     @property
     def id(self) -> str:
@@ -47,10 +47,6 @@ def _text(row: Mapping[str, Any], column: str, where: str) -> str:
         raise RecordError(f"{where}: no column {column!r} (columns: {', '.join(sorted(row))})")
     value = row[column]
     return "" if value is None else str(value)
-
-
-def _key(row: Mapping[str, Any]) -> str:
-    return json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def mmlu(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
@@ -65,7 +61,7 @@ def mmlu(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
         question=_text(row, "question", where),
         choices=tuple(str(c) for c in choices),
         gold=_index(row.get("answer"), len(choices), where),
-        key=_key(row),
+        row=row,
     )
 
 
@@ -82,7 +78,7 @@ def _letter_choices(
 def cmmlu(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
     """haonan-li/cmmlu: ``Question``, ``A``-``D``, ``Answer`` (a letter)."""
     question, choices, gold = _letter_choices(subset, index, row, "Question", "Answer")
-    return Doc(subset, index, question, choices, gold, key=_key(row))
+    return Doc(subset, index, question, choices, gold, row=row)
 
 
 def ceval(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
@@ -97,7 +93,7 @@ def ceval(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
         gold,
         answer=str(row.get("answer") or ""),
         explanation=str(row.get("explanation") or ""),
-        key=_key(row),
+        row=row,
     )
 
 
@@ -109,7 +105,7 @@ def gsm8k(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
         index,
         _text(row, "question", where),
         answer=_text(row, "answer", where),
-        key=_key(row),
+        row=row,
     )
 
 
@@ -130,7 +126,7 @@ def arc(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
         _text(row, "question", where),
         tuple(str(t) for t in choices["text"]),
         labels.index(key),
-        key=_key(row),
+        row=row,
     )
 
 
@@ -157,7 +153,7 @@ def hellaswag(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
         _hellaswag_clean(_text(row, "activity_label", where) + ": " + ctx),
         tuple(_hellaswag_clean(str(e)) for e in endings),
         int(label) if label.isdigit() else -1,
-        key=_key(row),
+        row=row,
     )
 
 

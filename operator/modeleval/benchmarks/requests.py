@@ -96,7 +96,10 @@ class Request:
 def _fixed_pool(spec: RunSpec, subset: str) -> tuple[list[Doc], list[str]]:
     samples = spec.variant.fewshot.samples
     docs = [
-        Doc(subset, i, s.question, answer=s.answer, key=f"shot/{i}") for i, s in enumerate(samples)
+        Doc(
+            subset, i, s.question, answer=s.answer, row={"question": s.question, "target": s.answer}
+        )
+        for i, s in enumerate(samples)
     ]
     return docs, [s.answer for s in samples]
 

@@ -5,7 +5,8 @@ The Hub is read through its HTTP API (``GET {endpoint}/api/datasets/{repo}/tree/
 a file), so a Hub mirror with the same API (hf-mirror.com, an internal proxy) works too. A
 mirror folder or bucket prefix holds ``<owner>/<name>/<path in the repository>`` (what
 ``modeleval benchmarks mirror`` writes). Files are parquet, read with
-``modeleval.benchmarks.parquet`` (no pyarrow, no ``datasets``). Subsets are read in parallel.
+``modeleval.benchmarks.parquet`` (no pyarrow, no ``datasets``). Subsets are fetched in parallel
+from the Hub or a bucket.
 """
 
 from __future__ import annotations
@@ -173,8 +174,13 @@ def load_benchmark_items(run: BenchmarkRun) -> list[Item]:
     data = spec.benchmark.data
     store = open_store(run.source, data.repo, data.revision)
     try:
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            requests = load_requests(spec, store, map_subsets=lambda f, n: list(pool.map(f, n)))
+        if run.source.kind == "dir":  # local files: threads would only add their start-up
+            requests = load_requests(spec, store)
+        else:  # network round trips overlap
+            with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+                requests = load_requests(
+                    spec, store, map_subsets=lambda f, n: list(pool.map(f, n))
+                )
     finally:
         close = getattr(store, "close", None)
         if close is not None:

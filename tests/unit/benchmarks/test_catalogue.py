@@ -50,7 +50,7 @@ def test_resolve_fills_in_defaults_and_names_bad_values() -> None:
 
 
 def docs(n: int, prefix: str = "d") -> list[Doc]:
-    return [Doc("s", i, f"{prefix}{i}", key=f"{prefix}{i}") for i in range(n)]
+    return [Doc("s", i, f"{prefix}{i}", row={"q": f"{prefix}{i}"}) for i in range(n)]
 
 
 def test_random_shots_are_one_seeded_draw_per_item_in_order() -> None:

@@ -29,15 +29,21 @@ class Reader:
         return value
 
     def varint(self) -> int:
+        data, pos = self.data, self.pos
         result = shift = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-            if shift > 70:
-                raise ThriftError("varint too long")
+        try:
+            while True:
+                b = data[pos]
+                pos += 1
+                result |= (b & 0x7F) << shift
+                if not b & 0x80:
+                    self.pos = pos
+                    return result
+                shift += 7
+                if shift > 70:
+                    raise ThriftError("varint too long")
+        except IndexError:
+            raise ThriftError("unexpected end of data") from None
 
     def zigzag(self) -> int:
         n = self.varint()
@@ -90,11 +96,18 @@ class Reader:
     def struct(self) -> dict[int, Any]:
         fields: dict[int, Any] = {}
         last = 0
+        data = self.data
         while True:
-            header = self.byte()
+            if self.pos >= len(data):
+                raise ThriftError("unexpected end of data")
+            header = data[self.pos]
+            self.pos += 1
             kind = header & 0x0F
             if kind == STOP:
                 return fields
             delta = header >> 4
             last = last + delta if delta else self.zigzag()
-            fields[last] = self.value(kind)
+            if kind in (I32, I64, I16):  # the common case, inlined
+                fields[last] = self.zigzag()
+            else:
+                fields[last] = self.value(kind)
