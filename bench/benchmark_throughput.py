@@ -39,22 +39,22 @@ FIXTURE = DATA / "hub" / "cais" / "mmlu" / "abstract_algebra"
 TEST_FILE = DATA / "parquet" / "mmlu-test-35.parquet"
 
 
-def build_mirror(root: Path) -> None:
+def build_mirror(root: Path, subjects: int = 57) -> None:
     """57 subjects, each one test file of 35 questions and the fixture's dev file (5)."""
     sys.path.insert(0, str(ROOT / "operator"))
     from modeleval.benchmarks import get_benchmark
 
-    for subset in get_benchmark("mmlu").subsets:
+    for subset in get_benchmark("mmlu").subsets[:subjects]:
         folder = root / "cais" / "mmlu" / subset.name
         folder.mkdir(parents=True)
         shutil.copy(TEST_FILE, folder / "test-00000-of-00001.parquet")
         shutil.copy(FIXTURE / "dev-00000-of-00001.parquet", folder / "dev-00000-of-00001.parquet")
 
 
-def write_task(work: Path, url: str, mode: str, shots: int, parallel: int) -> int:
+def write_task(work: Path, url: str, mode: str, shots: int, parallel: int, subjects: int) -> int:
     """task.json for the runner and requests.jsonl (the same bodies) for the bare client."""
     from modeleval.api import EvalTask
-    from modeleval.benchmarks import DirectoryStore, load_requests, resolve
+    from modeleval.benchmarks import DirectoryStore, get_benchmark, load_requests, resolve
     from modeleval.builders.evaltask import resolve_models, task_document
     from modeleval.runner.benchmark_payloads import benchmark_body
     from modeleval.runner.config import ModelRun
@@ -68,6 +68,7 @@ def write_task(work: Path, url: str, mode: str, shots: int, parallel: int) -> in
             "models": [{"name": "mock", "endpoint": {"url": url, "model": "mock-model"}}],
             "benchmark": {
                 "name": "mmlu",
+                "subsets": [s.name for s in get_benchmark("mmlu").subsets[:subjects]],
                 "mode": mode,
                 "fewShot": shots,
                 "source": {"pvc": {"claimName": "mirror", "path": "mirror"}},
@@ -80,7 +81,8 @@ def write_task(work: Path, url: str, mode: str, shots: int, parallel: int) -> in
     (work / "task.json").write_text(json.dumps(document))
     api = ApiFlavour(document["plan"]["models"][0]["api"])
     model = ModelRun(name="mock", url=url, model="mock-model", api=api)
-    spec = resolve("mmlu", mode=mode, shots=shots)
+    names = [s.name for s in get_benchmark("mmlu").subsets[:subjects]]
+    spec = resolve("mmlu", mode=mode, shots=shots, subsets=names)
     requests = load_requests(spec, DirectoryStore(work / "mirror", "cais/mmlu"))
     path = "/chat/completions" if api is ApiFlavour.CHAT else "/completions"
     with (work / "requests.jsonl").open("w") as fh:
@@ -128,7 +130,7 @@ def run_bare(work: Path, url: str, parallel: int, env: dict[str, str]) -> float:
 def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> tuple[Any, ...]:
     mock, url = rt.start_mock(args.latency_ms, env, args.mock_workers)
     try:
-        items = write_task(work, url, args.mode, args.shots, args.parallel)
+        items = write_task(work, url, args.mode, args.shots, args.parallel, args.subjects)
         runner: list[float] = []
         bare: list[float] = []
         for _ in range(args.repeat):
@@ -140,12 +142,15 @@ def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> tuple[
         mock.wait(timeout=10)
 
 
-def time_load(work: Path, mode: str, shots: int) -> float:
+def time_load(work: Path, mode: str, shots: int, subjects: int) -> float:
     """Seconds the runner spends turning the mirror into items (in this process)."""
+    from modeleval.benchmarks import get_benchmark
     from modeleval.runner.benchmark_data import load_benchmark_items
     from modeleval.runner.config import BenchmarkRun, BenchmarkSource
 
-    run = BenchmarkRun("mmlu", mode, BenchmarkSource("dir", path=str(work / "mirror")), None, shots)
+    names = tuple(s.name for s in get_benchmark("mmlu").subsets[:subjects])
+    source = BenchmarkSource("dir", path=str(work / "mirror"))
+    run = BenchmarkRun("mmlu", mode, source, names, shots)
     began = time.perf_counter()
     load_benchmark_items(run)
     return time.perf_counter() - began
@@ -162,13 +167,14 @@ def main() -> int:
         "--mock-workers", type=int, default=max(1, min(4, (os.cpu_count() or 2) - 2))
     )
     parser.add_argument("--pin", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument("--subjects", type=int, default=57, help="MMLU subjects (35 items each)")
     parser.add_argument("--skip-qa", action="store_true", help="only the benchmark run")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     rt.choose_pinning(args.pin)
     with tempfile.TemporaryDirectory(prefix="modeleval-bench-") as tmp:
         work = Path(tmp)
-        build_mirror(work / "mirror")
+        build_mirror(work / "mirror", args.subjects)
         status = rt.StatusEndpoint()
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env.update(
@@ -182,7 +188,7 @@ def main() -> int:
         )
         warm = argparse.Namespace(**{**vars(args), "repeat": 1, "latency_ms": 0})
         measure(warm, env, work)  # bytecode and page cache
-        load = min(time_load(work, args.mode, args.shots) for _ in range(3))
+        load = min(time_load(work, args.mode, args.shots, args.subjects) for _ in range(3))
         items, runner, bare = measure(args, env, work)
         ideal = math.ceil(items / args.parallel) * args.latency_ms / 1000
         best, floor = min(runner), min(bare)
@@ -195,7 +201,8 @@ def main() -> int:
         print(f"  bare benchmark client : {floor:.3f} s  (runs: {rt.fmt(bare)})")
         print(f"  ideal ceil(N/P)*L     : {ideal:.3f} s")
         print(f"  runner / bare client  : {best / floor:.2f}x")
-        print(f"  of which reading the 114 parquet files and rendering: {load:.3f} s")
+        files = 2 * args.subjects
+        print(f"  of which reading the {files} parquet files and rendering: {load:.3f} s")
         if not args.skip_qa:
             mock_workers = args.mock_workers
             qa_runner, qa_bare = rt.measure(

@@ -27,6 +27,10 @@ CASES = {
         ["level  ttft p50", "worst TTFT/ITL median error"],
     ),
     "scoring_throughput.py": (["--items", "300"], ["scoring     :", "items/s"]),
+    "benchmark_throughput.py": (
+        ["--subjects", "3", "--parallel", "8", "--latency-ms", "5", "--repeat", "1"],
+        ["runner, whole process", "bare benchmark client", "plain QA", "benchmark ratio"],
+    ),
     "operator_reconcile.py": (["--tasks", "5", "--timeout", "120"], ["tasks applied: 5", "RSS"]),
     "emulator_throughput.py": (
         ["--objects", "20", "--updates", "2", "--watchers", "1"],
@@ -52,5 +56,6 @@ def test_bench_script_runs(script: str) -> None:
 
 
 def test_every_bench_script_is_exercised() -> None:
-    scripts = {p.name for p in BENCH.glob("*.py")} - {"bare_client.py"}  # run by the runner's
+    clients = {"bare_client.py", "bare_benchmark_client.py"}  # run by the throughput scripts
+    scripts = {p.name for p in BENCH.glob("*.py")} - clients
     assert scripts == set(CASES)
