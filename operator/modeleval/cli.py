@@ -114,8 +114,20 @@ def cmd_results(args: argparse.Namespace) -> int:
         f"{args.namespace}/{args.name}: {status.get('state', 'Unknown')}"
         f"  totalScore={status.get('totalScore')}  {status.get('message') or ''}".rstrip()
     )
-    for metric, value in sorted(((status.get("scores") or {}).get("metrics") or {}).items()):
+    scores = status.get("scores") or {}
+    for metric, value in sorted((scores.get("metrics") or {}).items()):
         print(f"  {metric:<16} {value:8.2f}")
+    benchmark = scores.get("benchmark")
+    if benchmark:
+        print(
+            f"  {benchmark.get('name')} ({benchmark.get('mode')}, {benchmark.get('fewShot')}-shot, "
+            f"{benchmark.get('reference')}): {benchmark.get('metric')} per model"
+        )
+        for model in scores.get("perModel") or []:
+            print(f"  {model.get('model')}: {model.get('totalScore')}  macro {model.get('macro')}")
+            for group in (model.get("categories") or []) + (model.get("subsets") or []):
+                value = (group.get("scores") or {}).get(benchmark.get("metric"))
+                print(f"    {group.get('name'):<40} {value:8.2f}  ({group.get('items')} items)")
     gsb = status.get("gsb")
     if gsb:
         print(
