@@ -108,7 +108,7 @@ class BenchmarkSource(ApiModel):
 
 
 class BenchmarkSpec(ApiModel):
-    """A standard benchmark, scored like its reference harness (docs/benchmarks-catalogue.md)."""
+    """A standard benchmark, scored like its reference harness (docs/standard-benchmarks.md)."""
 
     __rules__ = (
         Rule(

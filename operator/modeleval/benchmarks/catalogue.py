@@ -1,7 +1,7 @@
 """The benchmark catalogue (data): what ``spec.benchmark.name`` may be.
 
 Every variant reproduces one reference-harness task; prompt strings, regexes and defaults are
-those of lm-evaluation-harness 0.4.13 and EvalScope 1.14.1 (see docs/benchmarks-catalogue.md
+those of lm-evaluation-harness 0.4.13 and EvalScope 1.14.1 (see docs/standard-benchmarks.md
 for the differences we chose). ``tests/unit/benchmarks`` checks each one against the
 harnesses' own outputs.
 """

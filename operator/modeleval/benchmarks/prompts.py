@@ -9,7 +9,7 @@ message from their templates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from modeleval.benchmarks.definitions import EvalScopePrompt, LmEvalPrompt
@@ -52,14 +52,14 @@ def _needs_delimiter(prefix: str, suffix: str) -> bool:
     return bool(prefix) and not (prefix[-1].isspace() or suffix[0].isspace())
 
 
-def lmeval_question(prompt: LmEvalPrompt, doc: Doc, values: dict[str, str], shots: int) -> str:
+def lmeval_question(prompt: LmEvalPrompt, doc: Doc, values: Mapping[str, str], shots: int) -> str:
     template = prompt.zero_shot_question if shots == 0 and prompt.zero_shot_question else None
-    return (template or prompt.question).format(**values)
+    return (template or prompt.question).format_map(values)
 
 
-def lmeval_target(prompt: LmEvalPrompt, values: dict[str, str], shots: int) -> str:
+def lmeval_target(prompt: LmEvalPrompt, values: Mapping[str, str], shots: int) -> str:
     template = prompt.zero_shot_target if shots == 0 and prompt.zero_shot_target else None
-    return (template or prompt.target).format(**values)
+    return (template or prompt.target).format_map(values)
 
 
 def render_lmeval(
@@ -71,22 +71,29 @@ def render_lmeval(
     zh: str = "",
     system: str | None = None,
     shot_answers: Sequence[str] | None = None,
+    shot_cache: dict[int, tuple[str, str]] | None = None,
 ) -> Rendered:
     """The item's prompt with ``shots`` before it (``shot_answers`` overrides the shots'
-    rendered answers: GSM8K CoT's fixed exemplars)."""
+    rendered answers: GSM8K CoT's fixed exemplars). ``shot_cache`` keeps rendered shots
+    between items of one subset (keyed by the shot's identity)."""
     values = fields(doc, title=title, zh=zh)
     messages: list[Message] = []
-    header = _join_ws(system or "", prompt.description.format(**values), prompt.fewshot_delimiter)
+    header = _join_ws(system or "", prompt.description.format_map(values), prompt.fewshot_delimiter)
     if header:
         messages.append(Message("system", header))
     for number, shot in enumerate(shots):
-        shot_values = fields(shot, title=title, zh=zh)
-        answer = (
-            shot_answers[number]
-            if shot_answers is not None
-            else prompt.answer.format(**shot_values)
-        )
-        shot_question = prompt.question.format(**shot_values)
+        cached = shot_cache.get(id(shot)) if shot_cache is not None else None
+        if cached is None:
+            shot_values = fields(shot, title=title, zh=zh)
+            cached = (
+                prompt.question.format_map(shot_values),
+                prompt.answer.format_map(shot_values),
+            )
+            if shot_cache is not None:
+                shot_cache[id(shot)] = cached
+        shot_question, answer = cached
+        if shot_answers is not None:
+            answer = shot_answers[number]
         delimiter = (
             prompt.target_delimiter
             if not prompt.gen_prefix or _needs_delimiter(shot_question, prompt.gen_prefix)

@@ -180,27 +180,48 @@ def to_docs(record: str, subset: str, rows: list[dict[str, Any]]) -> list[Doc]:
 
 def options(choices: tuple[str, ...], line: str = "{label}. {text}", limit: int = 26) -> str:
     """Lettered option lines (``A. x\\nB. y``), at most ``limit`` of them."""
+    if line == "{label}. {text}":  # the common case, without a format call per line
+        return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(choices[:limit]))
     return "\n".join(
         line.format(label=LETTERS[i], text=text) for i, text in enumerate(choices[:limit])
     )
 
 
-def fields(doc: Doc, *, title: str = "", zh: str = "") -> dict[str, str]:
-    """What templates may use: ``question``, ``question_strip``, ``options``, ``options4``
-    (at most four, ``arc_challenge_chat``), ``gold_label``, ``gold_text``, ``answer``,
-    ``answer_number`` (after the last ``####``, stripped), ``explanation``, ``subject_title``,
-    ``subject_zh``."""
-    gold_ok = 0 <= doc.gold < len(doc.choices)
-    return {
-        "question": doc.question,
-        "question_strip": doc.question.strip(),
-        "options": options(doc.choices),
-        "options4": options(doc.choices, limit=4),
-        "gold_label": LETTERS[doc.gold] if gold_ok else doc.answer,
-        "gold_text": doc.choices[doc.gold] if gold_ok else "",
-        "answer": doc.answer,
-        "answer_number": doc.answer.split("####")[-1].strip(),
-        "explanation": doc.explanation,
-        "subject_title": title,
-        "subject_zh": zh,
-    }
+class Fields(dict[str, str]):
+    """Template fields, each computed when a template first asks for it (``format_map``)."""
+
+    def __init__(self, doc: Doc, title: str, zh: str) -> None:
+        super().__init__(question=doc.question, subject_title=title, subject_zh=zh)
+        self.doc = doc
+
+    def __missing__(self, key: str) -> str:
+        doc = self.doc
+        gold_ok = 0 <= doc.gold < len(doc.choices)
+        if key == "question_strip":
+            value = doc.question.strip()
+        elif key == "options":
+            value = options(doc.choices)
+        elif key == "options4":
+            value = options(doc.choices, limit=4)
+        elif key == "gold_label":
+            value = LETTERS[doc.gold] if gold_ok else doc.answer
+        elif key == "gold_text":
+            value = doc.choices[doc.gold] if gold_ok else ""
+        elif key == "answer":
+            value = doc.answer
+        elif key == "answer_number":
+            value = doc.answer.split("####")[-1].strip()
+        elif key == "explanation":
+            value = doc.explanation
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
+
+
+def fields(doc: Doc, *, title: str = "", zh: str = "") -> Fields:
+    """What templates may use (with ``str.format_map``): ``question``, ``question_strip``,
+    ``options``, ``options4`` (at most four, ``arc_challenge_chat``), ``gold_label``,
+    ``gold_text``, ``answer``, ``answer_number`` (after the last ``####``, stripped),
+    ``explanation``, ``subject_title``, ``subject_zh``."""
+    return Fields(doc, title, zh)

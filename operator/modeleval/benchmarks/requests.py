@@ -115,10 +115,11 @@ def build_requests(
         pool, shot_answers = _fixed_pool(spec, subset.name)
     evaluated = list(docs if spec.limit is None else docs[: spec.limit])
     shots = choose_shots(variant.fewshot, spec.shots, pool, evaluated)
+    cache: dict[int, tuple[str, str]] = {}
     requests = []
     for doc, chosen in zip(evaluated, shots, strict=True):
         answers = shot_answers[: len(chosen)] if shot_answers is not None else None
-        requests.append(_request(spec, subset, doc, chosen, answers))
+        requests.append(_request(spec, subset, doc, chosen, answers, cache))
     return requests
 
 
@@ -128,6 +129,7 @@ def _request(
     doc: Doc,
     shots: Sequence[Doc],
     shot_answers: Sequence[str] | None,
+    cache: dict[int, tuple[str, str]],
 ) -> Request:
     variant = spec.variant
     prompt = variant.prompt
@@ -145,6 +147,7 @@ def _request(
             zh=subset.zh,
             system=spec.system,
             shot_answers=shot_answers,
+            shot_cache=cache,
         )
         reference = lmeval_target(prompt, values, len(shots))
     meta: dict[str, Any] = {"subset": subset.name, "gold": doc.gold, "reference": reference}
