@@ -6,7 +6,7 @@ scoring, and must give byte-equal prompts, the same continuations and stop strin
 per-item verdicts (and extracted answers) and the same subset, category and overall
 averages (to 1e-6, i.e. far inside the 0.01 points asked for).
 
-Documented differences (docs/benchmarks-catalogue.md): ``arc_challenge_chat``'s YAML sends
+Documented differences (docs/standard-benchmarks.md): ``arc_challenge_chat``'s YAML sends
 the two characters ``\\n`` where a newline is meant; we send newlines. ``gsm8k_cot`` with 0
 shots renders lm-eval's ``gsm8k_cot_zeroshot`` (its own golden file), not gsm8k_cot's
 exemplar-less prompt.
