@@ -81,3 +81,18 @@ def test_snappy_literals_and_overlapping_copies() -> None:
 def test_corrupt_snappy_is_a_codec_error(block: bytes) -> None:
     with pytest.raises(CodecError):
         snappy_decompress(block)
+
+
+def test_hostile_sizes_do_not_allocate() -> None:
+    """A crafted run length, snappy length or gzip bomb stays within the page's size."""
+    import gzip
+
+    from modeleval.benchmarks.parquet.codecs import GZIP, decompress
+    from modeleval.benchmarks.parquet.reader import _hybrid
+
+    huge_run = bytes([0xFE, 0xFF, 0xFF, 0xFF, 0x0F, 1])  # an RLE run of 2**31 ones
+    assert _hybrid(huge_run, 0, len(huge_run), 1, 3) == [1, 1, 1]
+    with pytest.raises(CodecError, match="declared length"):
+        snappy_decompress(bytes([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) + _literal(b"x"))
+    bomb = gzip.compress(bytes(10_000_000))
+    assert len(decompress(GZIP, bomb, 100)) == 100

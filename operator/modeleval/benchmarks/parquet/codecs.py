@@ -34,6 +34,7 @@ def snappy_decompress(data: bytes | memoryview) -> bytes:
     """Decode one raw snappy block (the format parquet pages use; no framing)."""
     src = bytes(data)
     pos = length = shift = 0
+    limit = len(src) * 256 + 64  # snappy never expands more than this (copies <= 64 bytes)
     while True:  # preamble: uncompressed length as a varint
         if pos >= len(src):
             raise CodecError("snappy: truncated length")
@@ -43,6 +44,8 @@ def snappy_decompress(data: bytes | memoryview) -> bytes:
         if not b & 0x80:
             break
         shift += 7
+    if length > limit:
+        raise CodecError("snappy: declared length out of range")
     out = bytearray()
     produced = 0
     end = len(src)
@@ -63,6 +66,8 @@ def snappy_decompress(data: bytes | memoryview) -> bytes:
             out += src[pos : pos + size]
             pos += size
             produced += size
+            if produced > length:
+                raise CodecError("snappy: more bytes than the header declares")
             continue
         if kind == 1:
             size = 4 + ((tag >> 2) & 7)
@@ -86,6 +91,8 @@ def snappy_decompress(data: bytes | memoryview) -> bytes:
             whole, rest = divmod(size, offset)
             out += pattern * whole + pattern[:rest]
         produced += size
+        if produced > length:
+            raise CodecError("snappy: more bytes than the header declares")
     if len(out) != length:
         raise CodecError(f"snappy: got {len(out)} bytes, header says {length}")
     return bytes(out)
@@ -107,10 +114,11 @@ def decompress(codec: int, data: bytes | memoryview, size: int) -> bytes:
     if codec == SNAPPY:
         return snappy_decompress(data)
     if codec == GZIP:
-        try:
-            return zlib.decompress(bytes(data), 47)
+        try:  # no more than the page header declares (a gzip bomb stops there)
+            out = zlib.decompressobj(47).decompress(bytes(data), size)
         except zlib.error as exc:
             raise CodecError(f"gzip: {exc}") from None
+        return out
     if codec == ZSTD:
         zstd = _module("compression.zstd")
         if zstd is not None:

@@ -29,6 +29,10 @@ DATA_PAGE, INDEX_PAGE, DICTIONARY_PAGE, DATA_PAGE_V2 = range(4)
 UTF8, CONVERTED_LIST = 0, 3
 
 
+MAX_PAGE = 256 * 1024 * 1024
+"""Largest uncompressed page accepted (a hostile file cannot make us allocate more)."""
+
+
 class ParquetError(ValueError):
     """Not a parquet file, or one using a feature this reader does not have."""
 
@@ -115,7 +119,7 @@ def _hybrid(data: bytes, pos: int, end: int, width: int, count: int) -> list[int
         else:
             value = int.from_bytes(data[pos : pos + size], "little") if size else 0
             pos += size
-            out.extend([value] * (header >> 1))
+            out.extend([value] * min(header >> 1, count - len(out)))  # a run cannot overflow
     if len(out) < count:
         raise ParquetError("levels or indices end early")
     return out[:count]
@@ -207,6 +211,8 @@ def _read_column(data: bytes, meta: dict[int, Any], node: Node) -> _Column:
         header = reader.struct()
         pos = reader.pos
         size = header[3]
+        if size < 0 or pos + size > len(data) or header[2] > MAX_PAGE:
+            raise ParquetError(f"column {node.name}: page sizes out of range")
         body = memoryview(data)[pos : pos + size]
         pos += size
         page_type = header[1]
@@ -337,6 +343,17 @@ def read_table(data: bytes) -> list[dict[str, Any]]:
             assembler = _Assembler(split)
             count = len(split[id(leaves[0])].rows) if leaves else 0
             rows.extend(assembler.struct(schema, row, 0) for row in range(count))
-    except (ThriftError, CodecError, struct.error, KeyError, IndexError, StopIteration) as exc:
+    except (
+        ThriftError,
+        CodecError,
+        struct.error,
+        KeyError,
+        IndexError,
+        StopIteration,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        UnicodeDecodeError,
+    ) as exc:
         raise ParquetError(f"cannot read parquet: {exc!r}") from None
     return rows
