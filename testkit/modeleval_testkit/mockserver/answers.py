@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -98,6 +99,12 @@ def logprob_tokens(text: str) -> list[tuple[int, str]]:
 def echo_logprobs(prompt: str, preferred_from: int | None) -> dict[str, list[object]]:
     """The ``logprobs`` block of an echoed prompt: the first token has none (as in OpenAI and
     vLLM answers); tokens from ``preferred_from`` on get ``PREFERRED_LOGPROB``."""
+    return {key: list(values) for key, values in _echo(prompt, preferred_from).items()}
+
+
+@functools.lru_cache(maxsize=16384)
+def _echo(prompt: str, preferred_from: int | None) -> dict[str, tuple[object, ...]]:
+    """``echo_logprobs``, memoised: a benchmark sends the same prompts again and again."""
     tokens = logprob_tokens(prompt)
     values: list[float | None] = []
     for index, (offset, token) in enumerate(tokens):
@@ -108,12 +115,12 @@ def echo_logprobs(prompt: str, preferred_from: int | None) -> dict[str, list[obj
         else:
             values.append(token_logprob(token))
     return {
-        "tokens": [t for _, t in tokens],
-        "token_logprobs": list(values),
-        "top_logprobs": [
+        "tokens": tuple(t for _, t in tokens),
+        "token_logprobs": tuple(values),
+        "top_logprobs": tuple(
             None if v is None else {t: v} for (_, t), v in zip(tokens, values, strict=True)
-        ],
-        "text_offset": [o for o, _ in tokens],
+        ),
+        "text_offset": tuple(o for o, _ in tokens),
     }
 
 
