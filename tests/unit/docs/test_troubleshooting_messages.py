@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from modeleval.reconcile.evaltask_state import (
 from modeleval.reconcile.evaltask_views import pod_failure_message
 from modeleval.reconcile.servicegroup_status import compute_status
 from modeleval.runner.config import RunConfig, RunSettings
+from modeleval.runner.engine import ModelOutcome
 from modeleval.runner.infer import InferenceSummary
 from modeleval.runner.phases import PhaseError, load_items
 from modeleval.runner.score import ScoringConfigError, judge_from_task, load_task_predictions
@@ -201,7 +203,8 @@ def task_messages() -> list[str]:
         obs(jobs=finished),
     ]
     messages = [next_step(o).message or "" for o in observations]
-    budget = InferenceSummary(total=1000, failed=120).failure_message(0.1)
+    outcome = ModelOutcome("m", attempted=1000, failed=120, errors=Counter({"HTTP 401": 120}))
+    budget = InferenceSummary(total=1000, failed=120, outcomes=[outcome]).failure_message(0.1)
     messages.append(failed_job_message(f"inference failed: {budget}"))
     running = obs(jobs={Phase.INFER: JobView("t-infer", generation=1)})
     messages.append(deferred_spec_change(running, 2, 1) or "")
