@@ -63,16 +63,38 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from modeleval.localrun import LocalRunError, run_task_locally
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a dict; a value without ``=`` is a usage error."""
+    pairs = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise SystemExit(f"modeleval run: {option} takes NAME=VALUE, got {item!r}")
+        pairs[name] = value
+    return pairs
 
-    tasks = [doc for doc in _documents(args.file) if doc.get("kind") == c.EVAL_TASK_KIND]
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from modeleval.localrun import LocalObjects, LocalRunError, run_task_locally
+
+    documents = [doc for path in args.file for doc in _documents(path)]
+    tasks = [doc for doc in documents if doc.get("kind") == c.EVAL_TASK_KIND]
     if len(tasks) != 1:
-        print(f"{args.file}: expected exactly one EvalTask, found {len(tasks)}", file=sys.stderr)
+        where = ", ".join(str(p) for p in args.file)
+        print(f"{where}: expected exactly one EvalTask, found {len(tasks)}", file=sys.stderr)
         return 2
-    urls = dict(item.split("=", 1) for item in args.url or [])
+    urls = _pairs(args.url, "--url")
+    pvcs = {claim: Path(path) for claim, path in _pairs(args.pvc, "--pvc").items()}
+    objects = LocalObjects.from_documents(documents, pvc_dirs=pvcs)
     try:
-        summary = run_task_locally(tasks[0], out_dir=args.out, urls=urls, progress=not args.quiet)
+        summary = run_task_locally(
+            tasks[0],
+            out_dir=args.out,
+            urls=urls,
+            progress=not args.quiet,
+            objects=objects,
+            dataset=args.dataset,
+        )
     except LocalRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -142,7 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
 
     run = sub.add_parser("run", help="run an EvalTask locally, no cluster")
-    run.add_argument("-f", "--file", type=Path, required=True, help="YAML with one EvalTask")
+    run.add_argument(
+        "-f",
+        "--file",
+        type=Path,
+        action="append",
+        required=True,
+        help="YAML with one EvalTask; more -f files may hold the ConfigMaps and Secrets it uses",
+    )
+    run.add_argument("--dataset", type=Path, help="a local dataset file (overrides spec.dataset)")
+    run.add_argument(
+        "--pvc",
+        action="append",
+        metavar="CLAIM=DIR",
+        help="a local directory standing for a PVC the task reads (e.g. its dataset)",
+    )
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.add_argument(
         "--url",

@@ -2,7 +2,9 @@
 
 The same runner phases the Jobs run (``infer`` or ``perf``, then ``score``), with the task file
 written locally, progress shown as a bar instead of patched into a status, and results plus the
-HTML report left in the output directory.
+HTML report left in the output directory. What the task references (its dataset ConfigMap or
+PVC, its Secrets) is resolved from the other documents and options given, as a cluster would
+(:mod:`modeleval.localrefs`).
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from modeleval.api import EvalTask, secret_env_name
+from modeleval.api import EvalTask
 from modeleval.builders.runplan import build_run_plan
+from modeleval.localrefs import LocalObjects, LocalRunError
 
-
-class LocalRunError(Exception):
-    """The task cannot run locally; the message says why and what to do."""
+__all__ = ["LocalObjects", "LocalRunError", "prepare_task_file", "run_task_locally"]
 
 
 class _BarSink:
@@ -59,21 +62,19 @@ class _BarSink:
         self._progress.update(self._bar, completed=progress.get("processed", 0))
 
 
-def _secret_refs(spec: Any) -> list[Any]:
-    refs = []
-    for model in spec.models or []:
-        endpoint = model.endpoint
-        if endpoint is not None:
-            if endpoint.api_key_secret_ref is not None:
-                refs.append(endpoint.api_key_secret_ref)
-            refs += [h.secret_key_ref for h in endpoint.request_headers_from or []]
-    return refs
-
-
-def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) -> Path:
-    """Validate the task, resolve model URLs, write ``out_dir/task.json``; its path."""
+def prepare_task_file(
+    doc: dict[str, Any],
+    out_dir: Path,
+    urls: dict[str, str],
+    objects: LocalObjects | None = None,
+    dataset: Path | None = None,
+) -> tuple[Path, dict[str, str]]:
+    """Validate the task, resolve model URLs, its dataset and Secrets, write
+    ``out_dir/task.json``; its path and the Secrets' environment variables."""
+    body = dict(doc)
+    body["metadata"] = {"name": "local", **(doc.get("metadata") or {})}
     try:
-        task = EvalTask.model_validate(doc)
+        task = EvalTask.model_validate(body)
     except ValidationError as exc:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise LocalRunError("invalid EvalTask:\n  " + "\n  ".join(lines)) from None
@@ -98,18 +99,20 @@ def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) 
                 "api": model.endpoint.api if model.endpoint else "openai-chat",
             }
         )
-    for ref in _secret_refs(task.spec):
-        env = secret_env_name(ref)
-        if env not in os.environ:
-            raise LocalRunError(f"the task needs Secret {ref.name}/{ref.key}: export {env}=VALUE")
+    objects = objects or LocalObjects()
+    namespace = task.metadata.namespace
+    secrets = objects.secret_env(task.spec, namespace)
     out_dir.mkdir(parents=True, exist_ok=True)
-    body = dict(doc)
-    body.setdefault("metadata", {}).setdefault("name", "local")
     body["resolved"] = {"models": resolved}
-    body["plan"] = build_run_plan(EvalTask.model_validate(body), body["resolved"])
+    body["plan"] = build_run_plan(task, body["resolved"])
+    local = dataset or objects.dataset_file(task.spec.dataset, namespace, out_dir)
+    if local is not None and body["plan"].get("dataset") is not None:
+        if not local.is_file():
+            raise LocalRunError(f"--dataset: {local} not found")
+        body["plan"]["dataset"] = {**body["plan"]["dataset"], "source": "file", "path": str(local)}
     path = out_dir / "task.json"
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    return path, secrets
 
 
 def run_task_locally(
@@ -118,12 +121,37 @@ def run_task_locally(
     out_dir: Path,
     urls: dict[str, str] | None = None,
     progress: bool = True,
+    objects: LocalObjects | None = None,
+    dataset: Path | None = None,
 ) -> dict[str, Any]:
     """Run inference (or the performance test) and scoring; the summary as a dict."""
+    task_file, secrets = prepare_task_file(doc, out_dir, urls or {}, objects, dataset)
+    with _environment(secrets):
+        return _run_phases(doc, task_file, out_dir, progress)
+
+
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """``extra`` in ``os.environ`` while the phases run (where a Job has its Secrets), then
+    the environment as it was."""
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_phases(
+    doc: dict[str, Any], task_file: Path, out_dir: Path, progress: bool
+) -> dict[str, Any]:
     from modeleval.runner.__main__ import main as runner_main
     from modeleval.runner.phases import PhaseError, run_phase
 
-    task_file = prepare_task_file(doc, out_dir, urls or {})
     spec = doc.get("spec", {})
     phase = "perf" if spec.get("type") == "Performance" else "infer"
     if spec.get("models"):

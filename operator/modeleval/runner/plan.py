@@ -126,6 +126,8 @@ def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
         return DatasetSource(path=override, **common)
     if source == "inline":
         return DatasetSource(inline=list(d.get("rows") or []), **common)
+    if source == "file":  # written by `modeleval run` for a dataset resolved on the machine
+        return DatasetSource(path=str(d["path"]), **common)
     if source == "configMap":
         base = env.get("MODELEVAL_DATASET_DIR", "/etc/modeleval/dataset")
         return DatasetSource(path=str(Path(base) / d["key"]), **common)

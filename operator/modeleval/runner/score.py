@@ -27,16 +27,18 @@ import os
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from modeleval.api import SecretKeySelector, secret_env_name
+from modeleval.constants import secret_env_var
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.engine import ScoringConfigError, score_results
-from modeleval.scoring.http_judge import OpenAIJudge
 from modeleval.scoring.judge import JudgeClient
 from modeleval.scoring.records import Prediction, read_predictions
 from modeleval.scoring.summary import Summary
+
+if TYPE_CHECKING:
+    from modeleval.scoring.http_judge import OpenAIJudge
 
 log = logging.getLogger("modeleval.scoring")
 
@@ -52,7 +54,7 @@ class StatusSink(Protocol):
 
 
 def _secret(ref: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    name = secret_env_name(SecretKeySelector.model_validate(ref))
+    name = secret_env_var(str(ref.get("name")), str(ref.get("key")))
     if name not in env:
         raise ScoringConfigError(f"secret {ref.get('name')}/{ref.get('key')} not in env {name}")
     return env[name]
@@ -74,6 +76,8 @@ def judge_from_task(task: Mapping[str, Any], env: Mapping[str, str]) -> OpenAIJu
     if endpoint.get("apiKeySecretRef"):
         api_key = _secret(endpoint["apiKeySecretRef"], env)
     model = resolved.get("model") or endpoint.get("model") or judge.get("apiName") or "judge"
+    from modeleval.scoring.http_judge import OpenAIJudge
+
     return OpenAIJudge(url, model, headers=headers, api_key=api_key)
 
 

@@ -19,23 +19,68 @@ Errors: :class:`ScoringConfigError` for configurations the inputs cannot satisfy
 mode without a judge client, GSB without exactly two models); per-item failures never raise.
 """
 
-from modeleval.scoring.aggregate import DEFINITION as TOTAL_SCORE_DEFINITION
-from modeleval.scoring.bleu import SentenceBleu
-from modeleval.scoring.choice import extract_choice
-from modeleval.scoring.config import (
-    JudgeConfig,
-    ManualConfig,
-    NormalizationConfig,
-    RuleConfig,
-    ScoringConfig,
-)
-from modeleval.scoring.engine import ScoringConfigError, score_results
-from modeleval.scoring.http_judge import JudgeHTTPError, OpenAIJudge
-from modeleval.scoring.judge import JudgeClient, JudgeParseError, parse_score
-from modeleval.scoring.pairwise import GsbCounts, parse_verdict
-from modeleval.scoring.records import Prediction, load_predictions_dir, read_predictions
-from modeleval.scoring.rules import RuleScorer, edit_similarity, rouge_l
-from modeleval.scoring.summary import Summary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modeleval.scoring.aggregate import DEFINITION as TOTAL_SCORE_DEFINITION
+    from modeleval.scoring.bleu import SentenceBleu
+    from modeleval.scoring.choice import extract_choice
+    from modeleval.scoring.config import (
+        JudgeConfig,
+        ManualConfig,
+        NormalizationConfig,
+        RuleConfig,
+        ScoringConfig,
+    )
+    from modeleval.scoring.engine import ScoringConfigError, score_results
+    from modeleval.scoring.http_judge import JudgeHTTPError, OpenAIJudge
+    from modeleval.scoring.judge import JudgeClient, JudgeParseError, parse_score
+    from modeleval.scoring.pairwise import GsbCounts, parse_verdict
+    from modeleval.scoring.records import Prediction, load_predictions_dir, read_predictions
+    from modeleval.scoring.rules import RuleScorer, edit_similarity, rouge_l
+    from modeleval.scoring.summary import Summary
+
+_HOME = {
+    "TOTAL_SCORE_DEFINITION": ("aggregate", "DEFINITION"),
+    "SentenceBleu": ("bleu", "SentenceBleu"),
+    "extract_choice": ("choice", "extract_choice"),
+    "JudgeConfig": ("config", "JudgeConfig"),
+    "ManualConfig": ("config", "ManualConfig"),
+    "NormalizationConfig": ("config", "NormalizationConfig"),
+    "RuleConfig": ("config", "RuleConfig"),
+    "ScoringConfig": ("config", "ScoringConfig"),
+    "ScoringConfigError": ("engine", "ScoringConfigError"),
+    "score_results": ("engine", "score_results"),
+    "JudgeHTTPError": ("http_judge", "JudgeHTTPError"),
+    "OpenAIJudge": ("http_judge", "OpenAIJudge"),
+    "JudgeClient": ("judge", "JudgeClient"),
+    "JudgeParseError": ("judge", "JudgeParseError"),
+    "parse_score": ("judge", "parse_score"),
+    "GsbCounts": ("pairwise", "GsbCounts"),
+    "parse_verdict": ("pairwise", "parse_verdict"),
+    "Prediction": ("records", "Prediction"),
+    "load_predictions_dir": ("records", "load_predictions_dir"),
+    "read_predictions": ("records", "read_predictions"),
+    "RuleScorer": ("rules", "RuleScorer"),
+    "edit_similarity": ("rules", "edit_similarity"),
+    "rouge_l": ("rules", "rouge_l"),
+    "Summary": ("summary", "Summary"),
+}
+"""Public name -> (module, attribute). Imported on first use: a scoring process loads only
+what its metrics need (BLEU brings numpy and sacrebleu, the judge client aiohttp)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _HOME[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "TOTAL_SCORE_DEFINITION",

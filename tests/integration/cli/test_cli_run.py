@@ -10,6 +10,7 @@ import yaml
 
 from modeleval.cli import main
 from modeleval_testkit.mockserver import MockModelServer
+from tests.support.paths import REPO
 from tests.support.tasks import local_task
 
 
@@ -28,3 +29,87 @@ def test_run_scores_a_task_locally(tmp_path: Path, capsys: pytest.CaptureFixture
     assert summary["metrics"]["accuracy"] == pytest.approx(200 / 3, abs=0.01)
     assert (out / "report.html").exists()
     assert (out / "predictions" / "mock.jsonl").read_text().count("\n") == 3
+
+
+SAMPLES = REPO / "manifests" / "samples"
+
+
+def test_run_finds_the_dataset_configmap_among_the_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample task as a newcomer runs it: its ConfigMap comes from the sample file."""
+    with MockModelServer(answers={}).running() as server:
+        code = main(
+            [
+                "run",
+                "-f", str(SAMPLES / "20-evaltask-rule.yaml"),
+                "-f", str(SAMPLES / "00-dataset-configmap.yaml"),
+                "--url", f"qwen-7b={server.base_url}/v1",
+                "--out", str(tmp_path / "out"), "-q",
+            ]
+        )  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        assert server.stats().requests == 8  # spec.limits: 8 of the ConfigMap's items
+    lines = (tmp_path / "out" / "predictions" / "qwen-7b.jsonl").read_text().splitlines()
+    assert {json.loads(line)["id"] for line in lines} == {f"q{i}" for i in range(1, 9)}
+
+
+def test_run_without_the_configmap_says_how_to_supply_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["run", "-f", str(SAMPLES / "20-evaltask-rule.yaml"), "--url", "qwen-7b=http://h/v1",
+         "--out", str(tmp_path / "out"), "-q"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "ConfigMap demo-qa-dataset (key qa.jsonl) is not among the files given with -f" in err
+    assert "--dataset FILE" in err
+
+
+def test_run_with_a_dataset_file_and_a_pvc_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "set.jsonl").write_text('{"id": "a", "input": "x", "target": "y"}\n')
+    override = tmp_path / "other.jsonl"
+    override.write_text('{"id": "b", "input": "x", "target": "y"}\n' * 1)
+    task = local_task("http://placeholder/v1")
+    task["spec"]["dataset"] = {"pvc": {"claimName": "data", "path": "/set.jsonl"}}  # type: ignore[index]
+    task_file = tmp_path / "task.yaml"
+    with MockModelServer(answers={}).running() as server:
+        task["spec"]["models"][0]["endpoint"]["url"] = server.base_url + "/v1"  # type: ignore[index]
+        task_file.write_text(yaml.safe_dump(task))
+        missing = main(["run", "-f", str(task_file), "--out", str(tmp_path / "o1"), "-q"])
+        assert missing == 1
+        assert "pass --pvc data=DIR" in capsys.readouterr().err
+        args = ["run", "-f", str(task_file), "-q", "--pvc", f"data={data}"]
+        assert main([*args, "--out", str(tmp_path / "o2")]) == 0
+        assert main([*args, "--out", str(tmp_path / "o3"), "--dataset", str(override)]) == 0
+    read = lambda out: json.loads((tmp_path / out / "predictions" / "mock.jsonl").read_text())  # noqa: E731
+    assert read("o2")["id"] == "a"
+    assert read("o3")["id"] == "b"
+
+
+def test_run_takes_secrets_from_secret_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "llm"},
+              "stringData": {"token": "s3cret-value"}}  # fmt: skip
+    with MockModelServer(answers={}).running() as server:
+        task = local_task(server.base_url + "/v1")
+        task["spec"]["models"][0]["endpoint"]["apiKeySecretRef"] = {"name": "llm", "key": "token"}  # type: ignore[index]
+        files = tmp_path / "task.yaml"
+        files.write_text(yaml.safe_dump_all([task, secret]))
+        assert main(["run", "-f", str(files), "--out", str(tmp_path / "o"), "-q"]) == 0, (
+            capsys.readouterr().err
+        )
+        assert server.stats().requests == 3
+    only_task = tmp_path / "task-only.yaml"
+    only_task.write_text(yaml.safe_dump(task))
+    assert main(["run", "-f", str(only_task), "--out", str(tmp_path / "o2"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "needs Secret llm/token: add -f FILE holding the Secret, or export MODELEVAL_SECRET_" in err
+    )
