@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +131,21 @@ def run_task_locally(
         return _run_phases(doc, task_file, out_dir, progress)
 
 
+def _prewarm_scoring(task_file: Path) -> threading.Thread:
+    """Start the score phase's imports and tables in a thread: inference mostly waits on the
+    network, so they are ready when it ends (:func:`modeleval.runner.score.prewarm`)."""
+    task = json.loads(task_file.read_text(encoding="utf-8"))
+
+    def warm() -> None:
+        from modeleval.runner.score import prewarm
+
+        prewarm(task)
+
+    thread = threading.Thread(target=warm, name="score-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextmanager
 def _environment(extra: dict[str, str]) -> Iterator[None]:
     """``extra`` in ``os.environ`` while the phases run (where a Job has its Secrets), then
@@ -149,29 +165,34 @@ def _environment(extra: dict[str, str]) -> Iterator[None]:
 def _run_phases(
     doc: dict[str, Any], task_file: Path, out_dir: Path, progress: bool
 ) -> dict[str, Any]:
+    from modeleval.runner.__main__ import fast_loop_factory
     from modeleval.runner.__main__ import main as runner_main
     from modeleval.runner.phases import PhaseError, run_phase
 
     spec = doc.get("spec", {})
     phase = "perf" if spec.get("type") == "Performance" else "infer"
+    warm = _prewarm_scoring(task_file) if phase == "infer" else None
     if spec.get("models"):
         with _BarSink(progress) as sink:
             try:
-                code = asyncio.run(
-                    run_phase(
-                        phase,
-                        str(task_file),
-                        str(out_dir),
-                        asyncio.Event,
-                        sink=sink,
-                        use_default_sink=False,
+                with asyncio.Runner(loop_factory=fast_loop_factory()) as loop:
+                    code = loop.run(
+                        run_phase(
+                            phase,
+                            str(task_file),
+                            str(out_dir),
+                            asyncio.Event,
+                            sink=sink,
+                            use_default_sink=False,
+                        )
                     )
-                )
             except PhaseError as exc:
                 raise LocalRunError(str(exc)) from None
         if code != 0:
             raise LocalRunError(f"{phase} stopped before finishing (exit code {code})")
     if phase == "infer":
+        if warm is not None:
+            warm.join()
         code = runner_main(["score", "--task-file", str(task_file), "--results-dir", str(out_dir)])
         if code != 0:
             raise LocalRunError(f"scoring failed (exit code {code}); see the log above")

@@ -81,6 +81,33 @@ def judge_from_task(task: Mapping[str, Any], env: Mapping[str, str]) -> OpenAIJu
     return OpenAIJudge(url, model, headers=headers, api_key=api_key)
 
 
+def prewarm(task: Mapping[str, Any]) -> None:
+    """Do the score phase's start-up work ahead: import what its metrics need, build the
+    text tables, compile the report template.
+
+    ``modeleval run`` calls this in a thread while inference waits on the network, so the
+    score phase that follows starts at once; a Job's score phase does the same work in line.
+    Never raises: anything that fails here fails again, reported, in the phase itself.
+    """
+    try:
+        config = ScoringConfig.from_task_spec(task.get("spec") or {})
+        from modeleval.scoring.report import TEMPLATE, TEMPLATES
+        from modeleval.scoring.rules import RuleScorer
+        from modeleval.scoring.text import Normalization
+
+        Normalization().apply("warm-up，")
+        TEMPLATES.get_template(TEMPLATE)
+        if config.enabled("rule"):
+            scorer = RuleScorer(config.auto_rule_eval_config)
+            if "bleu" in scorer.metric_names:
+                scorer.bleu("预热 warm-up", "预热 warm-up", cjk=True)
+                scorer.bleu("warm up", "warm up", cjk=False)
+        if judge_from_task(task, os.environ) is not None:
+            import modeleval.scoring.http_judge  # noqa: F401
+    except Exception as exc:
+        log.debug("score phase pre-warm stopped: %s", exc)
+
+
 def model_names(spec: Mapping[str, Any]) -> list[str]:
     targets = spec.get("models") or spec.get("existingResults") or []
     return [str(t["name"]) for t in targets if t.get("name")]
