@@ -69,7 +69,11 @@ class FieldMapping(ApiModel):
     input: str | None = Field(default=None, description="Column of the input.")
     target: str | None = Field(default=None, description="Column of the reference answer.")
     id: str | None = Field(default=None, description="Column of the item id.")
-    system: str | None = Field(default=None, description="Column of a per-item system prompt.")
+    system: str | None = Field(
+        default=None,
+        description="Column of a per-item system prompt; an empty cell falls back to "
+        "inference.systemPrompt.",
+    )
 
 
 class DatasetSpec(ApiModel):

@@ -136,6 +136,8 @@ def _dataset(spec: DatasetSpec, limit: int | None) -> dict[str, Any]:
         mapping = {"input": fields.input, "target": fields.target, "id": fields.id}
     else:
         mapping = {}
+    if fields is not None:
+        mapping["system"] = fields.system
     plan: dict[str, Any] = {
         "format": None if spec.format in (None, "auto") else str(spec.format),
         "mapping": {k: v for k, v in mapping.items() if v is not None},

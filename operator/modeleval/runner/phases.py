@@ -93,7 +93,25 @@ async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asy
         except PerfFailed as exc:
             raise PhaseError(str(exc)) from None
     items = await load_items(config)
+    check_templates(config, items)
     return await _infer(config, items, sink, stop)
+
+
+def check_templates(config: RunConfig, items: list[Item]) -> None:
+    """Every ``{column}`` of every model's prompt template exists in every row, before a
+    single request is sent; the first row without one is named with its line."""
+    for model in config.models:
+        if not model.prompt.columns:
+            continue
+        for item in items:
+            missing = model.prompt.missing(item.fields)
+            if missing:
+                names = ", ".join(f"{{{col}}}" for col in missing)
+                raise PhaseError(
+                    f"bad dataset: {item.where}: the prompt template of model {model.name} "
+                    f"reads {names}, which this row does not have (write {{{{ and }}}} for "
+                    f"literal braces)"
+                )
 
 
 async def _infer(

@@ -113,3 +113,52 @@ def test_run_takes_secrets_from_secret_documents(
     assert (
         "needs Secret llm/token: add -f FILE holding the Secret, or export MODELEVAL_SECRET_" in err
     )
+
+
+def test_prompt_columns_and_a_per_item_system_prompt_reach_the_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"id": "1", "input": "how long?", "topic": "the Nile", "sys": "be terse", "target": "x"},
+        {"id": "2", "input": "how deep?", "topic": "Baikal", "sys": "", "target": "x"},
+    ]
+    dataset = tmp_path / "rows.jsonl"
+    dataset.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    rules = [(r"(?s)^be terse\n(.*)", r"SYSTEM[be terse] USER[\1]")]
+    with MockModelServer(rules=rules).running() as server:
+        task = local_task(server.base_url + "/v1")
+        task["spec"]["inference"]["promptTemplate"] = "About {topic} ({{braces}}): {input}"  # type: ignore[index]
+        task["spec"]["dataset"] = {
+            "pvc": {"claimName": "d", "path": "rows.jsonl"},
+            "fields": {"system": "sys"},
+        }  # type: ignore[index]
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(task))
+        args = ["run", "-f", str(task_file), "--dataset", str(dataset), "-q"]
+        code = main([*args, "--out", str(tmp_path / "o")])
+        assert code == 0, capsys.readouterr().err
+    lines = (tmp_path / "o/predictions/mock.jsonl").read_text().splitlines()
+    out = {row["id"]: row["output"] for row in map(json.loads, lines)}
+    assert out == {
+        "1": "SYSTEM[be terse] USER[About the Nile ({braces}): how long?]",
+        "2": "About Baikal ({braces}): how deep?",
+    }
+
+
+def test_a_template_column_missing_from_a_row_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = tmp_path / "rows.jsonl"
+    dataset.write_text('{"input": "a", "topic": "t"}\n\n{"input": "b"}\n')
+    with MockModelServer().running() as server:
+        task = local_task(server.base_url + "/v1")
+        task["spec"]["inference"]["promptTemplate"] = "On {topic}: {input}"  # type: ignore[index]
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(task))
+        args = ["run", "-f", str(task_file), "--dataset", str(dataset), "-q"]
+        code = main([*args, "--out", str(tmp_path / "o")])
+        assert server.stats().requests == 0  # nothing is sent for a task that cannot finish
+    assert code == 1
+    err = capsys.readouterr().err
+    named = f"{dataset}:3: the prompt template of model mock reads {{topic}}, which this row"
+    assert f"{named} does not have" in err
