@@ -98,8 +98,52 @@ def cmd_run(args: argparse.Namespace) -> int:
     except LocalRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if "performance" in summary and not args.json:
+        print(performance_table(summary["performance"]))
+        if summary.get("report"):
+            print(f"report: {summary['report']}")
+        return 0
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
+
+
+PERF_COLUMNS = (
+    ("MODEL", None),
+    ("PARALLEL", "parallel"),
+    ("OK", None),
+    ("REQ/S", "requestsPerSecond"),
+    ("OUT TOK/S", "outputTokensPerSecond"),
+    ("TTFT P50", ("ttftMs", "p50")),
+    ("TTFT P90", ("ttftMs", "p90")),
+    ("ITL P50", ("interTokenLatencyMs", "p50")),
+    ("LATENCY P50", ("latencyMs", "p50")),
+    ("LATENCY P90", ("latencyMs", "p90")),
+)
+"""The columns of a performance run's table (times in ms)."""
+
+
+def _cell(level: dict[str, Any], key: Any) -> str:
+    value = level.get(key[0]) if isinstance(key, tuple) else level.get(key)
+    if isinstance(key, tuple):
+        value = (value or {}).get(key[1])
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def performance_table(performance: dict[str, Any]) -> str:
+    """``performance.json`` as a table: one row per model and concurrency level."""
+    rows = [[name for name, _ in PERF_COLUMNS]]
+    for model, levels in (performance.get("models") or {}).items():
+        for level in levels:
+            ok = f"{level.get('succeeded', 0)}/{level.get('requests', 0)}"
+            cells = [_cell(level, key) for _, key in PERF_COLUMNS]
+            cells[0], cells[2] = model, ok
+            rows.append(cells)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(PERF_COLUMNS))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 DEMO_NEEDS = (
@@ -187,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL for a model that uses serviceGroupRef",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as JSON (performance tasks too)"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="run the whole stack locally with the samples")

@@ -200,6 +200,9 @@ def _run_phases(
     summary: dict[str, Any] = (
         json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
     )
+    performance = out_dir / "performance.json"
+    if performance.exists():
+        summary["performance"] = json.loads(performance.read_text(encoding="utf-8"))
     summary.setdefault("resultsDir", str(out_dir.resolve()))
     report = out_dir / "report.html"
     if report.exists():

@@ -121,6 +121,7 @@ def _performance(task: EvalTask, client: ApiClientSettings) -> dict[str, Any] | 
         "syntheticInputTokens": perf.synthetic_input_tokens if perf else None,
         "outputTokens": perf.output_tokens if perf else None,
         "latencyBudgetMs": perf.latency_budget_ms if perf else None,
+        "stream": perf.stream if perf else True,
     }
 
 

@@ -57,6 +57,8 @@ class PerfSettings:
     synthetic_input_tokens: int | None = None
     output_tokens: int | None = None
     latency_budget_ms: float | None = None
+    stream: bool = True
+    """Stream the answers (TTFT and inter-token latency are measured only when streaming)."""
 
 
 @dataclass(frozen=True, slots=True)

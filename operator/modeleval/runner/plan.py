@@ -110,6 +110,7 @@ def _performance(p: Mapping[str, Any]) -> PerfSettings:
         synthetic_input_tokens=p.get("syntheticInputTokens"),
         output_tokens=p.get("outputTokens"),
         latency_budget_ms=p.get("latencyBudgetMs"),
+        stream=bool(p.get("stream", True)),
     )
 
 

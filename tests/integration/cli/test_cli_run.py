@@ -162,3 +162,24 @@ def test_a_template_column_missing_from_a_row_names_the_line(
     err = capsys.readouterr().err
     named = f"{dataset}:3: the prompt template of model mock reads {{topic}}, which this row"
     assert f"{named} does not have" in err
+
+
+def test_run_of_a_performance_task_prints_the_levels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MockModelServer(ttft_s=0.005, itl_s=0.001, output_tokens=4).running() as server:
+        task = local_task(server.base_url + "/v1")
+        task["spec"]["type"] = "Performance"  # type: ignore[index]
+        task["spec"]["performance"] = {"parallel": [1, 2], "requestsPerLevel": 4}  # type: ignore[index]
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(task))
+        assert main(["run", "-f", str(task_file), "--out", str(tmp_path / "o"), "-q"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == [
+        "MODEL", "PARALLEL", "OK", "REQ/S", "OUT", "TOK/S", "TTFT", "P50", "TTFT", "P90",
+        "ITL", "P50", "LATENCY", "P50", "LATENCY", "P90",
+    ]  # fmt: skip
+    rows = [line.split() for line in out[1:3]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("mock", "1", "4/4"), ("mock", "2", "4/4")]
+    assert all(float(r[5]) >= 5 for r in rows)  # TTFT p50 in ms: at least the mock's 5 ms
+    assert out[3] == f"report: {(tmp_path / 'o' / 'report.html').resolve()}"

@@ -185,3 +185,30 @@ def test_unresolved_service_group_and_bad_files(tmp_path: Path, write: Writer) -
         load_run_config(tmp_path / "missing.json", results_dir=tmp_path, env={})
     with pytest.raises(TaskFileError, match="invalid EvalTask"):
         load_run_config(write(tmp_path, task({"models": []})), results_dir=tmp_path, env={})
+
+
+def test_performance_settings(tmp_path: Path, write: Writer) -> None:
+    spec = {
+        "type": "Performance",
+        "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
+        "dataset": {"inline": [{"input": "hi"}]},
+        "performance": {
+            "parallel": [1, 8],
+            "requestsPerLevel": 20,
+            "stream": False,
+            "syntheticInputTokens": 100,
+            "outputTokens": 16,
+            "latencyBudgetMs": 500,
+        },
+    }
+    perf = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={}).performance
+    assert perf is not None
+    assert (perf.levels, perf.requests_per_level, perf.stream) == ((1, 8), 20, False)
+    assert (perf.synthetic_input_tokens, perf.output_tokens, perf.latency_budget_ms) == (
+        100,
+        16,
+        500,
+    )
+    spec["performance"].pop("stream")  # type: ignore[attr-defined]
+    default = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={}).performance
+    assert default is not None and default.stream is True
