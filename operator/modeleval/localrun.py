@@ -96,7 +96,7 @@ def prepare_task_file(
             {
                 "name": model.name,
                 "url": url,
-                "model": (model.endpoint.model if model.endpoint else None) or model.name,
+                "model": model.endpoint.model if model.endpoint else None,
                 "api": model.endpoint.api if model.endpoint else "openai-chat",
             }
         )

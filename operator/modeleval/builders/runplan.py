@@ -39,8 +39,8 @@ def build_run_plan(task: EvalTask, resolved: Mapping[str, Any] | None) -> dict[s
         "version": PLAN_VERSION,
         "task": {"name": task.metadata.name, "namespace": task.metadata.namespace},
         "models": [
-            _model(target, inference, client, by_name.get(target.name))
-            for target in spec.models or []
+            _model(index, target, inference, client, by_name.get(target.name))
+            for index, target in enumerate(spec.models or [])
         ],
         "run": {"logEvery": client.log_every_query, "maxErrorRatio": client.max_error_ratio},
         "performance": _performance(task, client),
@@ -55,6 +55,7 @@ def secret_ref(ref: SecretKeySelector) -> dict[str, str]:
 
 
 def _model(
+    index: int,
     target: ModelTarget,
     inference: Any,
     client: ApiClientSettings,
@@ -66,10 +67,13 @@ def _model(
     params = _merge_params(inference.params if inference else None, target.params)
     system = (inference.system_prompt if inference else None) or params.pop("system", None)
     template = target.prompt_template or (inference.prompt_template if inference else None)
+    model = resolved.get("model") or (endpoint.model if endpoint else None)
     return {
         "name": target.name,
         "url": resolved.get("url") or (endpoint.url if endpoint else None),
-        "model": resolved.get("model") or (endpoint.model if endpoint else None) or target.name,
+        "model": model,
+        # Unset: the runner asks the server (GET {url}/models) and names this field if it cannot.
+        "modelField": None if model else f"spec.models[{index}].endpoint.model",
         "api": str(api).lower().removeprefix("openai-"),
         "template": template or "{input}",
         "system": system,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -84,6 +85,7 @@ async def run_phase(
 
 
 async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asyncio.Event) -> int:
+    config = await with_model_names(config)
     if phase == "perf":
         from modeleval.runner.perf.phase import PerfFailed, run_performance
 
@@ -95,6 +97,19 @@ async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asy
     items = await load_items(config)
     check_templates(config, items)
     return await _infer(config, items, sink, stop)
+
+
+async def with_model_names(config: RunConfig) -> RunConfig:
+    """``config`` with every unset ``endpoint.model`` asked from its server."""
+    if all(model.model for model in config.models):
+        return config
+    from modeleval.runner.discovery import DiscoveryError, with_served_models
+
+    try:
+        models = await with_served_models(config.models)
+    except DiscoveryError as exc:
+        raise PhaseError(str(exc)) from None
+    return dataclasses.replace(config, models=models)
 
 
 def check_templates(config: RunConfig, items: list[Item]) -> None:

@@ -93,7 +93,8 @@ def _model(m: Mapping[str, Any], env: Mapping[str, str]) -> ModelRun:
     return ModelRun(
         name=name,
         url=m["url"],
-        model=m.get("model") or name,
+        model=m.get("model") or ("" if m.get("modelField") else name),
+        model_field=str(m.get("modelField") or "model"),
         api=api,
         prompt=PromptTemplate(template=m.get("template") or "{input}", system=m.get("system")),
         params=dict(m.get("params") or {}),

@@ -183,3 +183,31 @@ def test_run_of_a_performance_task_prints_the_levels(
     assert [(r[0], r[1], r[2]) for r in rows] == [("mock", "1", "4/4"), ("mock", "2", "4/4")]
     assert all(float(r[5]) >= 5 for r in rows)  # TTFT p50 in ms: at least the mock's 5 ms
     assert out[3] == f"report: {(tmp_path / 'o' / 'report.html').resolve()}"
+
+
+def test_an_unset_model_name_is_asked_from_the_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server pinned to one model answers 400 to any other name: the runner asks
+    GET /v1/models when endpoint.model is unset (it used to send the task's model name)."""
+    with MockModelServer(model="Qwen/Qwen2-0.5B", pinned=True).running() as server:
+        task = local_task(server.base_url + "/v1")
+        del task["spec"]["models"][0]["endpoint"]["model"]  # type: ignore[index]
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(task))
+        code = main(["run", "-f", str(task_file), "--out", str(tmp_path / "o"), "-q"])
+        assert code == 0, capsys.readouterr().err
+        assert server.stats().by_status["200"] == 3
+
+
+def test_an_unset_model_name_and_an_unhelpful_server_name_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = local_task("http://127.0.0.1:9/v1")  # nothing listens on port 9
+    del task["spec"]["models"][0]["endpoint"]["model"]  # type: ignore[index]
+    task_file = tmp_path / "task.yaml"
+    task_file.write_text(yaml.safe_dump(task))
+    assert main(["run", "-f", str(task_file), "--out", str(tmp_path / "o"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "spec.models[0].endpoint.model is not set and http://127.0.0.1:9/v1/models" in err
+    assert err.rstrip().endswith("set spec.models[0].endpoint.model")

@@ -153,7 +153,9 @@ def test_inline_dataset_and_defaults(tmp_path: Path, write: Writer) -> None:
     assert config.dataset is not None
     assert config.dataset.inline == [{"id": "a", "input": "x", "target": "y", "topic": "t"}]
     (model,) = config.models
-    assert (model.model, model.client.parallel) == ("m", 8)
+    # endpoint.model unset: the runner asks the server (modeleval.runner.discovery).
+    assert (model.model, model.model_field) == ("", "spec.models[0].endpoint.model")
+    assert model.client.parallel == 8
     assert config.predictions_path(model) == tmp_path / "predictions" / "m.jsonl"
 
 
