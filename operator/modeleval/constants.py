@@ -29,6 +29,9 @@ LABEL_PHASE = f"{GROUP}/phase"
 LABEL_DATASET = f"{GROUP}/dataset"
 MANAGER_NAME = "modeleval-operator"
 
+EXISTING_RESULTS_DIR = "/mnt/existing"
+"""Where a score Job mounts ``spec.existingResults[i]``'s ConfigMap or PVC (``<dir>/<i>``)."""
+
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_RUNNER_IMAGE = "ghcr.io/modeleval/modeleval:0.1.0"
 

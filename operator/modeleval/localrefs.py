@@ -72,17 +72,23 @@ class LocalObjects:
         raise LocalRunError(f"{what}: ConfigMap {name} has no key {key}")
 
     def dataset_file(
-        self, dataset: DatasetSpec | None, namespace: str | None, work_dir: Path
+        self,
+        dataset: DatasetSpec | None,
+        namespace: str | None,
+        work_dir: Path,
+        where: str = "spec.dataset",
     ) -> Path | None:
-        """A local file holding the task's dataset; None for inline / URL / S3 datasets."""
+        """A local file holding a dataset (or result set) given by a ConfigMap or a PVC; None
+        for inline / URL / S3 ones. ``where``: the field, for messages."""
         if dataset is None:
             return None
+        override = " (or pass --dataset FILE)" if where == "spec.dataset" else ""
         if dataset.config_map is not None:
             ref = dataset.config_map
             data = self.config_map_value(
-                namespace, ref.name, ref.key, "spec.dataset.configMap (or pass --dataset FILE)"
+                namespace, ref.name, ref.key, f"{where}.configMap{override}"
             )
-            path = work_dir / "dataset" / Path(ref.key).name
+            path = work_dir / where.replace("[", "-").replace("]", "") / Path(ref.key).name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             return path
@@ -91,12 +97,13 @@ class LocalObjects:
             base = self.pvc_dirs.get(claim)
             if base is None:
                 raise LocalRunError(
-                    f"spec.dataset.pvc: PVC {claim} is a cluster volume; pass --pvc {claim}=DIR "
-                    f"(a local directory holding {inner}) or --dataset FILE"
+                    f"{where}.pvc: PVC {claim} is a cluster volume; pass --pvc {claim}=DIR "
+                    f"(a local directory holding {inner})"
+                    + (" or --dataset FILE" if override else "")
                 )
             path = base / inner
             if not path.is_file():
-                raise LocalRunError(f"spec.dataset.pvc: {path} not found (--pvc {claim}={base})")
+                raise LocalRunError(f"{where}.pvc: {path} not found (--pvc {claim}={base})")
             return path
         return None
 

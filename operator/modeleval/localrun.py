@@ -111,6 +111,16 @@ def prepare_task_file(
         if not local.is_file():
             raise LocalRunError(f"--dataset: {local} not found")
         body["plan"]["dataset"] = {**body["plan"]["dataset"], "source": "file", "path": str(local)}
+    for index, result in enumerate(task.spec.existing_results or []):
+        where = f"spec.existingResults[{index}].source"
+        found = objects.dataset_file(result.source, namespace, out_dir, where)
+        if found is not None:
+            entry = body["plan"]["existingResults"][index]
+            entry["dataset"] = {
+                **{k: v for k, v in entry["dataset"].items() if k != "mount"},
+                "source": "file",
+                "path": str(found),
+            }
     path = out_dir / "task.json"
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
     return path, secrets

@@ -92,6 +92,10 @@ def _env(task: EvalTask) -> list[dict[str, Any]]:
     stop_words = _stop_words_file(task)
     if stop_words is not None:
         env.append({"name": "MODELEVAL_STOPWORDS_FILE", "value": stop_words})
+    for index, result in enumerate(task.spec.existing_results or []):
+        if result.source.config_map or result.source.pvc:  # where its volume is mounted
+            path = f"{c.EXISTING_RESULTS_DIR}/{index}"
+            env.append({"name": f"MODELEVAL_EXISTING_{index}", "value": path})
     for ref in secret_refs(task.spec):
         env.append(
             {
@@ -155,6 +159,17 @@ def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             }
         )
         mounts.append({"name": "dataset-pvc", "mountPath": DATASET_PVC_DIR, "readOnly": True})
+    for index, result in enumerate(task.spec.existing_results or []):
+        source, name = result.source, f"existing-{index}"
+        if source.config_map is not None:
+            volumes.append({"name": name, "configMap": {"name": source.config_map.name}})
+        elif source.pvc is not None:
+            pvc = {"claimName": source.pvc.claim_name, "readOnly": True}
+            volumes.append({"name": name, "persistentVolumeClaim": pvc})
+        else:
+            continue  # inline, URL and S3 sets are read without a volume
+        path = f"{c.EXISTING_RESULTS_DIR}/{index}"
+        mounts.append({"name": name, "mountPath": path, "readOnly": True})
     stop_words = _stop_words_from(task)
     if stop_words is not None:
         if stop_words.config_map is not None:

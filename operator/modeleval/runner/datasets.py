@@ -162,10 +162,10 @@ def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item
     )
     return Item(
         id=str(id_value) if id_value not in (None, "") else str(index),
-        input=_as_text(input_value),
-        target=None if target_value is None else _as_text(target_value),
+        input=as_text(input_value),
+        target=None if target_value is None else as_text(target_value),
         fields=row,
-        system=None if system in (None, "") else _as_text(system),
+        system=None if system in (None, "") else as_text(system),
         where=where,
     )
 
@@ -203,7 +203,7 @@ def _pick(
     return None
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     """Flatten Qianfan's ``[["answer"]]`` response and other non-string values."""
     while isinstance(value, list) and len(value) == 1:
         value = value[0]

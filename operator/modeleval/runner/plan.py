@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from modeleval.constants import EXISTING_RESULTS_DIR
 from modeleval.runner.client import ClientSettings
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
 from modeleval.runner.datasets import FieldMapping
@@ -115,6 +116,11 @@ def _performance(p: Mapping[str, Any]) -> PerfSettings:
     )
 
 
+def dataset_source(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
+    """A plan's dataset section (the task's dataset or an existing result set) as a source."""
+    return _dataset(d, env)
+
+
 def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
     mapping = FieldMapping(**(d.get("mapping") or {}))
     common: dict[str, Any] = {
@@ -124,8 +130,13 @@ def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
     }
     source = d.get("source")
     override = env.get("MODELEVAL_DATASET_FILE")
-    if override:
+    if override and "mount" not in d:
         return DatasetSource(path=override, **common)
+    if d.get("mount") is not None and source in ("configMap", "pvc"):  # an existing result set
+        mount = str(d["mount"])
+        base = Path(env.get(f"MODELEVAL_EXISTING_{mount}") or f"{EXISTING_RESULTS_DIR}/{mount}")
+        inner = d["key"] if source == "configMap" else str(d["path"]).lstrip("/")
+        return DatasetSource(path=str(base / inner), **common)
     if source == "inline":
         return DatasetSource(inline=list(d.get("rows") or []), **common)
     if source == "file":  # written by `modeleval run` for a dataset resolved on the machine

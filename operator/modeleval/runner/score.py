@@ -128,6 +128,19 @@ def load_task_predictions(spec: Mapping[str, Any], results: Path) -> dict[str, l
     return out
 
 
+def import_existing(task: Mapping[str, Any], results_dir: Path, env: Mapping[str, str]) -> None:
+    """``spec.existingResults`` → ``predictions/<name>.jsonl`` (see
+    :mod:`modeleval.runner.existing`)."""
+    from modeleval.runner.existing import ExistingResultsError, import_result_sets
+    from modeleval.runner.taskfile import TaskFileError, plan_of
+
+    try:
+        names = import_result_sets(plan_of(task), results_dir, env)
+    except (ExistingResultsError, TaskFileError) as exc:
+        raise ScoringConfigError(str(exc)) from None
+    log.info("read existing results: %s", ", ".join(names))
+
+
 def scoring_config(spec: Mapping[str, Any], results: Path, env: Mapping[str, str]) -> ScoringConfig:
     """The task's scoring configuration with the stop-word file located."""
     try:
@@ -164,6 +177,8 @@ async def run_score_phase(
     """Score a task's predictions; ``judge_client`` overrides the one the task describes."""
     spec = task.get("spec") or {}
     config = scoring_config(spec, results_dir, env)
+    if spec.get("existingResults"):
+        await asyncio.to_thread(import_existing, task, results_dir, env)
     predictions = await asyncio.to_thread(load_task_predictions, spec, results_dir)
     title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')}"
     latest: dict[str, int] = {}

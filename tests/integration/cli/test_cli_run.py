@@ -10,6 +10,7 @@ import yaml
 
 from modeleval.cli import main
 from modeleval_testkit.mockserver import MockModelServer
+from tests.support.judges import RULES
 from tests.support.paths import REPO
 from tests.support.tasks import local_task
 
@@ -211,3 +212,40 @@ def test_an_unset_model_name_and_an_unhelpful_server_name_the_field(
     err = capsys.readouterr().err
     assert "spec.models[0].endpoint.model is not set and http://127.0.0.1:9/v1/models" in err
     assert err.rstrip().endswith("set spec.models[0].endpoint.model")
+
+
+def test_gsb_over_two_existing_result_sets_with_one_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Qianfan evalInferDatasetConfig: two result sets, one baseline, judged pairwise."""
+    cand = [{"id": str(i), "input": f"q{i}", "target": "t", "output": f"cand {i} q=5"}
+            for i in range(4)]  # fmt: skip
+    base = [{"id": str(i), "input": f"q{i}", "target": "t", "output": f"base {i} q=2"}
+            for i in range(4)]  # fmt: skip
+    base[3]["output"] = "base 3 q=5"  # both q=5: the mock judge calls it a tie
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "base.jsonl").write_text("\n".join(json.dumps(r) for r in base) + "\n")
+    with MockModelServer(rules=RULES).running() as judge:
+        task = {
+            "apiVersion": "modeleval.io/v1alpha1",
+            "kind": "EvalTask",
+            "metadata": {"name": "rescore"},
+            "spec": {
+                "existingResults": [
+                    {"name": "candidate", "source": {"inline": cand}},
+                    {"name": "baseline", "isBaseline": True,
+                     "source": {"pvc": {"claimName": "archive", "path": "base.jsonl"}}},
+                ],
+                "scoring": {"modes": ["model"], "judge": {
+                    "endpoint": {"url": judge.base_url + "/v1", "model": "mock-model"}}},
+            },
+        }  # fmt: skip
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(task))
+        args = ["run", "-f", str(task_file), "--out", str(tmp_path / "o"), "-q"]
+        assert main([*args, "--pvc", f"archive={archive}"]) == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out)
+    gsb = summary["gsb"]
+    assert (gsb["candidate"], gsb["baseline"]) == ("candidate", "baseline")
+    assert (gsb["good"], gsb["same"], gsb["bad"]) == (3, 1, 0)

@@ -333,3 +333,31 @@ def test_every_built_object_validates_against_the_kubernetes_schemas() -> None:
     ]
     for obj in objects:
         kubernetes_validate.validate(obj, "1.32.0", strict=True)
+
+
+def test_existing_result_sets_on_configmaps_and_pvcs_are_mounted() -> None:
+    spec: dict[str, Any] = {
+        "existingResults": [
+            {"name": "a", "source": {"configMap": {"name": "runs", "key": "a.jsonl"}}},
+            {"name": "b", "source": {"pvc": {"claimName": "archive", "path": "b.jsonl"}}},
+            {"name": "c", "source": {"url": "https://example.com/c.jsonl"}},
+        ],
+        "scoring": {"modes": ["rule"]},
+    }
+    task = EvalTask.model_validate({"metadata": {"name": "t", "namespace": "ns"}, "spec": spec})
+    job = build_job(task, "score", SETTINGS)
+    pod = job["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["existing-0"]["configMap"] == {"name": "runs"}
+    assert volumes["existing-1"]["persistentVolumeClaim"] == {
+        "claimName": "archive",
+        "readOnly": True,
+    }
+    assert "existing-2" not in volumes
+    mounts = {m["name"]: m for m in container(job)["volumeMounts"]}
+    assert mounts["existing-0"]["mountPath"] == "/mnt/existing/0"
+    assert mounts["existing-1"] == {
+        "name": "existing-1",
+        "mountPath": "/mnt/existing/1",
+        "readOnly": True,
+    }

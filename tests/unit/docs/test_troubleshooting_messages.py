@@ -35,6 +35,7 @@ from modeleval.reconcile.evaltask_views import pod_failure_message
 from modeleval.reconcile.servicegroup_status import compute_status
 from modeleval.runner.config import RunConfig, RunSettings
 from modeleval.runner.engine import ModelOutcome
+from modeleval.runner.existing import ExistingResultsError, import_result_sets
 from modeleval.runner.infer import InferenceSummary
 from modeleval.runner.phases import PhaseError, load_items
 from modeleval.runner.score import ScoringConfigError, judge_from_task, load_task_predictions
@@ -257,6 +258,12 @@ def runner_messages(tmp: Path) -> list[str]:
         raised(lambda: judge_from_task(judge, {}), ScoringConfigError),
     ]
     messages.append(raised(lambda: gsb_pair(gsb, ["a", "b", "c"]), ScoringConfigError))
+    result_set = tmp / "set.jsonl"
+    result_set.write_text('{"input": "q", "output": "a"}\n' * 2 + '{"input": "q"}\n')
+    for path in (result_set, tmp / "absent.jsonl"):
+        existing = {"name": "R", "dataset": {"source": "file", "path": str(path)}}
+        plan = {"existingResults": [existing]}
+        messages.append(raised(lambda p=plan: import_result_sets(p, tmp, {}), ExistingResultsError))
     no_baseline = ScoringConfig.model_validate({"pairwise": {"enabled": True}})
     messages.append(raised(lambda: gsb_pair(no_baseline, ["a", "b"]), ScoringConfigError))
     return [failed_job_message(message) for message in messages]
