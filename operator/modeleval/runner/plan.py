@@ -134,9 +134,9 @@ def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
         return DatasetSource(path=override, **common)
     if d.get("mount") is not None and source in ("configMap", "pvc"):  # an existing result set
         mount = str(d["mount"])
-        base = Path(env.get(f"MODELEVAL_EXISTING_{mount}") or f"{EXISTING_RESULTS_DIR}/{mount}")
+        where = Path(env.get(f"MODELEVAL_EXISTING_{mount}") or f"{EXISTING_RESULTS_DIR}/{mount}")
         inner = d["key"] if source == "configMap" else str(d["path"]).lstrip("/")
-        return DatasetSource(path=str(base / inner), **common)
+        return DatasetSource(path=str(where / inner), **common)
     if source == "inline":
         return DatasetSource(inline=list(d.get("rows") or []), **common)
     if source == "file":  # written by `modeleval run` for a dataset resolved on the machine
