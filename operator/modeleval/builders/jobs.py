@@ -219,6 +219,10 @@ def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[s
     }
     if settings.runner_image_pull_policy:
         container["imagePullPolicy"] = settings.runner_image_pull_policy
+    if settings.runner_metrics_port:
+        port = settings.runner_metrics_port
+        container["env"].append({"name": "MODELEVAL_METRICS_PORT", "value": str(port)})
+        container["ports"] = [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
     return container
 
 
@@ -257,9 +261,16 @@ def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[st
         pod_spec["nodeSelector"] = dict(runner.node_selector)
     if runner and runner.tolerations:
         pod_spec["tolerations"] = [t.to_wire() for t in runner.tolerations]
+    template: dict[str, Any] = {"metadata": {"labels": pod_labels}, "spec": pod_spec}
+    if settings.runner_metrics_port:  # for annotation-based scraping; the chart's PodMonitor
+        template["metadata"]["annotations"] = {  # selects the pods by their labels instead
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(settings.runner_metrics_port),
+            "prometheus.io/path": "/metrics",
+        }
     spec: dict[str, Any] = {
         "backoffLimit": runner.backoff_limit if runner else 3,
-        "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+        "template": template,
     }
     if runner and runner.active_deadline_seconds:
         spec["activeDeadlineSeconds"] = runner.active_deadline_seconds

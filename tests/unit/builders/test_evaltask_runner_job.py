@@ -361,3 +361,22 @@ def test_existing_result_sets_on_configmaps_and_pvcs_are_mounted() -> None:
         "mountPath": "/mnt/existing/1",
         "readOnly": True,
     }
+
+
+def test_runner_metrics_port_setting() -> None:
+    """MODELEVAL_RUNNER_METRICS_PORT: the runner serves /metrics there, the pod says so."""
+    job = build_job(make_task(), "infer", replace(SETTINGS, runner_metrics_port=9400))
+    runner = container(job)
+    env = {e["name"]: e.get("value") for e in runner["env"]}
+    assert env["MODELEVAL_METRICS_PORT"] == "9400"
+    assert runner["ports"] == [{"name": "metrics", "containerPort": 9400, "protocol": "TCP"}]
+    annotations = job["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9400",
+        "prometheus.io/path": "/metrics",
+    }
+    plain = build_job(make_task(), "infer", SETTINGS)
+    assert "ports" not in container(plain)
+    assert "MODELEVAL_METRICS_PORT" not in {e["name"] for e in container(plain)["env"]}
+    assert "annotations" not in plain["spec"]["template"]["metadata"]
