@@ -1,4 +1,5 @@
-"""Pure parts of the executor: quantities, names, variable expansion, path and URL rewriting."""
+"""Pure parts of the executor: quantities, names, variable expansion, path and URL rewriting,
+pod status as real kubelets write it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import pytest
 
 from modeleval_testkit.executor.controllers import template_hash
 from modeleval_testkit.executor.launch import _served_model, expand_vars, path_rewriter
-from modeleval_testkit.executor.podstatus import qos_class
+from modeleval_testkit.executor.podstatus import (
+    ContainerState,
+    PodView,
+    go_duration,
+    qos_class,
+)
 from modeleval_testkit.executor.resources import parse_quantity, pod_requests
 from modeleval_testkit.executor.scheduler import Node
 from modeleval_testkit.executor.services import SERVICE_URL
@@ -120,3 +126,28 @@ def test_qos_class() -> None:
     burstable = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi"}}
     assert qos_class({"containers": [{"resources": burstable}]}) == "Burstable"
     assert qos_class({"containers": [{}]}) == "BestEffort"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(10, "10s"), (80, "1m20s"), (300, "5m0s"), (3661, "1h1m1s")]
+)
+def test_back_off_delays_read_as_go_durations(seconds: int, text: str) -> None:
+    assert go_duration(seconds) == text
+
+
+def test_a_failed_pod_reads_as_a_real_kubelet_writes_it() -> None:
+    container = ContainerState("runner", "runner:1")
+    container.ever_ran = True
+    start = container.terminated(128, "StartError", "exec: no such file")
+    assert start["startedAt"] == "1970-01-01T00:00:00Z"  # the process never ran
+    view = PodView([container], "Never", scheduled=True, initialized=True, start_time="t")
+    status = view.render()
+    assert status["phase"] == "Failed"
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Ready"]["reason"] == conditions["ContainersReady"]["reason"] == "PodFailed"
+    assert conditions["PodReadyToStartContainers"]["status"] == "False"
+    done = ContainerState("runner", "runner:1")
+    done.running("local://1", started=True)
+    done.terminated(0, "Completed")
+    finished = PodView([done], "Never", scheduled=True, initialized=True).render()
+    assert {c["type"]: c.get("reason") for c in finished["conditions"]}["Ready"] == "PodCompleted"
