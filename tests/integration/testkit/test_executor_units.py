@@ -53,15 +53,18 @@ def test_node_fits_gpus_and_node_selector() -> None:
     two = {"spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": "2"}}}]}}
     assert node.unschedulable_reason(two) == ""
     node.bind("a", two)
-    assert (
-        node.unschedulable_reason(two) == "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+    assert node.unschedulable_reason(two).startswith(
+        "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes"
     )
     node.release("a")
     assert node.unschedulable_reason(two) == ""
     other = {"spec": {"containers": [{}], "nodeSelector": {"gpu": "a100"}}}
     assert "didn't match Pod's node affinity/selector" in node.unschedulable_reason(other)
     amd = {"spec": {"containers": [{"resources": {"limits": {"amd.com/gpu": "1"}}}]}}
-    assert node.unschedulable_reason(amd) == "0/1 nodes are available: 1 Insufficient amd.com/gpu."
+    assert node.unschedulable_reason(amd) == (
+        "0/1 nodes are available: 1 Insufficient amd.com/gpu. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+    )
 
 
 def test_template_hash_is_stable_and_changes_with_the_template() -> None:
