@@ -31,7 +31,7 @@ from modeleval.reconcile.evaltask_state import (
     deferred_spec_change,
     next_step,
 )
-from modeleval.reconcile.evaltask_views import pod_failure_message
+from modeleval.reconcile.evaltask_views import pod_failure_message, runner_failure
 from modeleval.reconcile.servicegroup_status import compute_status
 from modeleval.runner.config import RunConfig, RunSettings
 from modeleval.runner.engine import ModelOutcome
@@ -136,10 +136,35 @@ def waiting(reason: str, message: str = "") -> dict[str, Any]:
     return {"waiting": {"reason": reason, **({"message": message} if message else {})}}
 
 
+def disrupted(reason: str, message: str) -> dict[str, Any]:
+    """A pod with only a DisruptionTarget condition to say why it goes (Kubernetes 1.26+)."""
+    body = pod(ready=True)
+    target = {"type": "DisruptionTarget", "status": "True", "reason": reason, "message": message}
+    body["status"]["conditions"].append(target)
+    return body
+
+
 def group_messages() -> list[str]:
-    crash = {"exitCode": 1, "reason": "Error", "finishedAt": stamp(5)}
+    crash = {
+        "exitCode": 1,
+        "reason": "Error",
+        "finishedAt": stamp(5),
+        "message": 'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad\n',
+    }
+    start_error = {
+        "exitCode": 128,
+        "reason": "StartError",
+        "message": 'exec: "vllm": executable file not found in $PATH',
+    }
     oom = {"exitCode": 137, "reason": "OOMKilled", "finishedAt": stamp(5)}
+    lost = {
+        "exitCode": 137,
+        "reason": "ContainerStatusUnknown",
+        "message": "The container could not be located when the pod was terminated",
+    }
     limits = {"resources": {"limits": {"memory": "48Gi"}}}
+    shutdown = "Pod was terminated in response to imminent node shutdown."
+    no_gpu = "Pod Allocate failed due to device plugin GetPreferredAllocation rpc failed"
     cases: list[tuple[ModelEvalServiceGroup, list[dict[str, Any]]]] = [
         (group(), [pod(scheduled=False, unschedulable=INSUFFICIENT)]),
         (group(image="X"), [pod(state=waiting("ErrImagePull", "not found"))]),
@@ -149,6 +174,12 @@ def group_messages() -> list[str]:
         ),
         (group(**limits), [pod(state=waiting("CrashLoopBackOff"), last=oom, restarts=3)]),
         (group(), [pod(state=waiting("CrashLoopBackOff"), last=crash, restarts=2)]),
+        (group(), [pod(state=waiting("CrashLoopBackOff"), last=start_error, restarts=2)]),
+        (group(), [disrupted("TerminationByKubelet", f"{LOW_MEMORY} Threshold quantity: 1Gi")]),
+        (group(), [disrupted("PreemptionByScheduler", "preempting to accommodate a pod")]),
+        (group(), [pod(phase="Failed", reason="Terminated", message=shutdown)]),
+        (group(), [pod(phase="Failed", reason="UnexpectedAdmissionError", message=no_gpu)]),
+        (group(), [pod(phase="Failed", state={"terminated": lost})]),
         (group(), [pod(age=700)]),
         (group(), [pod(phase="Failed", reason="Evicted", message=LOW_MEMORY)]),
         (group(), [pod(age=10)]),
@@ -266,7 +297,41 @@ def runner_messages(tmp: Path) -> list[str]:
         messages.append(raised(lambda p=plan: import_result_sets(p, tmp, {}), ExistingResultsError))
     no_baseline = ScoringConfig.model_validate({"pairwise": {"enabled": True}})
     messages.append(raised(lambda: gsb_pair(no_baseline, ["a", "b"]), ScoringConfigError))
-    return [failed_job_message(message) for message in messages]
+    return [failed_job_message(message) for message in messages] + runner_pod_messages()
+
+
+def runner_pod(state: dict[str, Any] | None = None, **status: Any) -> dict[str, Any]:
+    limits = {"resources": {"limits": {"memory": "4Gi"}}}
+    statuses = [{"name": "runner", "state": state}] if state else []
+    return {
+        "metadata": {"name": "P"},
+        "spec": {"containers": [{"name": "runner", **limits}]},
+        "status": {"phase": "Failed", "containerStatuses": statuses, **status},
+    }
+
+
+def runner_pod_messages() -> list[str]:
+    """The task's message when the runner pod itself failed (OOMKilled, evicted, …)."""
+    pods = [
+        runner_pod({"terminated": {"exitCode": 137, "reason": "OOMKilled"}}),
+        runner_pod(reason="Evicted", message="The node was low on resource: memory. "),
+        runner_pod(reason="Terminated", message="Pod was terminated in response to imminent…"),
+        runner_pod(reason="UnexpectedAdmissionError", message="Pod Allocate failed due to …"),
+    ]
+    messages = []
+    for body in pods:
+        failure = runner_failure(body)
+        assert failure is not None
+        job = JobView(
+            "T-infer",
+            failed=True,
+            reason="BackoffLimitExceeded",
+            detail="Job has reached the specified backoff limit",
+            pod_failure=failure.message(),
+        )
+        observed = Observed(task="T", state=None, phases=(Phase.INFER,), jobs={Phase.INFER: job})
+        messages.append(next_step(observed).message or "")
+    return messages
 
 
 def failed_job_message(runner_message: str) -> str:
