@@ -2,7 +2,9 @@
 
 The same runner phases the Jobs run (``infer`` or ``perf``, then ``score``), with the task file
 written locally, progress shown as a bar instead of patched into a status, and results plus the
-HTML report left in the output directory.
+HTML report left in the output directory. Failed judge items end the run as the operator ends
+a task: over the error budget it fails with the operator's message; within it, the summary
+says ``degraded`` (and a warning is printed).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,12 @@ from pydantic import ValidationError
 
 from modeleval.api import EvalTask, secret_env_name
 from modeleval.builders.runplan import build_run_plan
+from modeleval.reconcile.evaltask_scores import (
+    DEGRADED_PREFIX,
+    degraded_message,
+    failed_message,
+    read_failures,
+)
 
 
 class LocalRunError(Exception):
@@ -155,4 +164,12 @@ def run_task_locally(
     report = out_dir / "report.html"
     if report.exists():
         summary["report"] = str(report.resolve())
+    failures = read_failures(summary.get("failures"))
+    failed = failed_message(failures)
+    if failed is not None:
+        raise LocalRunError(f"{failed} (results in {summary['resultsDir']})")
+    degraded = degraded_message(failures)
+    if degraded is not None:
+        summary["degraded"] = degraded
+        print(f"warning: {DEGRADED_PREFIX}{degraded}", file=sys.stderr)
     return summary
