@@ -7,8 +7,7 @@ Single-answer scores (:func:`parse_score`):
 - ``[[N]]`` anywhere, with or without a label (MT-Bench ``Rating: [[N]]``, ``评分：[[N]]``);
 - or the whole reply is one JSON object with a numeric ``score``.
 
-The score is read from the *last* line that holds one, so a reply may reason first; every score
-on that line must be the same, and it must lie in ``[0, maxScore]``.
+The score must lie in ``[0, maxScore]``.
 
 Pairwise verdicts (:func:`parse_verdict`):
 
@@ -16,12 +15,13 @@ Pairwise verdicts (:func:`parse_verdict`):
 - Arena-Hard ``[[A>>B]]``, ``[[A>B]]`` (A), ``[[A=B]]`` (tie), ``[[B>A]]``, ``[[B>>A]]`` (B);
 - or the whole reply is one JSON object with ``winner`` ``A``, ``B`` or ``tie``.
 
-Every verdict label in the reply must name the same verdict (real judges write one, sometimes
-twice); a reply naming two different ones lists options rather than choosing (an echoed prompt
-does exactly that) and fails.
-
-For both: ``<think>…</think>`` reasoning is ignored; a reply that repeats the prompt's own text
-(:class:`PromptText`) fails; words such as "tie", "same", "equal" or "平局" are never read as a
+For both, the reply may reason first: only the labelled verdict counts, wherever it is (real
+judges put it last, MT-Bench style, or first, Qianfan style), and the last one is taken. Every
+labelled verdict in the reply must be the same one (real judges write one, sometimes twice); a
+reply naming two different ones lists options or changes its mind (an echoed prompt lists all
+three verdicts) and fails rather than be guessed. ``<think>…</think>`` reasoning is ignored; a
+reply that repeats the prompt's own text (:class:`PromptText`) fails; words such as "tie",
+"same", "equal" or "平局", and numbers in prose ("I would rate it 8/10"), are never read as a
 verdict. Every failure raises :class:`JudgeParseError` whose ``cause`` is one of a few fixed
 phrases, so failures can be counted by cause.
 """
@@ -46,7 +46,7 @@ CAUSE_EMPTY = "the judge's reply is empty"
 CAUSE_ECHO = "the judge repeated the prompt instead of judging"
 CAUSE_NO_SCORE = "no score in the judge's reply (expected a line 'Score: N' or '[[N]]')"
 CAUSE_NO_VERDICT = "no verdict in the judge's reply (expected [[A]], [[B]] or [[C]])"
-CAUSE_TWO_SCORES = "the judge's last score line names different scores"
+CAUSE_TWO_SCORES = "the judge's reply names different scores"
 CAUSE_TWO_VERDICTS = "the judge's reply names different verdicts"
 
 
@@ -115,10 +115,18 @@ class PromptText:
         )
         return cls(segments=segments, windows=windows)
 
-    def echoed_by(self, reply: str) -> bool:
-        text = _normalise(reply)
-        if len(text) >= ECHO_WHOLE_MIN and any(text in segment for segment in self.segments):
+    def echoed_by(self, reply: str, visible: str | None = None) -> bool:
+        """Whether ``reply`` repeats the prompt instead of judging.
+
+        ``visible``: the reply without its reasoning (default: the whole reply). The window
+        test looks at what the judge wrote outside its reasoning; the whole-copy test at the
+        whole reply, so a reasoning model that thought it through and then wrote exactly the
+        prompt's example verdict is not taken for an echo.
+        """
+        whole = _normalise(reply)
+        if len(whole) >= ECHO_WHOLE_MIN and any(whole in segment for segment in self.segments):
             return True
+        text = _normalise(reply if visible is None else visible)
         if not self.windows:
             return False
         return any(
@@ -130,7 +138,7 @@ def _check_reply(reply: str, prompt: PromptText | None) -> str:
     text = visible_text(reply)
     if not text.strip():
         raise JudgeParseError(CAUSE_EMPTY, reply)
-    if prompt is not None and prompt.echoed_by(text):
+    if prompt is not None and prompt.echoed_by(reply, text):
         raise JudgeParseError(CAUSE_ECHO, reply)
     return text
 
@@ -180,23 +188,21 @@ def parse_score(
             raise JudgeParseError(CAUSE_NO_SCORE, reply, "JSON without a numeric score")
         score = float(match.group(1)) if match else float(raw)  # type: ignore[arg-type]
         return _in_range(score, max_score, reply), str(obj.get("reason", ""))
-    found: list[tuple[int, float]] = []
+    found: list[tuple[int, float]] = []  # (position, value)
     for m in _SCORE_BRACKET.finditer(text):
-        found.append((text.count("\n", 0, m.start()), float(m.group(1))))
+        found.append((m.start(), float(m.group(1))))
     for m in _SCORE_LINE.finditer(text):
-        value = float(m.group(1))
         if m.group(2) is not None and float(m.group(2)) != max_score:
             raise JudgeParseError(
                 cause_out_of_range(max_score), reply, f"{m.group(1)}/{m.group(2)}"
             )
-        found.append((text.count("\n", 0, m.start()), value))
+        found.append((m.start(), float(m.group(1))))
     if not found:
         raise JudgeParseError(CAUSE_NO_SCORE, reply)
-    last_line = max(line for line, _ in found)
-    values = {value for line, value in found if line == last_line}
+    values = dict.fromkeys(value for _, value in sorted(found))
     if len(values) > 1:
-        raise JudgeParseError(CAUSE_TWO_SCORES, reply, ", ".join(f"{v:g}" for v in sorted(values)))
-    return _in_range(values.pop(), max_score, reply), reply.strip()
+        raise JudgeParseError(CAUSE_TWO_SCORES, reply, ", ".join(f"{v:g}" for v in values))
+    return _in_range(max(found)[1], max_score, reply), reply.strip()
 
 
 def _in_range(score: float, max_score: float, reply: str) -> float:

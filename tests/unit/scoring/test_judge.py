@@ -56,9 +56,15 @@ def test_parse_score_reads_a_whole_json_reply(reply: str, score: float, reason: 
     assert parse_score(reply, max_score=5) == (score, reason)
 
 
-def test_parse_score_takes_the_last_score_when_the_reply_reasons_first() -> None:
-    reply = "Score: 2 would be too harsh: only the units are wrong.\n\nScore: 4"
+def test_parse_score_reads_the_verdict_after_the_reasoning() -> None:
+    """Numbers in the reasoning (a 2, 3/5, "rating of 1") are not verdicts: the label is."""
+    reply = (
+        "Step 2 is wrong, so 2 of 5 steps fail; I first thought 3/5, and the reference's "
+        "rating of 1 is too harsh.\n\nScore: 4"
+    )
     assert parse_score(reply, max_score=5)[0] == 4.0
+    # The verdict repeated with the same value is fine, wherever it stands.
+    assert parse_score("评分: 4\n原因: 评分: 4 因为……", max_score=5)[0] == 4.0
 
 
 @pytest.mark.parametrize(
@@ -78,6 +84,7 @@ def test_parse_score_takes_the_last_score_when_the_reply_reasons_first() -> None
         ("Score: -1", "the judge's score is outside 0-5"),
         ("Score: 8/10", "the judge's score is outside 0-5"),
         ("It deserves [[4]] or even [[5]].", CAUSE_TWO_SCORES),
+        ("Score: 2 at first.\nOn reflection:\nScore: 4", CAUSE_TWO_SCORES),
     ],
 )
 def test_parse_score_rejects_what_is_not_a_trusted_score(reply: str, cause: str) -> None:
