@@ -12,7 +12,8 @@ The score must lie in ``[0, maxScore]``.
 Pairwise verdicts (:func:`parse_verdict`):
 
 - MT-Bench ``[[A]]``, ``[[B]]``, ``[[C]]`` (tie);
-- Arena-Hard ``[[A>>B]]``, ``[[A>B]]`` (A), ``[[A=B]]`` (tie), ``[[B>A]]``, ``[[B>>A]]`` (B);
+- Arena-Hard ``[[A>>B]]``, ``[[A>B]]`` (A), ``[[A=B]]`` or ``[[B=A]]`` (tie), ``[[B>A]]``,
+  ``[[B>>A]]`` (B);
 - or the whole reply is one JSON object with ``winner`` ``A``, ``B`` or ``tie``.
 
 For both, the reply may reason first: only the labelled verdict counts, wherever it is (real
