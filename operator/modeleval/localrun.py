@@ -4,7 +4,9 @@ The same runner phases the Jobs run (``infer`` or ``perf``, then ``score``), wit
 written locally, progress shown as a bar instead of patched into a status, and results plus the
 HTML report left in the output directory. What the task references (its dataset ConfigMap or
 PVC, its Secrets) is resolved from the other documents and options given, as a cluster would
-(:mod:`modeleval.localrefs`).
+(:mod:`modeleval.localrefs`). Failed judge items end the run as the operator ends a task: over
+the error budget it fails with the operator's message; within it, the summary says
+``degraded`` (and a warning is printed).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +26,12 @@ from pydantic import ValidationError
 from modeleval.api import EvalTask
 from modeleval.builders.runplan import build_run_plan
 from modeleval.localrefs import LocalObjects, LocalRunError
+from modeleval.reconcile.evaltask_scores import (
+    DEGRADED_PREFIX,
+    degraded_message,
+    failed_message,
+    read_failures,
+)
 
 __all__ = ["LocalObjects", "LocalRunError", "prepare_task_file", "run_task_locally"]
 
@@ -217,4 +226,12 @@ def _run_phases(
     report = out_dir / "report.html"
     if report.exists():
         summary["report"] = str(report.resolve())
+    failures = read_failures(summary.get("failures"))
+    failed = failed_message(failures)
+    if failed is not None:
+        raise LocalRunError(f"{failed} (results in {summary['resultsDir']})")
+    degraded = degraded_message(failures)
+    if degraded is not None:
+        summary["degraded"] = degraded
+        print(f"warning: {DEGRADED_PREFIX}{degraded}", file=sys.stderr)
     return summary

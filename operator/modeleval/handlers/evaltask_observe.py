@@ -17,6 +17,7 @@ from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import EvalTask, ModelEvalServiceGroup, TaskState
 from modeleval.builders.evaltask import group_names, short_name
+from modeleval.reconcile.evaltask_scores import failures_in_status
 from modeleval.reconcile.evaltask_state import GroupView, JobView, Observed, Phase, has_manual, plan
 from modeleval.reconcile.evaltask_views import (
     group_view,
@@ -135,5 +136,6 @@ def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
         queue_name=runner.queue_name if runner else None,
         manual=has_manual(task.spec),
         manual_pending=manual.get("pending"),
+        score_failures=failures_in_status(status),
     )
     return World(observed=observed, groups=parsed)

@@ -3,7 +3,12 @@
 Reads task.json (``$MODELEVAL_TASK_FILE``), the predictions under
 ``$MODELEVAL_RESULTS_DIR/predictions/<model>.jsonl``, scores them (see ``engine``), writes
 ``scores.jsonl``, ``summary.json`` and ``report.html`` next to them and patches the task's
-``status.totalScore``, ``status.scores``, ``status.gsb`` and ``status.progress``. With
+``status.totalScore``, ``status.scores`` (with ``scores.failures``: failed items per judged
+metric and whether they are over the error budget), ``status.gsb`` and ``status.progress``.
+Too many failed judge items do not change the exit code: the phase did its work, and the
+operator fails the task from ``scores.failures`` (a failed Job would only be retried, sending
+every judge call again). The final status patch is therefore required: it is retried, and
+when it cannot be written the phase fails. With
 ``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
 phase wrote is uploaded back (``modeleval.runner.s3results``).
 
@@ -14,7 +19,8 @@ relative ``stopWordsPath`` is read inside the results directory;
 ``$MODELEVAL_STOPWORDS_FILE`` (where a Job mounts ``stopWordsFrom``) overrides it.
 
 Exit codes: 0 scored; 1 the task cannot be scored (bad task file, missing predictions, judge
-configured wrongly): the reason is logged and written to the termination log.
+configured wrongly) or its scores cannot be written into its status: the reason is logged and
+written to the termination log.
 """
 
 from __future__ import annotations
@@ -45,6 +51,12 @@ log = logging.getLogger("modeleval.scoring")
 DEFAULT_TASK_FILE = "/etc/modeleval/task.json"
 DEFAULT_RESULTS_DIR = "/results"
 PROGRESS_EVERY_S = 5.0
+FINAL_PATCH_DELAYS_S = (0.5, 2.0, 5.0)
+"""Waits between the attempts to write the final scores into the status."""
+
+
+class StatusNotWritten(Exception):
+    """The scores could not be written into the task's status (the operator needs them)."""
 
 
 class StatusSink(Protocol):
@@ -166,6 +178,44 @@ async def _patch(sink: StatusSink | None, patch: dict[str, Any]) -> None:
         log.warning("status patch failed: %s", exc)
 
 
+async def _patch_final(sink: StatusSink | None, patch: dict[str, Any]) -> None:
+    """Write the scores into the status, retrying; :class:`StatusNotWritten` when it cannot."""
+    if sink is None:
+        return
+    error: Exception | None = None
+    for delay in (*FINAL_PATCH_DELAYS_S, None):
+        try:
+            result = sink.patch_status(patch)
+            if inspect.isawaitable(result):
+                await result
+            return
+        except Exception as exc:
+            error = exc
+            log.warning("writing the scores into the status failed: %s", exc)
+        if delay is not None:
+            await asyncio.sleep(delay)
+    raise StatusNotWritten(f"cannot write the scores into the task's status: {error}")
+
+
+def log_failures(summary: Summary) -> None:
+    """One log line per judged metric with failed items (the operator says it in the status)."""
+    for entry in summary.failures:
+        if not entry["failed"]:
+            continue
+        level = logging.ERROR if entry["overBudget"] else logging.WARNING
+        log.log(
+            level,
+            "%s failed on %d of %d items (allowed %.1f%%%s); most common cause (%d items): %s",
+            entry["metric"],
+            entry["failed"],
+            entry["total"],
+            entry["maxErrorRatio"] * 100,
+            ": over budget, the task fails" if entry["overBudget"] else "",
+            entry["causeItems"],
+            entry["cause"],
+        )
+
+
 async def run_score_phase(
     task: Mapping[str, Any],
     results_dir: Path,
@@ -205,7 +255,8 @@ async def run_score_phase(
         finally:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
-    await _patch(sink, summary.status_patch())
+    await _patch_final(sink, summary.status_patch())
+    log_failures(summary)
     log.info(
         "scored %d items of %d models: totalScore %s",
         summary.counts["items"],
@@ -248,7 +299,7 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
 
     try:
         asyncio.run(run())
-    except (ScoringConfigError, S3ResultsError) as exc:
+    except (ScoringConfigError, S3ResultsError, StatusNotWritten) as exc:
         return _fail(str(exc))
     return EXIT_OK
 

@@ -23,6 +23,12 @@ from modeleval.api import EvalTask, ModelEvalServiceGroup, TaskState
 from modeleval.api.validation import validation_message
 from modeleval.reconcile.children import CREATED, REPAIRED, Applied
 from modeleval.reconcile.drift import Drift
+from modeleval.reconcile.evaltask_scores import (
+    DEGRADED_PREFIX,
+    MetricFailuresView,
+    degraded_message,
+    failed_message,
+)
 from modeleval.reconcile.evaltask_state import (
     GroupView,
     JobView,
@@ -40,6 +46,7 @@ from modeleval.runner.infer import InferenceSummary
 from modeleval.runner.phases import PhaseError, load_items
 from modeleval.runner.score import ScoringConfigError, judge_from_task, load_task_predictions
 from modeleval.runner.sources import DatasetSource
+from modeleval.scoring import verdicts
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.engine import gsb_pair
 from tests.support.paths import REPO
@@ -257,6 +264,15 @@ def task_messages() -> list[str]:
     return messages
 
 
+def judged_messages() -> list[str]:
+    """What a task says when judged items failed (over or within the error budget)."""
+    echo = MetricFailuresView(
+        "judge", 16, 16, 0.1, True, "the judge repeated the prompt instead of judging", 16
+    )
+    no_score = MetricFailuresView("judge", 2, 20, 0.15, False, verdicts.CAUSE_NO_SCORE, 2)
+    return [failed_message([echo]), DEGRADED_PREFIX + degraded_message([no_score])]
+
+
 def raised(call: Any, *errors: type[Exception]) -> str:
     try:
         call()
@@ -351,7 +367,7 @@ def failed_job_message(runner_message: str) -> str:
 @pytest.fixture(scope="module")
 def emitted(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     tmp = tmp_path_factory.mktemp("runner")
-    return group_messages() + task_messages() + runner_messages(tmp)
+    return group_messages() + task_messages() + runner_messages(tmp) + judged_messages()
 
 
 @pytest.mark.parametrize(("reason", "message"), documented(), ids=lambda v: v[:60])

@@ -33,7 +33,8 @@ def test_status_patch_of_the_first_transition() -> None:
     assert patch["startTime"] == NOW and patch["lastUpdateTime"] == NOW
     assert "endTime" not in patch and "percentage" not in patch
     conditions = {cond["type"]: cond for cond in patch["conditions"]}
-    assert set(conditions) == {"Running", "Succeeded", "Failed", "Suspended"}
+    assert set(conditions) == {"Running", "Succeeded", "Failed", "Suspended", "Degraded"}
+    assert conditions["Degraded"]["status"] == "False"
     assert conditions["Running"] == {
         "type": "Running",
         "status": "True",
