@@ -85,17 +85,20 @@ async def run_phase(
 
 
 async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asyncio.Event) -> int:
-    config = await with_model_names(config)
+    """The dataset is read and checked first: a bad row fails the phase before any server is
+    asked anything (even the model name)."""
     if phase == "perf":
         from modeleval.runner.perf.phase import PerfFailed, run_performance
 
         items = await load_items(config) if config.dataset is not None else []
+        config = await with_model_names(config)
         try:
             return await run_performance(config, items, sink=sink, stop=stop)
         except PerfFailed as exc:
             raise PhaseError(str(exc)) from None
     items = await load_items(config)
     check_templates(config, items)
+    config = await with_model_names(config)
     return await _infer(config, items, sink, stop)
 
 
