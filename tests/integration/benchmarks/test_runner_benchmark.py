@@ -43,7 +43,7 @@ def task(url: str, benchmark: dict[str, Any], api: str = "openai-completions") -
 
 
 def run_phases(doc: dict[str, Any], out: Path) -> dict[str, Any]:
-    task_file = prepare_task_file(doc, out, {})
+    task_file, _ = prepare_task_file(doc, out, {})
     env = {
         **os.environ,
         "MODELEVAL_TASK_FILE": str(task_file),
