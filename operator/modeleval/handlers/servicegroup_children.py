@@ -41,6 +41,8 @@ from modeleval.builders.servicegroup import (
 )
 from modeleval.events import WARNING, post_event
 from modeleval.handlers.locks import KeyedLocks
+from modeleval.handlers.owned import create_owned
+from modeleval.kube import to_dict
 from modeleval.reconcile.children import (
     CREATED,
     REPAIRED,
@@ -72,12 +74,6 @@ class Found:
 
     obj: dict[str, Any]
     adopted: bool = False
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    """An official-client model as the JSON dict the API serves (camelCase)."""
-    data = cast(Any, kube.api_client()).sanitize_for_serialization(obj)
-    return data if isinstance(data, dict) else {}
 
 
 def _not_ours(kind: str, name: str) -> kopf.PermanentError:
@@ -246,13 +242,19 @@ def apply_service(desired: dict[str, Any], uid: str | None, spec_changes: bool =
     return applied
 
 
-def apply_model_cache(desired: dict[str, Any] | None) -> None:
-    """Create the model-cache PVC once (its size and class are immutable afterwards)."""
+def apply_model_cache(desired: dict[str, Any] | None, uid: str | None) -> None:
+    """Create the model-cache PVC once (its size and class are immutable afterwards); a
+    same-named PVC the group does not control is refused (``NotOwnedError``), never mounted."""
     if desired is None:
         return
-    meta = desired["metadata"]
-    kube.create_if_absent(
-        kube.core().create_namespaced_persistent_volume_claim, meta["namespace"], desired
+    core = kube.core()
+    create_owned(
+        "PersistentVolumeClaim",
+        core.create_namespaced_persistent_volume_claim,
+        core.read_namespaced_persistent_volume_claim,
+        desired,
+        owner_uid=uid,
+        owner=(c.SERVICE_GROUP_KIND, desired["metadata"]["ownerReferences"][0]["name"]),
     )
 
 
@@ -279,7 +281,7 @@ def apply_children(
     """Bring the PVC, Service and Deployment to the group's spec (hold `CHILDREN_LOCKS`)."""
     uid = body["metadata"].get("uid")
     pvc, service, deployment = desired_children(group, body)
-    apply_model_cache(pvc)
+    apply_model_cache(pvc, uid)
     return [
         apply_service(service, uid, spec_changes),
         apply_deployment(deployment, uid, spec_changes),

@@ -32,7 +32,8 @@ from modeleval.builders.servicegroup_tasks import build_group_tasks
 from modeleval.clock import timestamp, utc_now
 from modeleval.events import post_event
 from modeleval.handlers.locks import KeyedLocks
-from modeleval.handlers.servicegroup_children import repair_group, to_dict
+from modeleval.handlers.servicegroup_children import repair_group
+from modeleval.kube import to_dict
 from modeleval.metrics import observe_state, time_reconcile
 from modeleval.reconcile.servicegroup_status import (
     compute_status,

@@ -268,6 +268,12 @@ def _failed(phase: Phase, job: JobView) -> Decision:
     )
 
 
+def name_taken(message: str) -> Decision:
+    """A child's name is held by an object the task does not control: never used, so the
+    task cannot run (``message`` names the object)."""
+    return Decision(TaskState.FAILED, "NameTaken", message)
+
+
 def next_step(o: Observed) -> Decision:
     """The state the task should be in and the one action that gets it there."""
     if o.state in (TaskState.SUCCEEDED, TaskState.FAILED):
