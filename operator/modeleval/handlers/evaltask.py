@@ -34,7 +34,9 @@ from modeleval.events import NORMAL, WARNING
 from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.locks import KeyedLocks
 from modeleval.handlers.owned import NotOwnedError, create_owned
+from modeleval.handlers.usable import refusals
 from modeleval.metrics import forget, observe_state, time_reconcile
+from modeleval.reconcile.access import refusal
 from modeleval.reconcile.evaltask_state import (
     WAITING_FOR_TARGET,
     Decision,
@@ -42,6 +44,7 @@ from modeleval.reconcile.evaltask_state import (
     deferred_spec_change,
     name_taken,
     next_step,
+    not_allowed,
     status_patch,
 )
 from modeleval.reconcile.evaltask_status import operator_keys
@@ -178,7 +181,10 @@ def reconcile(namespace: str, name: str) -> Decision | None:
         decision = next_step(world.observed)
         if decision.delete:
             delete_jobs(namespace, decision.delete)
-        if decision.create is not None:
+        refused = refusals(task.spec, namespace) if decision.create is not None else []
+        if refused:
+            decision = not_allowed(refusal(c.EVAL_TASK_KIND, name, refused))
+        elif decision.create is not None:
             try:
                 create_phase_job(task, world, decision.create)
             except NotOwnedError as exc:

@@ -274,6 +274,12 @@ def name_taken(message: str) -> Decision:
     return Decision(TaskState.FAILED, "NameTaken", message)
 
 
+def not_allowed(message: str) -> Decision:
+    """The administrator's policy or an unlabelled Secret / PVC / ServiceAccount forbids
+    running the task (``message`` names the field and the object)."""
+    return Decision(TaskState.FAILED, "NotAllowed", message)
+
+
 def next_step(o: Observed) -> Decision:
     """The state the task should be in and the one action that gets it there."""
     if o.state in (TaskState.SUCCEEDED, TaskState.FAILED):
