@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from modeleval.redact import mask
+
 
 class CheckpointError(ValueError):
     """A predictions file that is damaged somewhere other than its last line."""
@@ -73,7 +75,7 @@ class CheckpointWriter:
         fh = self._file
         if fh is None:
             raise RuntimeError("checkpoint file is not open")
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        fh.write(mask(json.dumps(record, ensure_ascii=False)) + "\n")
         fh.flush()
         self.written += 1
         self._unsynced += 1
