@@ -16,11 +16,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from modeleval.api import EvalTask, secret_env_name
+from modeleval.builders.evaltask import secret_refs
 from modeleval.builders.runplan import build_run_plan
 
 
 class LocalRunError(Exception):
     """The task cannot run locally; the message says why and what to do."""
+
+
+class LocalRunStopped(LocalRunError):
+    """SIGINT (Ctrl-C) or SIGTERM: requests in flight were finished and kept, nothing lost."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class _BarSink:
@@ -59,17 +68,6 @@ class _BarSink:
         self._progress.update(self._bar, completed=progress.get("processed", 0))
 
 
-def _secret_refs(spec: Any) -> list[Any]:
-    refs = []
-    for model in spec.models or []:
-        endpoint = model.endpoint
-        if endpoint is not None:
-            if endpoint.api_key_secret_ref is not None:
-                refs.append(endpoint.api_key_secret_ref)
-            refs += [h.secret_key_ref for h in endpoint.request_headers_from or []]
-    return refs
-
-
 def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) -> Path:
     """Validate the task, resolve model URLs, write ``out_dir/task.json``; its path."""
     try:
@@ -98,7 +96,7 @@ def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) 
                 "api": model.endpoint.api if model.endpoint else "openai-chat",
             }
         )
-    for ref in _secret_refs(task.spec):
+    for ref in secret_refs(task.spec):
         env = secret_env_name(ref)
         if env not in os.environ:
             raise LocalRunError(f"the task needs Secret {ref.name}/{ref.key}: export {env}=VALUE")
@@ -120,8 +118,16 @@ def run_task_locally(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run inference (or the performance test) and scoring; the summary as a dict."""
+    from modeleval.runner.__main__ import SignalStop, signal_stop_event
     from modeleval.runner.__main__ import main as runner_main
+    from modeleval.runner.exits import EXIT_STOPPED
     from modeleval.runner.phases import PhaseError, run_phase
+
+    stop: list[SignalStop] = []
+
+    def stop_event() -> SignalStop:
+        stop.append(signal_stop_event())  # Ctrl-C / SIGTERM: drain, as the Job runner does
+        return stop[0]
 
     task_file = prepare_task_file(doc, out_dir, urls or {})
     spec = doc.get("spec", {})
@@ -134,13 +140,20 @@ def run_task_locally(
                         phase,
                         str(task_file),
                         str(out_dir),
-                        asyncio.Event,
+                        stop_event,
                         sink=sink,
                         use_default_sink=False,
                     )
                 )
             except PhaseError as exc:
                 raise LocalRunError(str(exc)) from None
+        if code == EXIT_STOPPED and stop and stop[0].signal is not None:
+            sig = stop[0].signal
+            raise LocalRunStopped(
+                f"stopped by {sig.name}: the answers finished so far are kept in {out_dir}; "
+                "run the same command again to go on from there",
+                128 + int(sig),
+            )
         if code != 0:
             raise LocalRunError(f"{phase} stopped before finishing (exit code {code})")
     if phase == "infer":
