@@ -68,7 +68,7 @@ async def run_level(
     sent = 0
     connector = aiohttp.TCPConnector(limit=parallel)
     timeout = aiohttp.ClientTimeout(
-        total=None,
+        total=model.client.request_timeout_s,
         sock_connect=model.client.connect_timeout_s,
         sock_read=model.client.read_timeout_s,
     )
