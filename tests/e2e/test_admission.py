@@ -333,3 +333,45 @@ def test_the_shipped_webhook_configuration_is_what_the_emulator_calls() -> None:
     )
     paths = {hook["clientConfig"]["service"]["path"] for hook in shipped["webhooks"]}
     assert paths == {"/validate-evaltask", "/validate-servicegroup"}
+
+
+def test_an_admitted_group_gets_its_tasks_created_by_the_operator(
+    cluster: LocalCluster, alice: Any
+) -> None:
+    """alice's group names her own Secret; the operator creates the group's EvalTask (as
+    itself, not checked again) and it runs to the end with that Secret."""
+    group = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "ModelEvalServiceGroup",
+        "metadata": {"name": "evaluated", "namespace": NS},
+        "spec": {
+            "image": "registry.example/models/vllm-mock:1",
+            "serving": {"servedModelName": "mock-model"},
+            "health": {"readinessPath": "/ready", "bootTimeSeconds": 60},
+            "evaluation": {
+                "datasets": [
+                    {"name": "one", "inline": [{"id": "a", "input": "hi", "target": "hi"}]}
+                ],
+                "requestHeadersFrom": [
+                    {"name": "X-Team-Key", "secretKeyRef": {"name": "team-key", "key": "key"}}
+                ],
+                "scoring": {"modes": ["rule"]},
+            },
+        },
+    }
+    result = create(alice, group)
+    assert result.returncode == 0, result.stderr
+
+    def task_done() -> dict[str, Any] | None:
+        with cluster.api() as api:
+            listed = api.get(f"/apis/modeleval.io/v1alpha1/namespaces/{NS}/evaltasks") or {}
+        owned = [
+            t
+            for t in listed.get("items") or []
+            if (t["metadata"].get("ownerReferences") or [{}])[0].get("name") == "evaluated"
+        ]
+        done = [t for t in owned if (t.get("status") or {}).get("state") in ("Succeeded", "Failed")]
+        return done[0] if done else None
+
+    finished = cluster.wait_for(task_done, timeout=120, what="the group's EvalTask")
+    assert finished["status"]["state"] == "Succeeded", finished["status"].get("message")

@@ -204,3 +204,35 @@ def test_an_echoed_key_is_nowhere_the_user_can_look(
     assert any(name.endswith("report.html") for name in looked_at)
     assert any("invalid credentials" in text for name, text in looked_at.items() if "log" in name)
     assert [name for name, text in looked_at.items() if KEY in text] == []
+
+
+def test_a_group_naming_an_unlabelled_secret_deploys_nothing(
+    namespace: str, local_cluster: ClusterAccess
+) -> None:
+    apply(local_cluster, secret(namespace, "hf-token", PROD_DB))
+    group = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "ModelEvalServiceGroup",
+        "metadata": {"name": "g", "namespace": namespace},
+        "spec": {
+            "image": "example.com/mock-llm:1",
+            "envFrom": [{"name": "HF_TOKEN", "secretKeyRef": {"name": "hf-token", "key": "key"}}],
+        },
+    }
+    apply(local_cluster, group)
+
+    def failed() -> dict[str, Any] | None:
+        with local_cluster.api() as api:
+            found = api.get(
+                f"/apis/modeleval.io/v1alpha1/namespaces/{namespace}/modelevalservicegroups/g"
+            )
+        status = (found or {}).get("status") or {}
+        return status if status.get("phase") == "Failed" else None
+
+    status = local_cluster.wait_for(failed, timeout=30, what="group g Failed")
+    assert status["message"] == (
+        "ModelEvalServiceGroup g is refused: spec.envFrom[0].secretKeyRef: Secret hf-token "
+        f'does not exist or is not labelled {USABLE}: "true"'
+    )
+    with local_cluster.api() as api:
+        assert api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/g") is None

@@ -29,14 +29,14 @@ from modeleval.clock import timestamp
 from modeleval.events import WARNING, post_event
 from modeleval.handlers import servicegroup_status as servicegroup_status
 from modeleval.handlers.servicegroup_children import reconcile_children
-from modeleval.handlers.servicegroup_status import list_group_tasks, refresh_group
+from modeleval.handlers.servicegroup_status import REFUSED_REASON, list_group_tasks, refresh_group
 from modeleval.handlers.usable import refusals
 from modeleval.metrics import time_reconcile
 from modeleval.reconcile.access import refusal
 from modeleval.reconcile.children import owned_by
 
 HANDLER_RECONCILE = "servicegroup-reconcile"
-NOT_ALLOWED = "NotAllowed"
+NOT_ALLOWED = REFUSED_REASON
 """Reason: the administrator's policy or an unlabelled object forbids the spec."""
 
 
@@ -71,6 +71,15 @@ def refuse_if_not_allowed(group: ModelEvalServiceGroup, body: dict[str, Any]) ->
     if not problems:
         return
     message = refusal(c.SERVICE_GROUP_KIND, meta.get("name", ""), problems)
+    now = timestamp()
+    ready = {
+        "type": "Ready",
+        "status": "False",
+        "reason": NOT_ALLOWED,
+        "message": message,
+        "observedGeneration": meta.get("generation"),
+        "lastTransitionTime": now,
+    }
     kube.patch_custom_status(
         c.SERVICE_GROUP_PLURAL,
         namespace,
@@ -78,8 +87,9 @@ def refuse_if_not_allowed(group: ModelEvalServiceGroup, body: dict[str, Any]) ->
         {
             "phase": "Failed",
             "message": message,
+            "conditions": [ready],
             "observedGeneration": meta.get("generation"),
-            "lastUpdateTime": timestamp(),
+            "lastUpdateTime": now,
         },
     )
     post_event(body, reason=NOT_ALLOWED, message=message, type=WARNING)

@@ -116,8 +116,9 @@ def _labels(obj: Obj | None) -> dict[str, str]:
     return dict(((obj or {}).get("metadata") or {}).get("labels") or {})
 
 
-def matching(store: Store, attempt: Attempt) -> list[Obj]:
-    """The webhooks (entries of every configuration) that must see ``attempt``, by name."""
+def matching(store: Store, attempt: Attempt, *, selectors: bool = True) -> list[Obj]:
+    """The webhooks (entries of every configuration) that must see ``attempt``, by name
+    (``selectors=False``: by their rules only, before the object is known)."""
     found = []
     namespace_labels = {}
     if attempt.namespace:
@@ -125,6 +126,9 @@ def matching(store: Store, attempt: Attempt) -> list[Obj]:
     for config in store.iter(CONFIGS):
         for webhook in config.get("webhooks") or []:
             if not any(_rule_matches(rule, attempt) for rule in webhook.get("rules") or []):
+                continue
+            if not selectors:
+                found.append(webhook)
                 continue
             object_selector = webhook.get("objectSelector")
             if not (

@@ -175,7 +175,7 @@ class Handler:
         info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
         operation = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE"}.get(verb, "DELETE")
         probe = admission.Attempt(info, operation, sub, ns, name, user, None, None, write.dry_run)
-        if not admission.matching(objects.store, probe):
+        if not admission.matching(objects.store, probe, selectors=False):
             return
         dry = WriteOptions(strict=write.strict, dry_run=True)
         old = objects.store.get(info.key, ns if info.namespaced else "", name) if name else None
