@@ -43,6 +43,7 @@ from modeleval.events import WARNING, post_event
 from modeleval.handlers.locks import KeyedLocks
 from modeleval.handlers.owned import create_owned
 from modeleval.kube import to_dict
+from modeleval.reconcile.access import group_policy, refusal
 from modeleval.reconcile.children import (
     CREATED,
     REPAIRED,
@@ -54,6 +55,7 @@ from modeleval.reconcile.children import (
     owned_by,
     with_spec_hash,
 )
+from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +280,13 @@ def desired_children(
 def apply_children(
     group: ModelEvalServiceGroup, body: dict[str, Any], *, spec_changes: bool = True
 ) -> list[Applied]:
-    """Bring the PVC, Service and Deployment to the group's spec (hold `CHILDREN_LOCKS`)."""
+    """Bring the PVC, Service and Deployment to the group's spec (hold `CHILDREN_LOCKS`); a
+    spec the administrator's policy forbids is never applied (PermanentError), whoever asks
+    (the reconcile handler refuses it first, with status and Event; drift repair stops here)."""
+    problems = group_policy(group.spec, SETTINGS)
+    if problems:
+        name = body["metadata"].get("name", "")
+        raise kopf.PermanentError(refusal(c.SERVICE_GROUP_KIND, name, problems))
     uid = body["metadata"].get("uid")
     pvc, service, deployment = desired_children(group, body)
     apply_model_cache(pvc, uid)
