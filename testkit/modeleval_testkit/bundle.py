@@ -1,12 +1,15 @@
-"""Repository files the test kit carries as package data: the operator's RBAC and the samples.
+"""Repository files the test kit carries as package data: the operator's RBAC, its admission
+webhook and the samples.
 
 ``modeleval demo`` and `LocalCluster` must work from installed wheels, outside a checkout, so
-the kit ships copies of ``manifests/rbac/`` and ``manifests/samples/`` under ``data/``. The
+the kit ships copies of ``manifests/rbac/``, ``manifests/webhook/`` and ``manifests/samples/``
+under ``data/``. The
 copies are generated: ``python -m modeleval_testkit.bundle`` writes them from a checkout and
 ``--check`` fails when they differ (``scripts/test.sh`` runs it, like the CRD drift check).
 
     rbac_manifests()        # the operator's RBAC files, in kustomization order
     samples_dir()           # the samples (00-dataset-configmap.yaml, 10-servicegroup-…)
+    webhook_dir()           # ValidatingWebhookConfiguration and the webhook's RBAC
 """
 
 from __future__ import annotations
@@ -18,12 +21,20 @@ from pathlib import Path
 import yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-BUNDLED = {"rbac": Path("manifests/rbac"), "samples": Path("manifests/samples")}
+BUNDLED = {
+    "rbac": Path("manifests/rbac"),
+    "samples": Path("manifests/samples"),
+    "webhook": Path("manifests/webhook"),
+}
 """Bundle folder -> the repository folder it is copied from (every ``*.yaml`` in it)."""
 
 
 def samples_dir() -> Path:
     return DATA_DIR / "samples"
+
+
+def webhook_dir() -> Path:
+    return DATA_DIR / "webhook"
 
 
 def rbac_manifests(folder: Path | None = None) -> list[Path]:

@@ -18,10 +18,12 @@ its ServiceAccount's kubeconfig.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -48,6 +50,16 @@ FAST_OPERATOR_ENV = {
     "MODELEVAL_METRICS_PORT": "0",
 }
 """Operator settings that keep e2e tests fast (see ``modeleval.settings``)."""
+
+LOCAL_POLICY_ENV = {
+    "MODELEVAL_ALLOWED_MODEL_IMAGES": "*",
+    "MODELEVAL_OPERATOR_USERNAME": f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_ACCOUNT}",
+}
+"""The local cluster's policy: every model image may run (the executor maps them to mock
+servers); the operator knows its own user name, as the chart tells it."""
+
+WEBHOOK_SERVICE = (OPERATOR_NAMESPACE, "modeleval-operator-webhook")
+"""The Service ``manifests/webhook`` points the ValidatingWebhookConfiguration at."""
 
 
 def installed_crds() -> list[dict[str, Any]]:
@@ -125,6 +137,7 @@ class LocalCluster(ClusterAccess):
         operator_env: Mapping[str, str] | None = None,
         executor: ExecutorConfig | None = None,
         run_executor: bool = True,
+        webhook: bool = False,
     ) -> None:
         """
         ``crds``: CRD files, folders or dicts (default: `installed_crds`). ``operator``: what
@@ -132,6 +145,9 @@ class LocalCluster(ClusterAccess):
         starts no operator. ``rbac_manifests``: default the bundled ``manifests/rbac``.
         ``executor``: the executor's settings (default: mock model server for model images,
         ``time_scale=0.05``, 4 GPUs). ``run_executor=False`` leaves workloads alone.
+        ``webhook``: the operator serves its admission webhook (HTTPS on a free port, with a
+        certificate made here) and the emulator calls it through the bundled
+        ``manifests/webhook`` ValidatingWebhookConfiguration.
         """
         self._own_dir = work_dir is None
         self.work_dir = (
@@ -143,7 +159,9 @@ class LocalCluster(ClusterAccess):
             bundled_rbac_manifests() if rbac_manifests is None else list(rbac_manifests)
         )
         self.operator_args = None if operator is None else list(operator)
-        self.operator_env = {**FAST_OPERATOR_ENV, **(operator_env or {})}
+        self.operator_env = {**FAST_OPERATOR_ENV, **LOCAL_POLICY_ENV, **(operator_env or {})}
+        self.webhook = webhook
+        self.webhook_port = 0
         self.executor_config = executor or ExecutorConfig(
             time_scale=0.05, gpu_capacity={"nvidia.com/gpu": 4}, work_dir=self.work_dir / "executor"
         )
@@ -191,6 +209,8 @@ class LocalCluster(ClusterAccess):
             "metadata": {"name": OPERATOR_ACCOUNT, "namespace": OPERATOR_NAMESPACE},
         }
         docs = [*namespace_docs, operator_account, *load_manifests(self.rbac_manifests)]
+        if self.webhook:
+            docs += self._webhook_documents()
         self.apiserver.load_manifests(docs)
         self.operator_token = self.apiserver.issue_service_account_token(
             OPERATOR_NAMESPACE, OPERATOR_ACCOUNT
@@ -209,6 +229,55 @@ class LocalCluster(ClusterAccess):
             self.apiserver.server.pod_logs = _ExecutorLogs(self.executor)
         if self.operator_args is not None:
             self.start_operator()
+            if self.webhook:
+                self._wait_for_webhook()
+
+    def _webhook_documents(self) -> list[dict[str, Any]]:
+        """The bundled webhook manifests, trusting a certificate made for the operator."""
+        from .apiserver.tls import self_signed
+        from .bundle import webhook_dir
+
+        cert, key = self_signed()
+        folder = self.work_dir / "webhook-certs"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "tls.crt").write_bytes(cert)
+        (folder / "tls.key").write_bytes(key)
+        self.webhook_port = free_port()
+        self.operator_env.update(
+            MODELEVAL_WEBHOOK_PORT=str(self.webhook_port),
+            MODELEVAL_WEBHOOK_CERT_DIR=str(folder),
+        )
+        port = self.webhook_port
+
+        def resolve(namespace: str, name: str, _port: int) -> str | None:
+            return f"127.0.0.1:{port}" if (namespace, name) == WEBHOOK_SERVICE else None
+
+        self.apiserver.server.service_resolver = resolve
+        kinds = ("ValidatingWebhookConfiguration", "ClusterRole", "ClusterRoleBinding")
+        docs = [
+            doc
+            for doc in load_manifests(sorted(webhook_dir().glob("*.yaml")))
+            if doc["kind"] in kinds  # no cert-manager here: the certificate is made above
+        ]
+        bundle = base64.b64encode(cert).decode()
+        for doc in docs:
+            for hook in doc.get("webhooks") or []:
+                hook["clientConfig"]["caBundle"] = bundle
+        return docs
+
+    def _wait_for_webhook(self, timeout: float = 60.0) -> None:
+        """Until the operator's webhook accepts connections (writes fail closed before)."""
+
+        def listening() -> bool:
+            if not self.operator_running:
+                raise RuntimeError(f"the operator exited:\n{self.operator_output()[-4000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.webhook_port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(listening, timeout=timeout, interval=0.2, what="the admission webhook")
 
     def stop(self) -> None:
         self.stop_operator()
@@ -382,6 +451,13 @@ def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:
             ):
                 docs.append(doc)
     return docs
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     # foundations: names and time
     "constants": 0,
     "clock": 0,
+    "redact": 0,
     # the API models, settings, and libraries that need none of the operator
     "api": 1,
     "settings": 1,

@@ -81,3 +81,18 @@ app.kubernetes.io/component: runner
 {{- printf "%s:%s" $repo $tag }}
 {{- end }}
 {{- end }}
+
+{{/* "true" when only labelled Secrets, ServiceAccounts and PVCs may be used. */}}
+{{- define "modeleval.requireUsableLabel" -}}
+{{- $value := toString .Values.security.requireUsableLabel }}
+{{- if eq $value "auto" }}
+{{- ternary "false" "true" .Values.webhook.enabled }}
+{{- else }}
+{{- $value }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the webhook's Service, certificate and configuration: "<fullname>-webhook". */}}
+{{- define "modeleval.webhookName" -}}
+{{- printf "%s-webhook" (include "modeleval.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

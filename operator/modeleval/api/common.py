@@ -252,6 +252,13 @@ class ClientSettings(ApiModel):
     read_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Timeout waiting for a response, seconds."
     )
+    request_timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Longest one request may take as a whole (connect, send, wait, read), "
+        "seconds; a server that trickles bytes cannot hold it longer. Unset: only the read "
+        "timeout applies.",
+    )
     max_retries: int = Field(
         default=3, ge=0, le=20, description="Retries of a failed request (5xx, 429, timeouts)."
     )

@@ -165,7 +165,10 @@ class SecurityOverrides(ApiModel):
     """Relax the secure defaults for images that need it (the defaults are hardened)."""
 
     run_as_non_root: bool = Field(
-        default=False, description="Require a non-root user (many serving images run as root)."
+        default=True,
+        description="Refuse to start the container as root (the default); false lets images "
+        "that run as root (vLLM's, among others) start. Enforce it per namespace with Pod "
+        "Security Admission (docs/install.md).",
     )
     allow_privilege_escalation: bool = Field(
         default=False, description="Allow privilege escalation."

@@ -91,6 +91,7 @@ def _model(
             "parallel": client.parallel,
             "connectTimeoutS": client.connect_timeout_seconds,
             "readTimeoutS": client.read_timeout_seconds,
+            "requestTimeoutS": client.request_timeout_seconds,
             "maxRetries": client.max_retries,
             "headers": dict(endpoint.request_headers or {}) if endpoint else {},
             "secretHeaders": [

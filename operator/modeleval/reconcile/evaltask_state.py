@@ -286,6 +286,18 @@ def _failed(phase: Phase, job: JobView) -> Decision:
     )
 
 
+def name_taken(message: str) -> Decision:
+    """A child's name is held by an object the task does not control: never used, so the
+    task cannot run (``message`` names the object)."""
+    return Decision(TaskState.FAILED, "NameTaken", message)
+
+
+def not_allowed(message: str) -> Decision:
+    """The administrator's policy or an unlabelled Secret / PVC / ServiceAccount forbids
+    running the task (``message`` names the field and the object)."""
+    return Decision(TaskState.FAILED, "NotAllowed", message)
+
+
 def next_step(o: Observed) -> Decision:
     """The state the task should be in and the one action that gets it there."""
     if o.state == TaskState.FAILED:

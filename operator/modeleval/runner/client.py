@@ -31,6 +31,8 @@ class ClientSettings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 600.0
     """Longest silence while waiting for (more of) an answer."""
+    request_timeout_s: float | None = None
+    """Longest a whole request may take (``requestTimeoutSeconds``); None: no such limit."""
     max_retries: int = 3
     """Retries after the first attempt."""
     backoff_base_s: float = 0.5
@@ -135,7 +137,7 @@ class ModelClient:
     def headers_for(self, item_id: str | None) -> dict[str, str]:
         if item_id is None:
             return self._headers
-        return {**self._headers, ITEM_HEADER: item_id}
+        return {**self._headers, ITEM_HEADER: header_safe(item_id)}
 
     async def complete(self, body: dict[str, Any], item_id: str | None = None) -> Answer:
         """Send one non-streaming request, retrying as configured."""
@@ -170,22 +172,39 @@ class ModelClient:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     async def _send(self, data: bytes, headers: dict[str, str]) -> tuple[str, dict[str, int]]:
+        deadline = self.settings.request_timeout_s
         try:
-            async with self.session.post(self.url, data=data, headers=headers) as resp:
+            async with (
+                asyncio.timeout(deadline) as whole,
+                self.session.post(self.url, data=data, headers=headers) as resp,
+            ):
                 raw = await resp.read()
                 status = resp.status
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable(f"connection error: {exc or type(exc).__name__}", None, None) from None
         except TimeoutError:
-            raise _Retryable("timed out waiting for the server", None, None, "timeout") from None
+            message = (
+                f"no complete answer within {deadline:g}s (requestTimeoutSeconds)"
+                if whole.expired()
+                else "timed out waiting for the server"
+            )
+            raise _Retryable(message, None, None, "timeout") from None
         if status != 200:
             message = f"HTTP {status}: {_error_text(raw)}"
             if status in RETRYABLE_STATUS:
                 raise _Retryable(message, status, retry_after if status in (429, 503) else None)
             raise RequestFailed(message, attempts=1, status=status)
         try:
-            return parse_answer(self.api, json.loads(raw))
+            answer = json.loads(raw)
+            if isinstance(answer, dict) and answer.get("error") and not answer.get("choices"):
+                raise RequestFailed(  # a 200 that is an error: keep the server's own words
+                    f"HTTP 200 with an error: {_error_text(raw)}",
+                    attempts=1,
+                    status=status,
+                    kind="bad_response",
+                )
+            return parse_answer(self.api, answer)
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestFailed(
                 f"bad response body: {exc}", attempts=1, status=status, kind="bad_response"
@@ -209,11 +228,20 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def header_safe(value: str) -> str:
+    """``value`` fit for an HTTP header: control characters (CR, LF…) percent-encoded, so an
+    item id from a dataset can neither split the header nor fail the request."""
+    if all(" " <= ch != "\x7f" for ch in value):
+        return value
+    return "".join(ch if " " <= ch != "\x7f" else f"%{ord(ch):02X}" for ch in value)
+
+
 def _error_text(raw: bytes) -> str:
     text = raw[:300].decode("utf-8", "replace")
     try:
         data = json.loads(raw)
-        message = data.get("error", {}).get("message") if isinstance(data, dict) else None
+        error = data.get("error") if isinstance(data, dict) else None
+        message = error.get("message") if isinstance(error, dict) else error
         if isinstance(message, str):
             return message
     except (ValueError, AttributeError):

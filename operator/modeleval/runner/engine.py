@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeleval.runner.checkpoint import CheckpointWriter
+from modeleval.runner.checkpoint import CheckpointError, CheckpointWriter
 from modeleval.runner.client import ModelClient, RequestFailed
 from modeleval.runner.config import ModelRun
 from modeleval.runner.datasets import Item
@@ -82,7 +82,11 @@ async def run_model(
             if stop.is_set() or halt.is_set():
                 return
             record = await _infer_one(client, model, item, recorder)
-            checkpoint.append(record)
+            try:
+                checkpoint.append(record)
+            except CheckpointError:
+                halt.set()  # nothing more can be kept: the other workers stop too
+                raise
             recorder.item_done()
             ok = record["error"] is None
             outcome.attempted += 1

@@ -87,6 +87,7 @@ def _model(m: Mapping[str, Any], env: Mapping[str, str]) -> ModelRun:
         parallel=int(c.get("parallel", defaults.parallel)),
         connect_timeout_s=float(c.get("connectTimeoutS", defaults.connect_timeout_s)),
         read_timeout_s=float(c.get("readTimeoutS", defaults.read_timeout_s)),
+        request_timeout_s=float(c["requestTimeoutS"]) if c.get("requestTimeoutS") else None,
         max_retries=int(c.get("maxRetries", defaults.max_retries)),
         headers=headers,
         api_key=secret_value(api_key, env) if api_key else None,

@@ -301,6 +301,9 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
         asyncio.run(run())
     except (ScoringConfigError, S3ResultsError, StatusNotWritten) as exc:
         return _fail(str(exc))
+    except OSError as exc:  # disk full, read-only or missing results volume
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"cannot write the scores: {where}{exc.strerror or exc}")
     return EXIT_OK
 
 

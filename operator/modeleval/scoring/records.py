@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modeleval.redact import mask
+
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
@@ -130,4 +132,4 @@ def align_items(predictions_by_model: Mapping[str, Iterable[Prediction]]) -> lis
 def write_jsonl(path: Path, records: Iterable[ItemRecord]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for record in records:
-            fh.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            fh.write(mask(json.dumps(record.to_dict(), ensure_ascii=False)) + "\n")

@@ -11,10 +11,23 @@ MASTERS = "system:masters"
 
 @dataclass(frozen=True)
 class UserInfo:
-    """Who sent a request: a user name and its groups (``system:authenticated`` included)."""
+    """Who sent a request: a user name and its groups (``system:authenticated`` included),
+    a uid and extra attributes (``(key, (values…))`` pairs), as admission webhooks and
+    SubjectAccessReviews see them."""
 
     name: str
     groups: tuple[str, ...] = ()
+    uid: str = ""
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def as_review(self) -> dict[str, object]:
+        """``userInfo`` of an AdmissionReview (``authentication.k8s.io/v1`` UserInfo)."""
+        info: dict[str, object] = {"username": self.name, "groups": list(self.groups)}
+        if self.uid:
+            info["uid"] = self.uid
+        if self.extra:
+            info["extra"] = {key: list(values) for key, values in self.extra}
+        return info
 
     @property
     def is_superuser(self) -> bool:
@@ -42,10 +55,18 @@ class TokenBook:
     def __init__(self) -> None:
         self.tokens: dict[str, UserInfo] = {}
 
-    def issue(self, user: str, groups: tuple[str, ...] | list[str] = ()) -> str:
+    def issue(
+        self,
+        user: str,
+        groups: tuple[str, ...] | list[str] = (),
+        *,
+        uid: str = "",
+        extra: dict[str, list[str]] | None = None,
+    ) -> str:
         """Mint a token for ``user``; ``system:authenticated`` is always added to ``groups``."""
         all_groups = tuple(dict.fromkeys([*groups, AUTHENTICATED]))
-        return self.add(UserInfo(user, all_groups))
+        pairs = tuple((key, tuple(values)) for key, values in sorted((extra or {}).items()))
+        return self.add(UserInfo(user, all_groups, uid, pairs))
 
     def issue_service_account(self, namespace: str, name: str) -> str:
         return self.add(service_account_user(namespace, name))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from modeleval_testkit.apiserver import (
+    admission,
     deletion,
     discovery,
     errors,
@@ -157,10 +158,43 @@ class Handler:
             if verb != "create":
                 raise ApiError(405, f"{info.plural} can only be created")
             return _json(self._access_review(info, await _body(request), user), 201)
-        return await self._execute(request, target, verb)
+        return await self._execute(request, target, verb, user)
+
+    async def _admit(
+        self,
+        target: routing.Target,
+        verb: str,
+        user: UserInfo,
+        write: WriteOptions,
+        body: Any,
+        content_type: str,
+    ) -> None:
+        """Validating admission webhooks (see `admission`): the write is first done as a dry
+        run, so the webhooks see the object as it would be stored; a denial raises."""
+        objects = self.server.objects
+        info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
+        operation = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE"}.get(verb, "DELETE")
+        probe = admission.Attempt(info, operation, sub, ns, name, user, None, None, write.dry_run)
+        if not admission.matching(objects.store, probe, selectors=False):
+            return
+        dry = WriteOptions(strict=write.strict, dry_run=True)
+        old = objects.store.get(info.key, ns if info.namespaced else "", name) if name else None
+        if verb == "create":
+            new: Obj | None = objects.create(info, ns, body, dry)
+            name = (new or {}).get("metadata", {}).get("name", "")
+        elif verb == "update":
+            new = objects.update(info, ns, name, body, sub, dry)
+        elif verb == "patch":
+            new = objects.patch(info, ns, name, body, content_type, sub, dry)
+            if old is None:
+                operation = "CREATE"
+        else:
+            new = None
+        attempt = admission.Attempt(info, operation, sub, ns, name, user, new, old, write.dry_run)
+        await admission.admit(objects.store, attempt, self.server.service_resolver)
 
     async def _execute(
-        self, request: web.Request, target: routing.Target, verb: str
+        self, request: web.Request, target: routing.Target, verb: str, user: UserInfo
     ) -> web.StreamResponse:
         objects = self.server.objects
         info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
@@ -199,6 +233,10 @@ class Handler:
             strict=request.query.get("fieldValidation") == "Strict",
             dry_run=request.query.get("dryRun") == "All",
         )
+        if verb in ("create", "update", "patch", "delete") and not (
+            verb == "create" and sub == "token"
+        ):
+            await self._admit(target, verb, user, write, body, request.content_type)
         if verb == "create":
             if sub == "token":
                 return _json(self._token_request(info, ns, name, body), 201)

@@ -154,6 +154,13 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         namespaced=False,
     ),
     _r("coordination.k8s.io", "v1", "leases", "Lease"),
+    _r(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        namespaced=False,
+    ),
     ResourceInfo(
         "authorization.k8s.io",
         "v1",

@@ -13,6 +13,7 @@ import yaml
 from aiohttp import web
 
 from modeleval_testkit.apiserver import deletion
+from modeleval_testkit.apiserver.admission import ServiceResolver
 from modeleval_testkit.apiserver.audit import RequestLog
 from modeleval_testkit.apiserver.auth import TokenBook
 from modeleval_testkit.apiserver.errors import ApiError
@@ -69,6 +70,8 @@ class ApiServer:
         self.request_log = RequestLog()
         self.errors: list[BaseException] = []
         self.pod_logs: dict[tuple[str, str], str] = {}
+        self.service_resolver: ServiceResolver | None = None
+        """Where admission webhooks named by ``clientConfig.service`` listen (see `admission`)."""
         self.watch_timeout = watch_timeout
         self.bookmark_interval = bookmark_interval
         self.admin_token = self.tokens.issue("admin", ["system:masters"])
@@ -216,9 +219,17 @@ class ApiServer:
 
     # -- identities ------------------------------------------------------------------------
 
-    def issue_token(self, user: str, groups: Iterable[str] = ()) -> str:
-        """A bearer token for ``user`` (``system:authenticated`` is always among its groups)."""
-        return self.tokens.issue(user, tuple(groups))
+    def issue_token(
+        self,
+        user: str,
+        groups: Iterable[str] = (),
+        *,
+        uid: str = "",
+        extra: dict[str, list[str]] | None = None,
+    ) -> str:
+        """A bearer token for ``user`` (``system:authenticated`` is always among its groups);
+        ``uid`` and ``extra`` reach admission webhooks in ``userInfo``."""
+        return self.tokens.issue(user, tuple(groups), uid=uid, extra=extra)
 
     def issue_service_account_token(self, namespace: str, name: str) -> str:
         """A bearer token for ``system:serviceaccount:<namespace>:<name>``."""

@@ -83,6 +83,8 @@ class _Handlers:
             user if user is not None else prompt
         )
         stats.requests += 1
+        if request.headers.get("Authorization"):
+            stats.credentials[request.headers["Authorization"]] += 1
         stats.by_item[key] += 1
         stats.by_prompt[prompt] += 1
         fault = self.faults.decide(key, stats.by_item[key])
@@ -201,10 +203,21 @@ class _Handlers:
             )
         if fault in (FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE):
             return _error(int(fault.value), f"injected fault {fault.value}")
+        if fault is FaultKind.ECHO_AUTH:
+            echoed = {k: v for k, v in request.headers.items() if _credential_header(k)}
+            return _error(401, f"invalid credentials: {echoed}")
+        if fault is FaultKind.ERROR_200:
+            body = {"error": {"message": "model overloaded (injected)", "type": "mock_error"}}
+            return web.json_response(body, status=200)
         if fault is FaultKind.HANG:
             await asyncio.sleep(f.hang_s)
         _drop(request)
         raise asyncio.CancelledError  # aiohttp treats this as "client went away": nothing is sent
+
+
+def _credential_header(name: str) -> bool:
+    lower = name.lower()
+    return lower == "authorization" or "key" in lower or "token" in lower
 
 
 def _drop(request: web.Request) -> None:

@@ -21,6 +21,12 @@ class FaultKind(StrEnum):
     """Never answer (until ``FaultSettings.hang_s`` passes, then close the connection)."""
     DROP = "drop"
     """Close the connection without sending a response."""
+    ECHO_AUTH = "echo-auth"
+    """HTTP 401 whose error message repeats the request's ``Authorization`` header and every
+    ``X-Api-Key``-like header: a careless server that echoes credentials (tests that they
+    are masked wherever the runner records an error)."""
+    ERROR_200 = "error-200"
+    """HTTP 200 whose body is an error object (``{"error": {"message": …}}``), no choices."""
 
 
 @dataclass(slots=True)

@@ -145,6 +145,14 @@ def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
         "MODELEVAL_RUNNER_METRICS_PORT": "9090",
         "MODELEVAL_RESULTS_STORAGE_CLASS": "",
         "MODELEVAL_RESULTS_SIZE": "1Gi",
+        "MODELEVAL_OPERATOR_USERNAME": "system:serviceaccount:modeleval-system:modeleval-operator",
+        "MODELEVAL_ALLOWED_RUNNER_IMAGES": "",
+        "MODELEVAL_ALLOWED_MODEL_IMAGES": "docker.io/vllm/vllm-openai:*,"
+        "docker.io/lmsysorg/sglang:*,ghcr.io/huggingface/text-generation-inference:*,"
+        "nvcr.io/nvidia/tritonserver:*",
+        "MODELEVAL_ALLOWED_DATASET_URLS": "https://*",
+        "MODELEVAL_ALLOW_CONTROL_PLANE": "false",
+        "MODELEVAL_REQUIRE_USABLE_LABEL": "true",
     }
 
 
@@ -176,11 +184,76 @@ def test_operator_pod_is_hardened(kube_tools: KubeTools) -> None:
 
 
 def test_no_secrets_are_readable_by_anyone(kube_tools: KubeTools) -> None:
-    objects = kube_tools.helm_template(*NON_DEFAULT)
-    for role in of_kind(objects, "ClusterRole"):
+    """With the webhook, no role reads Secrets; without it (the default), only the operator
+    gets them, to check their usable label (it mounts Secrets into Jobs anyway)."""
+    webhook = kube_tools.helm_template(*NON_DEFAULT, "--set", "webhook.enabled=true")
+    for role in of_kind(webhook, "ClusterRole"):
         for rule in role["rules"]:
             assert "secrets" not in rule["resources"], role["metadata"]["name"]
             assert "*" not in rule["resources"] + rule["verbs"] + rule["apiGroups"]
+    for role in of_kind(kube_tools.helm_template(*NON_DEFAULT), "ClusterRole"):
+        reads = [r for r in role["rules"] if "secrets" in r["resources"]]
+        if role["metadata"]["name"] == "modeleval-operator":
+            assert reads == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
+        else:
+            assert reads == [], role["metadata"]["name"]
+
+
+def test_security_values_reach_the_operator(kube_tools: KubeTools) -> None:
+    env = env_of(
+        kube_tools.helm_template(
+            "--set", "security.allowedRunnerImages={registry.example/runner:*}",
+            "--set", "security.allowedModelImages={a/*,b/*}",
+            "--set-json", "security.allowedDatasetUrls=[]",
+            "--set", "security.allowControlPlane=true",
+        )
+    )  # fmt: skip
+    assert env["MODELEVAL_ALLOWED_RUNNER_IMAGES"] == "registry.example/runner:*"
+    assert env["MODELEVAL_ALLOWED_MODEL_IMAGES"] == "a/*,b/*"
+    assert env["MODELEVAL_ALLOWED_DATASET_URLS"] == ""
+    assert env["MODELEVAL_ALLOW_CONTROL_PLANE"] == "true"
+    assert env["MODELEVAL_OPERATOR_USERNAME"] == (
+        "system:serviceaccount:modeleval-system:modeleval-operator"
+    )
+    defaults = env_of(kube_tools.helm_template())
+    assert defaults["MODELEVAL_REQUIRE_USABLE_LABEL"] == "true"  # no webhook: labels decide
+    assert "MODELEVAL_WEBHOOK_PORT" not in defaults
+    assert "docker.io/vllm/vllm-openai:*" in defaults["MODELEVAL_ALLOWED_MODEL_IMAGES"]
+
+
+def test_the_webhook_is_served_registered_and_trusted(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template("--set", "webhook.enabled=true")
+    env = env_of(objects)
+    assert env["MODELEVAL_WEBHOOK_PORT"] == "9443"
+    assert env["MODELEVAL_REQUIRE_USABLE_LABEL"] == "false"  # the authors' permissions decide
+    config = one(objects, "ValidatingWebhookConfiguration", "modeleval-operator-webhook")
+    secret = one(objects, "Secret", "modeleval-operator-webhook-tls")
+    for hook in config["webhooks"]:
+        assert hook["failurePolicy"] == "Fail"
+        assert hook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
+        assert hook["clientConfig"]["service"]["name"] == "modeleval-operator-webhook"
+    assert [h["clientConfig"]["service"]["path"] for h in config["webhooks"]] == [
+        "/validate-evaltask",
+        "/validate-servicegroup",
+    ]
+    service = one(objects, "Service", "modeleval-operator-webhook")
+    assert service["spec"]["ports"][0]["targetPort"] == "webhook"
+    review = one(objects, "ClusterRole", "modeleval-operator-webhook")
+    assert review["rules"] == [
+        {
+            "apiGroups": ["authorization.k8s.io"],
+            "resources": ["subjectaccessreviews"],
+            "verbs": ["create"],
+        }
+    ]
+    managed = kube_tools.helm_template(
+        "--set", "webhook.enabled=true", "--set", "webhook.certManager.enabled=true"
+    )
+    config = one(managed, "ValidatingWebhookConfiguration", "modeleval-operator-webhook")
+    assert config["metadata"]["annotations"] == {
+        "cert-manager.io/inject-ca-from": "modeleval-system/modeleval-operator-webhook"
+    }
+    assert of_kind(managed, "Certificate") and not of_kind(managed, "Secret")
 
 
 @pytest.mark.parametrize(

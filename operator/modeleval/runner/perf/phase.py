@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from modeleval.redact import mask
 from modeleval.runner.client import ModelClient
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig
 from modeleval.runner.datasets import Item
@@ -69,7 +70,7 @@ async def run_level(
     sent = 0
     connector = aiohttp.TCPConnector(limit=parallel)
     timeout = aiohttp.ClientTimeout(
-        total=None,
+        total=model.client.request_timeout_s,
         sock_connect=model.client.connect_timeout_s,
         sock_read=model.client.read_timeout_s,
     )
@@ -205,7 +206,7 @@ async def run_performance(
         await reporter.stop()
     config.settings.results_dir.mkdir(parents=True, exist_ok=True)
     (config.settings.results_dir / "performance.json").write_text(
-        json.dumps({"models": results}, indent=2)
+        mask(json.dumps({"models": results}, indent=2))
     )
     write_report(config, results, chosen, total_score)
     if stop.is_set():
