@@ -153,7 +153,7 @@ def test_the_operator_container_starts_and_answers_its_liveness_probe(
     def healthy() -> bool:
         try:
             with urllib.request.urlopen("http://127.0.0.1:8080/healthz", timeout=5) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except OSError:
             return False
 
@@ -173,7 +173,7 @@ def test_the_operator_container_reconciles_a_task_whose_runner_containers_succee
     installed: LocalCluster, tmp_path: Path
 ) -> None:
     rows = [{"id": str(i), "input": f"say {i}", "target": f"say {i}"} for i in range(12)]
-    task = {
+    task: dict[str, Any] = {
         "apiVersion": "modeleval.io/v1alpha1",
         "kind": "EvalTask",
         "metadata": {"name": "in-containers", "namespace": "default"},
