@@ -125,6 +125,7 @@ class LocalCluster(ClusterAccess):
         operator_env: Mapping[str, str] | None = None,
         executor: ExecutorConfig | None = None,
         run_executor: bool = True,
+        record_writes: bool = False,
     ) -> None:
         """
         ``crds``: CRD files, folders or dicts (default: `installed_crds`). ``operator``: what
@@ -132,6 +133,8 @@ class LocalCluster(ClusterAccess):
         starts no operator. ``rbac_manifests``: default the bundled ``manifests/rbac``.
         ``executor``: the executor's settings (default: mock model server for model images,
         ``time_scale=0.05``, 4 GPUs). ``run_executor=False`` leaves workloads alone.
+        ``record_writes``: the emulator keeps every distinct object clients write
+        (``cluster.apiserver.writes``, see `modeleval_testkit.apiserver.writes`).
         """
         self._own_dir = work_dir is None
         self.work_dir = (
@@ -148,6 +151,7 @@ class LocalCluster(ClusterAccess):
             time_scale=0.05, gpu_capacity={"nvidia.com/gpu": 4}, work_dir=self.work_dir / "executor"
         )
         self.run_executor = run_executor
+        self.record_writes = record_writes
         self.admin_kubeconfig = self.work_dir / "admin.kubeconfig"
         self.operator_kubeconfig = self.work_dir / "operator.kubeconfig"
         self.operator_log = self.work_dir / "operator.log"
@@ -224,7 +228,7 @@ class LocalCluster(ClusterAccess):
     def _start_apiserver(self) -> None:
         from .apiserver import run_in_thread
 
-        self._api_handle = run_in_thread(crds=self.crds)
+        self._api_handle = run_in_thread(crds=self.crds, record_writes=self.record_writes)
         self.apiserver = self._api_handle.__enter__()
         self.api_url = self.apiserver.url
         self.ca_file = self.apiserver.ca_file

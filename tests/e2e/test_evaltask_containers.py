@@ -17,6 +17,7 @@ from modeleval_testkit.executor import ExecutorConfig
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.paths import MANIFESTS, REPO
 from tests.support.realparts import BuiltImage
+from tests.support.written import WrittenObjects
 
 from .evaltask_helpers import (
     apply,
@@ -33,7 +34,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor, pyt
 
 @pytest.fixture(scope="module")
 def cluster(
-    project_image: BuiltImage, tmp_path_factory: pytest.TempPathFactory
+    project_image: BuiltImage,
+    tmp_path_factory: pytest.TempPathFactory,
+    written_objects: WrittenObjects,
 ) -> Iterator[LocalCluster]:
     work = tmp_path_factory.mktemp("containers-e2e")
     config = ExecutorConfig(
@@ -45,8 +48,10 @@ def cluster(
         rbac_manifests=rbac_manifests(MANIFESTS / "rbac"),
         operator_env={"MODELEVAL_RUNNER_IMAGE": project_image.tag},
         executor=config,
+        record_writes=True,
     ) as local:
         yield local
+        written_objects.collect(local)
 
 
 @pytest.fixture

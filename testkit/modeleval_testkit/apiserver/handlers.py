@@ -157,10 +157,10 @@ class Handler:
             if verb != "create":
                 raise ApiError(405, f"{info.plural} can only be created")
             return _json(self._access_review(info, await _body(request), user), 201)
-        return await self._execute(request, target, verb)
+        return await self._execute(request, target, verb, user.name)
 
     async def _execute(
-        self, request: web.Request, target: routing.Target, verb: str
+        self, request: web.Request, target: routing.Target, verb: str, user: str = ""
     ) -> web.StreamResponse:
         objects = self.server.objects
         info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
@@ -199,15 +199,26 @@ class Handler:
             strict=request.query.get("fieldValidation") == "Strict",
             dry_run=request.query.get("dryRun") == "All",
         )
+        writes = self.server.writes
         if verb == "create":
             if sub == "token":
                 return _json(self._token_request(info, ns, name, body), 201)
-            return _json(objects.create(info, ns, body, write), 201)
+            created = objects.create(info, ns, body, write)
+            if writes is not None and not write.dry_run and isinstance(body, dict):
+                writes.record(user, verb, sub, body, api_version=info.api_version, kind=info.kind)
+            return _json(created, 201)
         if verb == "update":
-            return _json(objects.update(info, ns, name, body, sub, write))
+            updated = objects.update(info, ns, name, body, sub, write)
+            if writes is not None and not write.dry_run and isinstance(body, dict):
+                writes.record(user, verb, sub, body, api_version=info.api_version, kind=info.kind)
+            return _json(updated)
         if verb == "patch":
             content_type = request.content_type
-            return _json(objects.patch(info, ns, name, body, content_type, sub, write))
+            patched = objects.patch(info, ns, name, body, content_type, sub, write)
+            if writes is not None and not write.dry_run:
+                kind = info.kind
+                writes.record(user, verb, sub, patched, api_version=info.api_version, kind=kind)
+            return _json(patched)
         if write.dry_run:  # a dry-run delete answers what it would delete
             if verb == "deletecollection":
                 return _json(objects.list(info, ns or None, _matcher(request)))

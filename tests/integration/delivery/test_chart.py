@@ -5,18 +5,16 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from modeleval.api import EvalTask
 from modeleval.builders.jobs import build_runner_rbac
+from tests.support.k8s_schemas import KubernetesSchemas, report, supported_versions
 from tests.support.kube import NAMESPACE, KubeTools, of_kind, one
 from tests.support.paths import CHART, MANIFESTS
 
 SAMPLE_TASK = MANIFESTS / "samples" / "20-evaltask-rule.yaml"
-
-K8S_VERSION = "1.32.0"
 
 NON_DEFAULT = [
     "--set", "watchNamespaces={team-a,team-b}",
@@ -57,11 +55,11 @@ def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
 
 @pytest.mark.parametrize("values", [[], NON_DEFAULT], ids=["defaults", "non-default"])
 def test_every_builtin_object_is_valid_kubernetes(kube_tools: KubeTools, values: list[str]) -> None:
+    """Against the official schemas of every version the chart's kubeVersion admits."""
     objects = kube_tools.helm_template(*values)
     builtin = [obj for obj in objects if obj["kind"] != "ServiceMonitor"]
     assert len(builtin) >= 8
-    for obj in builtin:
-        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    assert report(KubernetesSchemas(supported_versions()), builtin) == []
 
 
 def test_defaults_watch_all_namespaces_with_cluster_bindings(kube_tools: KubeTools) -> None:
