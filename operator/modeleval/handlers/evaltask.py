@@ -40,7 +40,11 @@ from modeleval.reconcile.evaltask_state import (
     next_step,
     status_patch,
 )
-from modeleval.reconcile.evaltask_status import operator_keys
+from modeleval.reconcile.evaltask_status import (
+    DROPPED_PARAMETERS,
+    dropped_parameter_events,
+    operator_keys,
+)
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,9 @@ FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
 SPEC_DEFERRED = "SpecChangeDeferred"
 """Event reason: the spec changed while a phase Job runs; it applies from the next Job."""
 
+POSTED_EVENTS: set[str] = set()
+"""Names of the once-only Events this process posted (a restarted operator meets a 409)."""
+
 TASK_LOCKS = KeyedLocks()
 """One reconcile per task at a time: triggers of different kinds run in parallel threads."""
 
@@ -65,6 +72,20 @@ TASK_LOCKS = KeyedLocks()
 def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
     kind = WARNING if decision.state == TaskState.FAILED else NORMAL
     events.post_event(raw, reason=decision.reason, message=decision.message or "", type=kind)
+
+
+def report_dropped_parameters(raw: Mapping[str, Any]) -> None:
+    """An Event per ``status.droppedParameters`` entry the runner wrote (once each)."""
+    meta = raw.get("metadata") or {}
+    for event_name, message in dropped_parameter_events(
+        meta.get("name") or "", meta.get("uid") or "", raw.get("status") or {}
+    ):
+        if event_name in POSTED_EVENTS:
+            continue
+        if events.post_event(
+            raw, reason=DROPPED_PARAMETERS, message=message, type=WARNING, name=event_name
+        ):
+            POSTED_EVENTS.add(event_name)
 
 
 def _upsert_config_map(body: dict[str, Any]) -> None:
@@ -159,6 +180,7 @@ def reconcile(namespace: str, name: str) -> Decision | None:
         observe_state(c.EVAL_TASK_KIND, namespace, name, str(decision.state))
         if "state" in patch:
             post_event(raw, decision)
+        report_dropped_parameters(raw)
         return decision
 
 

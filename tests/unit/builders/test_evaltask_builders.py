@@ -120,12 +120,14 @@ def test_config_map_holds_the_task_and_resolved_targets_but_no_secret_values() -
             "url": "https://llm.example.com:8443/v1",
             "model": "hosted-v2",
             "api": "openai-chat",
+            "server": "auto",
         },
         {
             "name": "qwen",
             "url": "http://qwen:8000/v1",
             "model": "qwen-7b",
             "api": "openai-completions",
+            "server": "auto",
         },
     ]
     # The runner parses task.json with the same model: it must round-trip.
@@ -158,6 +160,7 @@ def test_resolve_models_uses_served_model_name_and_resolves_the_judge() -> None:
         "url": "http://j/v1",
         "model": "judge-group",
         "api": "openai-completions",
+        "server": "auto",
     }
     assert group_names(task.spec) == ["qwen-7b", "judge-group"]
 
@@ -171,6 +174,7 @@ def test_resolve_models_tolerates_a_group_not_read_yet() -> None:
         "url": None,
         "model": "judge-group",
         "api": "openai-chat",
+        "server": "auto",
     }
 
 

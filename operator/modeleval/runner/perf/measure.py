@@ -11,6 +11,7 @@ import aiohttp
 
 from modeleval.runner.client import error_kind
 from modeleval.runner.payloads import ApiFlavour
+from modeleval.runner.server_compat import error_message
 
 
 @dataclass(slots=True)
@@ -18,6 +19,8 @@ class RequestTiming:
     """Measurements of one request; times in seconds from the moment it was sent."""
 
     ok: bool = False
+    status: int | None = None
+    """The HTTP status of the answer (None: no answer)."""
     error: str | None = None
     error_kind: str | None = None
     """The metrics kind of ``error``: ``http_5xx``, ``timeout``, ``connection``, ..."""
@@ -48,9 +51,9 @@ async def stream_request(
     last: float | None = None
     try:
         async with session.post(url, data=data, headers=headers) as resp:
+            timing.status = resp.status
             if resp.status != 200:
-                text = (await resp.read())[:200].decode("utf-8", "replace")
-                timing.error = f"HTTP {resp.status}: {text}"
+                timing.error = f"HTTP {resp.status}: {error_message(await resp.read())}"
                 timing.error_kind = error_kind(resp.status)
                 return timing
             async for raw in resp.content:

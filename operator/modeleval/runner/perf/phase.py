@@ -26,6 +26,7 @@ from modeleval.runner.payloads import build_body
 from modeleval.runner.perf.measure import RequestTiming, stream_request
 from modeleval.runner.perf.stats import LevelStats, summarize_level
 from modeleval.runner.progress import ProgressReporter, ProgressTracker, StatusSink
+from modeleval.runner.server_compat import MAX_RESENDS, ParameterDrops, parameter_drops
 from modeleval.runner.telemetry import for_model
 
 log = logging.getLogger("modeleval.runner")
@@ -55,11 +56,12 @@ async def run_level(
     output_tokens: int | None,
     stop: asyncio.Event,
     tracker: ProgressTracker | None = None,
+    drops: ParameterDrops | None = None,
 ) -> tuple[list[RequestTiming], float]:
-    """Run one level; returns the timings and the level's wall time."""
-    params = dict(model.params)
-    if output_tokens:
-        params["max_tokens"] = output_tokens
+    """Run one level; returns the timings and the level's wall time. ``drops``: the model's
+    parameters, less those its server refused by name (such a refusal is not a result: the
+    request is sent again without them)."""
+    drops = drops or ParameterDrops(model.name, dict(model.params))
     client = ModelClient(model.url, model.api, model.client)  # for its URL and headers
     headers = client.headers_for(None)
     source: Iterator[str] = itertools.cycle(prompts)
@@ -85,15 +87,23 @@ async def run_level(
                 return
             sent += 1
             prompt = model.prompt.render(next(source))
-            body = build_body(
-                api=model.api,
-                model=model.model,
-                prompt=prompt,
-                system=model.prompt.system,
-                params=params,
-                stream=True,
-            )
-            timing = await stream_request(session, client.url, model.api, body, headers)
+            for resend in itertools.count():
+                params = dict(drops.params)
+                if output_tokens and "max_tokens" not in drops.refused:
+                    params["max_tokens"] = output_tokens
+                body = build_body(
+                    api=model.api,
+                    model=model.model,
+                    prompt=prompt,
+                    system=model.prompt.system,
+                    params=params,
+                    stream=True,
+                )
+                timing = await stream_request(session, client.url, model.api, body, headers)
+                if timing.ok or resend >= MAX_RESENDS:
+                    break
+                if not drops.reject(body, timing.status, timing.error or ""):
+                    break
             timings.append(timing)
             recorder.request(
                 timing.error_kind,
@@ -157,9 +167,12 @@ async def run_performance(
     results: dict[str, list[dict[str, Any]]] = {}
     chosen: dict[str, int | None] = {}
     total_score: float | None = None
+    drops = parameter_drops(
+        config.models, lambda records: reporter.set_extra("droppedParameters", records)
+    )
     await reporter.start()
     try:
-        for model in config.models:
+        for index, model in enumerate(config.models):
             levels: list[LevelStats] = []
             for parallel in settings.levels:
                 if stop.is_set():
@@ -173,6 +186,7 @@ async def run_performance(
                     output_tokens=settings.output_tokens,
                     stop=stop,
                     tracker=tracker,
+                    drops=drops[index],
                 )
                 level = summarize_level(parallel, timings, wall)
                 levels.append(level)
