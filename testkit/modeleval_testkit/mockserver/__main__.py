@@ -12,7 +12,12 @@ import time
 from collections.abc import Sequence
 
 from modeleval_testkit.mockserver.answers import load_answers, load_rules
-from modeleval_testkit.mockserver.config import FaultKind, FaultSettings, MockSettings
+from modeleval_testkit.mockserver.config import (
+    FaultKind,
+    FaultSettings,
+    MockSettings,
+    ServerFlavour,
+)
 from modeleval_testkit.mockserver.server import MockModelServer
 
 
@@ -57,6 +62,12 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         help="processes sharing the port (needs --port; /mock/stats is per process)",
     )
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--flavour",
+        choices=[f.value for f in ServerFlavour],
+        default=ServerFlavour.GENERIC.value,
+        help="behave like this make of server (error bodies, refused fields, stream framing)",
+    )
     a = p.parse_args(argv)
     by_item: dict[str, list[FaultKind]] = {}
     if a.faults_by_item:
@@ -90,6 +101,7 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         crash_on_start=a.crash_on_start,
         faults=faults,
         reuse_port=a.reuse_port or a.workers > 1,
+        flavour=ServerFlavour(a.flavour),
     )
 
 

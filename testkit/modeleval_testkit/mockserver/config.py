@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class ServerFlavour(StrEnum):
+    """Which make of model server the mock behaves like (see ``flavours.py``)."""
+
+    GENERIC = "generic"
+    OPENAI = "openai"
+    VLLM = "vllm"
+    TGI = "tgi"
+    TRANSFORMERS = "transformers"
+
+
 class FaultKind(StrEnum):
     """What a faulty request gets instead of an answer."""
 
@@ -79,3 +89,6 @@ class MockSettings:
     """Let several processes listen on the same port (``--workers``)."""
     item_header: str = "X-Modeleval-Item-Id"
     """Request header whose value identifies a dataset item for per-item counting and faults."""
+    flavour: ServerFlavour = ServerFlavour.GENERIC
+    """Behave like this make of server: error bodies, refused fields, stream framing, finish
+    reasons, stop strings (``flavours.PROFILES``)."""
