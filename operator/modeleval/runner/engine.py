@@ -23,7 +23,7 @@ from modeleval.runner.config import ModelRun
 from modeleval.runner.datasets import Item
 from modeleval.runner.payloads import build_body
 from modeleval.runner.progress import ProgressTracker
-from modeleval.runner.server_compat import MAX_RESENDS, ParameterDrops
+from modeleval.runner.server_compat import MAX_RESENDS, ParameterDrops, cut_at_stop
 from modeleval.runner.telemetry import ModelRecorder, for_model
 
 
@@ -190,7 +190,7 @@ async def _infer_one(
         answer.tokens.get("prompt", 0),
         answer.tokens.get("completion", 0),
     )
-    record["output"] = answer.text
+    record["output"] = cut_at_stop(answer.text, body.get("stop"))
     record["latency"] = round(answer.latency_s, 4)
     record["tokens"] = answer.tokens
     record["attempts"] = answer.attempts

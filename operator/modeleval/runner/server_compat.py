@@ -102,6 +102,15 @@ def finish_reason(data: Mapping[str, Any]) -> str | None:
     return str(reason) if reason else None
 
 
+def cut_at_stop(text: str, stop: Any) -> str:
+    """``text`` up to its first stop string, as OpenAI's API returns it. Some servers
+    (``transformers serve``) leave the stop string, and the rest of the token that completed
+    it, in the text; where a server already cut, there is nothing to find."""
+    stops = [stop] if isinstance(stop, str) else [s for s in stop or [] if isinstance(s, str)]
+    found = [text.find(s) for s in stops if s and s in text]
+    return text[: min(found)] if found else text
+
+
 @dataclass
 class ParameterDrops:
     """One model's sampling parameters, less those dropped (by its server flavour, in the plan,

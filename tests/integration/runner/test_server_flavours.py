@@ -176,3 +176,18 @@ async def test_stop_strings_end_the_answer_kept_or_not_as_the_server_does(
         await server.stop()
     assert answer["choices"][0]["message"]["content"] == text
     assert answer["choices"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("flavour", [ServerFlavour.GENERIC, ServerFlavour.TRANSFORMERS])
+async def test_recorded_answers_end_before_the_stop_string_whatever_the_server(
+    tmp_path: Path, flavour: ServerFlavour
+) -> None:
+    answers = {"question 0": "alpha bravo charlie"}
+    server = await MockModelServer(flavour=flavour, model="mock", answers=answers).start()
+    try:
+        config = with_params(make_config(server.url, tmp_path), {"stop": ["bra"]})
+        await run_inference(config, make_items(1), sink=None, stop=asyncio.Event())
+    finally:
+        await server.stop()
+    [row] = read_jsonl(tmp_path / "predictions" / "m1.jsonl")
+    assert (row["output"], row["finish_reason"]) == ("alpha ", "stop")

@@ -10,6 +10,7 @@ import pytest
 from modeleval.reconcile.evaltask_status import dropped_parameter_events
 from modeleval.runner.server_compat import (
     ParameterDrops,
+    cut_at_stop,
     error_message,
     finish_reason,
     parameter_drops,
@@ -56,6 +57,20 @@ def test_plain_text_and_empty_error_bodies() -> None:
 )  # fmt: skip
 def test_unexpected_fields_named_by_a_refusal(message: str, fields: list[str]) -> None:
     assert unexpected_fields(message) == fields
+
+
+@pytest.mark.parametrize(
+    ("text", "stop", "cut"),
+    [
+        ("Score: 4. The answer", ["answer"], "Score: 4. The "),  # transformers serve keeps it
+        ("\u00e9 conGood", "nG", "\u00e9 co"),  # ... with the rest of the token
+        ("Score: 4. The ", ["answer"], "Score: 4. The "),  # an OpenAI-style server cut already
+        ("a. b. c", [".", " b"], "a"),
+        ("abc", None, "abc"),
+    ],
+)
+def test_answers_end_before_their_first_stop_string(text: str, stop: Any, cut: str) -> None:
+    assert cut_at_stop(text, stop) == cut
 
 
 def test_finish_reason() -> None:
