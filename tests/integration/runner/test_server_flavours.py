@@ -191,3 +191,22 @@ async def test_recorded_answers_end_before_the_stop_string_whatever_the_server(
         await server.stop()
     [row] = read_jsonl(tmp_path / "predictions" / "m1.jsonl")
     assert (row["output"], row["finish_reason"]) == ("alpha ", "stop")
+
+
+async def test_inter_token_latency_is_per_token_when_chunks_carry_several() -> None:
+    """The transformers flavour sends two tokens per chunk: gaps between chunks are two
+    inter-token delays, and usage tells the runner so."""
+    server = await MockModelServer(flavour=ServerFlavour.TRANSFORMERS, model="mock",
+                                   output_tokens=8, itl_s=0.03).start()  # fmt: skip
+    try:
+        body = build_body(api=ApiFlavour.CHAT, model="mock", prompt="p", system=None,
+                          params={}, stream=True)  # fmt: skip
+        async with aiohttp.ClientSession() as session:
+            timing = await stream_request(
+                session, f"{server.url}/chat/completions", ApiFlavour.CHAT, body, {}
+            )
+    finally:
+        await server.stop()
+    assert (timing.chunks, timing.output_tokens) == (4, 8)
+    assert len(timing.gaps_s) == 3
+    assert all(0.025 <= gap <= 0.06 for gap in timing.gaps_s), timing.gaps_s

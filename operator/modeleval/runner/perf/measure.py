@@ -27,7 +27,11 @@ class RequestTiming:
     ttft_s: float | None = None
     """Time to the first chunk that carries text."""
     gaps_s: list[float] = field(default_factory=list)
-    """Time between consecutive text chunks (inter-token latency samples)."""
+    """Inter-token latency samples: the time between consecutive text chunks, per token when
+    ``usage`` says the chunks carried more tokens than there were chunks (servers such as
+    ``transformers serve`` send several tokens in one chunk when bytes are held back)."""
+    chunks: int = 0
+    """Chunks that carried text."""
     latency_s: float | None = None
     """End to end: until the stream ended."""
     input_tokens: int = 0
@@ -91,6 +95,11 @@ async def stream_request(
         timing.error_kind = "bad_response"
     timing.input_tokens = int((usage or {}).get("prompt_tokens") or 0)
     timing.output_tokens = int((usage or {}).get("completion_tokens") or chunks)
+    timing.chunks = chunks
+    if timing.output_tokens > chunks > 0:
+        # Several tokens per chunk: each gap spans output_tokens / chunks tokens on average.
+        scale = chunks / timing.output_tokens
+        timing.gaps_s = [gap * scale for gap in timing.gaps_s]
     return timing
 
 
