@@ -173,13 +173,20 @@ def test_the_operator_container_reconciles_a_task_whose_runner_containers_succee
     installed: LocalCluster, tmp_path: Path
 ) -> None:
     rows = [{"id": str(i), "input": f"say {i}", "target": f"say {i}"} for i in range(12)]
+    dataset = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "qa", "namespace": "default"},
+        "data": {"qa.jsonl": "".join(json.dumps(row) + "\n" for row in rows)},
+    }
     task: dict[str, Any] = {
         "apiVersion": "modeleval.io/v1alpha1",
         "kind": "EvalTask",
         "metadata": {"name": "in-containers", "namespace": "default"},
         "spec": {
             "models": [],
-            "dataset": {"inline": rows},
+            # A ConfigMap dataset: the runner container reads it through its mount.
+            "dataset": {"configMap": {"name": "qa", "key": "qa.jsonl"}},
             "inference": {"promptTemplate": "{input}", "client": {"parallel": 2}},
             "scoring": {"modes": ["rule"], "rule": {"scoreModes": ["accuracy"]}},
         },
@@ -188,7 +195,7 @@ def test_the_operator_container_reconciles_a_task_whose_runner_containers_succee
         task["spec"]["models"] = [
             {"name": "mock", "endpoint": {"url": mock.url, "model": "mock-model"}}
         ]
-        installed.kubectl("apply", "-f", "-", input=yaml.safe_dump(task))
+        installed.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([dataset, task]))
 
         def finished() -> dict[str, Any] | None:
             with installed.api() as api:
