@@ -138,6 +138,7 @@ class LocalCluster(ClusterAccess):
         executor: ExecutorConfig | None = None,
         run_executor: bool = True,
         webhook: bool = False,
+        record_writes: bool = False,
     ) -> None:
         """
         ``crds``: CRD files, folders or dicts (default: `installed_crds`). ``operator``: what
@@ -148,6 +149,8 @@ class LocalCluster(ClusterAccess):
         ``webhook``: the operator serves its admission webhook (HTTPS on a free port, with a
         certificate made here) and the emulator calls it through the bundled
         ``manifests/webhook`` ValidatingWebhookConfiguration.
+        ``record_writes``: the emulator keeps every distinct object clients write
+        (``cluster.apiserver.writes``, see `modeleval_testkit.apiserver.writes`).
         """
         self._own_dir = work_dir is None
         self.work_dir = (
@@ -166,6 +169,7 @@ class LocalCluster(ClusterAccess):
             time_scale=0.05, gpu_capacity={"nvidia.com/gpu": 4}, work_dir=self.work_dir / "executor"
         )
         self.run_executor = run_executor
+        self.record_writes = record_writes
         self.admin_kubeconfig = self.work_dir / "admin.kubeconfig"
         self.operator_kubeconfig = self.work_dir / "operator.kubeconfig"
         self.operator_log = self.work_dir / "operator.log"
@@ -293,7 +297,7 @@ class LocalCluster(ClusterAccess):
     def _start_apiserver(self) -> None:
         from .apiserver import run_in_thread
 
-        self._api_handle = run_in_thread(crds=self.crds)
+        self._api_handle = run_in_thread(crds=self.crds, record_writes=self.record_writes)
         self.apiserver = self._api_handle.__enter__()
         self.api_url = self.apiserver.url
         self.ca_file = self.apiserver.ca_file

@@ -193,6 +193,23 @@ class ApiFlavour(StrEnum):
     OPENAI_COMPLETIONS = "openai-completions"
 
 
+class ServerFlavour(StrEnum):
+    """Which server implementation answers an endpoint: it decides which sampling parameters
+    beyond OpenAI's the requests may carry (``modeleval.builders.request_params``)."""
+
+    AUTO = "auto"
+    """Unknown: every parameter is sent; those the server rejects as unexpected (HTTP 400/422
+    naming them) are dropped once, reported in ``status.droppedParameters`` and an Event."""
+    OPENAI = "openai"
+    """OpenAI's API: OpenAI's parameters only."""
+    VLLM = "vllm"
+    """vLLM: OpenAI's parameters plus ``top_k``, ``repetition_penalty``, ``min_p`` …"""
+    TGI = "tgi"
+    """Text Generation Inference's Messages API: OpenAI's parameters only."""
+    TRANSFORMERS = "transformers"
+    """Hugging Face ``transformers serve``: OpenAI's parameters only (others are a 422)."""
+
+
 class GenerationParams(ApiModel):
     """Sampling parameters sent with every inference request.
 

@@ -2,7 +2,8 @@
 
 Ownership: the operator writes ``state``, ``conditions``, ``message``, times,
 ``observedGeneration``, ``target`` and ``jobs``; the runner writes ``percentage``,
-``progress``, ``totalScore``, ``scores``, ``gsb``, ``performance``, ``inferenceResults``.
+``progress``, ``totalScore``, ``scores``, ``gsb``, ``performance``, ``inferenceResults``,
+``droppedParameters``.
 """
 
 from __future__ import annotations
@@ -137,6 +138,21 @@ class InferenceResult(StatusModel):
     location: str | None = Field(default=None, description="Predictions file (inferDatasetId).")
     items: int | None = None
     failed: int | None = None
+    truncated: int | None = Field(
+        default=None,
+        description="Answers cut off at the token limit (finish_reason length), this run.",
+    )
+
+
+class DroppedParameters(StatusModel):
+    """Sampling parameters a model's requests went without, and why."""
+
+    model: str = Field(description="Model name.")
+    parameters: list[str] = Field(description="Request-body fields not sent, e.g. top_k.")
+    reason: str = Field(
+        description="The server flavour does not take them, or the server "
+        "rejected them (its answer quoted)."
+    )
 
 
 class ManualStatus(StatusModel):
@@ -169,6 +185,10 @@ class EvalTaskStatus(StatusModel):
     performance: PerformanceResults | None = None
     inference_results: list[InferenceResult] | None = Field(
         default=None, description="Per-model inference results (inferDatasetList)."
+    )
+    dropped_parameters: list[DroppedParameters] | None = Field(
+        default=None,
+        description="Generation parameters left out of the requests (each also an Event).",
     )
     manual: ManualStatus | None = None
     results_location: str | None = Field(

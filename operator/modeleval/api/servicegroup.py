@@ -24,6 +24,7 @@ from modeleval.api.common import (
     ObjectMetaLite,
     ObjectName,
     Quantity,
+    ServerFlavour,
 )
 from modeleval.api.datasets import DatasetSpec
 from modeleval.api.scoring import ScoringSpec
@@ -96,6 +97,11 @@ class ServingSettings(ApiModel):
     )
     api_path: str = Field(
         default="/v1", pattern=r"^/", description="Base path of the OpenAI-compatible API."
+    )
+    server: ServerFlavour = Field(
+        default=ServerFlavour.AUTO,
+        description="Server implementation (auto, openai, vllm, tgi, transformers): tasks do "
+        "not send it parameters it does not take, and say so.",
     )
     served_model_name: str | None = Field(
         default=None,

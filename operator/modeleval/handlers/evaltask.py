@@ -49,7 +49,11 @@ from modeleval.reconcile.evaltask_state import (
     not_allowed,
     status_patch,
 )
-from modeleval.reconcile.evaltask_status import operator_keys
+from modeleval.reconcile.evaltask_status import (
+    DROPPED_PARAMETERS,
+    dropped_parameter_events,
+    operator_keys,
+)
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,9 @@ FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
 SPEC_DEFERRED = "SpecChangeDeferred"
 """Event reason: the spec changed while a phase Job runs; it applies from the next Job."""
 
+POSTED_EVENTS: set[str] = set()
+"""Names of the once-only Events this process posted (a restarted operator meets a 409)."""
+
 TASK_LOCKS = KeyedLocks()
 """One reconcile per task at a time: triggers of different kinds run in parallel threads."""
 
@@ -74,6 +81,20 @@ TASK_LOCKS = KeyedLocks()
 def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
     kind = WARNING if decision.state == TaskState.FAILED else NORMAL
     events.post_event(raw, reason=decision.reason, message=decision.message or "", type=kind)
+
+
+def report_dropped_parameters(raw: Mapping[str, Any]) -> None:
+    """An Event per ``status.droppedParameters`` entry the runner wrote (once each)."""
+    meta = raw.get("metadata") or {}
+    for event_name, message in dropped_parameter_events(
+        meta.get("name") or "", meta.get("uid") or "", raw.get("status") or {}
+    ):
+        if event_name in POSTED_EVENTS:
+            continue
+        if events.post_event(
+            raw, reason=DROPPED_PARAMETERS, message=message, type=WARNING, name=event_name
+        ):
+            POSTED_EVENTS.add(event_name)
 
 
 def _create_child(task: EvalTask, kind: str, api: tuple[Any, Any], body: dict[str, Any]) -> Any:
@@ -206,6 +227,7 @@ def reconcile(namespace: str, name: str) -> Decision | None:
             post_event(raw, decision)
         if degraded is not None:
             events.post_event(raw, reason=DEGRADED, message=degraded, type=WARNING)
+        report_dropped_parameters(raw)
         return decision
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from modeleval.runner.payloads import ApiFlavour, parse_answer
+from modeleval.runner.server_compat import error_message, finish_reason
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 ITEM_HEADER = "X-Modeleval-Item-Id"
@@ -51,6 +52,8 @@ class Answer:
     latency_s: float
     """Time of the successful attempt."""
     attempts: int
+    finish_reason: str | None = None
+    """Why generation stopped: ``stop``, ``length`` (cut off at the token limit), ..."""
 
 
 class RequestFailed(Exception):
@@ -148,8 +151,8 @@ class ModelClient:
             attempt += 1
             started = time.perf_counter()
             try:
-                text, tokens = await self._send(data, headers)
-                return Answer(text, tokens, time.perf_counter() - started, attempt)
+                text, tokens, finish = await self._send(data, headers)
+                return Answer(text, tokens, time.perf_counter() - started, attempt, finish)
             except RequestFailed as exc:
                 exc.attempts = attempt
                 raise
@@ -171,7 +174,9 @@ class ModelClient:
         ceiling = min(s.backoff_max_s, s.backoff_base_s * 2.0 ** (attempt - 1))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
-    async def _send(self, data: bytes, headers: dict[str, str]) -> tuple[str, dict[str, int]]:
+    async def _send(
+        self, data: bytes, headers: dict[str, str]
+    ) -> tuple[str, dict[str, int], str | None]:
         deadline = self.settings.request_timeout_s
         try:
             async with (
@@ -204,7 +209,7 @@ class ModelClient:
                     status=status,
                     kind="bad_response",
                 )
-            return parse_answer(self.api, answer)
+            return (*parse_answer(self.api, answer), finish_reason(answer))
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestFailed(
                 f"bad response body: {exc}", attempts=1, status=status, kind="bad_response"
@@ -237,13 +242,4 @@ def header_safe(value: str) -> str:
 
 
 def _error_text(raw: bytes) -> str:
-    text = raw[:300].decode("utf-8", "replace")
-    try:
-        data = json.loads(raw)
-        error = data.get("error") if isinstance(data, dict) else None
-        message = error.get("message") if isinstance(error, dict) else error
-        if isinstance(message, str):
-            return message
-    except (ValueError, AttributeError):
-        pass
-    return text.strip() or "(empty body)"
+    return error_message(raw)  # OpenAI, FastAPI ({"detail": ...}) and plain-text bodies

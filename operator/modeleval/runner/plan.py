@@ -18,6 +18,7 @@ from modeleval.runner.client import ClientSettings
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
 from modeleval.runner.datasets import FieldMapping
 from modeleval.runner.payloads import ApiFlavour, PromptTemplate
+from modeleval.runner.server_compat import planned_drops
 from modeleval.runner.sources import DatasetSource, S3Settings
 
 PLAN_VERSION = 1
@@ -101,6 +102,8 @@ def _model(m: Mapping[str, Any], env: Mapping[str, str]) -> ModelRun:
         prompt=PromptTemplate(template=m.get("template") or "{input}", system=m.get("system")),
         params=dict(m.get("params") or {}),
         client=client,
+        server=str(m.get("server") or "auto"),
+        dropped=tuple(planned_drops(name, m.get("dropped"))),
     )
 
 

@@ -237,15 +237,32 @@ class Handler:
             verb == "create" and sub == "token"
         ):
             await self._admit(target, verb, user, write, body, request.content_type)
+        writes = self.server.writes
         if verb == "create":
             if sub == "token":
                 return _json(self._token_request(info, ns, name, body), 201)
-            return _json(objects.create(info, ns, body, write), 201)
+            created = objects.create(info, ns, body, write)
+            if writes is not None and not write.dry_run and isinstance(body, dict):
+                writes.record(
+                    user.name, verb, sub, body, api_version=info.api_version, kind=info.kind
+                )
+            return _json(created, 201)
         if verb == "update":
-            return _json(objects.update(info, ns, name, body, sub, write))
+            updated = objects.update(info, ns, name, body, sub, write)
+            if writes is not None and not write.dry_run and isinstance(body, dict):
+                writes.record(
+                    user.name, verb, sub, body, api_version=info.api_version, kind=info.kind
+                )
+            return _json(updated)
         if verb == "patch":
             content_type = request.content_type
-            return _json(objects.patch(info, ns, name, body, content_type, sub, write))
+            patched = objects.patch(info, ns, name, body, content_type, sub, write)
+            if writes is not None and not write.dry_run:
+                kind = info.kind
+                writes.record(
+                    user.name, verb, sub, patched, api_version=info.api_version, kind=kind
+                )
+            return _json(patched)
         if write.dry_run:  # a dry-run delete answers what it would delete
             if verb == "deletecollection":
                 return _json(objects.list(info, ns or None, _matcher(request)))

@@ -23,6 +23,7 @@ from modeleval_testkit.apiserver.rbac import Authorizer
 from modeleval_testkit.apiserver.resources import ResourceInfo
 from modeleval_testkit.apiserver.store import Store
 from modeleval_testkit.apiserver.tls import server_context
+from modeleval_testkit.apiserver.writes import WriteLog
 
 Obj = dict[str, Any]
 Source = str | Path | Obj
@@ -63,11 +64,14 @@ class ApiServer:
         watch_timeout: float = 1800.0,
         bookmark_interval: float = 10.0,
         history: int = 20_000,
+        record_writes: bool = False,
     ) -> None:
         self.objects = Objects(Store(history))
         self.tokens = TokenBook()
         self.authorizer = Authorizer(self.objects.store)
         self.request_log = RequestLog()
+        self.writes: WriteLog | None = WriteLog() if record_writes else None
+        """Every distinct object clients wrote (``record_writes=True``), see `writes`."""
         self.errors: list[BaseException] = []
         self.pod_logs: dict[tuple[str, str], str] = {}
         self.service_resolver: ServiceResolver | None = None

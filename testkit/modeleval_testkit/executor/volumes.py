@@ -134,7 +134,7 @@ class VolumeBuilder:
         target: Path = self.root / "volumes" / name
         if "persistentVolumeClaim" in volume:
             claim = volume["persistentVolumeClaim"]["claimName"]
-            return _make_dir(self.pvc_root / str(self.namespace) / str(claim))
+            return _make_dir(self.pvc_root / str(self.namespace) / str(claim), writable=True)
         if "hostPath" in volume:
             return Path(volume["hostPath"]["path"])
         if "configMap" in volume:
@@ -149,7 +149,7 @@ class VolumeBuilder:
         elif "downwardAPI" in volume:
             files = self._downward(volume["downwardAPI"].get("items") or [])
         else:  # emptyDir and anything else: an empty per-pod directory
-            return _make_dir(target)
+            return _make_dir(target, writable=True)
         await self._files(target, files)
         return target
 
@@ -169,7 +169,10 @@ class VolumeBuilder:
         return {}
 
     async def _token_files(self) -> dict[str, bytes]:
-        return {"token": (await self.token()).encode(), "namespace": self.namespace.encode()}
+        files = {"token": (await self.token()).encode(), "namespace": self.namespace.encode()}
+        if self.client.ca_data is not None:  # in-cluster clients verify the API server with it
+            files["ca.crt"] = base64.b64decode(self.client.ca_data)
+        return files
 
     def _downward(self, items: list[Any]) -> dict[str, bytes]:
         files = {}
@@ -242,6 +245,10 @@ def _write_files(target: Path, files: dict[str, bytes]) -> None:
         os.chmod(path, 0o444)
 
 
-def _make_dir(path: Path) -> Path:
+def _make_dir(path: Path, *, writable: bool = False) -> Path:
+    """A directory; ``writable``: mode 0777, as the kubelet makes an emptyDir and a local
+    provisioner a volume, so a container under any uid can write it."""
     path.mkdir(parents=True, exist_ok=True)
+    if writable:
+        os.chmod(path, 0o777)
     return path

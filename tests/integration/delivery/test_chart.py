@@ -5,18 +5,16 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from modeleval.api import EvalTask
 from modeleval.builders.jobs import build_runner_rbac
+from tests.support.k8s_schemas import KubernetesSchemas, report, supported_versions
 from tests.support.kube import NAMESPACE, KubeTools, of_kind, one
 from tests.support.paths import CHART, MANIFESTS
 
 SAMPLE_TASK = MANIFESTS / "samples" / "20-evaltask-rule.yaml"
-
-K8S_VERSION = "1.32.0"
 
 NON_DEFAULT = [
     "--set", "watchNamespaces={team-a,team-b}",
@@ -45,7 +43,7 @@ def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def env_of(objects: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["name"]: e.get("value", "") for e in container(objects)["env"]}
+    return {e["name"]: e.get("value", "") for e in container(objects)["env"] if "value" in e}
 
 
 def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
@@ -57,11 +55,11 @@ def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
 
 @pytest.mark.parametrize("values", [[], NON_DEFAULT], ids=["defaults", "non-default"])
 def test_every_builtin_object_is_valid_kubernetes(kube_tools: KubeTools, values: list[str]) -> None:
+    """Against the official schemas of every version the chart's kubeVersion admits."""
     objects = kube_tools.helm_template(*values)
     builtin = [obj for obj in objects if obj["kind"] not in ("ServiceMonitor", "PodMonitor")]
     assert len(builtin) >= 8
-    for obj in builtin:
-        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    assert report(KubernetesSchemas(supported_versions()), builtin) == []
 
 
 def test_defaults_watch_all_namespaces_with_cluster_bindings(kube_tools: KubeTools) -> None:
@@ -154,6 +152,12 @@ def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
         "MODELEVAL_ALLOW_CONTROL_PLANE": "false",
         "MODELEVAL_REQUIRE_USABLE_LABEL": "true",
     }
+
+
+def test_kopf_gets_its_identity_from_the_pod_name(kube_tools: KubeTools) -> None:
+    """POD_ID: Kopf's identity; without it Kopf asks getpass.getuser() (needs a passwd entry)."""
+    [pod_id] = [e for e in container(kube_tools.helm_template())["env"] if e["name"] == "POD_ID"]
+    assert pod_id["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
 
 
 def test_digest_pins_both_images(kube_tools: KubeTools) -> None:
@@ -337,12 +341,21 @@ def test_rbac_and_service_account_can_be_left_to_the_cluster_admin(
     assert pod["serviceAccountName"] == "preexisting"
 
 
-def test_old_clusters_are_refused(kube_tools: KubeTools) -> None:
+@pytest.mark.parametrize(
+    ("version", "accepted"),
+    [("1.28.9", False), ("1.29.0", True), ("1.35.2", True), ("1.36.0", False)],
+)
+def test_only_the_supported_kubernetes_versions_are_accepted(
+    kube_tools: KubeTools, version: str, accepted: bool
+) -> None:
+    """kubeVersion: the range whose official schemas every written object is checked against
+    (tests/e2e, see tests/support/schemas.py)."""
     result = kube_tools.run(
-        kube_tools.helm, "template", "x", CHART, "--kube-version", "1.26.0", check=False
+        kube_tools.helm, "template", "x", CHART, "--kube-version", version, check=False
     )
-    assert result.returncode != 0
-    assert "kubeVersion" in result.stderr or "incompatible" in result.stderr
+    assert (result.returncode == 0) is accepted, result.stderr
+    if not accepted:
+        assert "kubeVersion" in result.stderr or "incompatible" in result.stderr
 
 
 def test_runner_metrics_port_and_pod_monitor(kube_tools: KubeTools) -> None:
