@@ -208,6 +208,9 @@ class ServerFlavour(StrEnum):
     """Text Generation Inference's Messages API: OpenAI's parameters only."""
     TRANSFORMERS = "transformers"
     """Hugging Face ``transformers serve``: OpenAI's parameters only (others are a 422)."""
+    QIANFAN = "qianfan"
+    """Baidu Qianfan's OpenAI-compatible API (``/v2/chat/completions``): OpenAI's parameters
+    plus ``penalty_score``, ``disable_search``, ``enable_citation``."""
 
 
 class GenerationParams(ApiModel):
@@ -227,7 +230,10 @@ class GenerationParams(ApiModel):
         default=None, ge=1, description="Keep only the k most likely tokens at each step."
     )
     max_length: int | None = Field(
-        default=None, ge=1, description="Maximum total length (prompt + answer), tokens."
+        default=None,
+        ge=1,
+        description="ZStack's maximum length (maxLength), tokens. OpenAI-compatible servers "
+        "bound only the answer, so when maxNewTokens is unset it is sent as max_tokens.",
     )
     max_new_tokens: int | None = Field(
         default=None, ge=1, description="Maximum tokens to generate (max_tokens)."
@@ -239,16 +245,22 @@ class GenerationParams(ApiModel):
         default=None,
         ge=1.0,
         le=2.0,
-        description="Qianfan's name for the repetition penalty (1.0–2.0); sent as penalty_score.",
+        description="Qianfan's repetition penalty (1.0–2.0): sent as penalty_score to servers "
+        "of flavour qianfan or auto, as repetition_penalty to vllm (when repetitionPenalty is "
+        "unset); other flavours do not take it (reported in status.droppedParameters).",
     )
     stop: list[str] | None = Field(default=None, max_length=16, description="Stop sequences.")
     seed: int | None = Field(default=None, description="Sampling seed, when the server has one.")
     system: str | None = Field(default=None, description="System prompt (Qianfan's model persona).")
     disable_search: bool | None = Field(
-        default=None, description="Qianfan: force real-time search off (passed through)."
+        default=None,
+        description="Qianfan: force real-time search off; sent as disable_search to servers "
+        "of flavour qianfan or auto (others do not take it: reported as dropped).",
     )
     enable_citation: bool | None = Field(
-        default=None, description="Qianfan: enable search citations (passed through)."
+        default=None,
+        description="Qianfan: enable search citations; sent as enable_citation to servers of "
+        "flavour qianfan or auto (others do not take it: reported as dropped).",
     )
     extra: dict[str, Any] | None = Field(
         default=None,

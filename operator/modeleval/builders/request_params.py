@@ -74,6 +74,7 @@ SERVER_EXTRAS: dict[str, frozenset[str]] = {
     "openai": frozenset(),
     "tgi": frozenset(),
     "transformers": frozenset(),
+    "qianfan": frozenset({"penalty_score", "disable_search", "enable_citation"}),
     "vllm": frozenset(
         {
             "top_k",

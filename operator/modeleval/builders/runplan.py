@@ -32,7 +32,9 @@ PLAN_VERSION = 1
 """Bumped when the plan's meaning changes; a runner ignores a plan of another version."""
 
 VENDOR_PARAMS = ("penalty_score", "disable_search", "enable_citation")
-"""Qianfan's generation fields, sent as request-body extras."""
+"""Qianfan's generation fields: sent under their own names to servers that take them
+(flavour ``qianfan`` or ``auto``), ``penalty_score`` as ``repetition_penalty`` to vLLM,
+reported as dropped for the others."""
 
 
 def build_run_plan(task: EvalTask, resolved: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -128,6 +130,9 @@ def _body_params(p: dict[str, Any], server: str = "auto") -> tuple[dict[str, Any
     (``extra`` is passed through verbatim whatever the flavour: the user named the fields)."""
     extra = dict(p.pop("extra", None) or {})
     vendor = {name: p.pop(name) for name in VENDOR_PARAMS if name in p}
+    if server == "vllm" and "penalty_score" in vendor and p.get("repetition_penalty") is None:
+        # The same knob under vLLM's name: a repetition penalty >1 (Qianfan's range is 1-2).
+        p["repetition_penalty"] = vendor.pop("penalty_score")
     body, dropped = split_for_server(BodyParams(**p, extra=vendor).to_body(), server)
     body.update(extra)
     return body, dropped

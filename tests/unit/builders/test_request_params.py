@@ -74,3 +74,57 @@ def test_the_plan_leaves_out_what_the_endpoint_flavour_does_not_take_and_says_so
     assert hf["dropped"] == [{"parameters": ["repetition_penalty", "top_k"], "reason": reason}]
     assert anything["server"] == "auto" and anything["dropped"] == []
     assert anything["params"]["top_k"] == 40 and anything["params"]["repetition_penalty"] == 1.05
+
+
+def plan_params(server: str, **params: object) -> tuple[dict[str, object], list[dict[str, object]]]:
+    from modeleval.api import EvalTask
+    from modeleval.builders.runplan import build_run_plan
+
+    task = EvalTask.model_validate(
+        {
+            "metadata": {"name": "t", "namespace": "ns"},
+            "spec": {
+                "models": [{"name": "m", "endpoint": {"url": "http://h/v1", "server": server}}],
+                "dataset": {"inline": [{"input": "x"}]},
+                "inference": {"params": params},
+            },
+        }
+    )
+    (model,) = build_run_plan(task, None)["models"]
+    return model["params"], model["dropped"]
+
+
+QIANFAN = {"penaltyScore": 1.3, "disableSearch": True, "enableCitation": False}
+
+
+def test_qianfan_parameters_reach_servers_that_take_them() -> None:
+    """penaltyScore / disableSearch / enableCitation under Qianfan's own names."""
+    for server in ("qianfan", "auto"):
+        params, dropped = plan_params(server, **QIANFAN)
+        assert params == {"penalty_score": 1.3, "disable_search": True, "enable_citation": False}
+        assert dropped == []
+
+
+def test_vllm_gets_the_penalty_as_repetition_penalty_and_drops_the_search_switches() -> None:
+    params, dropped = plan_params("vllm", **QIANFAN)
+    assert params == {"repetition_penalty": 1.3}
+    assert dropped == [
+        {"parameters": ["disable_search", "enable_citation"],
+         "reason": "the vllm server flavour does not take them"}
+    ]  # fmt: skip
+    # Both set: repetitionPenalty is vLLM's own knob and wins; penaltyScore is reported.
+    params, dropped = plan_params("vllm", penaltyScore=1.3, repetitionPenalty=1.1)
+    assert params == {"repetition_penalty": 1.1}
+    assert dropped[0]["parameters"] == ["penalty_score"]
+
+
+def test_openai_style_servers_take_none_of_them() -> None:
+    for server in ("openai", "tgi", "transformers"):
+        params, dropped = plan_params(server, temperature=0.5, **QIANFAN)
+        assert params == {"temperature": 0.5}
+        assert dropped[0]["parameters"] == ["disable_search", "enable_citation", "penalty_score"]
+
+
+def test_max_length_bounds_the_answer_when_max_new_tokens_is_unset() -> None:
+    assert plan_params("openai", maxLength=512)[0] == {"max_tokens": 512}
+    assert plan_params("openai", maxLength=512, maxNewTokens=64)[0] == {"max_tokens": 64}
