@@ -29,5 +29,10 @@ LABEL_PHASE = f"{GROUP}/phase"
 LABEL_DATASET = f"{GROUP}/dataset"
 MANAGER_NAME = "modeleval-operator"
 
+CONSOLE_AUDIENCE = "modeleval-console"
+"""Audience of the ServiceAccount tokens runners present to the console."""
+ANNOTATE_VERB = "annotate"
+"""Custom RBAC verb on ``evaltasks``: may score answers in the console's manual evaluation."""
+
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_RUNNER_IMAGE = "ghcr.io/modeleval/modeleval:0.1.0"
