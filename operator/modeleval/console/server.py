@@ -22,6 +22,7 @@ def serve(settings: ConsoleSettings | None = None) -> int:
         level=os.environ.get("MODELEVAL_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call otherwise
     services = Services.build(settings)
     log.info(
         "console on http://%s:%d (database %s)",

@@ -293,7 +293,7 @@ def next_step(o: Observed) -> Decision:
     for phase in o.phases:
         job = o.jobs.get(phase)
         if phase == Phase.MANUAL and job is None and o.manual_pending is not False:
-            return _manual_wait(console=True)
+            return _manual_wait(o, console=True)
         if job is None or job.deleting:
             return _create(o, phase)
         if job.failed:
@@ -302,11 +302,12 @@ def next_step(o: Observed) -> Decision:
             continue
         return _running(o, phase, job)
     if o.manual and o.manual_pending is not False and Phase.MANUAL not in o.phases:
-        return _manual_wait(console=False)
+        return _manual_wait(o, console=False)
     return Decision(TaskState.SUCCEEDED, "Succeeded", "evaluation finished")
 
 
-def _manual_wait(*, console: bool) -> Decision:
+def _manual_wait(o: Observed, *, console: bool) -> Decision:
+    done = "automatic scoring" if Phase.SCORE in o.phases else "inference"
     how = (
         "annotate it in the console, then mark the annotation complete"
         if console
@@ -315,7 +316,7 @@ def _manual_wait(*, console: bool) -> Decision:
     return Decision(
         TaskState.RUNNING_WITH_MANUAL_BEGIN,
         "ManualAnnotation",
-        f"automatic scoring finished; waiting for manual annotation ({how})",
+        f"{done} finished; waiting for manual annotation ({how})",
     )
 
 

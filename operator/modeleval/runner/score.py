@@ -5,7 +5,8 @@ Reads task.json (``$MODELEVAL_TASK_FILE``), the predictions under
 ``scores.jsonl``, ``summary.json`` and ``report.html`` next to them and patches the task's
 ``status.totalScore``, ``status.scores``, ``status.gsb`` and ``status.progress``. With
 ``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
-phase wrote is uploaded back (``modeleval.runner.s3results``).
+phase wrote is uploaded back (``modeleval.runner.s3results``). With a console configured
+(``MODELEVAL_CONSOLE_URL``) the summary and every item go there too (``runner.console``).
 
 The judge endpoint comes from ``resolved.judge`` in task.json (a judge served by a
 ModelEvalServiceGroup, resolved by the operator) or ``spec.scoring.judge.endpoint``; its
@@ -194,7 +195,12 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
     async def run() -> Summary:
         try:
             async with synced_results(results_from_task(task, env), results):
-                return await run_score_phase(task, results, env=env, sink=sink)
+                summary = await run_score_phase(task, results, env=env, sink=sink)
+            if env.get("MODELEVAL_CONSOLE_URL"):
+                from modeleval.runner.console import send_best_effort
+
+                await send_best_effort(task, results, phase="score", env=env)
+            return summary
         finally:
             close = getattr(sink, "close", None)
             if close is not None:

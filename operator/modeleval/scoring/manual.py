@@ -24,6 +24,7 @@ from typing import Any
 
 from modeleval.scoring.aggregate import task_metric_means, weighted_mean
 from modeleval.scoring.config import SATISFACTION
+from modeleval.scoring.records import ItemRecord
 
 PREFIX = "manual."
 GROUP_WEIGHT = "manual"
@@ -89,6 +90,27 @@ def dimension_means(
     }
     counts = {model: {d: len(v) for d, v in dims.items()} for model, dims in values.items()}
     return means, counts
+
+
+def annotate_records(records: Sequence[ItemRecord], annotations: Mapping[str, Scores]) -> int:
+    """Put each annotated item's scores into its record: the 1-5 scores as ``manual`` and,
+    per model, ``score ÷ 5`` (0-1, like the rule metrics) as the ``manual.<dimension>``
+    metric, so the report's distributions and worst items include them. Returns how many
+    records were annotated."""
+    annotated = 0
+    for record in records:
+        scores = annotations.get(record.id)
+        if not scores:
+            continue
+        annotated += 1
+        record.manual = {m: {d: int(v) for d, v in dims.items()} for m, dims in scores.items()}
+        for model, by_dimension in scores.items():
+            result = record.models.get(model)
+            if result is None:
+                continue
+            for dimension, value in by_dimension.items():
+                result.metrics[metric_key(dimension)] = round(float(value) / SCALE_MAX, 6)
+    return annotated
 
 
 def manual_weights(dimensions: Sequence[str], weights: Mapping[str, float]) -> dict[str, float]:
