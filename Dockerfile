@@ -1,14 +1,15 @@
 # syntax=docker/dockerfile:1
 # One image for the operator and the runner.
 #   operator (default CMD): python -m kopf run --standalone --all-namespaces ... -m modeleval.main
-#   runner (Jobs override the command): python -m modeleval.runner <infer|score|perf>
+#   runner (Jobs override the command): python -m modeleval.runner <infer|score|perf|manual>
+#   console (its own Deployment): modeleval console
 # The base is pinned by digest; refresh it with
 #   docker buildx imagetools inspect python:3.11-slim-bookworm
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
-# Build stage: a wheel of this project, installed with its dependencies (pinned
-# by constraints.txt) into a virtual environment that the runtime stage copies
-# as a single layer.
+# Build stage: a wheel of this project, installed with its dependencies and the
+# console's extra (pinned by constraints.txt) into a virtual environment that the
+# runtime stage copies as a single layer.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
@@ -19,7 +20,7 @@ COPY operator/ ./operator/
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/modeleval \
  && /opt/modeleval/bin/pip install --no-cache-dir --constraint constraints.txt \
-        /wheels/modeleval-*.whl
+        "$(ls /wheels/modeleval-*.whl)[console]"
 
 # Runtime stage: the base image, the virtual environment, an unprivileged user.
 FROM ${PYTHON_IMAGE} AS runtime
@@ -34,6 +35,6 @@ COPY --from=build /opt/modeleval /opt/modeleval
 # uid/gid 65532 ("nonroot"); the chart's securityContext uses the same ids.
 USER 65532:65532
 WORKDIR /tmp
-# 8080: Kopf's /healthz (--liveness); 9090: Prometheus /metrics.
-EXPOSE 8080 9090
+# 8080: Kopf's /healthz (--liveness); 9090: Prometheus /metrics; 8000: the console.
+EXPOSE 8080 9090 8000
 CMD ["python", "-m", "kopf", "run", "--standalone", "--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz", "-m", "modeleval.main"]

