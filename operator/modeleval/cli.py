@@ -98,7 +98,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise
         print(DEMO_NEEDS, file=sys.stderr)
         return 2
-    return run_demo(work_dir=args.work_dir, timeout=args.timeout, samples=args.samples)
+    return run_demo(
+        work_dir=args.work_dir,
+        timeout=args.timeout,
+        samples=args.samples,
+        console=args.console,
+        serve=args.serve,
+    )
 
 
 def cmd_results(args: argparse.Namespace) -> int:
@@ -211,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for the tasks")
     demo.add_argument(
         "--samples", type=Path, default=None, help="folder of sample files (default: bundled)"
+    )
+    demo.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the web console and the manual-mode sample (default: yes)",
+    )
+    demo.add_argument(
+        "--serve",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep serving the console until Ctrl-C (default: when run in a terminal)",
     )
     demo.set_defaults(func=cmd_demo)
 

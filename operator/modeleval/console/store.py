@@ -101,7 +101,7 @@ class ItemFilter:
     """Metric range on 0-100 (``metric`` of ``model``)."""
     failed: bool = False
     order: str = "seq"
-    """``seq`` (dataset order) or ``worst`` (lowest score first)."""
+    """``seq`` (the order the runner sent: by item id) or ``worst`` (lowest score first)."""
 
 
 @dataclass
@@ -311,7 +311,7 @@ class Store:
     # -- ingest ------------------------------------------------------------------------------
 
     def ingest_items(self, task_id: int, start: int, records: Sequence[Mapping[str, Any]]) -> int:
-        """Upsert records ``start…start+len-1`` (dataset order) of a task; returns the count."""
+        """Upsert records ``start…start+len-1`` (in the order sent) of a task; returns the count."""
         if not records:
             return 0
         with self.sessions.begin() as session:
@@ -400,7 +400,7 @@ class Store:
             return item
 
     def iter_items(self, task_id: int, flt: ItemFilter | None = None) -> Iterator[Item]:
-        """Every (matching) item in dataset order, read in batches."""
+        """Every (matching) item in ``seq`` order, read in batches."""
         max_score = self._max_score(task_id)
         conditions = [Item.task_id == task_id, *_item_conditions(flt or ItemFilter(), max_score)]
         last = -1

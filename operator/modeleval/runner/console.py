@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,31 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+ID_FIELD = re.compile(r'^\{"id": ("(?:[^"\\]|\\.)*"|-?\d+)')
+
+
+def item_id(line: str) -> str:
+    """The ``id`` of a record line (records are written id first; parsed fully otherwise)."""
+    found = ID_FIELD.match(line)
+    value = json.loads(found.group(1)) if found else json.loads(line).get("id")
+    return str(value)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """``q2`` before ``q10``; ids without digits in plain order."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part
+    )
+
+
+def in_dataset_order(lines: Iterable[str]) -> list[str]:
+    """Records in the order of their ids (``0, 1, … 10`` or ``q0, q1, … q10``): results files
+    hold them in the order answers finished, which means nothing to a reader."""
+    keyed = [(natural_key(item_id(line)), line) for line in lines if line.strip()]
+    keyed.sort(key=lambda pair: pair[0])
+    return [line for _, line in keyed]
+
+
 def result_lines(task: Mapping[str, Any], results_dir: Path) -> Iterator[str]:
     """The item records to send: ``scores.jsonl`` when scoring ran, else the predictions
     aligned per item (answers without scores, for a manual-only task)."""
@@ -152,7 +178,7 @@ async def send_results(
     total = 0
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await _request(session, target, "PUT", base, body=json.dumps(document).encode())
-        lines = await asyncio.to_thread(lambda: list(result_lines(task, results_dir)))
+        lines = await asyncio.to_thread(lambda: in_dataset_order(result_lines(task, results_dir)))
         for chunk in _chunks(lines, chunk_items):
             body = ("\n".join(chunk) + "\n").encode("utf-8")
             params = {"uid": uid, "start": str(total)}

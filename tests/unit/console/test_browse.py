@@ -75,7 +75,7 @@ def test_item_browser_filters(console: Console) -> None:
     assert everything.count('class="item"') == 6
     low = client.get(f"{base}?model=m1&metric=accuracy&low=0&high=10").text
     assert low.count('class="item"') == 3  # m1 is wrong on odd items
-    assert "#1 · q1" in low and "#0 · q0" not in low
+    assert "2 · q1" in low and "1 · q0" not in low
     worst = client.get(f"{base}?order=worst").text
     assert worst.index("q1") < worst.index("q0")
     search = client.get(f"{base}?q=question 4").text

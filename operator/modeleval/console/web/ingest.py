@@ -5,7 +5,7 @@ Three calls per phase, each safe to repeat (a retried pod sends everything again
 1. ``PUT /api/v1/ingest/{namespace}/{name}`` — the task (``metadata`` with ``uid``, ``spec``),
    the phase and, when there is one, ``summary.json``;
 2. ``PUT …/items?uid=U&start=S`` — an NDJSON chunk of item records (``scores.jsonl`` lines),
-   records ``S, S+1, …`` in dataset order, upserted by item id;
+   records ``S, S+1, …`` in the order the runner sends them (by item id), upserted by item id;
 3. ``POST …/complete?uid=U&total=N`` — drops items past ``N`` and computes the charts.
 
 The caller must present a bearer token (the runner's projected ServiceAccount token for the

@@ -53,7 +53,7 @@ def delta_class(value: Any, tolerance: float = 0.05) -> str:
 
 
 ENV.filters.update(score=fmt_score, when=fmt_time, delta=fmt_delta, delta_class=delta_class)
-ENV.globals.update(version=__version__, palette=PALETTE)
+ENV.globals.update(app_version=__version__, palette=PALETTE)
 
 
 def page(
