@@ -120,7 +120,7 @@ class Annotations:
         """Save one item's scores if nobody saved it since ``base_version``."""
         clean = validate_scores(task, scores, complete=complete)
         now = utc_now()
-        sessions = self.store.sessions
+        sessions = self.store.writes
         if base_version <= 0:
             try:
                 with sessions.begin() as session:
@@ -285,7 +285,7 @@ class Annotations:
             raise AnnotationError(f"unknown item ids: {', '.join(unknown[:10])}")
         now = utc_now()
         created = updated = 0
-        with self.store.sessions.begin() as session:
+        with self.store.writes.begin() as session:
             existing = {
                 a.key: a
                 for a in session.scalars(

@@ -113,7 +113,7 @@ class Auth:
     def secret(self) -> bytes:
         """The CSRF secret: created once, kept in the database (every replica shares it)."""
         if self._secret is None:
-            with self.store.sessions.begin() as session:
+            with self.store.writes.begin() as session:
                 row = session.get(Meta, SECRET_KEY)
                 if row is None:
                     row = Meta(key=SECRET_KEY, value=secrets.token_hex(32))
@@ -171,7 +171,7 @@ class Auth:
             return None
         cookie = secrets.token_urlsafe(32)
         now = utc_now()
-        with self.store.sessions.begin() as db:
+        with self.store.writes.begin() as db:
             db.add(
                 Session(
                     id=_sha256(cookie),
@@ -188,11 +188,11 @@ class Auth:
     def logout(self, identity: Identity) -> None:
         if identity.session is None:
             return
-        with self.store.sessions.begin() as db:
+        with self.store.writes.begin() as db:
             db.execute(delete(Session).where(Session.id == identity.session))
 
     def expire_sessions(self, now: datetime | None = None) -> int:
-        with self.store.sessions.begin() as db:
+        with self.store.writes.begin() as db:
             expired = list(
                 db.scalars(select(Session.id).where(Session.expires_at <= (now or utc_now())))
             )

@@ -32,7 +32,7 @@ from modeleval.clock import utc_now
 from modeleval.console.db.models import Annotation, Item, Task
 from modeleval.console.records import (
     histograms,
-    item_row,
+    item_rows,
     max_judge_score,
     model_item_score,
     task_fields,
@@ -140,6 +140,10 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        """Reading sessions."""
+        self.writes = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)
+        """Writing sessions: on SQLite they take the write lock at BEGIN (``BEGIN IMMEDIATE``),
+        so two writers queue on the busy timeout instead of one failing to upgrade its lock."""
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -159,7 +163,7 @@ class Store:
         if not fields["uid"]:
             raise ValueError("the EvalTask has no metadata.uid")
         now = now or utc_now()
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             task = self._task_by_uid(session, fields["uid"])
             if task is None:
                 task = Task(uid=fields["uid"], models=[], items_total=0, items_failed=0)
@@ -174,8 +178,9 @@ class Store:
                 task.summary = dict(summary)
                 if summary.get("totalScore") is not None and task.total_score is None:
                     task.total_score = summary["totalScore"]
-            if phase is not None:
+            if phase is not None:  # a runner starts sending: chunk charts start afresh
                 task.ingest_phase = phase
+                task.charts = {**(task.charts or {}), "parts": {}}
             session.flush()
             return task.id
 
@@ -186,7 +191,7 @@ class Store:
         thousands of unchanged tasks reads one narrow column set and writes nothing.
         """
         now = now or utc_now()
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             known = {
                 uid: (task_id, rv, deleted)
                 for task_id, uid, rv, deleted in session.execute(
@@ -226,7 +231,7 @@ class Store:
         if days <= 0:
             return 0
         cutoff = (now or utc_now()) - timedelta(days=days)
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             due = session.scalars(
                 select(Task.id).where(
                     Task.deleted_at.is_not(None),
@@ -314,31 +319,24 @@ class Store:
         """Upsert records ``start…start+len-1`` (in the order sent) of a task; returns the count."""
         if not records:
             return 0
-        with self.sessions.begin() as session:
-            task = session.get(Task, task_id)
+        with self.writes.begin() as session:
+            task = session.get(Task, task_id, with_for_update=True)  # chunks may come in parallel
             if task is None:
                 raise NotFound(f"task {task_id}")
-            max_score = max_judge_score(task.spec or {})
-            rows = []
-            for offset, record in enumerate(records):
-                row = item_row(record, start + offset, max_score)
+            rows, counts = item_rows(records, start, max_judge_score(task.spec or {}))
+            for row in rows:
                 row["task_id"] = task_id
-                rows.append(row)
-            insert = _insert(session)
-            statement = insert(Item)
-            statement = statement.on_conflict_do_update(
-                index_elements=[Item.task_id, Item.key],
-                set_={
-                    name: statement.excluded[name]
-                    for name in ("seq", "input", "target", "data", "score", "failed")
-                },
-            )
-            session.execute(statement, rows)
+            # The chunk's share of the distribution charts, summed up at complete_ingest.
+            charts = dict(task.charts or {})
+            parts = dict(charts.get("parts") or {})
+            parts[str(start)] = {"n": len(rows), "h": counts}
+            task.charts = {**charts, "parts": parts}
+            upsert_item_rows(session, rows)
         return len(rows)
 
     def complete_ingest(self, task_id: int, total: int) -> dict[str, Any]:
         """The last chunk is in: drop items beyond ``total``, count, compute the charts."""
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             task = session.get(Task, task_id)
             if task is None:
                 raise NotFound(f"task {task_id}")
@@ -352,11 +350,16 @@ class Store:
                 )
                 or 0
             )
-            max_score = max_judge_score(task.spec or {})
-            datas = session.scalars(
-                select(Item.data).where(Item.task_id == task_id).execution_options(yield_per=5000)
-            )
-            task.charts = {"histograms": histograms(datas, max_score)}
+            merged = merged_parts((task.charts or {}).get("parts") or {}, total)
+            if merged is None:  # chunks from different sends: count again from the rows
+                max_score = max_judge_score(task.spec or {})
+                datas = session.scalars(
+                    select(Item.data)
+                    .where(Item.task_id == task_id)
+                    .execution_options(yield_per=5000)
+                )
+                merged = histograms(datas, max_score)
+            task.charts = {"histograms": merged}
             task.items_total = count
             task.items_failed = failed
             task.ingested_at = utc_now()
@@ -371,13 +374,18 @@ class Store:
         page = max(1, page)
         conditions = [Item.task_id == task_id, *_item_conditions(flt, self._max_score(task_id))]
         query = select(Item).where(*conditions)
-        if flt.order == "worst":
-            query = query.order_by(Item.score.is_(None), Item.score.asc(), Item.seq.asc())
+        unfiltered = len(conditions) == 1
+        if flt.order == "worst":  # scored items only, along the (task, score, seq) index
+            conditions.append(Item.score.is_not(None))
+            query = query.where(Item.score.is_not(None)).order_by(Item.score, Item.seq)
+            query = query.offset((page - 1) * page_size)
+        elif unfiltered:  # seq runs 0…n-1: a page is a range, however deep (no OFFSET scan)
+            query = query.where(Item.seq >= (page - 1) * page_size).order_by(Item.seq)
         else:
-            query = query.order_by(Item.seq.asc())
-        query = query.limit(page_size).offset((page - 1) * page_size)
+            query = query.order_by(Item.seq).offset((page - 1) * page_size)
+        query = query.limit(page_size)
         with self.sessions() as session:
-            if len(conditions) == 1:
+            if unfiltered and flt.order != "worst":
                 task = session.get(Task, task_id)
                 total = task.items_total if task is not None else 0
             else:
@@ -479,6 +487,80 @@ class Store:
         return Page(rows=chunk, total=len(rows), page=page, page_size=page_size)
 
 
+ITEM_COLUMNS = ("task_id", "seq", "key", "input", "target", "data", "score", "failed")
+UPDATED_COLUMNS = ITEM_COLUMNS[1:]
+_UPSERT_TAIL = "ON CONFLICT (task_id, key) DO UPDATE SET " + ", ".join(
+    f"{name} = excluded.{name}" for name in UPDATED_COLUMNS if name != "key"
+)
+
+
+def upsert_item_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert or replace item rows by (task, key): one ``executemany`` on the driver.
+
+    SQLAlchemy's per-row parameter processing cost more than the database itself for 100,000
+    items, so SQLite gets the statement directly and PostgreSQL a COPY into a scratch table
+    and one ``INSERT … SELECT … ON CONFLICT``, with the JSON serialised once; any other
+    database goes through SQLAlchemy Core.
+    """
+    from modeleval.console.db.engine import dump_json
+
+    connection = session.connection()
+    dialect = connection.dialect.name
+    driver: Any = connection.connection.driver_connection
+    params = [
+        (r["task_id"], r["seq"], r["key"], r["input"], r["target"], dump_json(r["data"]),
+         r["score"], bool(r["failed"]))
+        for r in rows
+    ]  # fmt: skip
+    columns = ", ".join(ITEM_COLUMNS)
+    if dialect == "sqlite":
+        sql = f"INSERT INTO items ({columns}) VALUES ({', '.join('?' * len(ITEM_COLUMNS))}) "
+        driver.executemany(sql + _UPSERT_TAIL, params)
+        return
+    if dialect == "postgresql":  # COPY into a scratch table, then one INSERT … SELECT
+        with driver.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS items_incoming (task_id bigint, seq integer, "
+                "key varchar(512), input text, target text, data jsonb, score double precision, "
+                "failed boolean) ON COMMIT DELETE ROWS"
+            )
+            with cursor.copy(f"COPY items_incoming ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO items ({columns}) SELECT {columns} FROM items_incoming "
+                f"{_UPSERT_TAIL}"
+            )
+        return
+    table = Item.__table__
+    statement = _insert(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.task_id, table.c.key],
+        set_={name: statement.excluded[name] for name in UPDATED_COLUMNS if name != "key"},
+    )
+    connection.execute(statement, [dict(row) for row in rows])
+
+
+def merged_parts(
+    parts: Mapping[str, Mapping[str, Any]], total: int
+) -> dict[str, dict[str, list[int]]] | None:
+    """The histograms of chunks that exactly tile ``0…total``; None when they do not."""
+    position = 0
+    merged: dict[str, dict[str, list[int]]] = {}
+    for start, part in sorted(((int(k), v) for k, v in parts.items()), key=lambda kv: kv[0]):
+        if start >= total:
+            break
+        if start != position:
+            return None
+        position += int(part["n"])
+        for metric, by_model in (part.get("h") or {}).items():
+            for model, counts in by_model.items():
+                into = merged.setdefault(metric, {}).setdefault(model, [0] * len(counts))
+                for index, count in enumerate(counts):
+                    into[index] += count
+    return merged if position == total else None
+
+
 def _task_conditions(flt: TaskFilter) -> list[Any]:
     conditions: list[Any] = []
     if flt.q:
@@ -546,7 +628,7 @@ def _escape_like(text: str) -> str:
 
 
 def set_manual_completed(store: Store, task_id: int, by: str, when: datetime) -> None:
-    with store.sessions.begin() as session:
+    with store.writes.begin() as session:
         session.execute(
             update(Task)
             .where(Task.id == task_id)

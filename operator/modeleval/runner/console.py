@@ -26,6 +26,8 @@ import aiohttp
 log = logging.getLogger("modeleval.runner.console")
 
 CHUNK_ITEMS = 5000
+IN_FLIGHT = 2
+"""Chunks sent at once: the console parses one while its database stores the other."""
 ATTEMPTS = 5
 TIMEOUT_S = 120
 
@@ -179,19 +181,25 @@ async def send_results(
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await _request(session, target, "PUT", base, body=json.dumps(document).encode())
         lines = await asyncio.to_thread(lambda: in_dataset_order(result_lines(task, results_dir)))
+        slots = asyncio.Semaphore(IN_FLIGHT)
+
+        async def put(start: int, chunk: list[str]) -> None:
+            async with slots:
+                await _request(
+                    session,
+                    target,
+                    "PUT",
+                    f"{base}/items",
+                    body=("\n".join(chunk) + "\n").encode("utf-8"),
+                    content_type="application/x-ndjson",
+                    params={"uid": uid, "start": str(start)},
+                )
+
+        starts = []
         for chunk in _chunks(lines, chunk_items):
-            body = ("\n".join(chunk) + "\n").encode("utf-8")
-            params = {"uid": uid, "start": str(total)}
-            await _request(
-                session,
-                target,
-                "PUT",
-                f"{base}/items",
-                body=body,
-                content_type="application/x-ndjson",
-                params=params,
-            )
+            starts.append((total, chunk))
             total += len(chunk)
+        await asyncio.gather(*(put(start, chunk) for start, chunk in starts))
         await _request(
             session, target, "POST", f"{base}/complete", params={"uid": uid, "total": str(total)}
         )

@@ -130,7 +130,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("task_id", "key", name="uq_items_task_key"),
         Index("ix_items_task_seq", "task_id", "seq"),
-        Index("ix_items_task_score", "task_id", "score"),
+        Index("ix_items_task_score", "task_id", "score", "seq"),
     )
 
 

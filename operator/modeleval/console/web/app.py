@@ -6,13 +6,14 @@ uses ``modeleval.console.web.deps`` for identity and permissions). Errors raised
 ``deps.ConsoleError`` become an HTML page for browsers and ``{"error", "message"}`` JSON for
 ``/api/`` paths and JSON clients; a 401 on a page shows the login form.
 
-Every response carries a strict Content-Security-Policy (no scripts at all, styles only from
-``/static``), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` and
-``frame-ancestors 'none'``.
+Every response carries ``Server-Timing: app;dur=<ms>`` and a strict Content-Security-Policy
+(no scripts at all, styles only from ``/static``), ``X-Content-Type-Options: nosniff``,
+``Referrer-Policy: no-referrer`` and ``frame-ancestors 'none'``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -93,7 +94,10 @@ def create_app(services: Services, *, routers: Sequence[APIRouter] = ()) -> Fast
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
+        # Time in the application (before a streamed body is sent), for clients and benchmarks.
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
         if request.url.path.startswith(("/tasks", "/api/", "/compare", "/leaderboard")):

@@ -121,7 +121,23 @@ async def put_items(
     """Upsert an NDJSON chunk of item records starting at dataset position ``start``."""
     _authorize(request, namespace, name)
     task = _task(request, namespace, name, uid)
+    if start < 0:
+        raise BadRequest("start must be >= 0")
     raw = await request.body()
+    store = services(request).store
+
+    def parse_and_store() -> int:  # off the event loop: parsing 5,000 records takes a while
+        records = parse_records(raw)
+        return store.ingest_items(task.id, start, records)
+
+    from starlette.concurrency import run_in_threadpool
+
+    count = await run_in_threadpool(parse_and_store)
+    return IngestAnswer(task_id=task.id, items=count)
+
+
+def parse_records(raw: bytes) -> list[dict[str, Any]]:
+    """NDJSON item records; each needs an ``id``."""
     records = []
     for number, line in enumerate(raw.decode("utf-8").splitlines(), start=1):
         if not line.strip():
@@ -133,14 +149,9 @@ async def put_items(
         if not isinstance(record, dict) or "id" not in record:
             raise BadRequest(f"line {number}: an item record needs an id")
         records.append(record)
-    if len(records) > MAX_CHUNK:
-        raise BadRequest(f"at most {MAX_CHUNK} items per chunk")
-    if start < 0:
-        raise BadRequest("start must be >= 0")
-    from starlette.concurrency import run_in_threadpool
-
-    count = await run_in_threadpool(services(request).store.ingest_items, task.id, start, records)
-    return IngestAnswer(task_id=task.id, items=count)
+        if len(records) > MAX_CHUNK:
+            raise BadRequest(f"at most {MAX_CHUNK} items per chunk")
+    return records
 
 
 @router.post("/{namespace}/{name}/complete", response_model=IngestAnswer)

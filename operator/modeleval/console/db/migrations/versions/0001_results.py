@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("task_id", "key", name="uq_items_task_key"),
     )
     op.create_index("ix_items_task_seq", "items", ["task_id", "seq"])
-    op.create_index("ix_items_task_score", "items", ["task_id", "score"])
+    op.create_index("ix_items_task_score", "items", ["task_id", "score", "seq"])
 
 
 def downgrade() -> None:
