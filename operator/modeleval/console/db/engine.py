@@ -76,11 +76,23 @@ def alembic_config(engine: Engine) -> Any:
     return config
 
 
+MIGRATION_LOCK = 7_316_016
+"""PostgreSQL advisory lock held while migrating: replicas starting together take turns."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database to ``revision`` (default: the newest)."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
 
 
 def current_revision(engine: Engine) -> str | None:
