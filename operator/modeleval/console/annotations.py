@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +62,15 @@ def dimension_list(task: Task) -> list[str]:
 
 
 def validate_scores(
-    task: Task, scores: Mapping[str, Mapping[str, Any]], *, complete: bool
+    task: Task,
+    scores: Mapping[str, Mapping[str, Any]],
+    *,
+    complete: bool,
+    allow_empty: bool = False,
 ) -> dict[str, dict[str, int]]:
     """Scores checked against the task's models and dimensions; ``complete``: every model
-    given must have every dimension."""
+    given must have every dimension; ``allow_empty``: no score at all is fine (an item no
+    model answered)."""
     dims = dimension_list(task)
     if not dims:
         raise AnnotationError(f"task {task.namespace}/{task.name} is not in manual mode")
@@ -89,7 +94,7 @@ def validate_scores(
             raise AnnotationError(f"{model}: score every dimension (missing {', '.join(missing)})")
         if row:
             clean[model] = row
-    if not clean:
+    if not clean and not allow_empty:
         raise AnnotationError("no scores given")
     return clean
 
@@ -116,9 +121,10 @@ class Annotations:
         base_version: int,
         comment: str | None = None,
         complete: bool = True,
+        allow_empty: bool = False,
     ) -> Saved | Conflict:
         """Save one item's scores if nobody saved it since ``base_version``."""
-        clean = validate_scores(task, scores, complete=complete)
+        clean = validate_scores(task, scores, complete=complete, allow_empty=allow_empty)
         now = utc_now()
         sessions = self.store.writes
         if base_version <= 0:
@@ -334,7 +340,3 @@ def annotation_document(annotation: Annotation) -> dict[str, Any]:
         "version": annotation.version,
         "updatedAt": timestamp(annotation.updated_at),
     }
-
-
-def annotated_keys(annotations: Iterable[Annotation]) -> set[str]:
-    return {a.key for a in annotations}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,13 +114,6 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-@dataclass
-class IngestResult:
-    task_id: int
-    items: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _insert(session: Session) -> Any:
@@ -528,8 +521,7 @@ def upsert_item_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> Non
                 for row in params:
                     copy.write_row(row)
             cursor.execute(
-                f"INSERT INTO items ({columns}) SELECT {columns} FROM items_incoming "
-                f"{_UPSERT_TAIL}"
+                f"INSERT INTO items ({columns}) SELECT {columns} FROM items_incoming {_UPSERT_TAIL}"
             )
         return
     table = Item.__table__

@@ -96,13 +96,13 @@ def annotate_records(records: Sequence[ItemRecord], annotations: Mapping[str, Sc
     """Put each annotated item's scores into its record: the 1-5 scores as ``manual`` and,
     per model, ``score ÷ 5`` (0-1, like the rule metrics) as the ``manual.<dimension>``
     metric, so the report's distributions and worst items include them. Returns how many
-    records were annotated."""
+    records were annotated (an empty annotation counts: no model answered that item)."""
     annotated = 0
     for record in records:
         scores = annotations.get(record.id)
-        if not scores:
+        if scores is None:
             continue
-        annotated += 1
+        annotated += 1  # an empty annotation: looked at, nothing to score (no answer)
         record.manual = {m: {d: int(v) for d, v in dims.items()} for m, dims in scores.items()}
         for model, by_dimension in scores.items():
             result = record.models.get(model)

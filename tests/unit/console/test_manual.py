@@ -179,3 +179,33 @@ def test_session_calls_to_the_json_api_need_the_csrf_header(
     editor = console.browser("editor")
     refused = editor.post("/api/v1/tasks/team/judged/complete")
     assert refused.status_code == 403 and console.kube.patches == []
+
+
+def test_models_without_an_answer_are_not_scored(console: Console) -> None:
+    obj = evaltask("gaps", models=("m1", "m2"), manual=(), state="RunningWithManualBegin")
+    console.kube.tasks[("team", "gaps")] = obj
+    records = item_records(2, ("m1", "m2"))
+    records[0]["models"]["m2"] = {"answer": None, "error": "inference failed: timeout"}
+    for result in records[1]["models"].values():
+        result.update(answer=None, error="inference failed: 500")
+    task_id = console.ingest(obj, records)
+    console.services.mirror.run_once()
+    client = console.browser("annotator")
+    page = client.get(f"/tasks/{task_id}/annotate/0").text
+    assert page.count("No answer: nothing to score") == 1
+    assert 'name="s-1-0"' not in page
+    one = client.post(
+        f"/tasks/{task_id}/annotate/0",
+        data={"csrf": csrf_of(page), "version": "0", "s-0-0": "3"},
+        follow_redirects=False,
+    )
+    assert one.status_code == 303
+    page = client.get(f"/tasks/{task_id}/annotate/1").text
+    none = client.post(
+        f"/tasks/{task_id}/annotate/1",
+        data={"csrf": csrf_of(page), "version": "0"},
+        follow_redirects=True,
+    )
+    assert "Every item is annotated" in none.text
+    scores = {a.key: a.scores for a in console.services.annotations.all(task_id)}
+    assert scores == {"q0": {"m1": {"satisfaction": 3}}, "q1": {}}

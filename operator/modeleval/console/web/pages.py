@@ -18,7 +18,7 @@ from modeleval.console.annotations import AnnotationError, Conflict, Saved
 from modeleval.console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Identity
 from modeleval.console.completion import CompletionError, complete_annotation
 from modeleval.console.db.models import Task
-from modeleval.console.kubeapi import KubeApiError
+from modeleval.console.kubeapi import KubeApiError, ResourceCheck
 from modeleval.console.records import max_judge_score
 from modeleval.console.store import TASK_SORTS, ItemFilter, NotFound, Page, TaskFilter
 from modeleval.console.web import deps
@@ -402,9 +402,7 @@ def annotate_next(request: Request, task_id: int) -> Response:
     return RedirectResponse(f"/tasks/{task.id}/annotate/{seq}", status_code=303)
 
 
-def _check(task: Task, verb: str) -> Any:
-    from modeleval.console.kubeapi import ResourceCheck
-
+def _check(task: Task, verb: str) -> ResourceCheck:
     return ResourceCheck(verb, task.namespace, task.name)
 
 
@@ -462,6 +460,8 @@ def annotate_item(request: Request, task_id: int, seq: int) -> HTMLResponse:
 
 
 def _scores_from_form(task: Task, values: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The form's ``s-<model index>-<dimension index>`` radios; a model without an answer has
+    none (nothing to score)."""
     dims = [str(d["dimension"]) for d in task.manual_dimensions or []]
     scores: dict[str, dict[str, str]] = {}
     for index, model in enumerate(task.models or []):
@@ -470,6 +470,10 @@ def _scores_from_form(task: Task, values: Mapping[str, str]) -> dict[str, dict[s
             if value:
                 scores.setdefault(model, {})[dim] = value
     return scores
+
+
+def _answered(result: Mapping[str, Any]) -> bool:
+    return not result.get("error") and result.get("answer") is not None
 
 
 @router.post("/tasks/{task_id}/annotate/{seq}")
@@ -483,6 +487,8 @@ async def save_annotation(request: Request, task_id: int, seq: int) -> Response:
         raise Missing(f"no item #{seq} in {task.namespace}/{task.name}") from None
     scores = _scores_from_form(task, values)
     comment = (values.get("comment") or "").strip()[:4000]
+    results = item.data.get("models") or {}
+    answered = [m for m in task.models or [] if _answered(results.get(m) or {})]
     try:
         outcome = services(request).annotations.save(
             task,
@@ -492,6 +498,7 @@ async def save_annotation(request: Request, task_id: int, seq: int) -> Response:
             base_version=_int(values.get("version"), 0),
             comment=comment,
             complete=True,
+            allow_empty=not answered,  # no model answered: the item is looked at, not scored
         )
     except AnnotationError as exc:
         return _annotate_page(
@@ -724,7 +731,3 @@ def leaderboard_page(request: Request) -> HTMLResponse:
         metrics=metric_names,
         show_all=show_all,
     )
-
-
-def login_redirect(request: Request) -> Response:
-    return login_page(request, status=401)
