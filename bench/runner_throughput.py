@@ -9,7 +9,11 @@ best wall times, the ideal ceil(N/P)·L, runner/ideal, floor/ideal, runner/floor
 at L=0.
 
     python bench/runner_throughput.py [--items 2000] [--parallel 64] [--latency-ms 50]
-                                      [--repeat 5] [--pin auto|on|off]
+                                      [--repeat 5] [--pin auto|on|off] [--local-run]
+
+``--local-run`` measures ``modeleval run`` instead: the whole local evaluation in one process
+(task validation, inference, rule scoring with accuracy + ROUGE-L + BLEU + edit similarity,
+summary.json and report.html), against the same bare client.
 
 Bytecode is cached under a temporary PYTHONPYCACHEPREFIX and a warm-up run goes first, as
 in a built container image (where .pyc files ship with the code). On machines of 2-4 CPUs the
@@ -149,6 +153,10 @@ def start_mock(
     raise SystemExit("mock server did not start")
 
 
+LOCAL_SCORING = {"modes": ["rule"], "rule": {"scoreModes": ["accuracy", "similarity"]}}
+"""What ``--local-run`` scores: every rule metric (accuracy, ROUGE-L, BLEU, edit similarity)."""
+
+
 def write_task(work: Path, url: str, items: int, parallel: int) -> None:
     with (work / "data.jsonl").open("w") as fh:
         for i in range(items):
@@ -171,6 +179,30 @@ def write_task(work: Path, url: str, items: int, parallel: int) -> None:
     parsed = EvalTask.model_validate(task)
     document = task_document(parsed, resolve_models(parsed.spec, {}))
     (work / "task.json").write_text(json.dumps(document))
+    local = {**task, "spec": {**task["spec"], "scoring": LOCAL_SCORING}}
+    (work / "task.local.json").write_text(json.dumps(local))
+
+
+def run_local(work: Path, env: dict[str, str]) -> float:
+    """Wall time of ``modeleval run`` (inference, scoring, report) as a user runs it."""
+    out = work / "local-out"
+    if out.exists():
+        for f in sorted(out.rglob("*"), reverse=True):
+            f.unlink() if f.is_file() else f.rmdir()
+    cmd = [
+        sys.executable, "-m", "modeleval.cli", "run", "-q",
+        "-f", str(work / "task.local.json"), "--dataset", str(work / "data.jsonl"),
+        "--out", str(out),
+    ]  # fmt: skip
+    run_env = {**env, "MODELEVAL_LOG_LEVEL": "WARNING"}
+    began = time.perf_counter()
+    done = run(
+        cmd, "client", env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wall = time.perf_counter() - began
+    if done.returncode != 0 or not (out / "report.html").exists():
+        raise SystemExit(f"modeleval run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return wall
 
 
 def run_runner(work: Path, env: dict[str, str]) -> float:
@@ -217,15 +249,17 @@ def measure(
     work: Path,
     repeat: int,
     workers: int,
+    local: bool = False,
 ) -> tuple[list[float], list[float]]:
-    """Wall times of the runner and of the bare client, alternated so load drift hits both."""
+    """Wall times of the runner (or ``modeleval run``) and of the bare client, alternated so
+    load drift hits both."""
     mock, url = start_mock(latency_ms, env, workers)
     try:
         write_task(work, url, items, parallel)
         runner: list[float] = []
         floor: list[float] = []
         for _ in range(repeat):
-            runner.append(run_runner(work, env))
+            runner.append(run_local(work, env) if local else run_runner(work, env))
             floor.append(run_floor(work, url, parallel, env))
         return runner, floor
     finally:
@@ -267,7 +301,13 @@ def main() -> int:
         help="run the client on the first CPU and the mock server on the others "
         "(auto: on machines of 2-4 CPUs)",
     )
+    parser.add_argument(
+        "--local-run",
+        action="store_true",
+        help="measure `modeleval run` (inference + rule scoring + report) instead of the runner",
+    )
     args = parser.parse_args()
+    subject = "modeleval run" if args.local_run else "runner"
     print("command:", shlex.join([sys.executable, *sys.argv]))
     choose_pinning(args.pin)
 
@@ -284,14 +324,16 @@ def main() -> int:
             MODELEVAL_TASK_NAME="bench",
             MODELEVAL_TASK_NAMESPACE="default",
         )
+        local = args.local_run
         measure(
-            0, 200, args.parallel, env, work, 1, args.mock_workers
+            0, 200, args.parallel, env, work, 1, args.mock_workers, local
         )  # warm-up: bytecode cache, page cache
         status.patches.clear()
 
         walls, floors = measure(
-            args.latency_ms, args.items, args.parallel, env, work, args.repeat, args.mock_workers
-        )
+            args.latency_ms, args.items, args.parallel, env, work, args.repeat, args.mock_workers,
+            local,
+        )  # fmt: skip
         patches = len(status.patches) // args.repeat
         ideal = math.ceil(args.items / args.parallel) * args.latency_ms / 1000
         best, floor = min(walls), min(floors)
@@ -300,13 +342,18 @@ def main() -> int:
             f"(mock server: {args.mock_workers} processes, {os.cpu_count()} CPUs, "
             f"pinned: {CPU_SETS or 'no'})"
         )
-        print(f"  runner, whole process : {best:.3f} s  (runs: {fmt(walls)})")
+        print(f"  {subject}, whole process : {best:.3f} s  (runs: {fmt(walls)})")
         print(f"  bare aiohttp process  : {floor:.3f} s  (runs: {fmt(floors)})")
         print(f"  ideal ceil(N/P)*L     : {ideal:.3f} s")
-        print(f"  runner / ideal        : {best / ideal:.2f}x  (target <= 1.30x)")
+        print(f"  {subject} / ideal        : {best / ideal:.2f}x  (target <= 1.30x)")
         print(f"  bare client / ideal   : {floor / ideal:.2f}x  (this machine's floor)")
-        print(f"  runner / bare client  : {best / floor:.2f}x  (the runner's own overhead)")
-        print(f"  status patches per run: {patches}")
+        print(f"  {subject} / bare client  : {best / floor:.2f}x  (the {subject}'s own overhead)")
+        print(
+            f"  {subject} - bare client  : {best - floor:+.3f} s"
+            + ("  (target <= +0.150 s)" if local else "")
+        )
+        if not local:
+            print(f"  status patches per run: {patches}")
 
         startup = min(time_command([sys.executable, "-c", IMPORTS], env) for _ in range(3))
         http = min(time_command([sys.executable, "-c", HTTP_IMPORTS], env) for _ in range(3))
@@ -317,11 +364,12 @@ def main() -> int:
         )
 
         zero, zero_floor = measure(
-            0, args.items, args.parallel, env, work, args.repeat, args.mock_workers
+            0, args.items, args.parallel, env, work, args.repeat, args.mock_workers, local
         )
         best0 = min(zero)
+        target = " (target >= 3000)" if local else ""
         print(
-            f"L=0: {args.items / best0:.0f} items/s for the whole process "
+            f"L=0: {args.items / best0:.0f} items/s for the whole {subject} process{target} "
             f"({best0:.3f} s, runs: {fmt(zero)}); bare client {args.items / min(zero_floor):.0f}"
         )
         status.server.shutdown()

@@ -66,21 +66,87 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from modeleval.localrun import LocalRunError, run_task_locally
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a dict; a value without ``=`` is a usage error."""
+    pairs = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise SystemExit(f"modeleval run: {option} takes NAME=VALUE, got {item!r}")
+        pairs[name] = value
+    return pairs
 
-    tasks = [doc for doc in _documents(args.file) if doc.get("kind") == c.EVAL_TASK_KIND]
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from modeleval.localrun import LocalObjects, LocalRunError, run_task_locally
+
+    documents = [doc for path in args.file for doc in _documents(path)]
+    tasks = [doc for doc in documents if doc.get("kind") == c.EVAL_TASK_KIND]
     if len(tasks) != 1:
-        print(f"{args.file}: expected exactly one EvalTask, found {len(tasks)}", file=sys.stderr)
+        where = ", ".join(str(p) for p in args.file)
+        print(f"{where}: expected exactly one EvalTask, found {len(tasks)}", file=sys.stderr)
         return 2
-    urls = dict(item.split("=", 1) for item in args.url or [])
+    urls = _pairs(args.url, "--url")
+    pvcs = {claim: Path(path) for claim, path in _pairs(args.pvc, "--pvc").items()}
+    objects = LocalObjects.from_documents(documents, pvc_dirs=pvcs)
     try:
-        summary = run_task_locally(tasks[0], out_dir=args.out, urls=urls, progress=not args.quiet)
+        summary = run_task_locally(
+            tasks[0],
+            out_dir=args.out,
+            urls=urls,
+            progress=not args.quiet,
+            objects=objects,
+            dataset=args.dataset,
+        )
     except LocalRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if "performance" in summary and not args.json:
+        print(performance_table(summary["performance"]))
+        if summary.get("report"):
+            print(f"report: {summary['report']}")
+        return 0
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
+
+
+PERF_COLUMNS = (
+    ("MODEL", None),
+    ("PARALLEL", "parallel"),
+    ("OK", None),
+    ("REQ/S", "requestsPerSecond"),
+    ("OUT TOK/S", "outputTokensPerSecond"),
+    ("TTFT P50", ("ttftMs", "p50")),
+    ("TTFT P90", ("ttftMs", "p90")),
+    ("ITL P50", ("interTokenLatencyMs", "p50")),
+    ("LATENCY P50", ("latencyMs", "p50")),
+    ("LATENCY P90", ("latencyMs", "p90")),
+)
+"""The columns of a performance run's table (times in ms)."""
+
+
+def _cell(level: dict[str, Any], key: Any) -> str:
+    value = level.get(key[0]) if isinstance(key, tuple) else level.get(key)
+    if isinstance(key, tuple):
+        value = (value or {}).get(key[1])
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def performance_table(performance: dict[str, Any]) -> str:
+    """``performance.json`` as a table: one row per model and concurrency level."""
+    rows = [[name for name, _ in PERF_COLUMNS]]
+    for model, levels in (performance.get("models") or {}).items():
+        for level in levels:
+            ok = f"{level.get('succeeded', 0)}/{level.get('requests', 0)}"
+            cells = [_cell(level, key) for _, key in PERF_COLUMNS]
+            cells[0], cells[2] = model, ok
+            rows.append(cells)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(PERF_COLUMNS))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 DEMO_NEEDS = (
@@ -196,7 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
 
     run = sub.add_parser("run", help="run an EvalTask locally, no cluster")
-    run.add_argument("-f", "--file", type=Path, required=True, help="YAML with one EvalTask")
+    run.add_argument(
+        "-f",
+        "--file",
+        type=Path,
+        action="append",
+        required=True,
+        help="YAML with one EvalTask; more -f files may hold the ConfigMaps and Secrets it uses",
+    )
+    run.add_argument("--dataset", type=Path, help="a local dataset file (overrides spec.dataset)")
+    run.add_argument(
+        "--pvc",
+        action="append",
+        metavar="CLAIM=DIR",
+        help="a local directory standing for a PVC the task reads (e.g. its dataset)",
+    )
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.add_argument(
         "--url",
@@ -205,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL for a model that uses serviceGroupRef",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as JSON (performance tasks too)"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="run the whole stack locally with the samples")

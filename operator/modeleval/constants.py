@@ -33,6 +33,20 @@ CONSOLE_AUDIENCE = "modeleval-console"
 """Audience of the ServiceAccount tokens runners present to the console."""
 ANNOTATE_VERB = "annotate"
 """Custom RBAC verb on ``evaltasks``: may score answers in the console's manual evaluation."""
+EXISTING_RESULTS_DIR = "/mnt/existing"
+"""Where a score Job mounts ``spec.existingResults[i]``'s ConfigMap or PVC (``<dir>/<i>``)."""
 
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_RUNNER_IMAGE = "ghcr.io/modeleval/modeleval:0.1.0"
+
+
+def secret_env_var(name: str, key: str) -> str:
+    """Name of the environment variable a runner Job receives Secret ``name``'s ``key`` in.
+
+    Secrets never travel in the task file: the Job builder maps each reference to an env var
+    with ``valueFrom.secretKeyRef`` and the runner reads it back under this same name.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"{name}/{key}".encode()).hexdigest()[:10].upper()
+    return f"MODELEVAL_SECRET_{digest}"

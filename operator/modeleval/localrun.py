@@ -2,7 +2,11 @@
 
 The same runner phases the Jobs run (``infer`` or ``perf``, then ``score``), with the task file
 written locally, progress shown as a bar instead of patched into a status, and results plus the
-HTML report left in the output directory.
+HTML report left in the output directory. What the task references (its dataset ConfigMap or
+PVC, its Secrets) is resolved from the other documents and options given, as a cluster would
+(:mod:`modeleval.localrefs`). Failed judge items end the run as the operator ends a task: over
+the error budget it fails with the operator's message; within it, the summary says
+``degraded`` (and a warning is printed).
 """
 
 from __future__ import annotations
@@ -10,17 +14,26 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from modeleval.api import EvalTask, secret_env_name
+from modeleval.api import EvalTask
 from modeleval.builders.runplan import build_run_plan
+from modeleval.localrefs import LocalObjects, LocalRunError
+from modeleval.reconcile.evaltask_scores import (
+    DEGRADED_PREFIX,
+    degraded_message,
+    failed_message,
+    read_failures,
+)
 
-
-class LocalRunError(Exception):
-    """The task cannot run locally; the message says why and what to do."""
+__all__ = ["LocalObjects", "LocalRunError", "prepare_task_file", "run_task_locally"]
 
 
 class _BarSink:
@@ -59,21 +72,19 @@ class _BarSink:
         self._progress.update(self._bar, completed=progress.get("processed", 0))
 
 
-def _secret_refs(spec: Any) -> list[Any]:
-    refs = []
-    for model in spec.models or []:
-        endpoint = model.endpoint
-        if endpoint is not None:
-            if endpoint.api_key_secret_ref is not None:
-                refs.append(endpoint.api_key_secret_ref)
-            refs += [h.secret_key_ref for h in endpoint.request_headers_from or []]
-    return refs
-
-
-def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) -> Path:
-    """Validate the task, resolve model URLs, write ``out_dir/task.json``; its path."""
+def prepare_task_file(
+    doc: dict[str, Any],
+    out_dir: Path,
+    urls: dict[str, str],
+    objects: LocalObjects | None = None,
+    dataset: Path | None = None,
+) -> tuple[Path, dict[str, str]]:
+    """Validate the task, resolve model URLs, its dataset and Secrets, write
+    ``out_dir/task.json``; its path and the Secrets' environment variables."""
+    body = dict(doc)
+    body["metadata"] = {"name": "local", **(doc.get("metadata") or {})}
     try:
-        task = EvalTask.model_validate(doc)
+        task = EvalTask.model_validate(body)
     except ValidationError as exc:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise LocalRunError("invalid EvalTask:\n  " + "\n  ".join(lines)) from None
@@ -94,22 +105,34 @@ def prepare_task_file(doc: dict[str, Any], out_dir: Path, urls: dict[str, str]) 
             {
                 "name": model.name,
                 "url": url,
-                "model": (model.endpoint.model if model.endpoint else None) or model.name,
+                "model": model.endpoint.model if model.endpoint else None,
                 "api": model.endpoint.api if model.endpoint else "openai-chat",
             }
         )
-    for ref in _secret_refs(task.spec):
-        env = secret_env_name(ref)
-        if env not in os.environ:
-            raise LocalRunError(f"the task needs Secret {ref.name}/{ref.key}: export {env}=VALUE")
+    objects = objects or LocalObjects()
+    namespace = task.metadata.namespace
+    secrets = objects.secret_env(task.spec, namespace)
     out_dir.mkdir(parents=True, exist_ok=True)
-    body = dict(doc)
-    body.setdefault("metadata", {}).setdefault("name", "local")
     body["resolved"] = {"models": resolved}
-    body["plan"] = build_run_plan(EvalTask.model_validate(body), body["resolved"])
+    body["plan"] = build_run_plan(task, body["resolved"])
+    local = dataset or objects.dataset_file(task.spec.dataset, namespace, out_dir)
+    if local is not None and body["plan"].get("dataset") is not None:
+        if not local.is_file():
+            raise LocalRunError(f"--dataset: {local} not found")
+        body["plan"]["dataset"] = {**body["plan"]["dataset"], "source": "file", "path": str(local)}
+    for index, result in enumerate(task.spec.existing_results or []):
+        where = f"spec.existingResults[{index}].source"
+        found = objects.dataset_file(result.source, namespace, out_dir, where)
+        if found is not None:
+            entry = body["plan"]["existingResults"][index]
+            entry["dataset"] = {
+                **{k: v for k, v in entry["dataset"].items() if k != "mount"},
+                "source": "file",
+                "path": str(found),
+            }
     path = out_dir / "task.json"
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    return path, secrets
 
 
 def run_task_locally(
@@ -118,32 +141,77 @@ def run_task_locally(
     out_dir: Path,
     urls: dict[str, str] | None = None,
     progress: bool = True,
+    objects: LocalObjects | None = None,
+    dataset: Path | None = None,
 ) -> dict[str, Any]:
     """Run inference (or the performance test) and scoring; the summary as a dict."""
+    task_file, secrets = prepare_task_file(doc, out_dir, urls or {}, objects, dataset)
+    with _environment(secrets):
+        return _run_phases(doc, task_file, out_dir, progress)
+
+
+def _prewarm_scoring(task_file: Path) -> threading.Thread:
+    """Start the score phase's imports and tables in a thread: inference mostly waits on the
+    network, so they are ready when it ends (:func:`modeleval.runner.score.prewarm`)."""
+    task = json.loads(task_file.read_text(encoding="utf-8"))
+
+    def warm() -> None:
+        from modeleval.runner.score import prewarm
+
+        prewarm(task)
+
+    thread = threading.Thread(target=warm, name="score-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """``extra`` in ``os.environ`` while the phases run (where a Job has its Secrets), then
+    the environment as it was."""
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_phases(
+    doc: dict[str, Any], task_file: Path, out_dir: Path, progress: bool
+) -> dict[str, Any]:
+    from modeleval.runner.__main__ import fast_loop_factory
     from modeleval.runner.__main__ import main as runner_main
     from modeleval.runner.phases import PhaseError, run_phase
 
-    task_file = prepare_task_file(doc, out_dir, urls or {})
     spec = doc.get("spec", {})
     phase = "perf" if spec.get("type") == "Performance" else "infer"
+    warm = _prewarm_scoring(task_file) if phase == "infer" else None
     if spec.get("models"):
         with _BarSink(progress) as sink:
             try:
-                code = asyncio.run(
-                    run_phase(
-                        phase,
-                        str(task_file),
-                        str(out_dir),
-                        asyncio.Event,
-                        sink=sink,
-                        use_default_sink=False,
+                with asyncio.Runner(loop_factory=fast_loop_factory()) as loop:
+                    code = loop.run(
+                        run_phase(
+                            phase,
+                            str(task_file),
+                            str(out_dir),
+                            asyncio.Event,
+                            sink=sink,
+                            use_default_sink=False,
+                        )
                     )
-                )
             except PhaseError as exc:
                 raise LocalRunError(str(exc)) from None
         if code != 0:
             raise LocalRunError(f"{phase} stopped before finishing (exit code {code})")
     if phase == "infer":
+        if warm is not None:
+            warm.join()
         code = runner_main(["score", "--task-file", str(task_file), "--results-dir", str(out_dir)])
         if code != 0:
             raise LocalRunError(f"scoring failed (exit code {code}); see the log above")
@@ -151,8 +219,19 @@ def run_task_locally(
     summary: dict[str, Any] = (
         json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
     )
+    performance = out_dir / "performance.json"
+    if performance.exists():
+        summary["performance"] = json.loads(performance.read_text(encoding="utf-8"))
     summary.setdefault("resultsDir", str(out_dir.resolve()))
     report = out_dir / "report.html"
     if report.exists():
         summary["report"] = str(report.resolve())
+    failures = read_failures(summary.get("failures"))
+    failed = failed_message(failures)
+    if failed is not None:
+        raise LocalRunError(f"{failed} (results in {summary['resultsDir']})")
+    degraded = degraded_message(failures)
+    if degraded is not None:
+        summary["degraded"] = degraded
+        print(f"warning: {DEGRADED_PREFIX}{degraded}", file=sys.stderr)
     return summary

@@ -91,6 +91,13 @@ class OperatorSettings:
     back to checking every ``daemon_cancellation_seconds``
     (``MODELEVAL_TIMER_EXIT_WAIT_SECONDS``)."""
 
+    runner_metrics_port: int = field(
+        default_factory=lambda: _env_int("MODELEVAL_RUNNER_METRICS_PORT", 0)
+    )
+    """Port on which runner pods serve Prometheus ``/metrics`` (a ``metrics`` container port,
+    ``prometheus.io/*`` annotations); 0: runner pods serve none
+    (``MODELEVAL_RUNNER_METRICS_PORT``; the chart and kustomize set 9090)."""
+
     metrics_port: int = field(default_factory=lambda: _env_int("MODELEVAL_METRICS_PORT", 9090))
     """Port of the Prometheus ``/metrics`` endpoint; 0 turns it off (``MODELEVAL_METRICS_PORT``)."""
 

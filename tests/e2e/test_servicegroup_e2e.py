@@ -244,6 +244,15 @@ def test_datasets_become_eval_tasks_once_running_without_duplicates(
         assert task["spec"]["models"][0]["serviceGroupRef"] == {"name": "evaluated"}
         assert task["spec"]["inference"]["params"] == {"temperature": 0.5}
 
+    def group_named(name: str) -> bool:
+        return (get(cluster, f"{TASKS}/{name}") or {}).get("status", {}).get(
+            "serviceGroup"
+        ) == "evaluated"
+
+    # status.serviceGroup (ZStack modelServiceGroupUuid) names the group that created the task.
+    for name in ("evaluated-qa", "evaluated-math"):
+        cluster.wait_for(lambda n=name: group_named(n), timeout=30, what=f"{name} serviceGroup")
+
     # An operator restart re-runs every handler: nothing is created twice.
     deployment_uid = get(cluster, f"{DEPLOYMENTS}/evaluated")["metadata"]["uid"]
     resumed = "[default/evaluated] Handler 'servicegroup-reconcile' succeeded"

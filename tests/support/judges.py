@@ -27,13 +27,17 @@ class ScriptedJudge:
 
     ``fail`` maps a substring of the prompt to how many calls containing it fail before
     one succeeds (a large number: always fails). ``position_bias`` makes pairwise verdicts
-    always "A" for answers containing that marker, so the swap turns them into Same.
+    always "A" for answers containing that marker, so the swap turns them into Same (a flip).
+    ``garbage`` makes the judge answer prompts containing that marker with text that holds no
+    verdict, though it talks about answers being "the same" and "equally" good.
+    Replies follow the prompts' format: the reason first, then ``Score: N`` or ``[[A]]``.
     """
 
     fail: dict[str, int] = field(default_factory=dict)
     position_bias: str | None = None
+    garbage: str | None = None
     delay: float = 0.0
-    reply_format: Callable[[int], str] = lambda n: f'{{"score": {n}, "reason": "q is {n}"}}'
+    reply_format: Callable[[int], str] = lambda n: f"q is {n}\nScore: {n}"
     prompts: list[str] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -50,14 +54,16 @@ class ScriptedJudge:
                 if marker in prompt and remaining > 0:
                     self.fail[marker] = remaining - 1
                     raise ConnectionError(f"injected failure for {marker}")
+            if self.garbage and self.garbage in prompt:
+                return GARBAGE
             pair = PAIR_RE.search(prompt)
             if pair:
                 a, b = pair.group(1), pair.group(2)
                 if self.position_bias and self.position_bias in a + b:
-                    return '{"winner": "A", "reason": "first is better"}'
+                    return "The first one reads better.\n[[A]]"
                 qa, qb = quality(a), quality(b)
-                winner = "A" if qa > qb else "B" if qb > qa else "tie"
-                return f'{{"winner": "{winner}", "reason": "{qa} vs {qb}"}}'
+                winner = "A" if qa > qb else "B" if qb > qa else "C"
+                return f"{qa} vs {qb}\n[[{winner}]]"
             single = ANSWER_RE.search(prompt)
             assert single is not None, prompt
             return self.reply_format(quality(single.group(1)))
@@ -70,6 +76,12 @@ class ScriptedJudge:
             (m.group(1), m.group(2)) for p in self.prompts if (m := PAIR_RE.search(p)) is not None
         ]
 
+
+GARBAGE = (
+    "Both answers are about the same: equally fluent, the same length, a tie on style. "
+    "I am not able to pick one or to give a score."
+)
+"""A reply with tie words and no verdict: it must fail the item, never count as a tie."""
 
 FAST_JUDGE = {"retryBackoffSeconds": 0, "retries": 1, "concurrency": 4, "timeoutSeconds": 5}
 
@@ -108,17 +120,17 @@ def gsb_predictions() -> dict[str, list[dict[str, Any]]]:
     return {"cand": cand, "base": base}
 
 
-# The mock judge's rules: pairwise prompts first (the better answer carries "q=5"),
-# then single-answer prompts (score = the digit after "q=").
+# The mock judge's rules, in the formats the prompts ask for: pairwise prompts first (the
+# better answer carries "q=5"), then single-answer prompts (score = the digit after "q=").
 RULES = [
-    (r"(?s)\[回答 A / Answer A\].*BIAS", '{"winner": "A", "reason": "first"}'),
+    (r"(?s)\[回答 A / Answer A\].*BIAS", "The first answer is better.\n[[A]]"),
     (
         r"(?s)\[回答 A / Answer A\]\n[^\n]*q=5[^\n]*\n\n\[回答 B / Answer B\]\n[^\n]*q=5",
-        '{"winner": "tie", "reason": "equal"}',
+        "Both are equally good.\n[[C]]",
     ),
-    (r"(?s)\[回答 A / Answer A\]\n[^\n]*q=5", '{"winner": "A", "reason": "A has q=5"}'),
-    (r"(?s)\[回答 B / Answer B\]\n[^\n]*q=5", '{"winner": "B", "reason": "B has q=5"}'),
+    (r"(?s)\[回答 A / Answer A\]\n[^\n]*q=5", "A has q=5, B is not the same.\n[[A]]"),
+    (r"(?s)\[回答 B / Answer B\]\n[^\n]*q=5", "B has q=5.\nFinal verdict: [[B]]"),
     (r"(?s)\[回答 A / Answer A\]", "[[C]]"),
     (r"(?s)\[模型回答 / Answer\]\n[^\n]*UNPARSEABLE", "I refuse to score this."),
-    (r"(?s)\[模型回答 / Answer\]\n[^\n]*q=(\d)", r"评分：\1/5 理由：q is \1"),
+    (r"(?s)\[模型回答 / Answer\]\n[^\n]*q=(\d)", r"理由：q is \1\n评分：\1/5"),
 ]

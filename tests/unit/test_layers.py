@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "runner": 4,
     "console": 4,
     # entry points
+    "localrefs": 4,
     "localrun": 5,
     "main": 5,
     "cli": 6,
@@ -52,32 +53,37 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports(path: Path) -> Iterator[str]:
-    """Every ``modeleval`` module ``path`` imports (``from modeleval import x`` counts as x)."""
+def imports(path: Path) -> Iterator[list[str]]:
+    """For every import statement of ``path``, the ``modeleval`` names it may mean, most
+    specific first (``from modeleval import x`` may mean module ``modeleval.x``)."""
     name = module_name(path)
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
+            groups = [[alias.name] for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
                 module = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 module = node.module or ""
-            targets = [f"{module}.{alias.name}" for alias in node.names] + [module]
+            groups = [[f"{module}.{alias.name}", module] for alias in node.names]
         else:
             continue
-        for target in targets:
-            if target == "modeleval" or target.startswith("modeleval."):
-                yield target
+        for group in groups:
+            if group[0] == "modeleval" or group[0].startswith("modeleval."):
+                yield group
 
 
-def known(target: str, modules: set[str]) -> str | None:
-    """The module ``target`` names (``a.b.c`` may be module ``a.b`` with attribute ``c``)."""
-    while target and target not in modules:
-        target = target.rpartition(".")[0]
-    return target or None
+def known(candidates: list[str], modules: set[str]) -> str | None:
+    """The first candidate that names a module (``a.b.c`` may be module ``a.b`` with
+    attribute ``c``)."""
+    for target in candidates:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        if target and target != "modeleval":
+            return target
+    return None
 
 
 def top(module: str) -> str:
@@ -89,8 +95,8 @@ def graph() -> dict[str, set[str]]:
     modules = set(paths)
     edges: dict[str, set[str]] = {}
     for name, path in paths.items():
-        found = {known(t, modules) for t in imports(path)}
-        edges[name] = {m for m in found if m and m != name and m != "modeleval"}
+        found = {known(group, modules) for group in imports(path)}
+        edges[name] = {m for m in found if m and m != name}
     return edges
 
 

@@ -7,7 +7,6 @@ Every model here is a pydantic v2 model whose JSON schema becomes part of a CRD
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
+
+from modeleval.constants import secret_env_var
 
 # Kubernetes resource quantity ("500m", "16Gi", 2): the API server's pattern without the
 # minus sign (a negative amount of a resource means nothing). Stored as written.
@@ -180,13 +181,9 @@ class HeaderFromSecret(ApiModel):
 
 
 def secret_env_name(ref: SecretKeySelector) -> str:
-    """Name of the environment variable a runner Job receives a Secret key through.
-
-    Secrets never travel in the task file: the Job builder maps each reference to an env var
-    with ``valueFrom.secretKeyRef`` and the runner reads it back with this same name.
-    """
-    digest = hashlib.sha256(f"{ref.name}/{ref.key}".encode()).hexdigest()[:10].upper()
-    return f"MODELEVAL_SECRET_{digest}"
+    """Name of the environment variable a runner Job receives a Secret key through
+    (:func:`modeleval.constants.secret_env_var`)."""
+    return secret_env_var(ref.name, ref.key)
 
 
 class ApiFlavour(StrEnum):

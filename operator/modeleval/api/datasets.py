@@ -63,13 +63,24 @@ class FieldMapping(ApiModel):
 
     preset: Literal["default", "qianfan"] = Field(
         default="default",
-        description="default: input/target/id; qianfan: prompt/response (response may be a "
-        "list of lists, the first answer is used).",
+        description="default: input/target/id (and output in existing results); qianfan: "
+        "prompt/response for a dataset (response is the reference answer; a list of lists "
+        "gives its first answer), prompt/response/reference for an existing result set "
+        "(response is the model's answer).",
     )
     input: str | None = Field(default=None, description="Column of the input.")
     target: str | None = Field(default=None, description="Column of the reference answer.")
     id: str | None = Field(default=None, description="Column of the item id.")
-    system: str | None = Field(default=None, description="Column of a per-item system prompt.")
+    output: str | None = Field(
+        default=None,
+        description="Column of the model's answer, in existingResults sources (default: "
+        "output; response with preset qianfan).",
+    )
+    system: str | None = Field(
+        default=None,
+        description="Column of a per-item system prompt; an empty cell falls back to "
+        "inference.systemPrompt.",
+    )
 
 
 class DatasetSpec(ApiModel):

@@ -43,7 +43,9 @@ class InferenceSettings(ApiModel):
     prompt_template: str | None = Field(
         default=None,
         max_length=65536,
-        description="Prompt template; must contain {input} (prompt / promptTemplate).",
+        description="Prompt template (prompt / promptTemplate): {input} is the item's input, "
+        "{column} any other column of the dataset row (a row without it fails the task naming "
+        "its line), {{ and }} literal braces; must contain {input}.",
     )
     system_prompt: str | None = Field(
         default=None, max_length=65536, description="System message sent before the prompt."

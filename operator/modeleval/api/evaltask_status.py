@@ -57,6 +57,24 @@ class ModelScores(StatusModel):
     metrics: dict[str, float] | None = Field(default=None, description="Metric means, 0–100.")
 
 
+class MetricFailures(StatusModel):
+    """Failed items of one judged metric (judge, gsb) and the error budget they were held to."""
+
+    metric: str = Field(description="judge (one judge call per answer) or gsb (per item).")
+    total: int = Field(description="Items the metric was computed for.")
+    failed: int = Field(
+        description="Items that failed after retries (no reply, timeout, no trusted verdict)."
+    )
+    max_error_ratio: float | None = Field(
+        default=None, description="The budget: scoring.judge.client.maxErrorRatio."
+    )
+    over_budget: bool = Field(
+        default=False, description="More than maxErrorRatio failed: the task fails."
+    )
+    cause: str | None = Field(default=None, description="The most common failure cause.")
+    cause_items: int | None = Field(default=None, description="Items failed with that cause.")
+
+
 class Scores(StatusModel):
     metrics: dict[str, float] | None = Field(
         default=None, description="Metric means on a 0–100 scale."
@@ -67,6 +85,10 @@ class Scores(StatusModel):
         default=None, description="Items excluded (judge failures, missing answers)."
     )
     definition: str | None = Field(default=None, description="How totalScore was computed.")
+    failures: list[MetricFailures] | None = Field(
+        default=None,
+        description="Per judged metric: items failed of total, and the most common cause.",
+    )
 
 
 class GsbCounts(StatusModel):
@@ -77,7 +99,13 @@ class GsbCounts(StatusModel):
     good: int = 0
     same: int = 0
     bad: int = 0
-    failed: int = Field(default=0, description="Items whose judge calls failed.")
+    failed: int = Field(
+        default=0, description="Items whose judge calls failed (left out of G/S/B)."
+    )
+    flipped: int | None = Field(
+        default=None,
+        description="Of Same: items where the verdict followed the position (A first, A again).",
+    )
     net_score: float | None = Field(default=None, description="(G − B) / (G + S + B).")
 
 

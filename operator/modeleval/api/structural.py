@@ -112,7 +112,8 @@ def _convert(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         extra = out.pop("additionalProperties", None)
         if isinstance(extra, dict) and extra:
             out["additionalProperties"] = _convert(extra, defs)
-        elif (extra is True or extra == {}) and "properties" not in out:
+        elif extra is True or extra == {}:
+            # extra="allow": the named fields are checked, any others are kept as written.
             out["x-kubernetes-preserve-unknown-fields"] = True
         if "required" in out and not out["required"]:
             del out["required"]

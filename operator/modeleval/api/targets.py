@@ -81,7 +81,9 @@ class ModelTarget(ApiModel):
         default=None, description="GSB baseline (exactly one of two models)."
     )
     prompt_template: str | None = Field(
-        default=None, description="Per-model prompt template with {input} (promptTemplate)."
+        default=None,
+        description="Per-model prompt template (promptTemplate); placeholders as in "
+        "inference.promptTemplate.",
     )
     params: GenerationParams | None = Field(
         default=None, description="Per-model generation parameters, over the task's (params)."

@@ -140,7 +140,7 @@ def resolve_models(
                 {
                     "name": model.name,
                     "url": model.endpoint.url,
-                    "model": model.endpoint.model or model.name,
+                    "model": model.endpoint.model,
                     "api": str(model.endpoint.api),
                 }
             )

@@ -12,6 +12,7 @@ from typing import Any
 
 from modeleval import constants as c
 from modeleval.api import EvalTask, secret_env_name
+from modeleval.api.scoring import StopWordsFrom
 from modeleval.builders.evaltask import (
     CONFIG_KEY,
     child_metadata,
@@ -31,6 +32,7 @@ DATASET_CONFIG_DIR = "/mnt/dataset-config"
 DATASET_PVC_DIR = "/mnt/dataset"
 CONSOLE_TOKEN_DIR = "/var/run/secrets/modeleval.io/console"
 CONSOLE_TOKEN_SECONDS = 3600
+STOPWORDS_DIR = "/mnt/stopwords"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GENERATION_ANNOTATION = f"{c.GROUP}/task-generation"
 
@@ -92,6 +94,13 @@ def _env(task: EvalTask, settings: OperatorSettings) -> list[dict[str, Any]]:
     if settings.console_url:
         env.append({"name": "MODELEVAL_CONSOLE_URL", "value": settings.console_url})
         env.append({"name": "MODELEVAL_CONSOLE_TOKEN_FILE", "value": f"{CONSOLE_TOKEN_DIR}/token"})
+    stop_words = _stop_words_file(task)
+    if stop_words is not None:
+        env.append({"name": "MODELEVAL_STOPWORDS_FILE", "value": stop_words})
+    for index, result in enumerate(task.spec.existing_results or []):
+        if result.source.config_map or result.source.pvc:  # where its volume is mounted
+            path = f"{c.EXISTING_RESULTS_DIR}/{index}"
+            env.append({"name": f"MODELEVAL_EXISTING_{index}", "value": path})
     for ref in secret_refs(task.spec):
         env.append(
             {
@@ -100,6 +109,23 @@ def _env(task: EvalTask, settings: OperatorSettings) -> list[dict[str, Any]]:
             }
         )
     return env
+
+
+def _stop_words_from(task: EvalTask) -> StopWordsFrom | None:
+    scoring = task.spec.scoring
+    rule = scoring.rule if scoring else None
+    return rule.stop_words_from if rule else None
+
+
+def _stop_words_file(task: EvalTask) -> str | None:
+    """Where the runner finds ``scoring.rule.stopWordsFrom`` (``MODELEVAL_STOPWORDS_FILE``)."""
+    source = _stop_words_from(task)
+    if source is None:
+        return None
+    if source.config_map is not None:
+        return f"{STOPWORDS_DIR}/{source.config_map.key}"
+    assert source.pvc is not None
+    return f"{STOPWORDS_DIR}/{source.pvc.path.lstrip('/')}"
 
 
 def _results_dir(task: EvalTask) -> str:
@@ -160,22 +186,48 @@ def _volumes(
             }
         )
         mounts.append({"name": "console-token", "mountPath": CONSOLE_TOKEN_DIR, "readOnly": True})
+    for index, result in enumerate(task.spec.existing_results or []):
+        source, name = result.source, f"existing-{index}"
+        if source.config_map is not None:
+            volumes.append({"name": name, "configMap": {"name": source.config_map.name}})
+        elif source.pvc is not None:
+            pvc = {"claimName": source.pvc.claim_name, "readOnly": True}
+            volumes.append({"name": name, "persistentVolumeClaim": pvc})
+        else:
+            continue  # inline, URL and S3 sets are read without a volume
+        path = f"{c.EXISTING_RESULTS_DIR}/{index}"
+        mounts.append({"name": name, "mountPath": path, "readOnly": True})
+    stop_words = _stop_words_from(task)
+    if stop_words is not None:
+        if stop_words.config_map is not None:
+            volumes.append({"name": "stopwords", "configMap": {"name": stop_words.config_map.name}})
+        else:
+            assert stop_words.pvc is not None
+            pvc = {"claimName": stop_words.pvc.claim_name, "readOnly": True}
+            volumes.append({"name": "stopwords", "persistentVolumeClaim": pvc})
+        mounts.append({"name": "stopwords", "mountPath": STOPWORDS_DIR, "readOnly": True})
     return volumes, mounts
 
 
 def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
+    """Requests from the task (``runner.cpu``/``memory``) or the operator's defaults; the
+    memory limit is ``MODELEVAL_RUNNER_MEMORY_LIMIT`` or else the request, the CPU limit
+    ``MODELEVAL_RUNNER_CPU_LIMIT`` or else none (CPU-throttling an HTTP client only slows it)."""
     runner = task.spec.runner
-    amounts = {
+    requests = {
         "cpu": str((runner.cpu if runner else None) or settings.runner_cpu),
         "memory": str((runner.memory if runner else None) or settings.runner_memory),
     }
-    return {"requests": dict(amounts), "limits": dict(amounts)}
+    limits = {"memory": settings.runner_memory_limit or requests["memory"]}
+    if settings.runner_cpu_limit:
+        limits["cpu"] = settings.runner_cpu_limit
+    return {"requests": requests, "limits": limits}
 
 
 def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     runner = task.spec.runner
     _, mounts = _volumes(task, settings)
-    return {
+    container: dict[str, Any] = {
         "name": "runner",
         "image": (runner.image if runner else None) or settings.runner_image,
         "command": ["python", "-m", "modeleval.runner", phase],
@@ -192,6 +244,13 @@ def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[s
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+    if settings.runner_image_pull_policy:
+        container["imagePullPolicy"] = settings.runner_image_pull_policy
+    if settings.runner_metrics_port:
+        port = settings.runner_metrics_port
+        container["env"].append({"name": "MODELEVAL_METRICS_PORT", "value": str(port)})
+        container["ports"] = [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
+    return container
 
 
 def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
@@ -223,13 +282,22 @@ def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[st
         "containers": [_container(task, phase, settings)],
         "volumes": volumes,
     }
+    if settings.runner_image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": n} for n in settings.runner_image_pull_secrets]
     if runner and runner.node_selector:
         pod_spec["nodeSelector"] = dict(runner.node_selector)
     if runner and runner.tolerations:
         pod_spec["tolerations"] = [t.to_wire() for t in runner.tolerations]
+    template: dict[str, Any] = {"metadata": {"labels": pod_labels}, "spec": pod_spec}
+    if settings.runner_metrics_port:  # for annotation-based scraping; the chart's PodMonitor
+        template["metadata"]["annotations"] = {  # selects the pods by their labels instead
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(settings.runner_metrics_port),
+            "prometheus.io/path": "/metrics",
+        }
     spec: dict[str, Any] = {
         "backoffLimit": runner.backoff_limit if runner else 3,
-        "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+        "template": template,
     }
     if runner and runner.active_deadline_seconds:
         spec["activeDeadlineSeconds"] = runner.active_deadline_seconds

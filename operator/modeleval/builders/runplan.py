@@ -18,7 +18,13 @@ from typing import Any
 
 from modeleval.api import EvalTask, GenerationParams, SecretKeySelector, secret_env_name
 from modeleval.api.common import ClientSettings as ApiClientSettings
-from modeleval.api.datasets import DatasetSpec, ResultsStorage, S3Source, StorageType
+from modeleval.api.datasets import (
+    DatasetSpec,
+    ExistingResults,
+    ResultsStorage,
+    S3Source,
+    StorageType,
+)
 from modeleval.api.targets import ModelTarget
 from modeleval.builders.request_params import BodyParams
 
@@ -39,12 +45,15 @@ def build_run_plan(task: EvalTask, resolved: Mapping[str, Any] | None) -> dict[s
         "version": PLAN_VERSION,
         "task": {"name": task.metadata.name, "namespace": task.metadata.namespace},
         "models": [
-            _model(target, inference, client, by_name.get(target.name))
-            for target in spec.models or []
+            _model(index, target, inference, client, by_name.get(target.name))
+            for index, target in enumerate(spec.models or [])
         ],
         "run": {"logEvery": client.log_every_query, "maxErrorRatio": client.max_error_ratio},
         "performance": _performance(task, client),
         "dataset": _dataset(spec.dataset, spec.limits) if spec.dataset else None,
+        "existingResults": [
+            _result_set(index, result) for index, result in enumerate(spec.existing_results or [])
+        ],
         "results": results_plan(spec.results),
     }
 
@@ -55,6 +64,7 @@ def secret_ref(ref: SecretKeySelector) -> dict[str, str]:
 
 
 def _model(
+    index: int,
     target: ModelTarget,
     inference: Any,
     client: ApiClientSettings,
@@ -66,10 +76,13 @@ def _model(
     params = _merge_params(inference.params if inference else None, target.params)
     system = (inference.system_prompt if inference else None) or params.pop("system", None)
     template = target.prompt_template or (inference.prompt_template if inference else None)
+    model = resolved.get("model") or (endpoint.model if endpoint else None)
     return {
         "name": target.name,
         "url": resolved.get("url") or (endpoint.url if endpoint else None),
-        "model": resolved.get("model") or (endpoint.model if endpoint else None) or target.name,
+        "model": model,
+        # Unset: the runner asks the server (GET {url}/models) and names this field if it cannot.
+        "modelField": None if model else f"spec.models[{index}].endpoint.model",
         "api": str(api).lower().removeprefix("openai-"),
         "template": template or "{input}",
         "system": system,
@@ -121,6 +134,7 @@ def _performance(task: EvalTask, client: ApiClientSettings) -> dict[str, Any] | 
         "syntheticInputTokens": perf.synthetic_input_tokens if perf else None,
         "outputTokens": perf.output_tokens if perf else None,
         "latencyBudgetMs": perf.latency_budget_ms if perf else None,
+        "stream": perf.stream if perf else True,
     }
 
 
@@ -136,6 +150,8 @@ def _dataset(spec: DatasetSpec, limit: int | None) -> dict[str, Any]:
         mapping = {"input": fields.input, "target": fields.target, "id": fields.id}
     else:
         mapping = {}
+    if fields is not None:
+        mapping["system"] = fields.system
     plan: dict[str, Any] = {
         "format": None if spec.format in (None, "auto") else str(spec.format),
         "mapping": {k: v for k, v in mapping.items() if v is not None},
@@ -152,6 +168,28 @@ def _dataset(spec: DatasetSpec, limit: int | None) -> dict[str, Any]:
         return {"source": "url", "url": spec.url, **plan}
     assert spec.s3 is not None
     return {"source": "s3", "url": spec.s3.url, "s3": s3_plan(spec.s3), **plan}
+
+
+def _result_set(index: int, result: ExistingResults) -> dict[str, Any]:
+    """Where an existing result set is and which columns hold what.
+
+    Its own column defaults, so that the answer is never taken for the reference: our
+    predictions layout (input, target, output, error) or, with ``preset: qianfan``, Qianfan's
+    (prompt, reference, response)."""
+    source = result.source
+    fields = source.fields
+    qianfan = fields is not None and fields.preset == "qianfan"
+    mapping = {
+        "input": (fields.input if fields else None) or ("prompt" if qianfan else None),
+        "target": (fields.target if fields else None) or ("reference" if qianfan else "target"),
+        "id": fields.id if fields else None,
+    }
+    dataset = _dataset(source, None)
+    dataset["mapping"] = {k: v for k, v in mapping.items() if v is not None}
+    if dataset["source"] in ("configMap", "pvc"):
+        dataset["mount"] = str(index)  # the Job mounts it at $MODELEVAL_EXISTING_<index>
+    output = (fields.output if fields else None) or ("response" if qianfan else "output")
+    return {"name": result.name, "dataset": dataset, "output": output}
 
 
 def s3_plan(source: S3Source) -> dict[str, Any]:

@@ -33,10 +33,12 @@ from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.locks import KeyedLocks
 from modeleval.metrics import forget, observe_state, time_reconcile
 from modeleval.reconcile.evaltask_state import (
+    DEGRADED,
     WAITING_FOR_TARGET,
     Decision,
     Phase,
     deferred_spec_change,
+    degraded_event,
     next_step,
     status_patch,
 )
@@ -155,11 +157,14 @@ def reconcile(namespace: str, name: str) -> Decision | None:
             now=timestamp(),
             extra=operator_keys(task, world.observed, decision),
         )
+        degraded = degraded_event(status, decision)
         if patch:
             kube.patch_custom_status(c.EVAL_TASK_PLURAL, namespace, name, patch)
         observe_state(c.EVAL_TASK_KIND, namespace, name, str(decision.state))
         if "state" in patch:
             post_event(raw, decision)
+        if degraded is not None:
+            events.post_event(raw, reason=DEGRADED, message=degraded, type=WARNING)
         return decision
 
 

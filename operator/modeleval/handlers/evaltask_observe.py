@@ -17,14 +17,14 @@ from modeleval import constants as c
 from modeleval import kube
 from modeleval.api import EvalTask, ModelEvalServiceGroup, TaskState
 from modeleval.builders.evaltask import group_names, short_name
+from modeleval.reconcile.evaltask_scores import failures_in_status
 from modeleval.reconcile.evaltask_state import GroupView, JobView, Observed, Phase, has_manual, plan
 from modeleval.reconcile.evaltask_views import (
     group_view,
     job_failed,
     job_view,
-    last_ended_pod,
+    last_pod_failure,
     owned_by_uid,
-    pod_failure_message,
     settling,
     stray_pods,
 )
@@ -67,15 +67,14 @@ def observe_groups(
 
 
 def pod_failure(namespace: str, job: str) -> str | None:
-    """Why the Job's last pod failed, from its termination message or its log's last line."""
+    """Why the Job's last pod failed: the pod's own reason (evicted, node shutdown…), or its
+    exit code with the termination message, else with its log's last line."""
     pods = kube.core().list_namespaced_pod(namespace, label_selector=f"{JOB_NAME_LABEL}={job}")
-    found = last_ended_pod(pods.items)
-    if found is None:
+    failure = last_pod_failure(pods.items)
+    if failure is None:
         return None
-    pod, term = found
-    name = str(pod.metadata.name)
-    tail = "" if term.message else _log_tail(namespace, name)
-    return pod_failure_message(name, term, tail)
+    tail = _log_tail(namespace, failure.pod) if failure.wants_log else ""
+    return failure.message(tail)
 
 
 def _log_tail(namespace: str, pod: str) -> str:
@@ -138,5 +137,6 @@ def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
         queue_name=runner.queue_name if runner else None,
         manual=has_manual(task.spec),
         manual_pending=manual.get("pending"),
+        score_failures=failures_in_status(status),
     )
     return World(observed=observed, groups=parsed)

@@ -22,6 +22,12 @@ Manual mode with a console configured ends with the ``manual`` phase: it waits i
 RunningWithManualBegin until ``status.manual.pending`` is false (the console sets it when an
 allowed user completes the annotation), then a Job scores the annotations. Without a console
 there is no such phase: ``pending: false`` (set by hand) goes straight to Succeeded.
+
+Once every phase Job is complete, the judged metrics' failed items that the scoring Job wrote
+(``status.scores.failures``, :mod:`modeleval.reconcile.evaltask_scores`) decide the end: one
+over its error budget → Failed (``MetricFailed``); failed items within it → Succeeded with the
+``Degraded`` condition (and a Warning Event, posted by the handler). A metric over its budget
+fails the task before anyone is asked to annotate.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ from typing import Any
 from modeleval.api import TERMINAL_STATES, EvalTaskSpec, TaskState, TaskType
 from modeleval.api.scoring import ScoringMode
 from modeleval.builders.evaltask import job_name
+from modeleval.reconcile.evaltask_scores import (
+    DEGRADED_PREFIX,
+    MetricFailuresView,
+    degraded_message,
+    failed_message,
+)
 
 WAIT_SECONDS = 2.0
 """Re-check delay while something the operator does not watch (pods exiting) settles."""
@@ -147,11 +159,17 @@ class Observed:
     queue_name: str | None = None
     manual: bool = False
     manual_pending: bool | None = None
+    score_failures: tuple[MetricFailuresView, ...] = ()
+    """What the scoring Job reported about failed judge items (``status.scores.failures``)."""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The state to be in and what to do; ``message=None`` keeps the current message."""
+    """The state to be in and what to do; ``message=None`` keeps the current message.
+
+    ``degraded``: the failed items of a task that finished within its error budget (the
+    ``Degraded`` condition's message), or None.
+    """
 
     state: TaskState
     reason: str
@@ -159,6 +177,7 @@ class Decision:
     create: Phase | None = None
     delete: tuple[str, ...] = ()
     retry_after: float | None = None
+    degraded: str | None = None
 
 
 def _unchanged(state: TaskState) -> Decision:
@@ -286,14 +305,22 @@ def _failed(phase: Phase, job: JobView) -> Decision:
 
 def next_step(o: Observed) -> Decision:
     """The state the task should be in and the one action that gets it there."""
-    if o.state in (TaskState.SUCCEEDED, TaskState.FAILED):
+    if o.state == TaskState.FAILED:
         return _unchanged(o.state)
+    if o.state == TaskState.SUCCEEDED:
+        return Decision(o.state, "", None, degraded=degraded_message(o.score_failures))
     if o.suspend:
         return _stop(o)
     for phase in o.phases:
         job = o.jobs.get(phase)
-        if phase == Phase.MANUAL and job is None and o.manual_pending is not False:
-            return _manual_wait(o, console=True)
+        if phase == Phase.MANUAL and job is None:
+            failed = failed_message(o.score_failures)
+            if failed is not None:  # automatic scoring failed: nobody is asked to annotate
+                return Decision(TaskState.FAILED, "MetricFailed", failed)
+            if o.manual_pending is not False:
+                return _manual_wait(
+                    o, console=True, degraded=degraded_message(o.score_failures)
+                )
         if job is None or job.deleting:
             return _create(o, phase)
         if job.failed:
@@ -301,12 +328,17 @@ def next_step(o: Observed) -> Decision:
         if job.complete:
             continue
         return _running(o, phase, job)
+    failed = failed_message(o.score_failures)
+    if failed is not None:
+        return Decision(TaskState.FAILED, "MetricFailed", failed)
+    degraded = degraded_message(o.score_failures)
     if o.manual and o.manual_pending is not False and Phase.MANUAL not in o.phases:
-        return _manual_wait(o, console=False)
-    return Decision(TaskState.SUCCEEDED, "Succeeded", "evaluation finished")
+        return _manual_wait(o, console=False, degraded=degraded)
+    message = DEGRADED_PREFIX + degraded if degraded else "evaluation finished"
+    return Decision(TaskState.SUCCEEDED, "Succeeded", message, degraded=degraded)
 
 
-def _manual_wait(o: Observed, *, console: bool) -> Decision:
+def _manual_wait(o: Observed, *, console: bool, degraded: str | None = None) -> Decision:
     done = "automatic scoring" if Phase.SCORE in o.phases else "inference"
     how = (
         "annotate it in the console, then mark the annotation complete"
@@ -317,6 +349,7 @@ def _manual_wait(o: Observed, *, console: bool) -> Decision:
         TaskState.RUNNING_WITH_MANUAL_BEGIN,
         "ManualAnnotation",
         f"{done} finished; waiting for manual annotation ({how})",
+        degraded=degraded,
     )
 
 
@@ -329,6 +362,12 @@ CONDITIONS: dict[str, frozenset[TaskState]] = {
 }
 
 
+DEGRADED = "Degraded"
+"""Condition type (and Warning Event reason): finished, but some judged items failed."""
+ITEMS_FAILED = "ItemsFailed"
+"""Reason of a True ``Degraded`` condition."""
+
+
 def build_conditions(
     current: list[dict[str, Any]] | None,
     state: TaskState,
@@ -337,19 +376,26 @@ def build_conditions(
     *,
     generation: int | None,
     now: str,
+    degraded: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The task's conditions for ``state``; ``lastTransitionTime`` moves only on a flip."""
+    """The task's conditions for ``state``; ``lastTransitionTime`` moves only on a flip.
+
+    ``Degraded`` is True with ``degraded`` as its message when judged items failed within the
+    error budget (see :mod:`modeleval.reconcile.evaltask_scores`).
+    """
     previous = {cond.get("type"): cond for cond in current or []}
     result = []
-    for kind, states in CONDITIONS.items():
-        status = "True" if state in states else "False"
+    kinds = [(kind, state in states, reason, message) for kind, states in CONDITIONS.items()]
+    kinds.append((DEGRADED, degraded is not None, ITEMS_FAILED, degraded or message))
+    for kind, true, true_reason, text in kinds:
+        status = "True" if true else "False"
         old = previous.get(kind) or {}
         since = old.get("lastTransitionTime") if old.get("status") == status else None
         cond = {
             "type": kind,
             "status": status,
-            "reason": reason if status == "True" else str(state),
-            "message": message,
+            "reason": true_reason if true else str(state),
+            "message": text,
             "lastTransitionTime": since or now,
         }
         if generation is not None:
@@ -384,7 +430,13 @@ def status_patch(
             patch[key] = value
     reason = decision.reason or _current_reason(current, state)
     conditions = build_conditions(
-        current.get("conditions"), state, reason, message or "", generation=generation, now=now
+        current.get("conditions"),
+        state,
+        reason,
+        message or "",
+        generation=generation,
+        now=now,
+        degraded=decision.degraded,
     )
     if conditions != current.get("conditions"):
         patch["conditions"] = conditions
@@ -403,9 +455,19 @@ def status_patch(
     return patch
 
 
+def degraded_event(current: Mapping[str, Any], decision: Decision) -> str | None:
+    """The Warning Event to post when the task just became degraded (its message), or None."""
+    if decision.degraded is None:
+        return None
+    for cond in current.get("conditions") or []:
+        if cond.get("type") == DEGRADED and cond.get("status") == "True":
+            return None
+    return decision.degraded
+
+
 def _current_reason(current: Mapping[str, Any], state: TaskState) -> str:
     for cond in current.get("conditions") or []:
-        if cond.get("status") == "True" and cond.get("reason"):
+        if cond.get("type") in CONDITIONS and cond.get("status") == "True" and cond.get("reason"):
             return str(cond["reason"])
     return str(state)
 

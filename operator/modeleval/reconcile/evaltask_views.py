@@ -2,21 +2,38 @@
 
 Pure: Jobs and pods (official-client models) and service groups (dicts) in, the views of
 :mod:`modeleval.reconcile.evaltask_state` out. :mod:`modeleval.handlers.evaltask_observe`
-reads the objects and calls these.
+reads the objects and calls these. A failed runner pod is read as the API's JSON
+(:func:`wire`) with the same kubelet readings as model-server pods
+(:mod:`modeleval.reconcile.pod_failures`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from modeleval.api import TaskState
 from modeleval.builders.jobs import GENERATION_ANNOTATION
 from modeleval.reconcile.evaltask_state import GroupView, JobView, Phase
+from modeleval.reconcile.pod_failures import (
+    CONFIG_REASONS,
+    IMAGE_PULL_REASONS,
+    PLACEHOLDER,
+    as_int,
+    clean,
+    condition,
+    containers,
+    memory_limit,
+    parse_time,
+    pod_end,
+    telling_line,
+)
 
 POD_DONE = ("Succeeded", "Failed")
-LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s+[A-Z]+\s+[\w.]+:\s*")
+RUNNER_LINE_LIMIT = 500
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def owned_by_uid(obj: Any, uid: str) -> bool:
@@ -39,39 +56,152 @@ def group_view(name: str, role: str, raw: Mapping[str, Any] | None) -> GroupView
     )
 
 
-def terminated(pod: Any) -> tuple[str, Any] | None:
-    """(finishedAt, terminated state) of the pod's runner container, when it has ended."""
-    for status in (pod.status.container_statuses or []) if pod.status else []:
-        for state in (status.state, status.last_state):
-            term = state.terminated if state else None
-            if term is not None:
-                return (str(term.finished_at or ""), term)
-    return None
+def wire(obj: Any) -> Any:
+    """An official-client object (V1Pod, V1ContainerStateTerminated, …) as the API's JSON:
+    camelCase keys, unset fields left out, times as ISO strings; dicts pass through."""
+    if isinstance(obj, dict):
+        return {key: wire(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [wire(value) for value in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    names = getattr(type(obj), "attribute_map", None)
+    if isinstance(names, dict):
+        out = {}
+        for attribute, key in names.items():
+            value = getattr(obj, attribute, None)
+            if value is not None:
+                out[key] = wire(value)
+        return out
+    return obj
 
 
-def last_ended_pod(pods: Iterable[Any]) -> tuple[Any, Any] | None:
-    """(pod, terminated state) of the pod whose runner container ended last, if any."""
-    ended = [(t, pod) for pod in pods if (t := terminated(pod)) is not None]
-    if not ended:
-        return None
-    (_, term), pod = max(ended, key=lambda pair: pair[0][0])
-    return pod, term
+@dataclass(frozen=True)
+class RunnerFailure:
+    """Why a runner pod failed, as the task's message shows it after its Job's failure."""
+
+    pod: str
+    head: str
+    """``pod P exited with code 1 (OOMKilled)``, ``pod P was evicted: …``."""
+    detail: str = ""
+    """What the termination message says (``: <line>``), if it says anything."""
+    exit_code: int | None = None
+    wants_log: bool = False
+    """A container exit without termination message: the log's last line may tell why."""
+    at: datetime = EARLIEST
+    """When it failed (for picking the last failed pod of a Job)."""
+
+    def message(self, log_tail: str = "") -> str:
+        if not self.wants_log:
+            return self.head + self.detail
+        line = last_line(log_tail)
+        return f"{self.head}: {line}" if line else f"{self.head}; see kubectl logs {self.pod}"
 
 
 def pod_failure_message(pod_name: str, term: Any, log_tail: str = "") -> str:
-    """``pod X exited with code N (Reason): <last line of the termination message or log>``."""
-    line = last_line(term.message or "") or last_line(log_tail)
-    reason = f" ({term.reason})" if term.reason and term.reason != "Error" else ""
-    last = f": {line}" if line else f"; see kubectl logs {pod_name}"
-    return f"pod {pod_name} exited with code {term.exit_code}{reason}{last}"
+    """``pod X exited with code N (Reason): <what the termination message or log says>``."""
+    return _exit_failure(pod_name, wire(term), None).message(log_tail)
+
+
+def _exit_failure(pod_name: str, term: dict[str, Any], limit: str | None) -> RunnerFailure:
+    code = as_int(term.get("exitCode"))
+    reason = str(term.get("reason") or "")
+    if reason == "OOMKilled":
+        reason += f": over its memory limit of {limit}" if limit else ": out of memory"
+    shown = f" ({reason})" if reason and reason != "Error" else ""
+    head = f"pod {pod_name} exited with code {'?' if code is None else code}{shown}"
+    message = str(term.get("message") or "")
+    line = last_line(message)
+    if line:
+        return RunnerFailure(pod_name, head, f": {line}", code)
+    if message.strip():
+        stack = f": its termination message is only a stack trace; see kubectl logs {pod_name}"
+        return RunnerFailure(pod_name, head, stack, code)
+    return RunnerFailure(pod_name, head, exit_code=code, wants_log=True)
+
+
+def runner_failure(pod: Any) -> RunnerFailure | None:
+    """Why a runner pod failed, if it did: the pod itself (evicted, node shutdown, rejected at
+    admission), a container that cannot start, was OOMKilled or exited non-zero (the real exit,
+    not a ``ContainerStatusUnknown`` placeholder), or no node for it."""
+    raw = wire(pod)
+    meta = raw.get("metadata") or {}
+    name = str(meta.get("name") or "?")
+    at = _failure_time(raw)
+    end = pod_end(raw)
+    if end is not None:
+        exited = _real_exit(raw)
+        code = as_int(exited.get("exitCode"))
+        also = f" (the runner exited with code {code})" if code else ""
+        return RunnerFailure(name, end.describe(name) + also, exit_code=code, at=at)
+    for view in containers(raw):
+        who = f"init container {view.name} of pod {name}" if view.init else f"pod {name}"
+        waiting = view.waiting
+        reason = str(waiting.get("reason") or "")
+        if reason in IMAGE_PULL_REASONS or reason in CONFIG_REASONS:
+            said = clean(waiting.get("message"))
+            text = f"{who} cannot start ({reason})"
+            if reason in IMAGE_PULL_REASONS:
+                text = f"{who} cannot start: image {view.raw.get('image') or '?'} cannot be pulled"
+                text += f" ({reason})"
+            return RunnerFailure(name, text + (f": {said}" if said else ""), at=at)
+        info = view.latest_exit()
+        code = as_int(info.get("exitCode"))
+        if info and (code != 0 or info.get("reason") == "OOMKilled"):
+            failure = _exit_failure(name, info, memory_limit(raw, view))
+            if view.init:
+                failure = replace(failure, head=failure.head.replace(f"pod {name}", who, 1))
+            return replace(failure, at=at)
+        placeholder = view.placeholder
+        if placeholder and not info:
+            said = clean(placeholder.get("message"))
+            text = (
+                f"the state of the container of pod {name} is unknown ({PLACEHOLDER}, "
+                f"placeholder exit code {placeholder.get('exitCode', '?')})"
+            )
+            return RunnerFailure(name, text + (f": {said}" if said else ""), at=at)
+    scheduled = condition(raw, "PodScheduled")
+    if scheduled.get("reason") == "Unschedulable" and str(scheduled.get("status")) == "False":
+        said = clean(scheduled.get("message")) or "no node fits"
+        return RunnerFailure(name, f"pod {name} cannot be scheduled: {said}", at=at)
+    return None
+
+
+def _real_exit(pod: dict[str, Any]) -> dict[str, Any]:
+    for view in containers(pod):
+        if not view.init and (info := view.latest_exit()):
+            return info
+    return {}
+
+
+def _failure_time(pod: dict[str, Any]) -> datetime:
+    """When the pod failed, as well as its status tells (latest termination, disruption, last
+    Ready change, start, creation)."""
+    ends = [
+        parse_time(info.get("finishedAt"))
+        for view in containers(pod)
+        for info in (view.terminated, view.last)
+    ]
+    candidates = [
+        max((end for end in ends if end is not None), default=None),
+        parse_time(condition(pod, "DisruptionTarget").get("lastTransitionTime")),
+        parse_time(condition(pod, "Ready").get("lastTransitionTime")),
+        parse_time((pod.get("status") or {}).get("startTime")),
+        parse_time((pod.get("metadata") or {}).get("creationTimestamp")),
+    ]
+    return next((when for when in candidates if when is not None), EARLIEST)
+
+
+def last_pod_failure(pods: Iterable[Any]) -> RunnerFailure | None:
+    """The failure of the pod that failed last (a Job retries in new pods), if any."""
+    failures = [failure for pod in pods if (failure := runner_failure(pod)) is not None]
+    return max(failures, key=lambda failure: failure.at) if failures else None
 
 
 def last_line(text: str) -> str:
-    """The last non-empty line, without a ``<date> <time> LEVEL logger:`` log prefix."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    return LOG_PREFIX.sub("", lines[-1])[:500]
+    """The line of a termination message or log that says what went wrong: the last one,
+    without a ``<date> <time> LEVEL logger:`` prefix, skipping stack frames."""
+    return telling_line(text, RUNNER_LINE_LIMIT)
 
 
 def job_failed(job: Any) -> bool:

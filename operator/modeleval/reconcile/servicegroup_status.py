@@ -12,7 +12,9 @@ Phases:
 - ``Running``: every desired instance is ready and no pod is failing.
 - ``Degraded``: some instances serve, others fail (the message names the cause).
 - ``Failed``: no instance serves and a pod failed: image pull, OOMKilled, CrashLoopBackOff,
-  boot timeout, configuration error, eviction.
+  boot timeout, configuration error, eviction, node shutdown, rejection by the node's kubelet
+  (e.g. a GPU it cannot allocate), a container whose status the kubelet lost
+  (:mod:`modeleval.reconcile.pod_failures` reads each pod).
 
 Conditions: ``Ready`` (True while at least one instance answers at ``status.url``),
 ``Progressing`` (True while deploying or rolling out), ``Degraded`` (True while a pod fails).

@@ -20,12 +20,21 @@ class ModelRun:
     url: str
     """OpenAI base URL, e.g. ``http://svc:8000/v1``."""
     model: str
-    """``model`` field of each request."""
+    """``model`` field of each request; "" until asked from the server
+    (:mod:`modeleval.runner.discovery`)."""
     api: ApiFlavour = ApiFlavour.CHAT
     prompt: PromptTemplate = field(default_factory=PromptTemplate)
     params: dict[str, Any] = field(default_factory=dict)
     """Generation parameters as request-body fields (``GenerationParams.to_body()``)."""
     client: ClientSettings = field(default_factory=ClientSettings)
+    model_field: str = "model"
+    """The task field that sets ``model`` (named when it must be set)."""
+
+    def client_headers(self) -> dict[str, str]:
+        """The headers every request to this model carries (auth included)."""
+        from modeleval.runner.client import ModelClient
+
+        return ModelClient(self.url, self.api, self.client).headers_for(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,8 @@ class PerfSettings:
     synthetic_input_tokens: int | None = None
     output_tokens: int | None = None
     latency_budget_ms: float | None = None
+    stream: bool = True
+    """Stream the answers (TTFT and inter-token latency are measured only when streaming)."""
 
 
 @dataclass(frozen=True, slots=True)

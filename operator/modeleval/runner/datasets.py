@@ -34,6 +34,8 @@ class FieldMapping:
     input: str | None = None
     target: str | None = None
     id: str | None = None
+    system: str | None = None
+    """Column of a per-item system prompt (``dataset.fields.system``); none by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,10 @@ class Item:
     target: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     """The whole source row (template variables other than ``{input}`` come from here)."""
+    system: str | None = None
+    """This item's system prompt (from the ``fields.system`` column), if the dataset has one."""
+    where: str = ""
+    """``<source>:<line>`` of the row, for messages about it."""
 
 
 def detect_format(name: str, explicit: str | None = None) -> str:
@@ -151,11 +157,16 @@ def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item
     input_value = _pick(row, mapping.input, INPUT_FIELDS, where, "input", required=True)
     target_value = _pick(row, mapping.target, TARGET_FIELDS, where, "target", required=False)
     id_value = _pick(row, mapping.id, ID_FIELDS, where, "id", required=False)
+    system = (
+        _pick(row, mapping.system, (), where, "system", required=True) if mapping.system else None
+    )
     return Item(
         id=str(id_value) if id_value not in (None, "") else str(index),
-        input=_as_text(input_value),
-        target=None if target_value is None else _as_text(target_value),
+        input=as_text(input_value),
+        target=None if target_value is None else as_text(target_value),
         fields=row,
+        system=None if system in (None, "") else as_text(system),
+        where=where,
     )
 
 
@@ -192,7 +203,7 @@ def _pick(
     return None
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     """Flatten Qianfan's ``[["answer"]]`` response and other non-string values."""
     while isinstance(value, list) and len(value) == 1:
         value = value[0]

@@ -142,8 +142,8 @@ async def _infer_one(
     body = build_body(
         api=model.api,
         model=model.model,
-        prompt=model.prompt.render(item.input),
-        system=model.prompt.system,
+        prompt=model.prompt.render(item.input, item.fields),
+        system=item.system or model.prompt.system,
         params=model.params,
     )
     record: dict[str, Any] = {

@@ -20,11 +20,12 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from modeleval.constants import EVAL_TASK_PLURAL, GROUP, VERSION
+
+if TYPE_CHECKING:
+    import aiohttp
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -74,6 +75,8 @@ class HttpStatusSink:
 
     async def patch_status(self, patch: dict[str, Any]) -> None:
         if self._session is None:
+            import aiohttp  # imported when a status is first patched, not by every phase
+
             connector = aiohttp.TCPConnector(limit=1, ssl=self.connection.ssl_context())
             timeout = aiohttp.ClientTimeout(total=15)
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)

@@ -59,6 +59,7 @@ def summary_from_dict(data: Mapping[str, Any]) -> Summary:
         weights=dict(data.get("weights") or {}),
         definition=str(data.get("definition") or ""),
         eval_mode=list(data.get("evalMode") or []),
+        failures=list(data.get("failures") or []),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -22,17 +24,76 @@ class ApiFlavour(StrEnum):
         return "/chat/completions" if self is ApiFlavour.CHAT else "/completions"
 
 
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.-]*)\}")
+"""``{{``/``}}`` (a literal brace) or ``{name}`` (a column of the row; ``{input}`` the input).
+Braces around anything else, e.g. ``{"a": 1}``, are left as they are."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False)
+
+
 @dataclass(frozen=True, slots=True)
 class PromptTemplate:
-    """``{input}`` is replaced by the item's input; every other brace is left alone."""
+    """A prompt built from the row: ``{input}`` is the item's input, ``{column}`` any other
+    column of the dataset row, ``{{`` and ``}}`` literal braces.
+
+    A template without ``{input}`` gets the input appended (``"Q: "`` → ``"Q: <input>"``)."""
 
     template: str = INPUT_PLACEHOLDER
     system: str | None = None
+    _parts: tuple[tuple[str, str | None], ...] = field(init=False, repr=False, compare=False)
+    """(literal text, column or None) pairs; empty for a template of ``{input}`` only."""
 
-    def render(self, text: str) -> str:
-        if INPUT_PLACEHOLDER not in self.template:
-            return f"{self.template}{text}" if self.template else text
-        return self.template.replace(INPUT_PLACEHOLDER, text)
+    def __post_init__(self) -> None:
+        parts: list[tuple[str, str | None]] = []
+        pos, literal = 0, []
+        simple = True
+        for match in PLACEHOLDER.finditer(self.template):
+            literal.append(self.template[pos : match.start()])
+            token = match.group(0)
+            if token in ("{{", "}}"):
+                literal.append(token[0])
+                simple = False
+            else:
+                column = match.group(1)
+                parts.append(("".join(literal), column))
+                literal = []
+                simple = simple and column == "input"
+            pos = match.end()
+        literal.append(self.template[pos:])
+        parts.append(("".join(literal), None))
+        object.__setattr__(self, "_parts", () if simple else tuple(parts))
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Row columns the template reads besides the input."""
+        return frozenset(col for _, col in self._parts if col is not None and col != "input")
+
+    def missing(self, fields: dict[str, Any]) -> list[str]:
+        """The template's columns that ``fields`` (a dataset row) does not have."""
+        return sorted(col for col in self.columns if col not in fields)
+
+    def render(self, text: str, fields: dict[str, Any] | None = None) -> str:
+        if not self._parts:  # only {input} placeholders (the common case): a plain replace
+            if INPUT_PLACEHOLDER not in self.template:
+                return f"{self.template}{text}" if self.template else text
+            return self.template.replace(INPUT_PLACEHOLDER, text)
+        row = fields or {}
+        out: list[str] = []
+        for literal, column in self._parts:
+            out.append(literal)
+            if column == "input":
+                out.append(text)
+            elif column is not None:
+                out.append(_text(row.get(column)))
+        if not any(column == "input" for _, column in self._parts):
+            out.append(text)
+        return "".join(out)
 
 
 def build_body(

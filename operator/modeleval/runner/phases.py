@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -103,16 +104,51 @@ async def _answers_to_console(task_file: str | None, results: Path) -> None:
 
 
 async def _run(phase: str, config: RunConfig, sink: StatusSink | None, stop: asyncio.Event) -> int:
+    """The dataset is read and checked first: a bad row fails the phase before any server is
+    asked anything (even the model name)."""
     if phase == "perf":
         from modeleval.runner.perf.phase import PerfFailed, run_performance
 
         items = await load_items(config) if config.dataset is not None else []
+        config = await with_model_names(config)
         try:
             return await run_performance(config, items, sink=sink, stop=stop)
         except PerfFailed as exc:
             raise PhaseError(str(exc)) from None
     items = await load_items(config)
+    check_templates(config, items)
+    config = await with_model_names(config)
     return await _infer(config, items, sink, stop)
+
+
+async def with_model_names(config: RunConfig) -> RunConfig:
+    """``config`` with every unset ``endpoint.model`` asked from its server."""
+    if all(model.model for model in config.models):
+        return config
+    from modeleval.runner.discovery import DiscoveryError, with_served_models
+
+    try:
+        models = await with_served_models(config.models)
+    except DiscoveryError as exc:
+        raise PhaseError(str(exc)) from None
+    return dataclasses.replace(config, models=models)
+
+
+def check_templates(config: RunConfig, items: list[Item]) -> None:
+    """Every ``{column}`` of every model's prompt template exists in every row, before a
+    single request is sent; the first row without one is named with its line."""
+    for model in config.models:
+        if not model.prompt.columns:
+            continue
+        for item in items:
+            missing = model.prompt.missing(item.fields)
+            if missing:
+                names = ", ".join(f"{{{col}}}" for col in missing)
+                raise PhaseError(
+                    f"bad dataset: {item.where}: the prompt template of model {model.name} "
+                    f"reads {names}, which this row does not have (write {{{{ and }}}} for "
+                    f"literal braces)"
+                )
 
 
 async def _infer(

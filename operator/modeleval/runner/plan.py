@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from modeleval.constants import EXISTING_RESULTS_DIR
 from modeleval.runner.client import ClientSettings
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
 from modeleval.runner.datasets import FieldMapping
@@ -93,7 +94,8 @@ def _model(m: Mapping[str, Any], env: Mapping[str, str]) -> ModelRun:
     return ModelRun(
         name=name,
         url=m["url"],
-        model=m.get("model") or name,
+        model=m.get("model") or ("" if m.get("modelField") else name),
+        model_field=str(m.get("modelField") or "model"),
         api=api,
         prompt=PromptTemplate(template=m.get("template") or "{input}", system=m.get("system")),
         params=dict(m.get("params") or {}),
@@ -110,7 +112,13 @@ def _performance(p: Mapping[str, Any]) -> PerfSettings:
         synthetic_input_tokens=p.get("syntheticInputTokens"),
         output_tokens=p.get("outputTokens"),
         latency_budget_ms=p.get("latencyBudgetMs"),
+        stream=bool(p.get("stream", True)),
     )
+
+
+def dataset_source(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
+    """A plan's dataset section (the task's dataset or an existing result set) as a source."""
+    return _dataset(d, env)
 
 
 def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
@@ -122,10 +130,17 @@ def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
     }
     source = d.get("source")
     override = env.get("MODELEVAL_DATASET_FILE")
-    if override:
+    if override and "mount" not in d:
         return DatasetSource(path=override, **common)
+    if d.get("mount") is not None and source in ("configMap", "pvc"):  # an existing result set
+        mount = str(d["mount"])
+        where = Path(env.get(f"MODELEVAL_EXISTING_{mount}") or f"{EXISTING_RESULTS_DIR}/{mount}")
+        inner = d["key"] if source == "configMap" else str(d["path"]).lstrip("/")
+        return DatasetSource(path=str(where / inner), **common)
     if source == "inline":
         return DatasetSource(inline=list(d.get("rows") or []), **common)
+    if source == "file":  # written by `modeleval run` for a dataset resolved on the machine
+        return DatasetSource(path=str(d["path"]), **common)
     if source == "configMap":
         base = env.get("MODELEVAL_DATASET_DIR", "/etc/modeleval/dataset")
         return DatasetSource(path=str(Path(base) / d["key"]), **common)

@@ -3,7 +3,12 @@
 Reads task.json (``$MODELEVAL_TASK_FILE``), the predictions under
 ``$MODELEVAL_RESULTS_DIR/predictions/<model>.jsonl``, scores them (see ``engine``), writes
 ``scores.jsonl``, ``summary.json`` and ``report.html`` next to them and patches the task's
-``status.totalScore``, ``status.scores``, ``status.gsb`` and ``status.progress``. With
+``status.totalScore``, ``status.scores`` (with ``scores.failures``: failed items per judged
+metric and whether they are over the error budget), ``status.gsb`` and ``status.progress``.
+Too many failed judge items do not change the exit code: the phase did its work, and the
+operator fails the task from ``scores.failures`` (a failed Job would only be retried, sending
+every judge call again). The final status patch is therefore required: it is retried, and
+when it cannot be written the phase fails. With
 ``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
 phase wrote is uploaded back (``modeleval.runner.s3results``). With a console configured
 (``MODELEVAL_CONSOLE_URL``) the summary and every item go there too (``runner.console``).
@@ -15,7 +20,8 @@ relative ``stopWordsPath`` is read inside the results directory;
 ``$MODELEVAL_STOPWORDS_FILE`` (where a Job mounts ``stopWordsFrom``) overrides it.
 
 Exit codes: 0 scored; 1 the task cannot be scored (bad task file, missing predictions, judge
-configured wrongly): the reason is logged and written to the termination log.
+configured wrongly) or its scores cannot be written into its status: the reason is logged and
+written to the termination log.
 """
 
 from __future__ import annotations
@@ -28,22 +34,30 @@ import os
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from modeleval.api import SecretKeySelector, secret_env_name
+from modeleval.constants import secret_env_var
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.engine import ScoringConfigError, score_results
-from modeleval.scoring.http_judge import OpenAIJudge
 from modeleval.scoring.judge import JudgeClient
 from modeleval.scoring.records import Prediction, read_predictions
 from modeleval.scoring.summary import Summary
+
+if TYPE_CHECKING:
+    from modeleval.scoring.http_judge import OpenAIJudge
 
 log = logging.getLogger("modeleval.scoring")
 
 DEFAULT_TASK_FILE = "/etc/modeleval/task.json"
 DEFAULT_RESULTS_DIR = "/results"
 PROGRESS_EVERY_S = 5.0
+FINAL_PATCH_DELAYS_S = (0.5, 2.0, 5.0)
+"""Waits between the attempts to write the final scores into the status."""
+
+
+class StatusNotWritten(Exception):
+    """The scores could not be written into the task's status (the operator needs them)."""
 
 
 class StatusSink(Protocol):
@@ -53,7 +67,7 @@ class StatusSink(Protocol):
 
 
 def _secret(ref: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    name = secret_env_name(SecretKeySelector.model_validate(ref))
+    name = secret_env_var(str(ref.get("name")), str(ref.get("key")))
     if name not in env:
         raise ScoringConfigError(f"secret {ref.get('name')}/{ref.get('key')} not in env {name}")
     return env[name]
@@ -75,7 +89,36 @@ def judge_from_task(task: Mapping[str, Any], env: Mapping[str, str]) -> OpenAIJu
     if endpoint.get("apiKeySecretRef"):
         api_key = _secret(endpoint["apiKeySecretRef"], env)
     model = resolved.get("model") or endpoint.get("model") or judge.get("apiName") or "judge"
+    from modeleval.scoring.http_judge import OpenAIJudge
+
     return OpenAIJudge(url, model, headers=headers, api_key=api_key)
+
+
+def prewarm(task: Mapping[str, Any]) -> None:
+    """Do the score phase's start-up work ahead: import what its metrics need, build the
+    text tables, compile the report template.
+
+    ``modeleval run`` calls this in a thread while inference waits on the network, so the
+    score phase that follows starts at once; a Job's score phase does the same work in line.
+    Never raises: anything that fails here fails again, reported, in the phase itself.
+    """
+    try:
+        config = ScoringConfig.from_task_spec(task.get("spec") or {})
+        from modeleval.scoring.report import TEMPLATE, TEMPLATES
+        from modeleval.scoring.rules import RuleScorer
+        from modeleval.scoring.text import Normalization
+
+        Normalization().apply("warm-up，")
+        TEMPLATES.get_template(TEMPLATE)
+        if config.enabled("rule"):
+            scorer = RuleScorer(config.auto_rule_eval_config)
+            if "bleu" in scorer.metric_names:
+                scorer.bleu("预热 warm-up", "预热 warm-up", cjk=True)
+                scorer.bleu("warm up", "warm up", cjk=False)
+        if judge_from_task(task, os.environ) is not None:
+            import modeleval.scoring.http_judge  # noqa: F401
+    except Exception as exc:
+        log.debug("score phase pre-warm stopped: %s", exc)
 
 
 def model_names(spec: Mapping[str, Any]) -> list[str]:
@@ -96,6 +139,19 @@ def load_task_predictions(spec: Mapping[str, Any], results: Path) -> dict[str, l
             raise ScoringConfigError(f"no predictions for model {name!r}: {path} is missing")
         out[name] = read_predictions(path)
     return out
+
+
+def import_existing(task: Mapping[str, Any], results_dir: Path, env: Mapping[str, str]) -> None:
+    """``spec.existingResults`` → ``predictions/<name>.jsonl`` (see
+    :mod:`modeleval.runner.existing`)."""
+    from modeleval.runner.existing import ExistingResultsError, import_result_sets
+    from modeleval.runner.taskfile import TaskFileError, plan_of
+
+    try:
+        names = import_result_sets(plan_of(task), results_dir, env)
+    except (ExistingResultsError, TaskFileError) as exc:
+        raise ScoringConfigError(str(exc)) from None
+    log.info("read existing results: %s", ", ".join(names))
 
 
 def scoring_config(spec: Mapping[str, Any], results: Path, env: Mapping[str, str]) -> ScoringConfig:
@@ -123,6 +179,44 @@ async def _patch(sink: StatusSink | None, patch: dict[str, Any]) -> None:
         log.warning("status patch failed: %s", exc)
 
 
+async def _patch_final(sink: StatusSink | None, patch: dict[str, Any]) -> None:
+    """Write the scores into the status, retrying; :class:`StatusNotWritten` when it cannot."""
+    if sink is None:
+        return
+    error: Exception | None = None
+    for delay in (*FINAL_PATCH_DELAYS_S, None):
+        try:
+            result = sink.patch_status(patch)
+            if inspect.isawaitable(result):
+                await result
+            return
+        except Exception as exc:
+            error = exc
+            log.warning("writing the scores into the status failed: %s", exc)
+        if delay is not None:
+            await asyncio.sleep(delay)
+    raise StatusNotWritten(f"cannot write the scores into the task's status: {error}")
+
+
+def log_failures(summary: Summary) -> None:
+    """One log line per judged metric with failed items (the operator says it in the status)."""
+    for entry in summary.failures:
+        if not entry["failed"]:
+            continue
+        level = logging.ERROR if entry["overBudget"] else logging.WARNING
+        log.log(
+            level,
+            "%s failed on %d of %d items (allowed %.1f%%%s); most common cause (%d items): %s",
+            entry["metric"],
+            entry["failed"],
+            entry["total"],
+            entry["maxErrorRatio"] * 100,
+            ": over budget, the task fails" if entry["overBudget"] else "",
+            entry["causeItems"],
+            entry["cause"],
+        )
+
+
 async def run_score_phase(
     task: Mapping[str, Any],
     results_dir: Path,
@@ -134,6 +228,8 @@ async def run_score_phase(
     """Score a task's predictions; ``judge_client`` overrides the one the task describes."""
     spec = task.get("spec") or {}
     config = scoring_config(spec, results_dir, env)
+    if spec.get("existingResults"):
+        await asyncio.to_thread(import_existing, task, results_dir, env)
     predictions = await asyncio.to_thread(load_task_predictions, spec, results_dir)
     title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')}"
     latest: dict[str, int] = {}
@@ -160,7 +256,8 @@ async def run_score_phase(
         finally:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
-    await _patch(sink, summary.status_patch())
+    await _patch_final(sink, summary.status_patch())
+    log_failures(summary)
     log.info(
         "scored %d items of %d models: totalScore %s",
         summary.counts["items"],
@@ -208,7 +305,7 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
 
     try:
         asyncio.run(run())
-    except (ScoringConfigError, S3ResultsError) as exc:
+    except (ScoringConfigError, S3ResultsError, StatusNotWritten) as exc:
         return _fail(str(exc))
     return EXIT_OK
 

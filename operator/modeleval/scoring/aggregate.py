@@ -3,7 +3,9 @@
 Definition of totalScore (also written into ``summary.json`` as ``definition``):
 
 - Every metric is first averaged over the items that were scored (items whose inference or
-  judge call failed are left out and counted) and put on a 0-100 scale: rule metrics
+  judge call failed are left out and counted; a judged metric with more than the error budget
+  of failed items leaves the task without a totalScore, see ``failures``) and put on a 0-100
+  scale: rule metrics
   (0-1 per item) ×100; the judge score ÷ maxScore ×100.
 - A model's totalScore is the weighted mean of its metric means. Default weights give each
   enabled *mode* the same say: ``accuracy`` 1, ``judge`` 1, and the similarity metrics
@@ -31,7 +33,9 @@ DEFINITION = (
     "(accuracy, rougeL, bleu, editDistance; 0-1 per item) are averaged and ×100; the judge "
     "score is averaged and ÷maxScore×100. Default weights: accuracy 1, judge 1, the "
     "similarity metrics share 1 equally; configurable per metric via weights. Items whose "
-    "inference or judge call failed are excluded from a metric's mean and counted. Task "
+    "inference or judge call failed are excluded from a metric's mean and counted; when more "
+    "than scoring.judge.client.maxErrorRatio of a judged metric's items (judge, gsb) failed, "
+    "the task fails and reports no totalScore. Task "
     "metrics are means over models of per-model means. GSB adds (net+1)/2×100 only when "
     "weights.gsb is set; net = (G-B)/(G+S+B)."
 )

@@ -5,8 +5,9 @@ Python loop over characters and ``re.sub`` calls whose ``\\1`` templates are exp
 Python for every match, and (ii) in n-gram extraction, a Python loop of list slices. Here:
 
 - Tokenisation: the per-character steps of those tokenisers become ``str.translate`` tables
-  *derived at start-up from sacrebleu's own predicate (``TokenizerZh._is_chinese_char``) and
-  regular expression (``TokenizerRegexp``)*; the context-dependent steps (around ``.``, ``,``
+  *derived from sacrebleu's own predicate (``TokenizerZh._is_chinese_char``, evaluated ahead
+  of time into :mod:`modeleval.scoring.unicode_ranges`) and regular expression
+  (``TokenizerRegexp``)*; the context-dependent steps (around ``.``, ``,``
   and ``-``) run sacrebleu's own compiled regular expressions, only when the line holds one
   of those characters, through ``Pattern.split`` rather than ``Pattern.sub`` (whose template
   expansion is Python code per match before 3.12), and not at all when each of those
@@ -42,9 +43,9 @@ from typing import Any
 
 import numpy as np
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
-from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
 
-_BMP = 0x10000
+from modeleval.scoring.unicode_ranges import SACREBLEU_CHINESE
+
 _TWO_GROUPS = re.compile(r"([^\\]*)\\1([^\\]*)\\2([^\\]*)")
 
 
@@ -100,7 +101,7 @@ def _tables() -> tuple[dict[int, str], dict[int, str], list[_Step]]:
         for c in range(128)
         if first_pattern.fullmatch(chr(c)) is not None and chr(c) != " "
     }
-    zh = {c: f" {chr(c)} " for c in range(_BMP) if TokenizerZh._is_chinese_char(chr(c))}
+    zh = {c: f" {chr(c)} " for first, last in SACREBLEU_CHINESE for c in range(first, last + 1)}
     return zh, punct, [_Step(pattern, template) for pattern, template in steps[1:]]
 
 

@@ -108,13 +108,16 @@ You are a strict and impartial evaluator. Score the model's answer using the met
 [模型回答 / Answer]
 {answer}
 
-请只输出一个 JSON 对象 / Reply with one JSON object only:
-{{"score": <0 - {max_score} 的数字 / a number from 0 to {max_score}>, "reason": "<理由>"}}
+先简要说明理由，最后单独一行严格按此格式给出分数（N 为 0 到 {max_score} 之间的数）：评分: N
+Explain briefly first. Then end with one line in exactly this format, N a number from 0 to \
+{max_score}: Score: N
 """
 
 DEFAULT_PAIRWISE_PROMPT = """\
 你是一名严格、公正的评测专家。请比较两个模型对同一问题的回答，判断哪个更好。
 You are a strict and impartial evaluator. Compare two answers to the same question.
+回答的先后顺序和长短不应影响判断 / The order and the length of the answers must not \
+influence you.
 
 评价指标 / Metric: {metric}
 评分步骤 / Steps: {steps}
@@ -131,9 +134,11 @@ You are a strict and impartial evaluator. Compare two answers to the same questi
 [回答 B / Answer B]
 {answer_b}
 
-请只输出一个 JSON 对象 / Reply with one JSON object only:
-{{"winner": "A" | "B" | "tie", "reason": "<理由 / reason>"}}
+先简要比较，最后单独一行只写裁决 / Compare briefly first. Then end with one line holding \
+only your verdict: [[A]] if answer A is better, [[B]] if answer B is better, [[C]] for a tie.
 """
+"""The last line lists all three verdicts, so a judge that repeats the prompt is caught twice:
+it repeats the prompt's text, and it names three different verdicts."""
 
 
 class JudgeConfig(_Model):
@@ -153,13 +158,20 @@ class JudgeConfig(_Model):
     timeout_seconds: float = Field(60.0, gt=0, description="Per judge call.")
     retries: int = Field(2, ge=0, description="Extra attempts per item after a failure.")
     retry_backoff_seconds: float = Field(1.0, ge=0, description="Doubles on every retry.")
+    max_error_ratio: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="A judged metric (judge, gsb) with more than this share of failed items "
+        "fails the task; fewer mark it degraded (modeleval.scoring.failures).",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _flatten_nested(cls, data: object) -> object:
         # Qianfan nests metric/steps/maxScore under promptParam; the EvalTask API puts the
-        # judge's concurrency, timeout and retries under client (parallel, readTimeoutSeconds,
-        # maxRetries).
+        # judge's concurrency, timeout, retries and error budget under client (parallel,
+        # readTimeoutSeconds, maxRetries, maxErrorRatio).
         if not isinstance(data, dict):
             return data
         data = dict(data)
@@ -178,6 +190,7 @@ _CLIENT_FIELDS = {
     "parallel": "concurrency",
     "readTimeoutSeconds": "timeoutSeconds",
     "maxRetries": "retries",
+    "maxErrorRatio": "maxErrorRatio",
 }
 
 

@@ -19,6 +19,7 @@ from modeleval.scoring.aggregate import (
     weighted_mean,
 )
 from modeleval.scoring.config import ScoringConfig
+from modeleval.scoring.failures import MetricFailures
 from modeleval.scoring.judge import JudgeClient, gather_limited, judge_answer
 from modeleval.scoring.pairwise import GsbCounts, PairOutcome, compare_pair
 from modeleval.scoring.records import ItemRecord, Prediction, align_items, write_jsonl
@@ -78,10 +79,13 @@ async def score_with_judge(
     pair: tuple[str, str] | None,
     progress: ProgressCallback | None = None,
 ) -> list[PairOutcome]:
-    """Judge every answered (item, model) and, with a pair, compare it GSB-style."""
+    """Judge every answered (item, model) and, with a pair, compare it GSB-style.
+
+    Returns the pair outcomes in item order (items without both answers are not compared).
+    """
     jc = config.judge
     jobs: list[Callable[[], Awaitable[None]]] = []
-    outcomes: list[PairOutcome] = []
+    outcomes: dict[int, PairOutcome] = {}
     done = 0
 
     def tick() -> None:
@@ -101,13 +105,14 @@ async def score_with_judge(
                 answer=result.answer or "",
             )
             result.judge_score, result.judge_error = outcome.score, outcome.error
+            result.judge_cause = outcome.cause
             result.judge_reason = outcome.reason if outcome.error is None else None
             tick()
 
         return run
 
     def pair_job(
-        record: ItemRecord, candidate: str, baseline: str
+        index: int, record: ItemRecord, candidate: str, baseline: str
     ) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             outcome = await compare_pair(
@@ -119,7 +124,7 @@ async def score_with_judge(
                 baseline=record.models[baseline].answer or "",
                 swap=config.pairwise.swap_positions,
             )
-            outcomes.append(outcome)
+            outcomes[index] = outcome
             record.gsb = {
                 "candidate": candidate,
                 "baseline": baseline,
@@ -129,21 +134,23 @@ async def score_with_judge(
                 },
                 "reasons": list(outcome.reasons),
                 "result": outcome.gsb,
+                "flipped": outcome.flipped,
                 "error": outcome.error,
+                "cause": outcome.cause,
             }
             tick()
 
         return run
 
     judge_answers = config.enabled("model")
-    for record in records:
+    for index, record in enumerate(records):
         for model, result in record.models.items():
             if judge_answers and result.error is None:
                 jobs.append(answer_job(record, model))
         if pair is not None:
             candidate, baseline = pair
             if all(record.models[m].error is None for m in pair):
-                jobs.append(pair_job(record, candidate, baseline))
+                jobs.append(pair_job(index, record, candidate, baseline))
             else:
                 record.gsb = {
                     "candidate": candidate,
@@ -152,7 +159,36 @@ async def score_with_judge(
                     "error": "skipped: a model has no answer",
                 }
     await gather_limited(jobs, jc.concurrency)
-    return outcomes
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def metric_failures(
+    records: list[ItemRecord],
+    config: ScoringConfig,
+    metric_names: Sequence[str],
+    pair_outcomes: Sequence[PairOutcome] | None,
+) -> list[MetricFailures]:
+    """Failed items of the judged metrics (``judge``, ``gsb``), in item order.
+
+    An answer whose inference failed is not a judge failure (the inference phase has its own
+    budget): only answers the judge was asked about count.
+    """
+    budget = config.judge.max_error_ratio
+    found: list[MetricFailures] = []
+    if JUDGE in metric_names:
+        causes = [
+            (result.judge_cause or "judge failed") if result.judge_error else None
+            for record in records
+            for result in record.models.values()
+            if result.error is None
+        ]
+        found.append(MetricFailures.count(JUDGE, causes, budget))
+    if pair_outcomes is not None:
+        pair_causes = [
+            (o.cause or "judge failed") if o.gsb is None else None for o in pair_outcomes
+        ]
+        found.append(MetricFailures.count(GSB, pair_causes, budget))
+    return found
 
 
 def summarize(
@@ -161,16 +197,22 @@ def summarize(
     metric_names: Sequence[str],
     gsb: GsbCounts | None,
     pair: tuple[str, str] | None,
+    failures: Sequence[MetricFailures] = (),
 ) -> Summary:
-    """Aggregate item records into the task summary (see ``aggregate`` for the definition)."""
+    """Aggregate item records into the task summary (see ``aggregate`` for the definition).
+
+    A metric over its error budget leaves the task (and every model) without a totalScore: the
+    task fails, and a total without that metric would pass for the whole result.
+    """
     weights = default_weights(config, metric_names)
+    over_budget = any(f.over_budget for f in failures)
     per_model: dict[str, dict[str, Any]] = {}
     means_by_model: dict[str, dict[str, float | None]] = {}
     for model in dict.fromkeys(m for r in records for m in r.models):
         means, counts = model_metric_means(records, model, metric_names, config.judge.max_score)
         means_by_model[model] = means
         per_model[model] = {
-            "totalScore": _round(weighted_mean(means, weights)),
+            "totalScore": None if over_budget else _round(weighted_mean(means, weights)),
             "metrics": {k: v for k, v in means.items() if v is not None},
             "counts": {
                 "items": len(records),
@@ -190,6 +232,7 @@ def summarize(
             "same": gsb.same,
             "bad": gsb.bad,
             "failed": gsb.failed,
+            "flipped": gsb.flipped,
             "net": round(gsb.net, 6),
         }
         if weights.get(GSB, 0) > 0:
@@ -199,7 +242,7 @@ def summarize(
         dims = [d.model_dump(by_alias=True) for d in config.manual.eval_dimension]
         manual = {"dimensions": dims, "pending": True}
     return Summary(
-        total_score=_round(weighted_mean(metrics, weights)),
+        total_score=None if over_budget else _round(weighted_mean(metrics, weights)),
         metrics={k: v for k, v in metrics.items() if v is not None},
         per_model=per_model,
         gsb=gsb_block,
@@ -213,6 +256,7 @@ def summarize(
         weights={k: v for k, v in weights.items() if k in metrics},
         definition=DEFINITION,
         eval_mode=list(config.eval_mode),
+        failures=[f.to_dict() for f in failures],
     )
 
 
@@ -247,6 +291,7 @@ async def score_results(
         score_rules(records, scorer)
         metric_names.extend(scorer.metric_names)
     gsb: GsbCounts | None = None
+    pair_outcomes: list[PairOutcome] | None = None
     if config.enabled("model") or pair is not None:
         if judge_client is None:
             raise ScoringConfigError(
@@ -256,8 +301,10 @@ async def score_results(
         if config.enabled("model"):
             metric_names.append(JUDGE)
         if pair is not None:
-            gsb = GsbCounts.tally(outcomes)
-    summary = summarize(records, config, metric_names, gsb, pair)
+            pair_outcomes = outcomes
+            gsb = GsbCounts.tally(outcomes, swapped=config.pairwise.swap_positions)
+    failures = metric_failures(records, config, metric_names, pair_outcomes)
+    summary = summarize(records, config, metric_names, gsb, pair, failures)
     await asyncio.to_thread(write_outputs, Path(out_dir), summary, records, config, title)
     return summary
 

@@ -17,14 +17,22 @@ from modeleval.scoring.judge import ChatMessage
 
 
 class JudgeHTTPError(RuntimeError):
-    """The judge endpoint answered with a non-2xx status or an unexpected body."""
+    """The judge endpoint answered with a non-2xx status or an unexpected body.
+
+    ``cause`` is the short form failures are counted by (``HTTP 503 from URL``).
+    """
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class OpenAIJudge:
     """Async context manager and :class:`JudgeClient`: sends chat messages, returns the text.
 
     ``base_url`` is the API root (e.g. ``http://judge:8000/v1``); ``model`` is the judge's
-    model name (``autoModelEvalConfig.apiName``).
+    model name (``autoModelEvalConfig.apiName``). ``max_tokens`` leaves room for the reasoning
+    the prompts ask for before the final verdict line (a reply cut off before it has no verdict).
     """
 
     def __init__(
@@ -35,7 +43,7 @@ class OpenAIJudge:
         headers: Mapping[str, str] | None = None,
         api_key: str | None = None,
         temperature: float = 0.0,
-        max_tokens: int | None = 512,
+        max_tokens: int | None = 1024,
     ) -> None:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
@@ -77,11 +85,15 @@ class OpenAIJudge:
         async with self._session.post(self.url, json=body) as response:
             if response.status >= 300:
                 text = await response.text()
-                raise JudgeHTTPError(f"HTTP {response.status} from {self.url}: {text[:200]}")
+                raise JudgeHTTPError(
+                    f"HTTP {response.status} from {self.url}: {text[:200]}",
+                    cause=f"HTTP {response.status} from the judge",
+                )
             data = await response.json(content_type=None)
         try:
             return str(data["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as exc:
             raise JudgeHTTPError(
-                f"unexpected judge response from {self.url}: {data!r:.200}"
+                f"unexpected judge response from {self.url}: {data!r:.200}",
+                cause="unexpected response body from the judge",
             ) from exc

@@ -1,28 +1,49 @@
-"""Judge-model scoring: prompt filling, robust score parsing, per-item retries and isolation.
+"""Judge-model scoring: prompt filling, strict verdict reading, per-item retries and isolation.
 
 A judge is anything that satisfies :class:`JudgeClient`: an async callable taking chat
 messages (``[{"role": "user", "content": "..."}]``) and returning the reply text. The runner
 passes its own HTTP client; :class:`modeleval.scoring.http_judge.OpenAIJudge` is a small
 OpenAI-compatible one; tests pass an in-process function.
 
-An item whose judge call still fails after the configured retries is returned as a
-:class:`JudgeOutcome` with ``error`` set; it never raises, so one bad item cannot fail the task.
+Replies are read by :mod:`modeleval.scoring.verdicts` (the accepted formats are listed there).
+An item whose judge call still fails after the configured retries (no reply, or no verdict
+that can be trusted) is returned as a :class:`JudgeOutcome` with ``error`` and ``cause`` set;
+it never raises, so one bad item cannot stop the others. Whether too many failed is decided
+over all items (:mod:`modeleval.scoring.failures`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from modeleval.scoring.config import JudgeConfig
+from modeleval.scoring.verdicts import (
+    JudgeParseError,
+    PromptText,
+    cached_prompt_text,
+    parse_score,
+)
 
 ChatMessage = Mapping[str, str]
 
 T = TypeVar("T")
+
+__all__ = [
+    "ChatMessage",
+    "JudgeClient",
+    "JudgeOutcome",
+    "JudgeParseError",
+    "call_with_retries",
+    "fill_prompt",
+    "gather_limited",
+    "judge_answer",
+    "parse_score",
+    "prompt_text",
+]
 
 
 class JudgeClient(Protocol):
@@ -31,88 +52,18 @@ class JudgeClient(Protocol):
     def __call__(self, messages: Sequence[ChatMessage], /) -> Awaitable[str]: ...
 
 
-class JudgeParseError(ValueError):
-    """The judge replied, but no score/verdict could be read from the reply."""
-
-
 @dataclass(frozen=True, slots=True)
 class JudgeOutcome:
-    """One judge score: ``score`` in [0, maxScore] and the judge's reason, or an ``error``."""
+    """One judge score: ``score`` in [0, maxScore] and the judge's reason, or an ``error``.
+
+    ``cause`` is the error's short, countable form (e.g. "judge timed out after 60s").
+    """
 
     score: float | None
     reason: str = ""
     error: str | None = None
     attempts: int = 1
-
-
-_NUMBER = r"(-?\d+(?:\.\d+)?)"
-_LABELLED_SCORE_RES = [
-    re.compile(
-        r"(?:评分|得分|分数|打分|总分|score|rating|grade)\s*\**\s*(?:是|为|[:：=])?\s*\**\s*"
-        + _NUMBER
-        + r"\s*(?:分)?\s*(?:(?:/|／|out of|满分)\s*"
-        + _NUMBER
-        + ")?",
-        re.IGNORECASE,
-    ),
-]
-_FRACTION_RE = re.compile(_NUMBER + r"\s*(?:/|／|out of)\s*" + _NUMBER, re.IGNORECASE)
-_BARE_NUMBER_RE = re.compile(r"^\s*\**\s*" + _NUMBER + r"\s*(?:分)?\s*\**\s*[.。]?\s*$")
-_NUMBER_ONLY_RE = re.compile(r"\s*" + _NUMBER + r"\s*")
-_JSON_OBJECT_RE = re.compile(r"\{.*\}", re.DOTALL)
-
-
-def find_json_object(text: str) -> dict[str, object] | None:
-    """The JSON object in a reply (also inside a ```json fence), or ``None``."""
-    match = _JSON_OBJECT_RE.search(text)
-    if not match:
-        return None
-    try:
-        value = json.loads(match.group(0))
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _scaled(value: float, denominator: float | None, max_score: float) -> float:
-    if denominator and denominator > 0 and denominator != max_score:
-        value = value / denominator * max_score
-    return min(max(value, 0.0), max_score)
-
-
-def parse_score(reply: str, max_score: float) -> tuple[float, str]:
-    """Read ``(score, reason)`` from a judge reply; raise :class:`JudgeParseError` if none.
-
-    Accepted forms: JSON ``{"score": 4, "reason": "..."}``; labelled text such as
-    ``评分：4``, ``得分: 4分``, ``Score: 4/5``, ``Rating: 8 out of 10``; a fraction ``4/5``;
-    a bare number. A fraction with another denominator is rescaled to ``max_score``
-    (``8/10`` with max 5 gives 4). The score is clamped to ``[0, max_score]``.
-    """
-    obj = find_json_object(reply)
-    if obj is not None:
-        for key in ("score", "rating", "评分", "得分", "分数"):
-            raw = obj.get(key)
-            if isinstance(raw, bool):
-                continue
-            numeric = isinstance(raw, int | float)
-            if not numeric and not (isinstance(raw, str) and _NUMBER_ONLY_RE.fullmatch(raw)):
-                continue
-            score = float(raw)  # type: ignore[arg-type]
-            reason = obj.get("reason", obj.get("explanation", obj.get("理由", "")))
-            return _scaled(score, None, max_score), str(reason)
-    for pattern in _LABELLED_SCORE_RES:
-        match = pattern.search(reply)
-        if match:
-            den = float(match.group(2)) if match.group(2) else None
-            return _scaled(float(match.group(1)), den, max_score), reply.strip()
-    fraction = _FRACTION_RE.search(reply)
-    if fraction:
-        value, den = float(fraction.group(1)), float(fraction.group(2))
-        return _scaled(value, den, max_score), reply.strip()
-    bare = _BARE_NUMBER_RE.match(reply)
-    if bare:
-        return _scaled(float(bare.group(1)), None, max_score), ""
-    raise JudgeParseError(f"no score in judge reply: {reply[:200]!r}")
+    cause: str | None = None
 
 
 def fill_prompt(template: str, config: JudgeConfig, **fields: str) -> str:
@@ -139,14 +90,46 @@ def fill_prompt(template: str, config: JudgeConfig, **fields: str) -> str:
     return re.sub(pattern, substitute, template)
 
 
+ITEM_FIELDS = ("question", "reference", "answer", "answer_a", "answer_b")
+"""Placeholders filled from the item: their text is the item's, not the prompt's own."""
+
+
+def prompt_text(template: str, config: JudgeConfig) -> PromptText:
+    """The fixed text of ``template``: what a reply must not repeat (see ``PromptText``).
+
+    The item's fields and the user's metric and steps are cut out: a judge may quote those.
+    """
+    cut = "\x00"
+    filled = fill_prompt(template, config, metric=cut, steps=cut, **dict.fromkeys(ITEM_FIELDS, cut))
+    return cached_prompt_text(tuple(filled.split(cut)))
+
+
+@dataclass(frozen=True, slots=True)
+class Attempted(Generic[T]):
+    """What :func:`call_with_retries` got: a parsed ``value``, or the last ``error``."""
+
+    value: T | None
+    error: str | None
+    cause: str | None
+    attempts: int
+
+
+def failure_cause(exc: Exception) -> str:
+    """The countable form of a failed judge call: the exception's ``cause`` or its type."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, str) and cause:
+        return cause
+    return f"judge call failed: {type(exc).__name__}"
+
+
 async def call_with_retries(
     judge: JudgeClient,
     prompt: str,
     parse: Callable[[str], T],
     config: JudgeConfig,
-) -> tuple[T | None, str | None, int]:
-    """Ask the judge, parse the reply; retry on any failure. Returns (value, error, attempts)."""
-    error = "not attempted"
+) -> Attempted[T]:
+    """Ask the judge, parse the reply; retry on any failure (an unreadable reply included)."""
+    error = cause = "not attempted"
     delay = config.retry_backoff_seconds
     attempts = 0
     for attempt in range(config.retries + 1):
@@ -154,17 +137,18 @@ async def call_with_retries(
         try:
             async with asyncio.timeout(config.timeout_seconds):
                 reply = await judge([{"role": "user", "content": prompt}])
-            return parse(reply), None, attempts
+            return Attempted(parse(reply), None, None, attempts)
         except TimeoutError:
-            error = f"judge timed out after {config.timeout_seconds:g}s"
+            error = cause = f"judge timed out after {config.timeout_seconds:g}s"
         except JudgeParseError as exc:
-            error = str(exc)
+            error, cause = str(exc), exc.cause
         except Exception as exc:
             error = f"judge call failed: {type(exc).__name__}: {exc}"
+            cause = failure_cause(exc)
         if attempt < config.retries and delay > 0:
             await asyncio.sleep(delay)
             delay *= 2
-    return None, error, attempts
+    return Attempted(None, error, cause, attempts)
 
 
 async def judge_answer(
@@ -175,17 +159,18 @@ async def judge_answer(
     reference: str,
     answer: str,
 ) -> JudgeOutcome:
-    """Score one answer; failures come back as an outcome with ``error`` set."""
+    """Score one answer; failures come back as an outcome with ``error`` and ``cause`` set."""
     prompt = fill_prompt(
         config.prompt_template, config, question=question, reference=reference, answer=answer
     )
-    parsed, error, attempts = await call_with_retries(
-        judge, prompt, lambda reply: parse_score(reply, config.max_score), config
+    fixed = prompt_text(config.prompt_template, config)
+    got = await call_with_retries(
+        judge, prompt, lambda reply: parse_score(reply, config.max_score, prompt=fixed), config
     )
-    if parsed is None:
-        return JudgeOutcome(score=None, error=error, attempts=attempts)
-    score, reason = parsed
-    return JudgeOutcome(score=score, reason=reason, attempts=attempts)
+    if got.value is None:
+        return JudgeOutcome(score=None, error=got.error, attempts=got.attempts, cause=got.cause)
+    score, reason = got.value
+    return JudgeOutcome(score=score, reason=reason, attempts=got.attempts)
 
 
 async def gather_limited(

@@ -145,6 +145,8 @@ def apply_manual(
     """
     names = [str(d["dimension"]) for d in dimensions]
     all_weights = {**(summary.get("weights") or {}), **manual_weights(names, weights)}
+    # A judged metric over its error budget leaves no totalScore (scoring.failures).
+    over_budget = any(f.get("overBudget") for f in summary.get("failures") or [])
     per_model: dict[str, dict[str, Any]] = {}
     model_means: dict[str, dict[str, float | None]] = {}
     for model, data in (summary.get("perModel") or {}).items():
@@ -155,7 +157,7 @@ def apply_manual(
         per_model[model] = {
             **data,
             "metrics": metrics,
-            "totalScore": _round(weighted_mean(metrics, all_weights)),
+            "totalScore": None if over_budget else _round(weighted_mean(metrics, all_weights)),
         }
     task_metrics: dict[str, float] = dict(summary.get("metrics") or {})
     manual_only = {
@@ -169,7 +171,7 @@ def apply_manual(
         definition += DEFINITION
     return {
         **summary,
-        "totalScore": _round(weighted_mean(task_metrics, all_weights)),
+        "totalScore": None if over_budget else _round(weighted_mean(task_metrics, all_weights)),
         "metrics": task_metrics,
         "perModel": per_model,
         "weights": used,

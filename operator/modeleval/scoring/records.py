@@ -63,6 +63,7 @@ class ModelResult:
     judge_score: float | None = None
     judge_reason: str | None = None
     judge_error: str | None = None
+    judge_cause: str | None = None
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +74,8 @@ class ModelResult:
                 "reason": self.judge_reason,
                 "error": self.judge_error,
             }
+            if self.judge_cause is not None:
+                data["judge"]["cause"] = self.judge_cause
         if self.error:
             data["error"] = self.error
         return data

@@ -25,10 +25,10 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
-from modeleval.scoring.bleu import SentenceBleu
 from modeleval.scoring.choice import extract_choice
 from modeleval.scoring.config import RuleConfig
 from modeleval.scoring.text import (
@@ -38,6 +38,9 @@ from modeleval.scoring.text import (
     has_cjk,
     tokens,
 )
+
+if TYPE_CHECKING:
+    from modeleval.scoring.bleu import SentenceBleu
 
 _LIGHT = Normalization(lowercase=False, remove_punctuation=False)
 
@@ -82,17 +85,17 @@ class RuleScorer:
     stop_words: StopWords = field(init=False)
     normalization: Normalization = field(init=False)
     metric_names: tuple[str, ...] = field(init=False)
-    _bleu: SentenceBleu = field(init=False)
+    _bleu: SentenceBleu | None = field(init=False, default=None)
+    """Made only when BLEU is enabled: its module imports numpy and sacrebleu."""
     _similarity: dict[str, Callable[[str, str, bool], float]] = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
         self.stop_words = StopWords.load(inline=cfg.stop_word_list, path=cfg.stop_words_path)
         self.normalization = cfg.normalization.build()
-        self._bleu = SentenceBleu()
         available: dict[str, Callable[[str, str, bool], float]] = {
             "rougeL": lambda a, t, cjk: rouge_l(a, t, cjk=cjk),
-            "bleu": lambda a, t, cjk: self._bleu(a, t, cjk=cjk),
+            "bleu": lambda a, t, cjk: self.bleu(a, t, cjk=cjk),
             "editDistance": lambda a, t, cjk: edit_similarity(a, t),
         }
         names: list[str] = []
@@ -104,6 +107,15 @@ class RuleScorer:
                 self._similarity[name] = available[name]
                 names.append(name)
         self.metric_names = tuple(dict.fromkeys(names))
+
+    @property
+    def bleu(self) -> SentenceBleu:
+        """The BLEU scorer, made on first use."""
+        if self._bleu is None:
+            from modeleval.scoring.bleu import SentenceBleu
+
+            self._bleu = SentenceBleu()
+        return self._bleu
 
     def accuracy(self, answer: str, target: str) -> float:
         """1.0 when the answer matches the target under the configured rule, else 0.0."""
@@ -167,7 +179,7 @@ class RuleScorer:
         cjk = [flag for _, _, flag in prepared]
         for name, metric in self._similarity.items():
             if name == "bleu":
-                values = self._bleu.score_many(answers, targets, cjk)
+                values = self.bleu.score_many(answers, targets, cjk)
             else:
                 values = [metric(a, t, c) for a, t, c in prepared]
             for result, value in zip(results, values, strict=True):

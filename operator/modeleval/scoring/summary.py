@@ -12,13 +12,16 @@ class Summary:
 
     ``to_dict()`` is the ``summary.json`` document (camelCase keys):
     ``totalScore``, ``metrics`` ({metric: mean}), ``perModel`` ({model: {totalScore, metrics,
-    counts}}), ``gsb`` ({candidate, baseline, good, same, bad, failed, net} or null),
+    counts}}), ``gsb`` ({candidate, baseline, good, same, bad, failed, flipped, net} or null),
     ``counts``, ``manual`` ({dimensions: [{dimension, description}], pending: true} when
-    manual evaluation is on, else null), ``weights``, ``definition``, ``evalMode``.
+    manual evaluation is on, else null), ``weights``, ``definition``, ``evalMode``,
+    ``failures`` (one entry per judged metric: {metric, total, failed, maxErrorRatio,
+    overBudget, cause, causeItems}; see :mod:`modeleval.scoring.failures`).
     """
 
     total_score: float | None
-    """Weighted mean of the task's metric means; None when nothing could be scored."""
+    """Weighted mean of the task's metric means; None when nothing could be scored or a
+    metric is over its error budget."""
     metrics: dict[str, float]
     per_model: dict[str, dict[str, Any]]
     gsb: dict[str, Any] | None
@@ -27,6 +30,12 @@ class Summary:
     weights: dict[str, float]
     definition: str
     eval_mode: list[str] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def over_budget(self) -> list[dict[str, Any]]:
+        """The ``failures`` entries of metrics over the error budget (the task fails)."""
+        return [f for f in self.failures if f.get("overBudget")]
 
     @property
     def manual_pending(self) -> bool:
@@ -44,12 +53,16 @@ class Summary:
             "weights": self.weights,
             "definition": self.definition,
             "evalMode": self.eval_mode,
+            "failures": self.failures,
         }
 
     def status_patch(self) -> dict[str, Any]:
         """The runner-owned EvalTask status fields: ``totalScore``, ``scores``, ``gsb``.
 
         Shapes follow ``modeleval.api.evaltask_status`` (``scores.perModel`` is a list).
+        ``scores.failures`` is always written (empty without judged metrics), so a merge patch
+        replaces whatever an earlier run left there; the operator reads it when the scoring
+        Job is complete.
         """
         excluded = self.counts.get("judgeFailed", 0) + self.counts.get("inferenceFailed", 0)
         patch: dict[str, Any] = {
@@ -63,6 +76,7 @@ class Summary:
                 "scored": sum(d["counts"]["answered"] for d in self.per_model.values()),
                 "excluded": excluded,
                 "definition": self.definition,
+                "failures": self.failures,
             },
         }
         if self.gsb is not None:
@@ -73,6 +87,7 @@ class Summary:
                 "same": self.gsb["same"],
                 "bad": self.gsb["bad"],
                 "failed": self.gsb["failed"],
+                "flipped": self.gsb["flipped"],
                 "netScore": self.gsb["net"],
             }
         return patch

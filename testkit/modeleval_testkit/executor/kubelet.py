@@ -18,7 +18,7 @@ from .client import PODS, PVCS, ApiError, JsonDict, KubeClient
 from .config import ExecutorConfig
 from .events import record_event
 from .launch import Launch, Launcher, allocate_ports
-from .podstatus import ContainerState, PodView, now, qos_class
+from .podstatus import ContainerState, PodView, go_duration, now, qos_class
 from .probing import Prober
 from .process import ContainerProcess, Exit
 from .scheduler import Node
@@ -272,7 +272,7 @@ class PodRuntime:
             )
             state.waiting(
                 "CrashLoopBackOff",
-                f"back-off {delay}s restarting failed container={state.name} "
+                f"back-off {go_duration(delay)} restarting failed container={state.name} "
                 f"pod={self.name}_{self.namespace}({self.uid})",
             )
             await self.write_status()

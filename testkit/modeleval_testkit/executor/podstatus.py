@@ -9,10 +9,24 @@ from typing import Any
 from .client import JsonDict
 
 POD_IP = "127.0.0.1"
+EPOCH = "1970-01-01T00:00:00Z"
+"""``startedAt`` of a container whose process never started (``StartError``), as kubelets write."""
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def go_duration(seconds: int) -> str:
+    """A whole number of seconds as Go's ``time.Duration`` prints it: ``40s``, ``1m20s``,
+    ``5m0s`` (the kubelet's ``back-off 5m0s restarting failed container=…``)."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
 
 
 @dataclass
@@ -39,10 +53,11 @@ class ContainerState:
         self.started, self.ready, self.ever_ran = started, False, True
 
     def terminated(self, exit_code: int, reason: str, message: str = "") -> JsonDict:
+        started = (self.state.get("running") or {}).get("startedAt", now())
         info: JsonDict = {
             "exitCode": exit_code,
             "reason": reason,
-            "startedAt": (self.state.get("running") or {}).get("startedAt", now()),
+            "startedAt": EPOCH if reason == "StartError" else started,
             "finishedAt": now(),
             "containerID": self.container_id,
         }
@@ -145,7 +160,10 @@ class PodView:
         if self.scheduled:
             unready = [c.name for c in self.containers if not c.ready]
             terminal = phase in ("Succeeded", "Failed")
-            reason = "PodCompleted" if terminal else "ContainersNotReady" if unready else ""
+            # Kubelets write PodFailed on a Failed pod's Ready conditions, PodCompleted on a
+            # Succeeded one's.
+            ended = "PodFailed" if phase == "Failed" else "PodCompleted"
+            reason = ended if terminal else "ContainersNotReady" if unready else ""
             message = (
                 ""
                 if terminal or not unready
@@ -162,6 +180,8 @@ class PodView:
                 ),
                 _condition("ContainersReady", not unready, reason, message),
                 _condition("Ready", not unready, reason, message),
+                # Since 1.29: True once the pod's sandbox runs, False again when it is terminal.
+                _condition("PodReadyToStartContainers", not terminal),
             ]
             status.update(
                 hostIP=POD_IP,

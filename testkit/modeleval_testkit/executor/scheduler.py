@@ -10,6 +10,9 @@ from decimal import Decimal
 from .client import JsonDict
 from .resources import pod_requests
 
+PREEMPTION = "preemption: 0/1 nodes are available: "
+"""The second sentence real schedulers add when preempting other pods would not help."""
+
 
 class Node:
     """Capacity for extended resources (GPUs) and the pods bound to it."""
@@ -26,7 +29,10 @@ class Node:
         spec = pod.get("spec") or {}
         selector = spec.get("nodeSelector") or {}
         if any(self.labels.get(k) != v for k, v in selector.items()):
-            return "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+            return (
+                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "
+                f"{PREEMPTION}1 Preemption is not helpful for scheduling."
+            )
         wanted = pod_requests(spec, self._resources_of(spec))
         short = [
             name
@@ -35,7 +41,8 @@ class Node:
         ]
         if short:
             details = ", ".join(f"1 Insufficient {name}" for name in short)
-            return f"0/1 nodes are available: {details}."
+            victims = "1 No preemption victims found for incoming pod."
+            return f"0/1 nodes are available: {details}. {PREEMPTION}{victims}"
         return ""
 
     def bind(self, uid: str, pod: JsonDict) -> None:

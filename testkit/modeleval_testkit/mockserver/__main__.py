@@ -21,6 +21,9 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--model", default="mock-model", help="model id served")
+    p.add_argument(
+        "--pinned", action="store_true", help="answer 400 to requests for any other model"
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="fixed latency per request")
     p.add_argument("--ttft-ms", type=float, default=0.0, help="streaming: time to first token")
     p.add_argument("--itl-ms", type=float, default=0.0, help="streaming: inter-token delay")
@@ -75,6 +78,7 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         host=a.host,
         port=a.port,
         model=a.model,
+        pinned=a.pinned,
         latency_s=a.latency_ms / 1000,
         ttft_s=a.ttft_ms / 1000,
         itl_s=a.itl_ms / 1000,

@@ -75,6 +75,9 @@ class _Handlers:
     async def _infer(
         self, request: web.Request, body: dict[str, Any], prompt: str, user: str | None, chat: bool
     ) -> web.StreamResponse:
+        asked = body.get("model")
+        if self.settings.pinned and asked is not None and asked != self.settings.model:
+            return _error(400, f"Server is pinned to {self.settings.model}; got {asked!r}")
         stats = self.stats
         key = request.headers.get(self.settings.item_header) or (
             user if user is not None else prompt

@@ -50,6 +50,9 @@ class MockSettings:
     """0 picks a free port (read it back from ``MockModelServer.port``)."""
     model: str = "mock-model"
     """Model id listed by ``GET /v1/models``."""
+    pinned: bool = False
+    """Answer 400 to a request naming any other model (as ``transformers serve`` and a vLLM
+    serving one model do); requests without ``model`` are served."""
     latency_s: float = 0.0
     """Fixed time each non-streaming request takes while holding a capacity slot."""
     ttft_s: float = 0.0

@@ -58,7 +58,7 @@ def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
 @pytest.mark.parametrize("values", [[], NON_DEFAULT], ids=["defaults", "non-default"])
 def test_every_builtin_object_is_valid_kubernetes(kube_tools: KubeTools, values: list[str]) -> None:
     objects = kube_tools.helm_template(*values)
-    builtin = [obj for obj in objects if obj["kind"] != "ServiceMonitor"]
+    builtin = [obj for obj in objects if obj["kind"] not in ("ServiceMonitor", "PodMonitor")]
     assert len(builtin) >= 8
     for obj in builtin:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
@@ -142,6 +142,7 @@ def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
         "MODELEVAL_RUNNER_MEMORY": "512Mi",
         "MODELEVAL_RUNNER_CPU_LIMIT": "2",
         "MODELEVAL_RUNNER_MEMORY_LIMIT": "2Gi",
+        "MODELEVAL_RUNNER_METRICS_PORT": "9090",
         "MODELEVAL_RESULTS_STORAGE_CLASS": "",
         "MODELEVAL_RESULTS_SIZE": "1Gi",
     }
@@ -269,3 +270,25 @@ def test_old_clusters_are_refused(kube_tools: KubeTools) -> None:
     )
     assert result.returncode != 0
     assert "kubeVersion" in result.stderr or "incompatible" in result.stderr
+
+
+def test_runner_metrics_port_and_pod_monitor(kube_tools: KubeTools) -> None:
+    assert not of_kind(kube_tools.helm_template(), "PodMonitor")
+    objects = kube_tools.helm_template(
+        "--set", "runner.metrics.podMonitor.enabled=true", "--set", "runner.metrics.port=9400",
+        "--set", "runner.metrics.podMonitor.labels.release=prom",
+    )  # fmt: skip
+    assert env_of(objects)["MODELEVAL_RUNNER_METRICS_PORT"] == "9400"
+    monitor = one(objects, "PodMonitor", "modeleval-operator-runners")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["namespaceSelector"] == {"any": True}
+    assert monitor["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/managed-by": "modeleval-operator",
+        "app.kubernetes.io/component": "runner",
+    }
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+    off = kube_tools.helm_template(
+        "--set", "runner.metrics.enabled=false", "--set", "runner.metrics.podMonitor.enabled=true"
+    )  # fmt: skip
+    assert env_of(off)["MODELEVAL_RUNNER_METRICS_PORT"] == "0"
+    assert not of_kind(off, "PodMonitor")

@@ -387,3 +387,62 @@ def test_a_job_deleted_by_hand_is_recreated_only_after_its_pod_is_gone(api: Any)
     again = reconcile("default", "by-hand")
     assert again is not None and again.create == Phase.INFER
     assert job_names("by-hand") == ["by-hand-infer"]
+
+
+def finish_both_phases(api: Any, name: str, failures: list[dict[str, Any]]) -> None:
+    """Inference and scoring complete; the scoring Job wrote ``scores.failures`` first."""
+    done = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+    reconcile("default", name)
+    set_job_status(f"{name}-infer", done)
+    reconcile("default", name)
+    CustomObjectsApi(kube.api_client()).patch_namespaced_custom_object_status(
+        "modeleval.io", "v1alpha1", "default", "evaltasks", name,
+        {"status": {"totalScore": None, "scores": {"failures": failures}}},
+    )  # fmt: skip
+    set_job_status(f"{name}-score", done)
+    reconcile("default", name)
+
+
+def judge_failures(failed: int, total: int, ratio: float) -> dict[str, Any]:
+    return {
+        "metric": "judge", "total": total, "failed": failed, "maxErrorRatio": ratio,
+        "overBudget": failed > ratio * total, "cause": "the judge's reply is empty",
+        "causeItems": failed,
+    }  # fmt: skip
+
+
+def test_judge_items_over_the_budget_fail_the_task(api: Any) -> None:
+    create_task(api, "judged-badly", scoring={"modes": ["model"], "judge": JUDGE})
+    finish_both_phases(api, "judged-badly", [judge_failures(16, 16, 0.1)])
+    status = task_status(api, "judged-badly")
+    message = (
+        "scoring failed: too many failed items: judge failed on 16 of 16 items (100.0%, "
+        "allowed 10.0%), most common cause (16 items): the judge's reply is empty"
+    )
+    assert (status["state"], status["message"]) == ("Failed", message)
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Failed"]["reason"] == "MetricFailed"
+    assert conditions["Degraded"]["status"] == "False"
+    assert ("Warning", "MetricFailed", message) in task_events("judged-badly")
+
+
+def test_judge_items_failed_within_the_budget_mark_the_task_degraded(api: Any) -> None:
+    create_task(api, "judged-mostly", scoring={"modes": ["model"], "judge": JUDGE})
+    finish_both_phases(api, "judged-mostly", [judge_failures(2, 20, 0.15)])
+    detail = (
+        "judge failed on 2 of 20 items (10.0%, allowed 15.0%), most common cause (2 items): "
+        "the judge's reply is empty"
+    )
+    status = task_status(api, "judged-mostly")
+    assert status["state"] == "Succeeded"
+    assert status["message"] == f"evaluation finished with failed items: {detail}"
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert (degraded["status"], degraded["reason"], degraded["message"]) == (
+        "True", "ItemsFailed", detail)  # fmt: skip
+    events = task_events("judged-mostly")
+    assert events.count(("Warning", "Degraded", detail)) == 1
+    reconcile("default", "judged-mostly")  # finished: no second Event
+    assert task_events("judged-mostly").count(("Warning", "Degraded", detail)) == 1
+
+
+JUDGE = {"endpoint": {"url": "http://judge:8000/v1", "model": "judge"}}

@@ -206,3 +206,27 @@ async def test_perf_phase_from_a_task_file_with_synthetic_prompts(tmp_path: Path
     assert (level["parallel"], level["requests"], level["succeeded"]) == (2, 4, 4)
     assert level["outputTokensPerSecond"] > 0
     assert all(len(p.split()) == 30 for p in prompts)
+
+
+async def test_without_streaming_only_end_to_end_latency_is_measured(tmp_path: Path) -> None:
+    """performance.stream: false sends plain requests: no TTFT or inter-token latency."""
+    server = await MockModelServer(ttft_s=0.02, itl_s=0.002, output_tokens=5).start()
+    sink = RecordingSink()
+    try:
+        settings = PerfSettings(levels=(2,), requests_per_level=4, stream=False)
+        config = RunConfig(
+            task_name="p", namespace="ns", models=(model(server.url),), dataset=None,
+            settings=RunSettings(results_dir=tmp_path), performance=settings,
+        )  # fmt: skip
+        code = await run_performance(
+            config, [Item(id="0", input="hi")], sink=sink, stop=asyncio.Event()
+        )
+    finally:
+        await server.stop()
+    assert code == 0
+    (level,) = sink.patches[-1]["performance"]["levels"]
+    assert (level["requests"], level["succeeded"]) == (4, 4)
+    assert level["ttftMs"] is None and level["interTokenLatencyMs"] is None
+    # The whole answer comes at once: at least the first-token delay plus the token gaps.
+    assert level["latencyMs"]["p50"] >= 20
+    assert level["outputTokensPerSecond"] > 0

@@ -12,6 +12,7 @@ import pytest
 from modeleval.scoring import JudgeHTTPError, OpenAIJudge, ScoringConfig, score_results
 from modeleval.scoring.config import JudgeConfig
 from modeleval.scoring.judge import fill_prompt
+from modeleval.scoring.verdicts import CAUSE_NO_SCORE
 from modeleval_testkit.mockserver import FaultKind, FaultSettings, MockModelServer
 from tests.support.judges import RULES
 
@@ -107,8 +108,15 @@ async def test_judge_and_gsb_over_http(judge_server: MockModelServer, tmp_path: 
     # 7: neither has q=5 → [[C]] → Same.
     assert summary.gsb is not None
     assert (summary.gsb["good"], summary.gsb["same"], summary.gsb["bad"]) == (3, 3, 1)
-    assert summary.gsb["failed"] == 0
+    assert summary.gsb["failed"] == 0 and summary.gsb["flipped"] == 1  # item 5
     assert summary.gsb["net"] == pytest.approx((3 - 1) / 7)
+    # Items 6 (HTTP 500) and 7 (no score) failed their judge call: 2 of 14 answers, over the
+    # default 10% budget, so the task gets no totalScore.
+    assert summary.failures[0] == {
+        "metric": "judge", "total": 14, "failed": 2, "maxErrorRatio": 0.1,
+        "overBudget": True, "cause": "HTTP 500 from the judge", "causeItems": 1,
+    }  # fmt: skip
+    assert summary.failures[1]["failed"] == 0 and summary.total_score is None
 
     stats = judge_server.stats()
     flaky = [p for p in stats.by_prompt if "Answer A]\nbase 2 q=3\n" in p]
@@ -125,10 +133,11 @@ async def test_judge_and_gsb_over_http(judge_server: MockModelServer, tmp_path: 
     cand6 = lines["6"]["models"]["cand"]["judge"]
     assert cand6["score"] is None and "HTTP 500" in cand6["error"]
     cand7 = lines["7"]["models"]["cand"]["judge"]
-    assert cand7["score"] is None and "no score in judge reply" in cand7["error"]
+    assert cand7["score"] is None and cand7["cause"] == CAUSE_NO_SCORE
+    assert "I refuse to score this." in cand7["error"]
     assert lines["1"]["models"]["cand"]["judge"] == {
         "score": 5.0,
-        "reason": "评分：5/5 理由：q is 5",
+        "reason": "理由：q is 5\n评分：5/5",
         "error": None,
     }
     # Candidate judge mean over the 5 scored items: 5, 5, 1, 5, 5 → 21/25.

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from modeleval.api import EvalTaskStatus, ScoringSpec, SecretKeySelector, secret_env_name
+from modeleval.runner import score as score_phase
 from modeleval.runner.score import main, run_score_phase
 from modeleval.scoring import ScoringConfig
+from modeleval.scoring.verdicts import CAUSE_ECHO
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.judges import RULES
 
@@ -150,3 +152,58 @@ def test_main_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     task_file.write_text(json.dumps(judged), encoding="utf-8")
     assert main() == 1  # judge mode without any judge endpoint
     assert "no judge client" in term.read_text("utf-8")
+
+
+async def test_a_judge_that_repeats_the_prompt_fails_every_judged_item(tmp_path: Path) -> None:
+    """The issue's case at the runner: the mock server answers by echoing the prompt. Every
+    judge and GSB item fails with the echo as cause, both metrics are over budget, and the
+    status says so (the phase itself exits 0: the operator fails the task)."""
+    write_predictions(tmp_path, ROWS)
+    scoring = {"modes": ["rule", "model"], "pairwise": {"enabled": True}}
+    sink = RecordingSink()
+    env = {secret_env_name(SecretKeySelector.model_validate(SECRET)): "s3cr3t"}
+    echo = await MockModelServer().start()  # no rules: every reply is the prompt itself
+    try:
+        summary = await run_score_phase(task(echo.url, scoring), tmp_path, env=env, sink=sink)
+    finally:
+        await echo.stop()
+    judge, gsb = summary.failures
+    assert (judge["metric"], judge["failed"], judge["total"]) == ("judge", 4, 4)
+    assert (gsb["metric"], gsb["failed"], gsb["total"]) == ("gsb", 2, 2)
+    assert judge["cause"] == gsb["cause"] == CAUSE_ECHO
+    assert judge["overBudget"] and gsb["overBudget"]
+    assert summary.gsb is not None
+    assert (summary.gsb["good"], summary.gsb["same"], summary.gsb["bad"]) == (0, 0, 0)
+    status = EvalTaskStatus.model_validate(sink.patches[-1])
+    assert status.total_score is None
+    assert status.scores is not None and status.scores.failures is not None
+    assert [(f.metric, f.failed, f.total, f.over_budget) for f in status.scores.failures] == [
+        ("judge", 4, 4, True),
+        ("gsb", 2, 2, True),
+    ]
+    assert status.gsb is not None and status.gsb.failed == 2 and status.gsb.flipped == 0
+
+
+class FlakySink(RecordingSink):
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def patch_status(self, patch: dict[str, Any]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("HTTP 503")
+        await super().patch_status(patch)
+
+
+async def test_the_final_status_patch_is_retried_and_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(score_phase, "FINAL_PATCH_DELAYS_S", (0.0, 0.0, 0.0))
+    write_predictions(tmp_path, ROWS)
+    spec = task(None, {"modes": ["rule"]})
+    flaky = FlakySink(failures=3)
+    await run_score_phase(spec, tmp_path, env={}, sink=flaky)
+    assert "scores" in flaky.patches[-1]  # the fourth attempt got through
+    with pytest.raises(score_phase.StatusNotWritten, match="HTTP 503"):
+        await run_score_phase(spec, tmp_path, env={}, sink=FlakySink(failures=4))

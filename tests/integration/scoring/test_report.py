@@ -28,7 +28,7 @@ async def report_dir(tmp_path: Path) -> Path:
         {
             "evalMode": "rule,model,manual",
             "baseline": "base",
-            "autoModelEvalConfig": FAST_JUDGE,
+            "autoModelEvalConfig": {**FAST_JUDGE, "client": {"maxErrorRatio": 0.2}},
             "manualEvalConfig": {"evalDimension": [{"dimension": "流畅度"}]},
             "worstItems": 5,
         }
@@ -50,6 +50,22 @@ def test_report_content_is_escaped_and_complete(report_dir: Path) -> None:
     assert "https://" not in html
     assert "流畅度" in html and "satisfaction" in html
     assert html.count('id="worst-items"') == 1
+    # Failed items per judged metric (item 9's judge calls fail), and the GSB flips.
+    assert '<table id="failures">' in html and 'id="over-budget"' not in html
+    assert "judge call failed: ConnectionError (1)" in html
+    assert f'<td class="num">{summary["gsb"]["flipped"]}</td>' in html
+
+
+async def test_report_says_which_metric_is_over_budget(tmp_path: Path) -> None:
+    config = ScoringConfig.model_validate(
+        {"evalMode": "rule,model", "baseline": "base", "autoModelEvalConfig": FAST_JUDGE}
+    )
+    judge = ScriptedJudge(fail={"FAIL9": 10_000})  # 1 of 9 pairs: 11% > 10%
+    summary = await score_results(config, gsb_predictions(), tmp_path, judge)
+    html = (tmp_path / "report.html").read_text("utf-8")
+    assert [f["metric"] for f in summary.over_budget] == ["gsb"]
+    assert "Over the error budget: gsb. The task failed" in html
+    assert 'id="total-score">—<' in html
 
 
 @needs_chromium

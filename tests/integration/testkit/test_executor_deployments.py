@@ -242,7 +242,9 @@ def test_unpullable_image_and_missing_gpus_keep_pods_pending(
 
     scheduled = cluster.wait_for(unschedulable, what="PodScheduled condition")
     assert scheduled["status"] == "False" and scheduled["reason"] == "Unschedulable"
-    assert scheduled["message"] == "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+    assert scheduled["message"].startswith(
+        "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: "
+    )
     events = api.get(f"/api/v1/namespaces/{ns}/events")["items"]  # type: ignore[index]
     assert any(
         e["reason"] == "FailedScheduling"

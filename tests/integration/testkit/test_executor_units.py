@@ -1,4 +1,5 @@
-"""Pure parts of the executor: quantities, names, variable expansion, path and URL rewriting."""
+"""Pure parts of the executor: quantities, names, variable expansion, path and URL rewriting,
+pod status as real kubelets write it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import pytest
 
 from modeleval_testkit.executor.controllers import template_hash
 from modeleval_testkit.executor.launch import _served_model, expand_vars, path_rewriter
-from modeleval_testkit.executor.podstatus import qos_class
+from modeleval_testkit.executor.podstatus import (
+    ContainerState,
+    PodView,
+    go_duration,
+    qos_class,
+)
 from modeleval_testkit.executor.resources import parse_quantity, pod_requests
 from modeleval_testkit.executor.scheduler import Node
 from modeleval_testkit.executor.services import SERVICE_URL
@@ -47,15 +53,18 @@ def test_node_fits_gpus_and_node_selector() -> None:
     two = {"spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": "2"}}}]}}
     assert node.unschedulable_reason(two) == ""
     node.bind("a", two)
-    assert (
-        node.unschedulable_reason(two) == "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+    assert node.unschedulable_reason(two).startswith(
+        "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes"
     )
     node.release("a")
     assert node.unschedulable_reason(two) == ""
     other = {"spec": {"containers": [{}], "nodeSelector": {"gpu": "a100"}}}
     assert "didn't match Pod's node affinity/selector" in node.unschedulable_reason(other)
     amd = {"spec": {"containers": [{"resources": {"limits": {"amd.com/gpu": "1"}}}]}}
-    assert node.unschedulable_reason(amd) == "0/1 nodes are available: 1 Insufficient amd.com/gpu."
+    assert node.unschedulable_reason(amd) == (
+        "0/1 nodes are available: 1 Insufficient amd.com/gpu. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+    )
 
 
 def test_template_hash_is_stable_and_changes_with_the_template() -> None:
@@ -120,3 +129,28 @@ def test_qos_class() -> None:
     burstable = {"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi"}}
     assert qos_class({"containers": [{"resources": burstable}]}) == "Burstable"
     assert qos_class({"containers": [{}]}) == "BestEffort"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(10, "10s"), (80, "1m20s"), (300, "5m0s"), (3661, "1h1m1s")]
+)
+def test_back_off_delays_read_as_go_durations(seconds: int, text: str) -> None:
+    assert go_duration(seconds) == text
+
+
+def test_a_failed_pod_reads_as_a_real_kubelet_writes_it() -> None:
+    container = ContainerState("runner", "runner:1")
+    container.ever_ran = True
+    start = container.terminated(128, "StartError", "exec: no such file")
+    assert start["startedAt"] == "1970-01-01T00:00:00Z"  # the process never ran
+    view = PodView([container], "Never", scheduled=True, initialized=True, start_time="t")
+    status = view.render()
+    assert status["phase"] == "Failed"
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Ready"]["reason"] == conditions["ContainersReady"]["reason"] == "PodFailed"
+    assert conditions["PodReadyToStartContainers"]["status"] == "False"
+    done = ContainerState("runner", "runner:1")
+    done.running("local://1", started=True)
+    done.terminated(0, "Completed")
+    finished = PodView([done], "Never", scheduled=True, initialized=True).render()
+    assert {c["type"]: c.get("reason") for c in finished["conditions"]}["Ready"] == "PodCompleted"

@@ -16,8 +16,18 @@ from tests.support.paths import REPO, load_crds
 # Where unknown fields are kept on purpose: vendor pass-through parameters and a core/v1
 # Affinity copied verbatim to the pods.
 DELIBERATELY_FREE_FORM = {
-    "EvalTask": {".spec.models[].params.extra", ".spec.inference.params.extra"},
-    "ModelEvalServiceGroup": {".spec.placement.affinity", ".spec.evaluation.params.extra"},
+    "EvalTask": {
+        ".spec.models[].params.extra",
+        ".spec.inference.params.extra",
+        # inline rows keep their other columns: prompt {column}s, an existing set's output
+        ".spec.dataset.inline[]",
+        ".spec.existingResults[].source.inline[]",
+    },
+    "ModelEvalServiceGroup": {
+        ".spec.placement.affinity",
+        ".spec.evaluation.params.extra",
+        ".spec.evaluation.datasets[].inline[]",
+    },
 }
 
 

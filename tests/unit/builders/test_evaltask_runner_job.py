@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -179,14 +180,83 @@ def test_hardened_pod_and_container() -> None:
 def test_image_and_resources_from_settings_then_spec() -> None:
     default = container(build_job(make_task(), "infer", SETTINGS))
     assert default["image"] == "registry.local/runner:1"
+    # No CPU limit unless the operator sets one; the memory limit is the request.
     assert default["resources"] == {
         "requests": {"cpu": "500m", "memory": "2Gi"},
-        "limits": {"cpu": "500m", "memory": "2Gi"},
+        "limits": {"memory": "2Gi"},
     }
+    assert "imagePullPolicy" not in default
     task = make_task(runner={"image": "mine:2", "cpu": 2, "memory": "8Gi"})
     custom = container(build_job(task, "infer", SETTINGS))
     assert custom["image"] == "mine:2"
-    assert custom["resources"]["limits"] == {"cpu": "2", "memory": "8Gi"}
+    assert custom["resources"] == {
+        "requests": {"cpu": "2", "memory": "8Gi"},
+        "limits": {"memory": "8Gi"},
+    }
+
+
+def test_operator_settings_reach_the_runner_pod() -> None:
+    """MODELEVAL_RUNNER_CPU_LIMIT, _MEMORY_LIMIT, _IMAGE_PULL_POLICY, _IMAGE_PULL_SECRETS."""
+    settings = replace(
+        SETTINGS,
+        runner_cpu_limit="4",
+        runner_memory_limit="16Gi",
+        runner_image_pull_policy="Always",
+        runner_image_pull_secrets=("regcred", "mirror"),
+    )
+    job = build_job(make_task(), "score", settings)
+    runner = container(job)
+    assert runner["resources"]["limits"] == {"cpu": "4", "memory": "16Gi"}
+    assert runner["resources"]["requests"] == {"cpu": "500m", "memory": "2Gi"}
+    assert runner["imagePullPolicy"] == "Always"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}]
+    assert (
+        "imagePullSecrets"
+        not in build_job(make_task(), "score", SETTINGS)["spec"]["template"]["spec"]
+    )
+
+
+def test_operator_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELEVAL_RUNNER_CPU_LIMIT", "3")
+    monkeypatch.setenv("MODELEVAL_RUNNER_MEMORY_LIMIT", "12Gi")
+    monkeypatch.setenv("MODELEVAL_RUNNER_IMAGE_PULL_POLICY", "IfNotPresent")
+    monkeypatch.setenv("MODELEVAL_RUNNER_IMAGE_PULL_SECRETS", "a, b,,")
+    read = OperatorSettings()
+    assert (read.runner_cpu_limit, read.runner_memory_limit) == ("3", "12Gi")
+    assert read.runner_image_pull_policy == "IfNotPresent"
+    assert read.runner_image_pull_secrets == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("source", "volume", "file"),
+    [
+        ({"configMap": {"name": "zh-stop", "key": "words.txt"}},
+         {"configMap": {"name": "zh-stop"}}, "/mnt/stopwords/words.txt"),
+        ({"pvc": {"claimName": "shared", "path": "/lists/zh.txt"}},
+         {"persistentVolumeClaim": {"claimName": "shared", "readOnly": True}},
+         "/mnt/stopwords/lists/zh.txt"),
+    ],
+)  # fmt: skip
+def test_stop_words_from_is_mounted_and_named(
+    source: dict[str, Any], volume: dict[str, Any], file: str
+) -> None:
+    scoring = {"modes": ["rule"], "rule": {"stopWordsFrom": source}}
+    job = build_job(make_task(scoring=scoring), "score", SETTINGS)
+    pod = job["spec"]["template"]["spec"]
+    volumes = {v["name"]: {k: x for k, x in v.items() if k != "name"} for v in pod["volumes"]}
+    assert volumes["stopwords"] == volume
+    runner = container(job)
+    mounts = {m["name"]: m for m in runner["volumeMounts"]}
+    assert mounts["stopwords"] == {
+        "name": "stopwords",
+        "mountPath": "/mnt/stopwords",
+        "readOnly": True,
+    }
+    env = {e["name"]: e.get("value") for e in runner["env"]}
+    assert env["MODELEVAL_STOPWORDS_FILE"] == file
+    plain = container(build_job(make_task(), "score", SETTINGS))
+    assert "MODELEVAL_STOPWORDS_FILE" not in {e["name"] for e in plain["env"]}
 
 
 def test_kueue_queue_creates_the_job_suspended_with_the_queue_label() -> None:
@@ -263,3 +333,50 @@ def test_every_built_object_validates_against_the_kubernetes_schemas() -> None:
     ]
     for obj in objects:
         kubernetes_validate.validate(obj, "1.32.0", strict=True)
+
+
+def test_existing_result_sets_on_configmaps_and_pvcs_are_mounted() -> None:
+    spec: dict[str, Any] = {
+        "existingResults": [
+            {"name": "a", "source": {"configMap": {"name": "runs", "key": "a.jsonl"}}},
+            {"name": "b", "source": {"pvc": {"claimName": "archive", "path": "b.jsonl"}}},
+            {"name": "c", "source": {"url": "https://example.com/c.jsonl"}},
+        ],
+        "scoring": {"modes": ["rule"]},
+    }
+    task = EvalTask.model_validate({"metadata": {"name": "t", "namespace": "ns"}, "spec": spec})
+    job = build_job(task, "score", SETTINGS)
+    pod = job["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["existing-0"]["configMap"] == {"name": "runs"}
+    assert volumes["existing-1"]["persistentVolumeClaim"] == {
+        "claimName": "archive",
+        "readOnly": True,
+    }
+    assert "existing-2" not in volumes
+    mounts = {m["name"]: m for m in container(job)["volumeMounts"]}
+    assert mounts["existing-0"]["mountPath"] == "/mnt/existing/0"
+    assert mounts["existing-1"] == {
+        "name": "existing-1",
+        "mountPath": "/mnt/existing/1",
+        "readOnly": True,
+    }
+
+
+def test_runner_metrics_port_setting() -> None:
+    """MODELEVAL_RUNNER_METRICS_PORT: the runner serves /metrics there, the pod says so."""
+    job = build_job(make_task(), "infer", replace(SETTINGS, runner_metrics_port=9400))
+    runner = container(job)
+    env = {e["name"]: e.get("value") for e in runner["env"]}
+    assert env["MODELEVAL_METRICS_PORT"] == "9400"
+    assert runner["ports"] == [{"name": "metrics", "containerPort": 9400, "protocol": "TCP"}]
+    annotations = job["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9400",
+        "prometheus.io/path": "/metrics",
+    }
+    plain = build_job(make_task(), "infer", SETTINGS)
+    assert "ports" not in container(plain)
+    assert "MODELEVAL_METRICS_PORT" not in {e["name"] for e in container(plain)["env"]}
+    assert "annotations" not in plain["spec"]["template"]["metadata"]

@@ -95,3 +95,17 @@ def test_stop_while_waiting_then_resume_waits_again() -> None:
 def test_without_a_console_pending_false_still_means_succeeded() -> None:
     decision = next_step(obs(phases=(Phase.INFER,), manual_pending=False))
     assert decision.state == S.SUCCEEDED
+
+
+def test_a_judged_metric_over_budget_fails_before_anyone_annotates() -> None:
+    from modeleval.reconcile.evaltask_scores import MetricFailuresView
+
+    over = MetricFailuresView("judge", failed=9, total=10, max_error_ratio=0.1, over_budget=True)
+    jobs = {Phase.INFER: INFER_DONE, Phase.SCORE: JobView("t-score", complete=True)}
+    phases = (Phase.INFER, Phase.SCORE, Phase.MANUAL)
+    decision = next_step(obs(phases=phases, jobs=jobs, score_failures=(over,)))
+    assert decision.state == S.FAILED and decision.reason == "MetricFailed"
+    within = MetricFailuresView("judge", failed=1, total=10, max_error_ratio=0.5, over_budget=False)
+    waiting = next_step(obs(phases=phases, jobs=jobs, score_failures=(within,)))
+    assert waiting.state == S.RUNNING_WITH_MANUAL_BEGIN
+    assert waiting.degraded is not None  # the Degraded condition holds while people annotate

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from modeleval.api import TaskState
-from modeleval.reconcile.evaltask_state import Decision, GroupView, build_conditions, status_patch
+from modeleval.api import EvalTask, TaskState
+from modeleval.reconcile.evaltask_state import (
+    Decision,
+    GroupView,
+    Observed,
+    Phase,
+    build_conditions,
+    status_patch,
+)
+from modeleval.reconcile.evaltask_status import operator_keys
 
 S = TaskState
 READY = GroupView("g", phase="Running", url="http://g/v1")
@@ -24,7 +33,8 @@ def test_status_patch_of_the_first_transition() -> None:
     assert patch["startTime"] == NOW and patch["lastUpdateTime"] == NOW
     assert "endTime" not in patch and "percentage" not in patch
     conditions = {cond["type"]: cond for cond in patch["conditions"]}
-    assert set(conditions) == {"Running", "Succeeded", "Failed", "Suspended"}
+    assert set(conditions) == {"Running", "Succeeded", "Failed", "Suspended", "Degraded"}
+    assert conditions["Degraded"]["status"] == "False"
     assert conditions["Running"] == {
         "type": "Running",
         "status": "True",
@@ -98,3 +108,30 @@ def test_build_conditions_without_generation() -> None:
 def test_replace_keeps_views_frozen() -> None:
     view = replace(READY, phase="Degraded")
     assert not view.ready and READY.ready
+
+
+def keyed_task(owners: list[dict[str, Any]] | None = None) -> EvalTask:
+    metadata: dict[str, Any] = {"name": "llama-ceval", "namespace": "evals"}
+    if owners is not None:
+        metadata["ownerReferences"] = owners
+    return EvalTask.model_validate(
+        {
+            "metadata": metadata,
+            "spec": {
+                "models": [{"name": "m", "endpoint": {"url": "http://m/v1"}}],
+                "dataset": {"inline": [{"input": "x"}]},
+            },
+        }
+    )
+
+
+def test_status_names_the_group_that_created_the_task() -> None:
+    """status.serviceGroup (ZStack modelServiceGroupUuid) is the controlling group owner."""
+    decision = Decision(S.QUEUED, "JobCreated", "created")
+    observed = Observed(task="llama-ceval", state=None, phases=(Phase.INFER,))
+    group = {"apiVersion": "modeleval.io/v1alpha1", "kind": "ModelEvalServiceGroup",
+             "name": "llama", "uid": "u1", "controller": True}  # fmt: skip
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u2"}
+    assert operator_keys(keyed_task([other, group]), observed, decision)["serviceGroup"] == "llama"
+    assert "serviceGroup" not in operator_keys(keyed_task([other]), observed, decision)
+    assert "serviceGroup" not in operator_keys(keyed_task(), observed, decision)

@@ -100,3 +100,14 @@ def test_inline_source_with_limit() -> None:
 def test_exactly_one_source_is_required() -> None:
     with pytest.raises(DatasetError, match="exactly one"):
         load_dataset(DatasetSource())
+
+
+def test_system_column_and_row_position() -> None:
+    data = '{"q": "a", "sys": "be terse"}\n\n{"q": "b", "sys": ""}\n'
+    items = parse_items(
+        data, name="d.jsonl", fmt="jsonl", mapping=FieldMapping(input="q", system="sys")
+    )
+    assert [(i.system, i.where) for i in items] == [("be terse", "d.jsonl:1"), (None, "d.jsonl:3")]
+    with pytest.raises(DatasetError, match=r"d.jsonl:1: missing system field 'sys'"):
+        mapping = FieldMapping(system="sys")
+        parse_items('{"input": "a"}\n', name="d.jsonl", fmt="jsonl", mapping=mapping)

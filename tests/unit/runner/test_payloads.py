@@ -12,9 +12,26 @@ from modeleval.runner.payloads import (
 )
 
 
-def test_template_replaces_only_input_placeholder() -> None:
+def test_template_fills_columns_and_leaves_other_braces() -> None:
     template = PromptTemplate('Answer in JSON like {"a": 1} about {topic}: {input}. {input}!')
-    assert template.render("X") == 'Answer in JSON like {"a": 1} about {topic}: X. X!'
+    assert template.columns == {"topic"}
+    row = {"topic": "rivers", "input": "ignored: {input} is the item's input"}
+    assert template.render("X", row) == 'Answer in JSON like {"a": 1} about rivers: X. X!'
+
+
+def test_template_escapes_braces_and_formats_non_text_columns() -> None:
+    template = PromptTemplate("{{literal}} {{input}} {n} {tags} {gone}: {input}")
+    assert template.columns == {"n", "tags", "gone"}
+    row = {"n": 3, "tags": ["a", "中"], "gone": None}
+    assert template.render("Q", row) == '{literal} {input} 3 ["a", "中"] : Q'
+    assert template.missing({"n": 1}) == ["gone", "tags"]
+
+
+def test_input_only_templates_take_the_plain_path() -> None:
+    template = PromptTemplate("Q: {input} / {input}")
+    assert template.columns == frozenset()
+    assert template.render("x") == "Q: x / x"
+    assert PromptTemplate("{ctx} then ").render("x", {"ctx": "C"}) == "C then x"
 
 
 def test_template_without_placeholder_prefixes() -> None:

@@ -153,7 +153,9 @@ def test_inline_dataset_and_defaults(tmp_path: Path, write: Writer) -> None:
     assert config.dataset is not None
     assert config.dataset.inline == [{"id": "a", "input": "x", "target": "y", "topic": "t"}]
     (model,) = config.models
-    assert (model.model, model.client.parallel) == ("m", 8)
+    # endpoint.model unset: the runner asks the server (modeleval.runner.discovery).
+    assert (model.model, model.model_field) == ("", "spec.models[0].endpoint.model")
+    assert model.client.parallel == 8
     assert config.predictions_path(model) == tmp_path / "predictions" / "m.jsonl"
 
 
@@ -185,3 +187,30 @@ def test_unresolved_service_group_and_bad_files(tmp_path: Path, write: Writer) -
         load_run_config(tmp_path / "missing.json", results_dir=tmp_path, env={})
     with pytest.raises(TaskFileError, match="invalid EvalTask"):
         load_run_config(write(tmp_path, task({"models": []})), results_dir=tmp_path, env={})
+
+
+def test_performance_settings(tmp_path: Path, write: Writer) -> None:
+    spec = {
+        "type": "Performance",
+        "models": [{"name": "m", "endpoint": {"url": "http://h/v1"}}],
+        "dataset": {"inline": [{"input": "hi"}]},
+        "performance": {
+            "parallel": [1, 8],
+            "requestsPerLevel": 20,
+            "stream": False,
+            "syntheticInputTokens": 100,
+            "outputTokens": 16,
+            "latencyBudgetMs": 500,
+        },
+    }
+    perf = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={}).performance
+    assert perf is not None
+    assert (perf.levels, perf.requests_per_level, perf.stream) == ((1, 8), 20, False)
+    assert (perf.synthetic_input_tokens, perf.output_tokens, perf.latency_budget_ms) == (
+        100,
+        16,
+        500,
+    )
+    spec["performance"].pop("stream")  # type: ignore[attr-defined]
+    default = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={}).performance
+    assert default is not None and default.stream is True

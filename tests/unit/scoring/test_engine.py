@@ -10,16 +10,19 @@ import pytest
 
 from modeleval.scoring import ScoringConfig, ScoringConfigError, load_predictions_dir, score_results
 from modeleval.scoring.aggregate import DEFINITION
+from modeleval.scoring.verdicts import CAUSE_NO_SCORE, CAUSE_NO_VERDICT
 from tests.support.judges import FAST_JUDGE, ScriptedJudge, gsb_predictions, pred
 
 
-def config(**extra: Any) -> ScoringConfig:
+def config(max_error_ratio: float = 0.5, **extra: Any) -> ScoringConfig:
+    """Judge + GSB; a generous error budget unless a test is about the budget."""
     return ScoringConfig.model_validate(
         {
             "evalMode": "rule,model",
             "baseline": "base",
             "autoModelEvalConfig": {
                 "promptParam": {"metric": "质量", "steps": "比较", "maxScore": 5},
+                "client": {"maxErrorRatio": max_error_ratio},
                 **FAST_JUDGE,
             },
             **extra,
@@ -38,6 +41,7 @@ async def test_gsb_counts_swap_and_isolated_failures(tmp_path: Path) -> None:
         "same": 2,
         "bad": 2,
         "failed": 1,
+        "flipped": 1,  # item 8: the biased judge chose position A in both orders
         "net": 0.25,
     }
     # Every judged pair was seen in both orders.
@@ -57,7 +61,9 @@ async def test_gsb_counts_swap_and_isolated_failures(tmp_path: Path) -> None:
     assert by_id["9"]["models"]["base"]["judge"]["score"] == 1.0
     assert by_id["1"]["gsb"]["verdicts"] == {"candidateFirst": "A", "baselineFirst": "B"}
     assert by_id["1"]["gsb"]["result"] == "good"
-    assert by_id["8"]["gsb"]["result"] == "same"
+    assert by_id["8"]["gsb"]["result"] == "same" and by_id["8"]["gsb"]["flipped"] is True
+    assert by_id["9"]["gsb"]["cause"] == "judge call failed: ConnectionError"
+    assert by_id["9"]["models"]["cand"]["judge"]["cause"] == "judge call failed: ConnectionError"
     assert by_id["10"]["models"]["base"]["error"] == "inference failed: HTTP 500"
     assert by_id["10"]["gsb"]["result"] is None
 
@@ -68,6 +74,15 @@ async def test_gsb_counts_swap_and_isolated_failures(tmp_path: Path) -> None:
     base = summary.per_model["base"]
     assert base["counts"]["inferenceFailed"] == 1 and base["counts"]["scored"]["judge"] == 9
     assert summary.counts == {"items": 10, "models": 2, "judgeFailed": 1, "inferenceFailed": 1}
+    # Per judged metric: items judged (answers the models gave), failed, most common cause.
+    cause = "judge call failed: ConnectionError"
+    assert summary.failures == [
+        {"metric": "judge", "total": 19, "failed": 1, "maxErrorRatio": 0.5,
+         "overBudget": False, "cause": cause, "causeItems": 1},
+        {"metric": "gsb", "total": 9, "failed": 1, "maxErrorRatio": 0.5,
+         "overBudget": False, "cause": cause, "causeItems": 1},
+    ]  # fmt: skip
+    assert summary.total_score is not None
 
 
 async def test_gsb_only_counts_in_total_when_weighted(tmp_path: Path) -> None:
@@ -246,3 +261,98 @@ async def test_gsb_without_judge_mode_and_single_order(tmp_path: Path) -> None:
     assert summary.gsb is not None
     # One order per item: 1-4, 8, 9 Good; 5, 6 Bad; 7 (equal) Same; 10 has no baseline answer.
     assert (summary.gsb["good"], summary.gsb["same"], summary.gsb["bad"]) == (6, 1, 2)
+
+
+def judged_items(count: int, garbage: set[int]) -> dict[str, list[dict[str, Any]]]:
+    """``count`` items answered with quality 4; the judge talks garbage about those listed."""
+    return {
+        "m": [
+            pred(i, f"answer {i} q=4" + (" GARBAGE" if i in garbage else ""), target="x")
+            for i in range(count)
+        ]
+    }
+
+
+def judge_config(**judge: Any) -> ScoringConfig:
+    return ScoringConfig.model_validate(
+        {
+            "evalMode": "rule,model",
+            "autoRuleEvalConfig": {"scoreModes": ["accuracy"]},
+            "autoModelEvalConfig": {**FAST_JUDGE, **judge},
+        }
+    )
+
+
+async def test_a_judge_that_never_gives_a_verdict_leaves_no_total_score(tmp_path: Path) -> None:
+    """The issue's case: every judge reply is text without a verdict. The judge metric is over
+    the default budget (10%), so there is no totalScore made of the rule metrics alone."""
+    judge = ScriptedJudge(garbage="GARBAGE")
+    summary = await score_results(judge_config(), judged_items(16, set(range(16))), tmp_path, judge)
+    assert summary.failures == [
+        {"metric": "judge", "total": 16, "failed": 16, "maxErrorRatio": 0.1,
+         "overBudget": True, "cause": CAUSE_NO_SCORE, "causeItems": 16},
+    ]  # fmt: skip
+    assert summary.over_budget == summary.failures
+    assert summary.total_score is None
+    assert summary.per_model["m"]["totalScore"] is None
+    assert summary.metrics == {"accuracy": 0.0}  # what could be computed is still reported
+    written = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert written["failures"] == summary.failures and written["totalScore"] is None
+    patch = summary.status_patch()
+    assert patch["totalScore"] is None and patch["scores"]["failures"] == summary.failures
+
+
+@pytest.mark.parametrize(
+    ("max_error_ratio", "over_budget"),
+    [(0.05, True), (0.1, False), (0.15, False)],  # exactly at the ratio is allowed
+)
+async def test_two_of_twenty_failed_against_the_budget(
+    tmp_path: Path, max_error_ratio: float, over_budget: bool
+) -> None:
+    judge = ScriptedJudge(garbage="GARBAGE")
+    cfg = judge_config(client={"maxErrorRatio": max_error_ratio})
+    summary = await score_results(cfg, judged_items(20, {3, 11}), tmp_path, judge)
+    (failures,) = summary.failures
+    assert (failures["failed"], failures["total"], failures["overBudget"]) == (2, 20, over_budget)
+    assert (summary.total_score is None) == over_budget
+    if not over_budget:  # the failed items are left out of the judge mean only
+        assert summary.metrics["judge"] == pytest.approx(80.0)
+        assert summary.per_model["m"]["counts"]["scored"]["judge"] == 18
+
+
+def test_max_error_ratio_is_read_from_the_judge_client_settings() -> None:
+    spec = {"scoring": {"modes": ["model"], "judge": {"client": {"maxErrorRatio": 0.25}}}}
+    assert ScoringConfig.from_task_spec(spec).judge.max_error_ratio == 0.25
+    assert ScoringConfig.from_task_spec({"scoring": {}}).judge.max_error_ratio == 0.1
+
+
+async def test_gsb_counts_with_a_consistent_a_biased_a_tying_and_a_garbage_judge(
+    tmp_path: Path,
+) -> None:
+    """Exact G/S/B/failed/flipped for each kind of judge behaviour, one item each kind+."""
+    cand = [pred(i, f"cand {i} q=5") for i in range(3)]  # consistently better: Good
+    base = [pred(i, f"base {i} q=1") for i in range(3)]
+    cand += [pred(3, "cand 3 q=1")]  # consistently worse: Bad
+    base += [pred(3, "base 3 q=5")]
+    cand += [pred(i, f"cand {i} BIAS q=5") for i in (4, 5)]  # always [[A]]: Same, flipped
+    base += [pred(i, f"base {i} q=1") for i in (4, 5)]
+    cand += [pred(6, "cand 6 q=3")]  # [[C]] in both orders: Same, not flipped
+    base += [pred(6, "base 6 q=3")]
+    cand += [pred(7, "cand 7 GARBAGE q=5")]  # "the same, equally good", no label: failed
+    base += [pred(7, "base 7 q=1")]
+    judge = ScriptedJudge(position_bias="BIAS", garbage="GARBAGE")
+    cfg = config(evalMode="model", max_error_ratio=0.2)
+    summary = await score_results(cfg, {"cand": cand, "base": base}, tmp_path, judge)
+    assert summary.gsb is not None
+    gsb = {k: summary.gsb[k] for k in ("good", "same", "bad", "failed", "flipped")}
+    assert gsb == {"good": 3, "same": 3, "bad": 1, "failed": 1, "flipped": 2}
+    assert summary.gsb["net"] == pytest.approx((3 - 1) / 7)
+    assert summary.failures[-1]["metric"] == "gsb"
+    assert summary.failures[-1]["cause"] == CAUSE_NO_VERDICT
+    status = summary.status_patch()["gsb"]
+    assert (status["same"], status["flipped"], status["failed"]) == (3, 2, 1)
+
+
+async def test_rule_only_writes_empty_failures(tmp_path: Path) -> None:
+    summary = await score_results(ScoringConfig(), {"m": [pred(1, "x")]}, tmp_path)
+    assert summary.failures == [] and summary.status_patch()["scores"]["failures"] == []

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from modeleval.runner.client import error_kind
-from modeleval.runner.payloads import ApiFlavour
+from modeleval.runner.payloads import ApiFlavour, parse_answer
 
 
 @dataclass(slots=True)
@@ -88,6 +88,44 @@ async def stream_request(
         timing.error_kind = "bad_response"
     timing.input_tokens = int((usage or {}).get("prompt_tokens") or 0)
     timing.output_tokens = int((usage or {}).get("completion_tokens") or chunks)
+    return timing
+
+
+async def plain_request(
+    session: aiohttp.ClientSession,
+    url: str,
+    api: ApiFlavour,
+    body: dict[str, Any],
+    headers: dict[str, str],
+) -> RequestTiming:
+    """Send ``body`` without streaming (``performance.stream: false``) and time the whole
+    answer: end-to-end latency and usage only (no first token or gaps to see); never raises
+    for HTTP errors."""
+    timing = RequestTiming()
+    data = json.dumps(body, ensure_ascii=False).encode()
+    started = time.perf_counter()
+    try:
+        async with session.post(url, data=data, headers=headers) as resp:
+            raw = await resp.read()
+            if resp.status != 200:
+                timing.error = f"HTTP {resp.status}: {raw[:200].decode('utf-8', 'replace')}"
+                timing.error_kind = error_kind(resp.status)
+                return timing
+            text, tokens = parse_answer(api, json.loads(raw))
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        timing.error = f"{type(exc).__name__}: {exc}"
+        timing.error_kind = (
+            "timeout"
+            if isinstance(exc, TimeoutError)
+            else ("bad_response" if isinstance(exc, ValueError) else "connection")
+        )
+        return timing
+    timing.latency_s = time.perf_counter() - started
+    timing.ok = bool(text) or bool(tokens.get("completion"))
+    if not timing.ok:
+        timing.error, timing.error_kind = "empty answer", "bad_response"
+    timing.input_tokens = tokens.get("prompt", 0)
+    timing.output_tokens = tokens.get("completion", 0) or len(text.split())
     return timing
 
 

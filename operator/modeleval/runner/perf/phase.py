@@ -23,7 +23,7 @@ from modeleval.runner.config import ModelRun, PerfSettings, RunConfig
 from modeleval.runner.datasets import Item
 from modeleval.runner.exits import EXIT_OK, EXIT_STOPPED
 from modeleval.runner.payloads import build_body
-from modeleval.runner.perf.measure import RequestTiming, stream_request
+from modeleval.runner.perf.measure import RequestTiming, plain_request, stream_request
 from modeleval.runner.perf.stats import LevelStats, summarize_level
 from modeleval.runner.progress import ProgressReporter, ProgressTracker, StatusSink
 from modeleval.runner.telemetry import for_model
@@ -55,8 +55,10 @@ async def run_level(
     output_tokens: int | None,
     stop: asyncio.Event,
     tracker: ProgressTracker | None = None,
+    stream: bool = True,
 ) -> tuple[list[RequestTiming], float]:
-    """Run one level; returns the timings and the level's wall time."""
+    """Run one level; returns the timings and the level's wall time. ``stream=False`` sends
+    plain requests: end-to-end latency and throughput only."""
     params = dict(model.params)
     if output_tokens:
         params["max_tokens"] = output_tokens
@@ -91,9 +93,10 @@ async def run_level(
                 prompt=prompt,
                 system=model.prompt.system,
                 params=params,
-                stream=True,
+                stream=stream,
             )
-            timing = await stream_request(session, client.url, model.api, body, headers)
+            send = stream_request if stream else plain_request
+            timing = await send(session, client.url, model.api, body, headers)
             timings.append(timing)
             recorder.request(
                 timing.error_kind,
@@ -172,6 +175,7 @@ async def run_performance(
                     duration_s=settings.duration_s,
                     output_tokens=settings.output_tokens,
                     stop=stop,
+                    stream=settings.stream,
                     tracker=tracker,
                 )
                 level = summarize_level(parallel, timings, wall)
