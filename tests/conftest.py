@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import realparts
+
 TIERS = ("unit", "integration", "e2e")
 TESTS = Path(__file__).resolve().parent
 
@@ -63,3 +65,10 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Collect garbage after each test, so a socket or file a test leaks warns in that test
     (``filterwarnings = error``), not in whichever test runs when the collector comes by."""
     gc.collect()
+
+
+@pytest.fixture(scope="session")
+def project_image() -> realparts.BuiltImage:
+    """This checkout's image (scripts/build-image.sh), built once per session; skipped (failed
+    with MODELEVAL_REQUIRE_REAL_PARTS=1) when no container engine can be had."""
+    return realparts.project_image()

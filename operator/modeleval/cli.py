@@ -1,37 +1,72 @@
 """``modeleval``: the command line.
 
 modeleval crds [--apply]             print (or kubectl-apply) the CRDs
-modeleval validate -f FILE...        check resources against the API models
-modeleval run -f task.yaml [--out D] run an EvalTask locally against its endpoints
+modeleval validate -f FILE|DIR ...   check resources against the API models
+modeleval run -f FILE|DIR [--out D]  run EvalTasks locally against their endpoints
 modeleval demo                       the whole stack on this machine, samples to Succeeded
 modeleval results NAME [-n NS]       a finished task's scores from a cluster
 modeleval benchmarks list|mirror|verify   the benchmark catalogue; an air-gapped mirror
+modeleval console                    serve the web console (needs modeleval[console])
+modeleval annotations export|import  offline manual evaluation through the console (CSV)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from modeleval import __version__
 from modeleval import constants as c
 from modeleval.api import EvalTask, ModelEvalServiceGroup
-from modeleval.api.validation import error_lines
+from modeleval.api.intake import Document, IntakeError, read_documents
 
 MODELS: dict[str, Any] = {c.EVAL_TASK_KIND: EvalTask, c.SERVICE_GROUP_KIND: ModelEvalServiceGroup}
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+_CONTROL = dict.fromkeys(range(32), "?") | {127: "?"}
 
 
-def _documents(path: Path) -> list[dict[str, Any]]:
-    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+def shown(text: object) -> str:
+    """Text from a user's file as printed: control characters (escape sequences, CR, LF)
+    become ``?``, so a file can never rewrite the terminal or forge output lines."""
+    return str(text).translate(_CONTROL)
+
+
+def error(message: str) -> None:
+    print(f"error: {shown(message)}", file=sys.stderr)
+
+
+def problems(doc: Document, model: Any) -> list[str]:
+    """``FILE:LINE: field: problem`` for each way ``doc`` breaks ``model``; empty: valid."""
+    try:
+        model.model_validate(doc.body)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = ".".join(str(step) for step in loc)
+            where = f"{doc.source}:{doc.line_of(loc)}"
+            lines.append(
+                shown(f"{where}: {field}: {err['msg']}" if field else f"{where}: {err['msg']}")
+            )
+        return lines
+    return []
+
+
+def _read(args: argparse.Namespace) -> list[Document] | None:
+    try:
+        return read_documents(args.file, recursive=args.recursive)
+    except IntakeError as exc:
+        error(str(exc))
+        return None
 
 
 def cmd_crds(args: argparse.Namespace) -> int:
@@ -45,66 +80,116 @@ def cmd_crds(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    failed = 0
-    for path in args.file:
-        for doc in _documents(path):
-            model = MODELS.get(doc.get("kind", ""))
-            name = f"{path}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
-            if model is None:
-                continue
-            try:
-                model.model_validate(doc)
-            except ValidationError as exc:
+    docs = _read(args)
+    if docs is None:
+        return EXIT_INVALID
+    failed = checked = 0
+    for doc in docs:
+        where = shown(f"{doc.source}:{doc.line}: {doc.kind}/{doc.name or '(no name)'}")
+        model = MODELS.get(doc.kind)
+        api_version = str(doc.body.get("apiVersion") or "")
+        if model is None:
+            if api_version.startswith(f"{c.GROUP}/"):
                 failed += 1
-                print(f"{name}: invalid", file=sys.stderr)
-                for line in error_lines(exc):
-                    print(f"  {line}", file=sys.stderr)
+                known = ", ".join(MODELS)
+                print(f"{where}: unknown kind in {shown(api_version)} ({known})", file=sys.stderr)
             else:
-                print(f"{name}: valid")
-    return 1 if failed else 0
+                print(f"{where}: skipped (not a {c.GROUP} resource)")
+            continue
+        checked += 1
+        found = problems(doc, model)
+        if found:
+            failed += 1
+            print(f"{where}: invalid", file=sys.stderr)
+            for line in found:
+                print(f"  {line}", file=sys.stderr)
+        else:
+            print(f"{where}: valid")
+    if not checked and not failed:
+        error(f"no {' or '.join(MODELS)} in {', '.join(str(f) for f in args.file)}")
+        return EXIT_INVALID
+    return EXIT_INVALID if failed else 0
 
 
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    """``NAME=VALUE`` options as a dict; a value without ``=`` is a usage error."""
-    pairs = {}
-    for item in values or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value:
-            raise SystemExit(f"modeleval run: {option} takes NAME=VALUE, got {item!r}")
-        pairs[name] = value
-    return pairs
+def _urls(items: list[str] | None) -> dict[str, str] | None:
+    urls = {}
+    for item in items or []:
+        name, sep, url = item.partition("=")
+        if not sep or not name or not url:
+            error(f"--url {item}: expected MODEL=URL, e.g. --url qwen=http://127.0.0.1:8000/v1")
+            return None
+        urls[name] = url
+    return urls
+
+
+def _pvcs(items: list[str] | None) -> dict[str, Path] | None:
+    pvcs = {}
+    for item in items or []:
+        claim, sep, folder = item.partition("=")
+        if not sep or not claim or not folder:
+            error(f"--pvc {item}: expected CLAIM=DIR, e.g. --pvc datasets=/srv/data")
+            return None
+        pvcs[claim] = Path(folder)
+    return pvcs
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from modeleval.localrun import LocalObjects, LocalRunError, run_task_locally
+    from modeleval.localrun import LocalObjects, LocalRunError, LocalRunStopped, run_task_locally
+    from modeleval.redact import mask_streams
 
-    documents = [doc for path in args.file for doc in _documents(path)]
-    tasks = [doc for doc in documents if doc.get("kind") == c.EVAL_TASK_KIND]
-    if len(tasks) != 1:
-        where = ", ".join(str(p) for p in args.file)
-        print(f"{where}: expected exactly one EvalTask, found {len(tasks)}", file=sys.stderr)
-        return 2
-    urls = _pairs(args.url, "--url")
-    pvcs = {claim: Path(path) for claim, path in _pairs(args.pvc, "--pvc").items()}
-    objects = LocalObjects.from_documents(documents, pvc_dirs=pvcs)
-    try:
-        summary = run_task_locally(
-            tasks[0],
-            out_dir=args.out,
-            urls=urls,
-            progress=not args.quiet,
-            objects=objects,
-            dataset=args.dataset,
-        )
-    except LocalRunError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if "performance" in summary and not args.json:
-        print(performance_table(summary["performance"]))
-        if summary.get("report"):
-            print(f"report: {summary['report']}")
+    mask_streams()  # the Secret values exported for the run never reach the terminal
+    urls, pvcs = _urls(args.url), _pvcs(args.pvc)
+    docs = _read(args)
+    if docs is None or urls is None or pvcs is None:
+        return EXIT_USAGE
+    tasks = [doc for doc in docs if doc.kind == c.EVAL_TASK_KIND]
+    if not tasks:
+        error(f"no EvalTask in {', '.join(str(f) for f in args.file)}")
+        return EXIT_USAGE
+    for doc in tasks:
+        found = problems(doc, EvalTask)
+        if found:
+            print(shown(f"{doc.source}:{doc.line}: EvalTask/{doc.name}: invalid"), file=sys.stderr)
+            for line in found:
+                print(f"  {line}", file=sys.stderr)
+            return EXIT_INVALID
+    names = [doc.name or f"task-{index}" for index, doc in enumerate(tasks, start=1)]
+    if len(set(names)) != len(names):
+        error("several EvalTasks with the same name: give each its own metadata.name")
+        return EXIT_USAGE
+    # The other documents (ConfigMaps, Secrets) stand for what the cluster would hold.
+    objects = LocalObjects.from_documents([doc.body for doc in docs], pvc_dirs=pvcs)
+    summaries: dict[str, Any] = {}
+    for doc, name in zip(tasks, names, strict=True):
+        out = args.out if len(tasks) == 1 else args.out / name
+        try:
+            summaries[name] = run_task_locally(
+                doc.body,
+                out_dir=out,
+                urls=urls,
+                progress=not args.quiet,
+                objects=objects,
+                dataset=args.dataset,
+            )
+        except LocalRunStopped as exc:
+            error(str(exc))
+            return exc.exit_code
+        except LocalRunError as exc:
+            error(f"{name}: {exc}" if len(tasks) > 1 else str(exc))
+            return EXIT_INVALID
+        except KeyboardInterrupt:
+            error(f"interrupted; the answers finished so far are kept in {out}")
+            return 130
+    if not args.json and all("performance" in s for s in summaries.values()):
+        for name, summary in summaries.items():
+            if len(summaries) > 1:
+                print(f"{name}:")
+            print(performance_table(summary["performance"]))
+            if summary.get("report"):
+                print(f"report: {summary['report']}")
         return 0
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    result = next(iter(summaries.values())) if len(tasks) == 1 else summaries
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -162,7 +247,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise
         print(DEMO_NEEDS, file=sys.stderr)
         return 2
-    return run_demo(work_dir=args.work_dir, timeout=args.timeout, samples=args.samples)
+    return run_demo(
+        work_dir=args.work_dir,
+        timeout=args.timeout,
+        samples=args.samples,
+        console=args.console,
+        serve=args.serve,
+    )
 
 
 def cmd_results(args: argparse.Namespace) -> int:
@@ -253,6 +344,65 @@ def cmd_benchmarks(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+CONSOLE_NEEDS = (
+    "modeleval console needs the console's dependencies (FastAPI, SQLAlchemy, Alembic, "
+    "uvicorn): pip install 'modeleval[console]'"
+)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401  (fail here, with advice, when the extra is missing)
+
+        from modeleval.console.server import serve, settings_from_args
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.startswith("modeleval"):
+            raise
+        print(f"{CONSOLE_NEEDS} ({exc.name} is missing)", file=sys.stderr)
+        return 2
+    return serve(settings_from_args(host=args.host, port=args.port, database=args.database))
+
+
+def cmd_annotations(args: argparse.Namespace) -> int:
+    from modeleval.console.client import ConsoleClient, ConsoleClientError
+
+    if not args.console:
+        print("--console URL (or MODELEVAL_CONSOLE_URL) is required", file=sys.stderr)
+        return 2
+    try:
+        with ConsoleClient(args.console, args.token) as client:
+            if args.action == "export":
+                rows = client.export_csv(args.namespace, args.name, args.file)
+                print(f"wrote {rows} rows (one per item and model) to {args.file}")
+                return 0
+            result = client.import_csv(args.namespace, args.name, args.file)
+            print(
+                f"imported: {result['created']} new, {result['updated']} replaced; "
+                f"{result['annotated']} of {result['items']} items annotated"
+            )
+            if args.complete:
+                client.complete(args.namespace, args.name)
+                print(f"{args.namespace}/{args.name}: annotation marked complete")
+    except ConsoleClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _file_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f",
+        "--file",
+        type=Path,
+        action="append",
+        required=True,
+        help="a file, a folder of .yaml/.yml/.json files, or - (stdin); repeatable",
+    )
+    parser.add_argument(
+        "-R", "--recursive", action="store_true", help="also the folders inside a folder"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modeleval", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"modeleval {__version__}")
@@ -263,18 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     crds.set_defaults(func=cmd_crds)
 
     validate = sub.add_parser("validate", help="check resources against the API models")
-    validate.add_argument("-f", "--file", type=Path, action="append", required=True)
+    _file_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 
-    run = sub.add_parser("run", help="run an EvalTask locally, no cluster")
-    run.add_argument(
-        "-f",
-        "--file",
-        type=Path,
-        action="append",
-        required=True,
-        help="YAML with one EvalTask; more -f files may hold the ConfigMaps and Secrets it uses",
-    )
+    run = sub.add_parser("run", help="run EvalTasks locally, no cluster")
+    _file_arguments(run)
     run.add_argument("--dataset", type=Path, help="a local dataset file (overrides spec.dataset)")
     run.add_argument(
         "--pvc",
@@ -282,7 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLAIM=DIR",
         help="a local directory standing for a PVC the task reads (e.g. its dataset)",
     )
-    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="results directory (with several tasks: one folder per task in it)",
+    )
     run.add_argument(
         "--url",
         action="append",
@@ -305,6 +453,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for the tasks")
     demo.add_argument(
         "--samples", type=Path, default=None, help="folder of sample files (default: bundled)"
+    )
+    demo.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the web console and the manual-mode sample (default: yes)",
+    )
+    demo.add_argument(
+        "--serve",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep serving the console until Ctrl-C (default: when run in a terminal)",
     )
     demo.set_defaults(func=cmd_demo)
 
@@ -336,6 +496,34 @@ def build_parser() -> argparse.ArgumentParser:
     mirror.add_argument("--revision", help="branch, tag or commit (default: the benchmark's)")
     mirror.add_argument("--token-env", metavar="VAR", help="environment variable with a Hub token")
     bench.set_defaults(func=cmd_benchmarks)
+
+    console = sub.add_parser("console", help="serve the web console (results, manual evaluation)")
+    console.add_argument("--host", help="listen address (default $MODELEVAL_CONSOLE_HOST, 0.0.0.0)")
+    console.add_argument("--port", type=int, help="port (default $MODELEVAL_CONSOLE_PORT, 8000)")
+    console.add_argument(
+        "--database", help="SQLAlchemy URL (default $MODELEVAL_CONSOLE_DATABASE_URL or SQLite)"
+    )
+    console.set_defaults(func=cmd_console)
+
+    annotations = sub.add_parser(
+        "annotations", help="export a manual-mode task's items as CSV, import the scores"
+    )
+    annotations.add_argument("action", choices=["export", "import"])
+    annotations.add_argument("name", help="EvalTask name")
+    annotations.add_argument("file", type=Path, help="CSV to write (export) or read (import)")
+    annotations.add_argument("-n", "--namespace", default="default")
+    annotations.add_argument(
+        "--console",
+        default=os.environ.get("MODELEVAL_CONSOLE_URL"),
+        help="console URL (default $MODELEVAL_CONSOLE_URL)",
+    )
+    annotations.add_argument(
+        "--token", help="bearer token (default $MODELEVAL_CONSOLE_TOKEN, then the kubeconfig's)"
+    )
+    annotations.add_argument(
+        "--complete", action="store_true", help="after importing, mark the annotation complete"
+    )
+    annotations.set_defaults(func=cmd_annotations)
     return parser
 
 

@@ -72,13 +72,31 @@ def build_event(
     }
 
 
-def post_event(body: Mapping[str, Any], *, reason: str, message: str, type: str = NORMAL) -> bool:
-    """Post an Event about ``body``; False (and a log line) when the API refused it."""
+def post_event(
+    body: Mapping[str, Any],
+    *,
+    reason: str,
+    message: str,
+    type: str = NORMAL,
+    name: str | None = None,
+) -> bool:
+    """Post an Event about ``body``; False (and a log line) when the API refused it.
+
+    ``name``: a fixed Event name, for an Event that must be posted once whoever retries it
+    (an existing one, HTTP 409, counts as posted)."""
     event = build_event(body, reason=reason, message=message, type=type)
+    if name is not None:
+        event["metadata"].pop("generateName")
+        event["metadata"]["name"] = name
     namespace = event["metadata"]["namespace"] or "default"
     try:
         kube.core().create_namespaced_event(namespace, cast(Any, event))
-    except (ApiException, HTTPError, OSError) as exc:
+    except ApiException as exc:
+        if name is not None and exc.status == 409:
+            return True
+        log.warning("could not post event %s on %s: %s", reason, event["involvedObject"], exc)
+        return False
+    except (HTTPError, OSError) as exc:
         log.warning("could not post event %s on %s: %s", reason, event["involvedObject"], exc)
         return False
     return True

@@ -1,7 +1,11 @@
 """The operator's and the runner's way to the Kubernetes API (official client).
 
-One place decides how to log in and turns "already exists" (409) on create and
-"already gone" (404) on delete into no-ops, so every caller is safe to run twice.
+One place decides how to log in and turns "already gone" (404) on delete into a no-op, so
+every caller is safe to run twice. "Already exists" (409) on create is *not* success by
+itself: a same-named object made by someone else must never be used or written, so children
+are created with :func:`modeleval.handlers.owned.create_owned`, which reads the existing
+object and checks its controlling owner reference. :func:`create_if_absent` is left for
+creates whose existing object is never used.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -48,8 +52,20 @@ def custom() -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api_client())
 
 
+def authorization() -> client.AuthorizationV1Api:
+    return client.AuthorizationV1Api(api_client())
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """An official-client model as the JSON dict the API serves (camelCase)."""
+    data = cast(Any, api_client()).sanitize_for_serialization(obj)
+    return data if isinstance(data, dict) else {}
+
+
 def create_if_absent(create: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | None:
-    """Call ``create``; return None instead of raising when the object already exists."""
+    """Call ``create``; return None instead of raising when the object already exists.
+
+    Only for objects whose existing copy is then left alone (never read back as ours)."""
     try:
         return create(*args, **kwargs)
     except ApiException as exc:

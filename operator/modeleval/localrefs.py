@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from modeleval.api import DatasetSpec, EvalTaskSpec, SecretKeySelector, secret_env_name
+from modeleval.builders.evaltask import secret_refs
 
 
 class LocalRunError(Exception):
@@ -118,12 +119,13 @@ class LocalObjects:
         raise LocalRunError(f"Secret {ref.name} given with -f has no key {ref.key}")
 
     def secret_env(self, spec: EvalTaskSpec, namespace: str | None) -> dict[str, str]:
-        """Environment variables for every Secret the models need, from ``-f`` documents
-        or the environment; a missing one is an error naming the variable to export."""
+        """Environment variables for every Secret the task names (models, judge, S3
+        credentials), from ``-f`` documents or the environment; a missing one is an error
+        naming the variable to export."""
         import os
 
         env: dict[str, str] = {}
-        for ref in model_secret_refs(spec):
+        for ref in secret_refs(spec):
             name = secret_env_name(ref)
             value = self.secret_value(namespace, ref)
             if value is None:
@@ -135,17 +137,6 @@ class LocalObjects:
                 )
             env[name] = value
         return env
-
-
-def model_secret_refs(spec: EvalTaskSpec) -> list[SecretKeySelector]:
-    refs = []
-    for model in spec.models or []:
-        endpoint = model.endpoint
-        if endpoint is not None:
-            if endpoint.api_key_secret_ref is not None:
-                refs.append(endpoint.api_key_secret_ref)
-            refs += [h.secret_key_ref for h in endpoint.request_headers_from or []]
-    return refs
 
 
 def _decode(value: Any, where: str) -> bytes:

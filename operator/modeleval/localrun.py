@@ -36,6 +36,14 @@ from modeleval.reconcile.evaltask_scores import (
 __all__ = ["LocalObjects", "LocalRunError", "prepare_task_file", "run_task_locally"]
 
 
+class LocalRunStopped(LocalRunError):
+    """SIGINT (Ctrl-C) or SIGTERM: requests in flight were finished and kept, nothing lost."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class _BarSink:
     """A runner status sink that draws a progress bar (rich) instead of patching a status."""
 
@@ -195,9 +203,16 @@ def _environment(extra: dict[str, str]) -> Iterator[None]:
 def _run_phases(
     doc: dict[str, Any], task_file: Path, out_dir: Path, progress: bool
 ) -> dict[str, Any]:
-    from modeleval.runner.__main__ import fast_loop_factory
+    from modeleval.runner.__main__ import SignalStop, fast_loop_factory, signal_stop_event
     from modeleval.runner.__main__ import main as runner_main
+    from modeleval.runner.exits import EXIT_STOPPED
     from modeleval.runner.phases import PhaseError, run_phase
+
+    stop: list[SignalStop] = []
+
+    def stop_event() -> SignalStop:
+        stop.append(signal_stop_event())  # Ctrl-C / SIGTERM: drain, as the Job runner does
+        return stop[0]
 
     spec = doc.get("spec", {})
     phase = "perf" if spec.get("type") == "Performance" else "infer"
@@ -211,13 +226,20 @@ def _run_phases(
                             phase,
                             str(task_file),
                             str(out_dir),
-                            asyncio.Event,
+                            stop_event,
                             sink=sink,
                             use_default_sink=False,
                         )
                     )
             except PhaseError as exc:
                 raise LocalRunError(str(exc)) from None
+        if code == EXIT_STOPPED and stop and stop[0].signal is not None:
+            sig = stop[0].signal
+            raise LocalRunStopped(
+                f"stopped by {sig.name}: the answers finished so far are kept in {out_dir}; "
+                "run the same command again to go on from there",
+                128 + int(sig),
+            )
         if code != 0:
             raise LocalRunError(f"{phase} stopped before finishing (exit code {code})")
     if phase == "infer":

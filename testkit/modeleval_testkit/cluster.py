@@ -18,10 +18,12 @@ its ServiceAccount's kubeconfig.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -35,7 +37,9 @@ from typing import Any
 import httpx
 import yaml
 
+from .bundle import console_rbac_manifest
 from .bundle import rbac_manifests as bundled_rbac_manifests
+from .console import CONSOLE_ACCOUNT, ConsoleProcess
 from .executor import Executor, ExecutorConfig
 
 OPERATOR_NAMESPACE = "modeleval-system"
@@ -48,6 +52,16 @@ FAST_OPERATOR_ENV = {
     "MODELEVAL_METRICS_PORT": "0",
 }
 """Operator settings that keep e2e tests fast (see ``modeleval.settings``)."""
+
+LOCAL_POLICY_ENV = {
+    "MODELEVAL_ALLOWED_MODEL_IMAGES": "*",
+    "MODELEVAL_OPERATOR_USERNAME": f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_ACCOUNT}",
+}
+"""The local cluster's policy: every model image may run (the executor maps them to mock
+servers); the operator knows its own user name, as the chart tells it."""
+
+WEBHOOK_SERVICE = (OPERATOR_NAMESPACE, "modeleval-operator-webhook")
+"""The Service ``manifests/webhook`` points the ValidatingWebhookConfiguration at."""
 
 
 def installed_crds() -> list[dict[str, Any]]:
@@ -125,6 +139,11 @@ class LocalCluster(ClusterAccess):
         operator_env: Mapping[str, str] | None = None,
         executor: ExecutorConfig | None = None,
         run_executor: bool = True,
+        webhook: bool = False,
+        record_writes: bool = False,
+        console: bool = False,
+        console_env: Mapping[str, str] | None = None,
+        console_rbac: Path | None = None,
     ) -> None:
         """
         ``crds``: CRD files, folders or dicts (default: `installed_crds`). ``operator``: what
@@ -132,6 +151,14 @@ class LocalCluster(ClusterAccess):
         starts no operator. ``rbac_manifests``: default the bundled ``manifests/rbac``.
         ``executor``: the executor's settings (default: mock model server for model images,
         ``time_scale=0.05``, 4 GPUs). ``run_executor=False`` leaves workloads alone.
+        ``webhook``: the operator serves its admission webhook (HTTPS on a free port, with a
+        certificate made here) and the emulator calls it through the bundled
+        ``manifests/webhook`` ValidatingWebhookConfiguration.
+        ``record_writes``: the emulator keeps every distinct object clients write
+        (``cluster.apiserver.writes``, see `modeleval_testkit.apiserver.writes`).
+        ``console``: also run the web console (``modeleval console``) as its own
+        ServiceAccount, with the RBAC of ``console_rbac`` (default: the bundled
+        ``manifests/console/rbac.yaml``), and tell the operator where it is.
         """
         self._own_dir = work_dir is None
         self.work_dir = (
@@ -143,11 +170,14 @@ class LocalCluster(ClusterAccess):
             bundled_rbac_manifests() if rbac_manifests is None else list(rbac_manifests)
         )
         self.operator_args = None if operator is None else list(operator)
-        self.operator_env = {**FAST_OPERATOR_ENV, **(operator_env or {})}
+        self.operator_env = {**FAST_OPERATOR_ENV, **LOCAL_POLICY_ENV, **(operator_env or {})}
+        self.webhook = webhook
+        self.webhook_port = 0
         self.executor_config = executor or ExecutorConfig(
             time_scale=0.05, gpu_capacity={"nvidia.com/gpu": 4}, work_dir=self.work_dir / "executor"
         )
         self.run_executor = run_executor
+        self.record_writes = record_writes
         self.admin_kubeconfig = self.work_dir / "admin.kubeconfig"
         self.operator_kubeconfig = self.work_dir / "operator.kubeconfig"
         self.operator_log = self.work_dir / "operator.log"
@@ -159,6 +189,10 @@ class LocalCluster(ClusterAccess):
         self.executor: Executor | None = None
         self._api_handle: Any = None
         self._operator: subprocess.Popen[bytes] | None = None
+        self.console_enabled = console
+        self.console_env = dict(console_env or {})
+        self.console_rbac = console_rbac or console_rbac_manifest()
+        self.console: ConsoleProcess | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -191,11 +225,17 @@ class LocalCluster(ClusterAccess):
             "metadata": {"name": OPERATOR_ACCOUNT, "namespace": OPERATOR_NAMESPACE},
         }
         docs = [*namespace_docs, operator_account, *load_manifests(self.rbac_manifests)]
+        if self.webhook:
+            docs += self._webhook_documents()
+        if self.console_enabled:
+            docs.extend(load_manifests([self.console_rbac]))
         self.apiserver.load_manifests(docs)
         self.operator_token = self.apiserver.issue_service_account_token(
             OPERATOR_NAMESPACE, OPERATOR_ACCOUNT
         )
         self.apiserver.write_kubeconfig(self.operator_kubeconfig, self.operator_token)
+        if self.console_enabled:
+            self.start_console()
         if self.run_executor:
             executor_token = self.apiserver.issue_token("system:node:executor", ["system:masters"])
             self.executor = Executor(
@@ -209,9 +249,61 @@ class LocalCluster(ClusterAccess):
             self.apiserver.server.pod_logs = _ExecutorLogs(self.executor)
         if self.operator_args is not None:
             self.start_operator()
+            if self.webhook:
+                self._wait_for_webhook()
+
+    def _webhook_documents(self) -> list[dict[str, Any]]:
+        """The bundled webhook manifests, trusting a certificate made for the operator."""
+        from .apiserver.tls import self_signed
+        from .bundle import webhook_dir
+
+        cert, key = self_signed()
+        folder = self.work_dir / "webhook-certs"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "tls.crt").write_bytes(cert)
+        (folder / "tls.key").write_bytes(key)
+        self.webhook_port = free_port()
+        self.operator_env.update(
+            MODELEVAL_WEBHOOK_PORT=str(self.webhook_port),
+            MODELEVAL_WEBHOOK_CERT_DIR=str(folder),
+        )
+        port = self.webhook_port
+
+        def resolve(namespace: str, name: str, _port: int) -> str | None:
+            return f"127.0.0.1:{port}" if (namespace, name) == WEBHOOK_SERVICE else None
+
+        self.apiserver.server.service_resolver = resolve
+        kinds = ("ValidatingWebhookConfiguration", "ClusterRole", "ClusterRoleBinding")
+        docs = [
+            doc
+            for doc in load_manifests(sorted(webhook_dir().glob("*.yaml")))
+            if doc["kind"] in kinds  # no cert-manager here: the certificate is made above
+        ]
+        bundle = base64.b64encode(cert).decode()
+        for doc in docs:
+            for hook in doc.get("webhooks") or []:
+                hook["clientConfig"]["caBundle"] = bundle
+        return docs
+
+    def _wait_for_webhook(self, timeout: float = 60.0) -> None:
+        """Until the operator's webhook accepts connections (writes fail closed before)."""
+
+        def listening() -> bool:
+            if not self.operator_running:
+                raise RuntimeError(f"the operator exited:\n{self.operator_output()[-4000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.webhook_port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(listening, timeout=timeout, interval=0.2, what="the admission webhook")
 
     def stop(self) -> None:
         self.stop_operator()
+        if self.console is not None:
+            self.console.stop()
+            self.console = None
         if self.executor is not None:
             self.executor.__exit__(None, None, None)
             self.executor = None
@@ -224,12 +316,60 @@ class LocalCluster(ClusterAccess):
     def _start_apiserver(self) -> None:
         from .apiserver import run_in_thread
 
-        self._api_handle = run_in_thread(crds=self.crds)
+        self._api_handle = run_in_thread(crds=self.crds, record_writes=self.record_writes)
         self.apiserver = self._api_handle.__enter__()
         self.api_url = self.apiserver.url
         self.ca_file = self.apiserver.ca_file
         self.admin_token = self.apiserver.issue_token("admin", ["system:masters"])
         self.apiserver.write_kubeconfig(self.admin_kubeconfig, self.admin_token)
+
+    # -- the console ------------------------------------------------------------------------
+
+    def start_console(self) -> None:
+        """Start ``modeleval console`` as the ``modeleval-console`` ServiceAccount; runners
+        (through the operator's ``MODELEVAL_CONSOLE_URL``) send their results to it."""
+        token = self.apiserver.issue_service_account_token(OPERATOR_NAMESPACE, CONSOLE_ACCOUNT)
+        kubeconfig = self.apiserver.write_kubeconfig(self.work_dir / "console.kubeconfig", token)
+        self.console = ConsoleProcess(self.work_dir / "console", kubeconfig, env=self.console_env)
+        self.console.start()
+        self.operator_env.setdefault("MODELEVAL_CONSOLE_URL", self.console.url)
+
+    @property
+    def console_url(self) -> str:
+        return self.console.url if self.console is not None else ""
+
+    def user_token(
+        self,
+        user: str,
+        *,
+        cluster_role: str | None = None,
+        namespace: str | None = None,
+        groups: Sequence[str] = (),
+    ) -> str:
+        """A bearer token for ``user``; with ``cluster_role`` also bind that ClusterRole to the
+        user, in ``namespace`` (a RoleBinding) or cluster-wide (a ClusterRoleBinding)."""
+        token: str = self.apiserver.issue_token(user, list(groups))
+        if cluster_role is not None:
+            kind = "RoleBinding" if namespace else "ClusterRoleBinding"
+            metadata: dict[str, Any] = {"name": f"{cluster_role}-{user}"}
+            if namespace:
+                metadata["namespace"] = namespace
+            self.apiserver.apply_object(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": kind,
+                    "metadata": metadata,
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": cluster_role,
+                    },
+                    "subjects": [
+                        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}
+                    ],
+                }
+            )
+        return token
 
     # -- the operator -----------------------------------------------------------------------
 
@@ -382,6 +522,13 @@ def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:
             ):
                 docs.append(doc)
     return docs
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(

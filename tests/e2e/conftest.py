@@ -21,12 +21,37 @@ from modeleval_testkit.bundle import rbac_manifests
 from modeleval_testkit.cluster import ClusterAccess, ExistingCluster, JsonApi, LocalCluster
 from modeleval_testkit.executor import Executor
 from tests.support.paths import MANIFESTS, REPO
+from tests.support.written import WrittenObjects
 
 _namespaces = itertools.count()
+SCHEMA_SUMMARY = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    summary = config.stash.get(SCHEMA_SUMMARY, None)
+    if summary:
+        terminalreporter.write_line(summary)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def written_objects(request: pytest.FixtureRequest) -> Iterator[WrittenObjects]:
+    """Every object the operator writes in this session (each local cluster's emulator records
+    them), checked at the end against Kubernetes' own schemas of every version the chart
+    supports; with the whole suite run, every kind its RBAC lets it write must be among them.
+    A failure shows as an error at the teardown of the last test."""
+    written = WrittenObjects()
+    yield written
+    whole_suite = written.every_module_ran(request.session.items)
+    problems = written.check(require_every_kind=whole_suite)
+    request.config.stash[SCHEMA_SUMMARY] = written.describe(whole_suite)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def local_cluster(request: pytest.FixtureRequest) -> Iterator[ClusterAccess]:
+def local_cluster(
+    request: pytest.FixtureRequest, written_objects: WrittenObjects
+) -> Iterator[ClusterAccess]:
     """The cluster under test: a `LocalCluster`, or an `ExistingCluster` with --kube-config."""
     kubeconfig = request.config.getoption("--kube-config")
     if kubeconfig is not None:
@@ -35,8 +60,9 @@ def local_cluster(request: pytest.FixtureRequest) -> Iterator[ClusterAccess]:
         return
     # The checkout's own CRD files and RBAC manifests, as a cluster would be given them.
     rbac = rbac_manifests(MANIFESTS / "rbac")
-    with LocalCluster(crds=[REPO / "crds"], rbac_manifests=rbac) as cluster:
+    with LocalCluster(crds=[REPO / "crds"], rbac_manifests=rbac, record_writes=True) as cluster:
         yield cluster
+        written_objects.collect(cluster)
 
 
 @pytest.fixture(scope="session")

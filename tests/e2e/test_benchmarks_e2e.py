@@ -1,8 +1,10 @@
 """Benchmark tasks end to end: the real operator, runner Jobs and the mock model server.
 
-An MMLU subset in log-likelihood mode reads its files from a mirror on a PVC (air-gapped) and
-is answered by the mock's prompt log-probabilities; GSM8K in generation mode reads them from
-a fake Hub over HTTP (online). Both must reach Succeeded with per-subject scores in status.
+An MMLU subset in log-likelihood mode (answered by the mock's prompt log-probabilities) and
+GSM8K in generation mode read their files from a mirror on a PVC (air-gapped) and must reach
+Succeeded with per-subject scores in status. The online path (the Hub's HTTP API) is tested
+against a fake Hub in tests/integration/benchmarks; here, a Hub endpoint outside the
+administrator's dataset URL allow-list is refused before anything runs.
 """
 
 from __future__ import annotations
@@ -52,17 +54,28 @@ def hub() -> Iterator[FakeHub]:
         yield server
 
 
-def test_an_mmlu_subset_from_a_pvc_mirror_in_loglikelihood_mode(
-    namespace: str, local_cluster: ClusterAccess, executor: Executor
-) -> None:
+def mirror_pvc(cluster: ClusterAccess, executor: Executor, namespace: str) -> None:
+    """PVC ``mirror`` holding the fixture mirror at ``hub/`` (``modeleval benchmarks mirror``
+    output copied onto a volume)."""
     claim = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "mirror", "namespace": namespace},
+        "metadata": {
+            "name": "mirror",
+            "namespace": namespace,
+            # without the admission webhook, only labelled PVCs are mounted (docs/install.md)
+            "labels": {"modeleval.io/usable-by-modeleval": "true"},
+        },
         "spec": {"accessModes": ["ReadOnlyMany"], "resources": {"requests": {"storage": "1Gi"}}},
     }
-    apply(local_cluster, claim)  # a mirror copied onto a volume (modeleval benchmarks mirror)
-    shutil.copytree(HUB, executor.pvc_path("mirror", namespace) / "benchmarks")
+    apply(cluster, claim)
+    shutil.copytree(HUB, executor.pvc_path("mirror", namespace) / "hub")
+
+
+def test_an_mmlu_subset_from_a_pvc_mirror_in_loglikelihood_mode(
+    namespace: str, local_cluster: ClusterAccess, executor: Executor
+) -> None:
+    mirror_pvc(local_cluster, executor, namespace)
     spec = resolve("mmlu", subsets=SUBJECTS, shots=5)
     requests = load_requests(spec, DirectoryStore(HUB, "cais/mmlu"))
     # the mock prefers the right letter for every item but the first of each subject
@@ -75,7 +88,7 @@ def test_an_mmlu_subset_from_a_pvc_mirror_in_loglikelihood_mode(
             "name": "mmlu",
             "subsets": SUBJECTS,
             "fewShot": 5,
-            "source": {"pvc": {"claimName": "mirror", "path": "benchmarks"}},
+            "source": {"pvc": {"claimName": "mirror", "path": "hub"}},
         }
         apply(local_cluster, benchmark_task("mmlu", namespace, mock.url, benchmark))
         final = wait_status(local_cluster, namespace, "mmlu", finished, timeout=120)
@@ -93,9 +106,10 @@ def test_an_mmlu_subset_from_a_pvc_mirror_in_loglikelihood_mode(
     assert final["totalScore"] == round((total - 3) / total * 100, 4)
 
 
-def test_gsm8k_from_the_hub_in_generation_mode(
-    namespace: str, local_cluster: ClusterAccess, hub: FakeHub
+def test_gsm8k_in_generation_mode(
+    namespace: str, local_cluster: ClusterAccess, executor: Executor
 ) -> None:
+    mirror_pvc(local_cluster, executor, namespace)
     requests = load_requests(resolve("gsm8k", limit=6), DirectoryStore(HUB, "openai/gsm8k"))
     answers = {
         r.messages[-1][
@@ -104,23 +118,32 @@ def test_gsm8k_from_the_hub_in_generation_mode(
         for r in requests[:4]
     }
     with MockModelServer(answers=answers).running() as mock:
-        benchmark = {"name": "gsm8k", "source": {"hub": {"endpoint": hub.url}}}
+        benchmark = {"name": "gsm8k", "source": {"pvc": {"claimName": "mirror", "path": "hub"}}}
         task = benchmark_task("gsm8k", namespace, mock.url, benchmark)
         task["spec"]["limits"] = 6
         apply(local_cluster, task)
         final = wait_status(local_cluster, namespace, "gsm8k", finished, timeout=120)
     assert final["state"] == "Succeeded", final.get("message")
     (model,) = final["scores"]["perModel"]
+    strict = round(4 / 6 * 100, 4)
     assert model["subsets"] == [
         {
             "name": "main",
             "items": 6,
             "category": "main",
-            "scores": {
-                "exact_match_strict": round(4 / 6 * 100, 4),
-                "exact_match_flexible": round(4 / 6 * 100, 4),
-            },
+            "scores": {"exact_match_strict": strict, "exact_match_flexible": strict},
         }
     ]
-    assert final["totalScore"] == round(4 / 6 * 100, 4)
-    assert any("/resolve/main/main/test-" in r for r in hub.requests)
+    assert final["totalScore"] == strict
+
+
+def test_a_hub_endpoint_outside_the_allowed_urls_is_refused(
+    namespace: str, local_cluster: ClusterAccess, hub: FakeHub
+) -> None:
+    """The Hub is a dataset URL: the administrator's allow-list (default https://*) holds."""
+    benchmark = {"name": "gsm8k", "source": {"hub": {"endpoint": hub.url}}}
+    apply(local_cluster, benchmark_task("plain-http", namespace, "http://unused/v1", benchmark))
+    final = wait_status(local_cluster, namespace, "plain-http", finished, timeout=60)
+    assert final["state"] == "Failed"
+    assert f"spec.benchmark.source.hub.endpoint: URL {hub.url} is not allowed" in final["message"]
+    assert hub.requests == []

@@ -37,6 +37,10 @@ CASES = {
         ["runner, whole process", "bare benchmark client", "plain QA", "benchmark ratio"],
     ),
     "operator_reconcile.py": (["--tasks", "5", "--timeout", "120"], ["tasks applied: 5", "RSS"]),
+    "console_throughput.py": (
+        ["--items", "300", "--tasks", "50", "--repeat", "2"],
+        ["ingest      :", "task list   :", "item page   :", "verdict:"],
+    ),
     "emulator_throughput.py": (
         ["--objects", "20", "--updates", "2", "--watchers", "1"],
         ["latency: p50", "last 10% / first 10%"],

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     # foundations: names and time
     "constants": 0,
     "clock": 0,
+    "redact": 0,
     # the API models, settings, and libraries that need none of the operator
     "api": 1,
     "settings": 1,
@@ -33,9 +34,11 @@ LAYERS: dict[str, int] = {
     "builders": 2,
     "reconcile": 3,
     "events": 3,
-    # the two processes: the operator's handlers and the Jobs' runner
+    # the three processes: the operator's handlers, the Jobs' runner and the web console
+    # (same layer: none imports another; the runner reaches the console over HTTP only)
     "handlers": 4,
     "runner": 4,
+    "console": 4,
     # entry points
     "localrefs": 4,
     "localrun": 5,

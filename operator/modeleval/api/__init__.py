@@ -10,6 +10,7 @@ from modeleval.api.common import (
     Condition,
     GenerationParams,
     SecretKeySelector,
+    ServerFlavour,
     secret_env_name,
 )
 from modeleval.api.datasets import DatasetSpec, ExistingResults, ResultsStorage
@@ -45,6 +46,7 @@ __all__ = [
     "ResultsStorage",
     "ScoringSpec",
     "SecretKeySelector",
+    "ServerFlavour",
     "ServiceGroupRef",
     "TaskState",
     "TaskType",

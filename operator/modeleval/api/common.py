@@ -193,6 +193,26 @@ class ApiFlavour(StrEnum):
     OPENAI_COMPLETIONS = "openai-completions"
 
 
+class ServerFlavour(StrEnum):
+    """Which server implementation answers an endpoint: it decides which sampling parameters
+    beyond OpenAI's the requests may carry (``modeleval.builders.request_params``)."""
+
+    AUTO = "auto"
+    """Unknown: every parameter is sent; those the server rejects as unexpected (HTTP 400/422
+    naming them) are dropped once, reported in ``status.droppedParameters`` and an Event."""
+    OPENAI = "openai"
+    """OpenAI's API: OpenAI's parameters only."""
+    VLLM = "vllm"
+    """vLLM: OpenAI's parameters plus ``top_k``, ``repetition_penalty``, ``min_p`` …"""
+    TGI = "tgi"
+    """Text Generation Inference's Messages API: OpenAI's parameters only."""
+    TRANSFORMERS = "transformers"
+    """Hugging Face ``transformers serve``: OpenAI's parameters only (others are a 422)."""
+    QIANFAN = "qianfan"
+    """Baidu Qianfan's OpenAI-compatible API (``/v2/chat/completions``): OpenAI's parameters
+    plus ``penalty_score``, ``disable_search``, ``enable_citation``."""
+
+
 class GenerationParams(ApiModel):
     """Sampling parameters sent with every inference request.
 
@@ -210,7 +230,10 @@ class GenerationParams(ApiModel):
         default=None, ge=1, description="Keep only the k most likely tokens at each step."
     )
     max_length: int | None = Field(
-        default=None, ge=1, description="Maximum total length (prompt + answer), tokens."
+        default=None,
+        ge=1,
+        description="ZStack's maximum length (maxLength), tokens. OpenAI-compatible servers "
+        "bound only the answer, so when maxNewTokens is unset it is sent as max_tokens.",
     )
     max_new_tokens: int | None = Field(
         default=None, ge=1, description="Maximum tokens to generate (max_tokens)."
@@ -222,16 +245,22 @@ class GenerationParams(ApiModel):
         default=None,
         ge=1.0,
         le=2.0,
-        description="Qianfan's name for the repetition penalty (1.0–2.0); sent as penalty_score.",
+        description="Qianfan's repetition penalty (1.0–2.0): sent as penalty_score to servers "
+        "of flavour qianfan or auto, as repetition_penalty to vllm (when repetitionPenalty is "
+        "unset); other flavours do not take it (reported in status.droppedParameters).",
     )
     stop: list[str] | None = Field(default=None, max_length=16, description="Stop sequences.")
     seed: int | None = Field(default=None, description="Sampling seed, when the server has one.")
     system: str | None = Field(default=None, description="System prompt (Qianfan's model persona).")
     disable_search: bool | None = Field(
-        default=None, description="Qianfan: force real-time search off (passed through)."
+        default=None,
+        description="Qianfan: force real-time search off; sent as disable_search to servers "
+        "of flavour qianfan or auto (others do not take it: reported as dropped).",
     )
     enable_citation: bool | None = Field(
-        default=None, description="Qianfan: enable search citations (passed through)."
+        default=None,
+        description="Qianfan: enable search citations; sent as enable_citation to servers of "
+        "flavour qianfan or auto (others do not take it: reported as dropped).",
     )
     extra: dict[str, Any] | None = Field(
         default=None,
@@ -251,6 +280,13 @@ class ClientSettings(ApiModel):
     )
     read_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Timeout waiting for a response, seconds."
+    )
+    request_timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Longest one request may take as a whole (connect, send, wait, read), "
+        "seconds; a server that trickles bytes cannot hold it longer. Unset: only the read "
+        "timeout applies.",
     )
     max_retries: int = Field(
         default=3, ge=0, le=20, description="Retries of a failed request (5xx, 429, timeouts)."

@@ -2,7 +2,10 @@
 
 Ownership: the operator writes ``state``, ``conditions``, ``message``, times,
 ``observedGeneration``, ``target`` and ``jobs``; the runner writes ``percentage``,
-``progress``, ``totalScore``, ``scores``, ``gsb``, ``performance``, ``inferenceResults``.
+``progress``, ``totalScore``, ``scores``, ``gsb``, ``performance``, ``inferenceResults``,
+``droppedParameters``; ``manual`` is shared: the operator opens it (``dimensions``, ``pending:
+true``), the console closes it (``pending: false``, ``completedBy``, ``completedAt``) and the
+runner's manual phase adds the means (``scores``, ``annotatedItems``, ``items``).
 """
 
 from __future__ import annotations
@@ -180,13 +183,42 @@ class InferenceResult(StatusModel):
     location: str | None = Field(default=None, description="Predictions file (inferDatasetId).")
     items: int | None = None
     failed: int | None = None
+    truncated: int | None = Field(
+        default=None,
+        description="Answers cut off at the token limit (finish_reason length), this run.",
+    )
+
+
+class DroppedParameters(StatusModel):
+    """Sampling parameters a model's requests went without, and why."""
+
+    model: str = Field(description="Model name.")
+    parameters: list[str] = Field(description="Request-body fields not sent, e.g. top_k.")
+    reason: str = Field(
+        description="The server flavour does not take them, or the server "
+        "rejected them (its answer quoted)."
+    )
 
 
 class ManualStatus(StatusModel):
+    """Manual evaluation: the operator opens it, the console closes it, the runner scores it."""
+
     dimensions: list[str] | None = Field(
         default=None, description="satisfaction + declared dimensions."
     )
-    pending: bool | None = Field(default=None, description="Waiting for human annotation.")
+    pending: bool | None = Field(
+        default=None,
+        description="Waiting for human annotation; the console sets false on completion.",
+    )
+    completed_by: str | None = Field(
+        default=None, description="Who marked the annotation complete (console)."
+    )
+    completed_at: datetime | None = Field(default=None, description="When (console).")
+    scores: dict[str, float] | None = Field(
+        default=None, description="Mean per dimension over models, 0–100 (runner)."
+    )
+    annotated_items: int | None = Field(default=None, description="Items annotated (runner).")
+    items: int | None = Field(default=None, description="Items in the task (runner).")
 
 
 class JobRefs(StatusModel):
@@ -195,6 +227,9 @@ class JobRefs(StatusModel):
     inference: str | None = Field(default=None, description="The inference Job.")
     scoring: str | None = Field(default=None, description="The scoring Job.")
     performance: str | None = Field(default=None, description="The performance-test Job.")
+    manual: str | None = Field(
+        default=None, description="The Job that scores the manual annotations."
+    )
 
 
 class EvalTaskStatus(StatusModel):
@@ -212,6 +247,10 @@ class EvalTaskStatus(StatusModel):
     performance: PerformanceResults | None = None
     inference_results: list[InferenceResult] | None = Field(
         default=None, description="Per-model inference results (inferDatasetList)."
+    )
+    dropped_parameters: list[DroppedParameters] | None = Field(
+        default=None,
+        description="Generation parameters left out of the requests (each also an Event).",
     )
     manual: ManualStatus | None = None
     results_location: str | None = Field(

@@ -24,6 +24,7 @@ from modeleval.api.common import (
     ObjectMetaLite,
     ObjectName,
     Quantity,
+    ServerFlavour,
 )
 from modeleval.api.datasets import DatasetSpec
 from modeleval.api.scoring import ScoringSpec
@@ -97,6 +98,11 @@ class ServingSettings(ApiModel):
     api_path: str = Field(
         default="/v1", pattern=r"^/", description="Base path of the OpenAI-compatible API."
     )
+    server: ServerFlavour = Field(
+        default=ServerFlavour.AUTO,
+        description="Server implementation (auto, openai, vllm, tgi, transformers): tasks do "
+        "not send it parameters it does not take, and say so.",
+    )
     served_model_name: str | None = Field(
         default=None,
         description="Model name clients send in requests (the sources' model); defaults to "
@@ -165,7 +171,10 @@ class SecurityOverrides(ApiModel):
     """Relax the secure defaults for images that need it (the defaults are hardened)."""
 
     run_as_non_root: bool = Field(
-        default=False, description="Require a non-root user (many serving images run as root)."
+        default=True,
+        description="Refuse to start the container as root (the default); false lets images "
+        "that run as root (vLLM's, among others) start. Enforce it per namespace with Pod "
+        "Security Admission (docs/install.md).",
     )
     allow_privilege_escalation: bool = Field(
         default=False, description="Allow privilege escalation."

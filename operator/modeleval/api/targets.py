@@ -12,6 +12,7 @@ from modeleval.api.common import (
     ObjectName,
     Rule,
     SecretKeySelector,
+    ServerFlavour,
     has,
 )
 
@@ -50,6 +51,12 @@ class Endpoint(ApiModel):
         default=None,
         max_length=253,
         description="Model name sent in requests (the sources' model).",
+    )
+    server: ServerFlavour = Field(
+        default=ServerFlavour.AUTO,
+        description="Server implementation (auto, openai, vllm, tgi, transformers): parameters "
+        "it does not take are not sent, and the task says so (status.droppedParameters, an "
+        "Event). auto: sent, and dropped once when the server rejects them by name.",
     )
     request_headers: dict[str, str] | None = Field(
         default=None, description="Plain request headers (requestHeaders)."

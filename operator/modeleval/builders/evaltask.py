@@ -123,6 +123,7 @@ def _group_target(name: str, group: ModelEvalServiceGroup | None) -> dict[str, A
         "url": group.status.url if group is not None and group.status else None,
         "model": (serving.served_model_name if serving else None) or name,
         "api": str(serving.api) if serving else "openai-chat",
+        "server": str(serving.server) if serving else "auto",
     }
 
 
@@ -142,6 +143,7 @@ def resolve_models(
                     "url": model.endpoint.url,
                     "model": model.endpoint.model,
                     "api": str(model.endpoint.api),
+                    "server": str(model.endpoint.server),
                 }
             )
     resolved: dict[str, Any] = {"models": models}

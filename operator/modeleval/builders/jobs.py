@@ -24,12 +24,14 @@ from modeleval.builders.evaltask import (
 )
 from modeleval.settings import OperatorSettings
 
-PHASES = ("infer", "score", "perf")
+PHASES = ("infer", "score", "perf", "manual")
 RUNNER_UID = 65532
 CONFIG_DIR = "/etc/modeleval"
 RESULTS_DIR = "/results"
 DATASET_CONFIG_DIR = "/mnt/dataset-config"
 DATASET_PVC_DIR = "/mnt/dataset"
+CONSOLE_TOKEN_DIR = "/var/run/secrets/modeleval.io/console"
+CONSOLE_TOKEN_SECONDS = 3600
 STOPWORDS_DIR = "/mnt/stopwords"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GENERATION_ANNOTATION = f"{c.GROUP}/task-generation"
@@ -76,7 +78,7 @@ def build_runner_rbac(task: EvalTask) -> list[dict[str, Any]]:
     return [account, role, binding]
 
 
-def _env(task: EvalTask) -> list[dict[str, Any]]:
+def _env(task: EvalTask, settings: OperatorSettings) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "MODELEVAL_TASK_FILE", "value": f"{CONFIG_DIR}/{CONFIG_KEY}"},
         {"name": "MODELEVAL_RESULTS_DIR", "value": _results_dir(task)},
@@ -89,6 +91,9 @@ def _env(task: EvalTask) -> list[dict[str, Any]]:
         env.append({"name": "MODELEVAL_DATASET_DIR", "value": DATASET_CONFIG_DIR})
     if _data_claim(task) is not None:
         env.append({"name": "MODELEVAL_DATASET_PVC_DIR", "value": DATASET_PVC_DIR})
+    if settings.console_url:
+        env.append({"name": "MODELEVAL_CONSOLE_URL", "value": settings.console_url})
+        env.append({"name": "MODELEVAL_CONSOLE_TOKEN_FILE", "value": f"{CONSOLE_TOKEN_DIR}/token"})
     stop_words = _stop_words_file(task)
     if stop_words is not None:
         env.append({"name": "MODELEVAL_STOPWORDS_FILE", "value": stop_words})
@@ -142,7 +147,9 @@ def _results_dir(task: EvalTask) -> str:
     return RESULTS_DIR
 
 
-def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _volumes(
+    task: EvalTask, settings: OperatorSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Pod volumes and the container's mounts."""
     task_name = task.metadata.name or ""
     claim = results_claim_name(task)
@@ -172,6 +179,26 @@ def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             }
         )
         mounts.append({"name": "dataset-pvc", "mountPath": DATASET_PVC_DIR, "readOnly": True})
+    if settings.console_url:
+        # A token only the console accepts (its audience), rotated by the kubelet: the
+        # runner proves which task it runs for without holding an API-server token for it.
+        volumes.append(
+            {
+                "name": "console-token",
+                "projected": {
+                    "sources": [
+                        {
+                            "serviceAccountToken": {
+                                "audience": settings.console_audience,
+                                "expirationSeconds": CONSOLE_TOKEN_SECONDS,
+                                "path": "token",
+                            }
+                        }
+                    ]
+                },
+            }
+        )
+        mounts.append({"name": "console-token", "mountPath": CONSOLE_TOKEN_DIR, "readOnly": True})
     for index, result in enumerate(task.spec.existing_results or []):
         source, name = result.source, f"existing-{index}"
         if source.config_map is not None:
@@ -212,12 +239,12 @@ def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
 
 def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     runner = task.spec.runner
-    _, mounts = _volumes(task)
+    _, mounts = _volumes(task, settings)
     container: dict[str, Any] = {
         "name": "runner",
         "image": (runner.image if runner else None) or settings.runner_image,
         "command": ["python", "-m", "modeleval.runner", phase],
-        "env": _env(task),
+        "env": _env(task, settings),
         "resources": _resources(task, settings),
         "volumeMounts": mounts,
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -240,7 +267,7 @@ def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[s
 
 
 def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, score or perf)."""
+    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, score, perf, manual)."""
     if phase not in PHASES:
         raise ValueError(f"unknown runner phase {phase!r}; expected one of {PHASES}")
     task_name = task.metadata.name or ""
@@ -254,7 +281,7 @@ def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[st
     queue = runner.queue_name if runner else None
     if queue:
         metadata["labels"][KUEUE_QUEUE_LABEL] = queue
-    volumes, _ = _volumes(task)
+    volumes, _ = _volumes(task, settings)
     pod_spec: dict[str, Any] = {
         "serviceAccountName": runner_account_name(task_name),
         "restartPolicy": "Never",

@@ -49,3 +49,56 @@ class BodyParams:
             body["seed"] = self.seed
         body.update(self.extra)
         return body
+
+
+OPENAI_FIELDS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "n",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "user",
+    }
+)
+"""Request-body fields of OpenAI's chat and completions APIs that every flavour takes."""
+
+SERVER_EXTRAS: dict[str, frozenset[str]] = {
+    "openai": frozenset(),
+    "tgi": frozenset(),
+    "transformers": frozenset(),
+    "qianfan": frozenset({"penalty_score", "disable_search", "enable_citation"}),
+    "vllm": frozenset(
+        {
+            "top_k",
+            "min_p",
+            "repetition_penalty",
+            "length_penalty",
+            "min_tokens",
+            "ignore_eos",
+            "stop_token_ids",
+            "include_stop_str_in_output",
+            "skip_special_tokens",
+            "best_of",
+        }
+    ),
+}
+"""What each known server flavour takes beyond OpenAI's fields. ``transformers serve`` answers
+anything else with HTTP 422 (``Unexpected fields in the request``); vLLM and TGI ignore unknown
+fields silently (so a ``penalty_score`` sent to them would do nothing, unsaid)."""
+
+
+def split_for_server(body: dict[str, Any], server: str) -> tuple[dict[str, Any], list[str]]:
+    """``(the fields server takes, the names of those it does not)``; ``auto`` keeps all."""
+    extras = SERVER_EXTRAS.get(server)
+    if extras is None:
+        return dict(body), []
+    kept = {k: v for k, v in body.items() if k in OPENAI_FIELDS or k in extras}
+    return kept, sorted(k for k in body if k not in kept)

@@ -28,13 +28,15 @@ from modeleval.api.datasets import (
 )
 from modeleval.api.targets import ModelTarget
 from modeleval.benchmarks import LOGLIKELIHOOD, get_benchmark
-from modeleval.builders.request_params import BodyParams
+from modeleval.builders.request_params import BodyParams, split_for_server
 
 PLAN_VERSION = 1
 """Bumped when the plan's meaning changes; a runner ignores a plan of another version."""
 
 VENDOR_PARAMS = ("penalty_score", "disable_search", "enable_citation")
-"""Qianfan's generation fields, sent as request-body extras."""
+"""Qianfan's generation fields: sent under their own names to servers that take them
+(flavour ``qianfan`` or ``auto``), ``penalty_score`` as ``repetition_penalty`` to vLLM,
+reported as dropped for the others."""
 
 
 def build_run_plan(task: EvalTask, resolved: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -81,10 +83,12 @@ def _model(
     endpoint = target.endpoint
     resolved = resolved or {}
     api = resolved.get("api") or (endpoint.api if endpoint else "openai-chat")
+    server = str(resolved.get("server") or (endpoint.server if endpoint else "auto"))
     params = _merge_params(inference.params if inference else None, target.params)
     system = (inference.system_prompt if inference else None) or params.pop("system", None)
     template = target.prompt_template or (inference.prompt_template if inference else None)
     model = resolved.get("model") or (endpoint.model if endpoint else None)
+    body, dropped = _body_params(params, server)
     return {
         "name": target.name,
         "url": resolved.get("url") or (endpoint.url if endpoint else None),
@@ -92,13 +96,20 @@ def _model(
         # Unset: the runner asks the server (GET {url}/models) and names this field if it cannot.
         "modelField": None if model else f"spec.models[{index}].endpoint.model",
         "api": str(api).lower().removeprefix("openai-"),
+        "server": server,
         "template": template or "{input}",
         "system": system,
-        "params": _body_params(params),
+        "params": body,
+        "dropped": (
+            [{"parameters": dropped, "reason": f"the {server} server flavour does not take them"}]
+            if dropped
+            else []
+        ),
         "client": {
             "parallel": client.parallel,
             "connectTimeoutS": client.connect_timeout_seconds,
             "readTimeoutS": client.read_timeout_seconds,
+            "requestTimeoutS": client.request_timeout_seconds,
             "maxRetries": client.max_retries,
             "headers": dict(endpoint.request_headers or {}) if endpoint else {},
             "secretHeaders": [
@@ -122,12 +133,17 @@ def _merge_params(base: GenerationParams | None, over: GenerationParams | None) 
     return merged
 
 
-def _body_params(p: dict[str, Any]) -> dict[str, Any]:
+def _body_params(p: dict[str, Any], server: str = "auto") -> tuple[dict[str, Any], list[str]]:
+    """The request-body fields, and the names of those the server flavour does not take
+    (``extra`` is passed through verbatim whatever the flavour: the user named the fields)."""
     extra = dict(p.pop("extra", None) or {})
-    for vendor in VENDOR_PARAMS:
-        if vendor in p:
-            extra[vendor] = p.pop(vendor)
-    return BodyParams(**p, extra=extra).to_body()
+    vendor = {name: p.pop(name) for name in VENDOR_PARAMS if name in p}
+    if server == "vllm" and "penalty_score" in vendor and p.get("repetition_penalty") is None:
+        # The same knob under vLLM's name: a repetition penalty >1 (Qianfan's range is 1-2).
+        p["repetition_penalty"] = vendor.pop("penalty_score")
+    body, dropped = split_for_server(BodyParams(**p, extra=vendor).to_body(), server)
+    body.update(extra)
+    return body, dropped
 
 
 def _performance(task: EvalTask, client: ApiClientSettings) -> dict[str, Any] | None:

@@ -5,7 +5,9 @@ groups it targets (through an index), and a timer as the safety net. ``reconcile
 task and its children, asks :func:`~modeleval.reconcile.evaltask_state.next_step` what to do,
 does it (create the next phase Job with its ConfigMap, PVC and RBAC; or delete Jobs) and
 writes the operator-owned status keys. It is safe to run twice and after a restart: children
-have deterministic names, 409 means "already there", status is recomputed from them.
+have deterministic names, an existing one is used only when the task controls it (anyone
+else's fails the task, naming it: :mod:`modeleval.handlers.owned`), status is recomputed from
+them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ from modeleval.clock import timestamp
 from modeleval.events import NORMAL, WARNING
 from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.locks import KeyedLocks
+from modeleval.handlers.owned import NotOwnedError, create_owned
+from modeleval.handlers.usable import refusals
 from modeleval.metrics import forget, observe_state, time_reconcile
+from modeleval.reconcile.access import refusal
 from modeleval.reconcile.evaltask_state import (
     DEGRADED,
     WAITING_FOR_TARGET,
@@ -39,10 +44,16 @@ from modeleval.reconcile.evaltask_state import (
     Phase,
     deferred_spec_change,
     degraded_event,
+    name_taken,
     next_step,
+    not_allowed,
     status_patch,
 )
-from modeleval.reconcile.evaltask_status import operator_keys
+from modeleval.reconcile.evaltask_status import (
+    DROPPED_PARAMETERS,
+    dropped_parameter_events,
+    operator_keys,
+)
 from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -53,12 +64,16 @@ HANDLER_GROUP_EVENT = "evaltask-target-group-event"
 HANDLER_TARGET_POLL = "evaltask-target-poll"
 HANDLER_RESYNC = "evaltask-resync"
 HANDLER_DELETED = "evaltask-deleted"
+HANDLER_MANUAL_DONE = "evaltask-manual-completed"
 RESYNC_FACTOR = 12
 """The resync timer runs every RESYNC_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 INDEX_BY_GROUP = "evaltask_by_group"
 FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
 SPEC_DEFERRED = "SpecChangeDeferred"
 """Event reason: the spec changed while a phase Job runs; it applies from the next Job."""
+
+POSTED_EVENTS: set[str] = set()
+"""Names of the once-only Events this process posted (a restarted operator meets a 409)."""
 
 TASK_LOCKS = KeyedLocks()
 """One reconcile per task at a time: triggers of different kinds run in parallel threads."""
@@ -69,32 +84,75 @@ def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
     events.post_event(raw, reason=decision.reason, message=decision.message or "", type=kind)
 
 
-def _upsert_config_map(body: dict[str, Any]) -> None:
-    meta = body["metadata"]
-    created = kube.create_if_absent(
-        kube.core().create_namespaced_config_map, meta["namespace"], body
+def report_dropped_parameters(raw: Mapping[str, Any]) -> None:
+    """An Event per ``status.droppedParameters`` entry the runner wrote (once each)."""
+    meta = raw.get("metadata") or {}
+    for event_name, message in dropped_parameter_events(
+        meta.get("name") or "", meta.get("uid") or "", raw.get("status") or {}
+    ):
+        if event_name in POSTED_EVENTS:
+            continue
+        if events.post_event(
+            raw, reason=DROPPED_PARAMETERS, message=message, type=WARNING, name=event_name
+        ):
+            POSTED_EVENTS.add(event_name)
+
+
+def _create_child(task: EvalTask, kind: str, api: tuple[Any, Any], body: dict[str, Any]) -> Any:
+    """Create one child of ``task``, or find it when the task controls it (see ``owned``)."""
+    create, read = api
+    uid = (task.metadata.model_extra or {}).get("uid")
+    return create_owned(
+        kind, create, read, body, owner_uid=uid, owner=(c.EVAL_TASK_KIND, task.metadata.name or "")
     )
-    if created is None:
-        current = kube.core().read_namespaced_config_map(meta["name"], meta["namespace"])
-        if (current.data or {}) != body["data"]:
-            kube.core().patch_namespaced_config_map(
-                meta["name"], meta["namespace"], {"data": body["data"]}
-            )
+
+
+def _upsert_config_map(task: EvalTask, body: dict[str, Any]) -> None:
+    core = kube.core()
+    meta = body["metadata"]
+    current = _create_child(
+        task,
+        "ConfigMap",
+        (core.create_namespaced_config_map, core.read_namespaced_config_map),
+        body,
+    )
+    if current is not None and (current.get("data") or {}) != body["data"]:
+        core.patch_namespaced_config_map(meta["name"], meta["namespace"], {"data": body["data"]})
 
 
 def create_phase_job(task: EvalTask, world: World, phase: Phase) -> None:
-    """The phase Job and what it mounts and runs as; each create is a no-op when present."""
-    namespace = task.metadata.namespace or ""
+    """The phase Job and what it mounts and runs as. Each child is created, or used when the
+    task controls it; a same-named object of anyone else raises ``NotOwnedError``."""
+    core, rbac = kube.core(), kube.rbac()
     account, role, binding = build_runner_rbac(task)
-    kube.create_if_absent(kube.core().create_namespaced_service_account, namespace, account)
-    kube.create_if_absent(kube.rbac().create_namespaced_role, namespace, role)
-    kube.create_if_absent(kube.rbac().create_namespaced_role_binding, namespace, binding)
+    _create_child(
+        task,
+        "ServiceAccount",
+        (core.create_namespaced_service_account, core.read_namespaced_service_account),
+        account,
+    )
+    _create_child(task, "Role", (rbac.create_namespaced_role, rbac.read_namespaced_role), role)
+    _create_child(
+        task,
+        "RoleBinding",
+        (rbac.create_namespaced_role_binding, rbac.read_namespaced_role_binding),
+        binding,
+    )
     pvc = build_results_pvc(task, SETTINGS)
     if pvc is not None:
-        kube.create_if_absent(kube.core().create_namespaced_persistent_volume_claim, namespace, pvc)
-    _upsert_config_map(build_task_config_map(task, resolve_models(task.spec, world.groups)))
+        _create_child(
+            task,
+            "PersistentVolumeClaim",
+            (
+                core.create_namespaced_persistent_volume_claim,
+                core.read_namespaced_persistent_volume_claim,
+            ),
+            pvc,
+        )
+    _upsert_config_map(task, build_task_config_map(task, resolve_models(task.spec, world.groups)))
+    batch = kube.batch()
     job = build_job(task, phase.value, SETTINGS)
-    kube.create_if_absent(kube.batch().create_namespaced_job, namespace, job)
+    _create_child(task, "Job", (batch.create_namespaced_job, batch.read_namespaced_job), job)
 
 
 def delete_jobs(namespace: str, names: tuple[str, ...]) -> None:
@@ -147,8 +205,14 @@ def reconcile(namespace: str, name: str) -> Decision | None:
         decision = next_step(world.observed)
         if decision.delete:
             delete_jobs(namespace, decision.delete)
-        if decision.create is not None:
-            create_phase_job(task, world, decision.create)
+        refused = refusals(task.spec, namespace) if decision.create is not None else []
+        if refused:
+            decision = not_allowed(refusal(c.EVAL_TASK_KIND, name, refused))
+        elif decision.create is not None:
+            try:
+                create_phase_job(task, world, decision.create)
+            except NotOwnedError as exc:
+                decision = name_taken(str(exc))
         patch = status_patch(
             status,
             decision,
@@ -164,6 +228,7 @@ def reconcile(namespace: str, name: str) -> Decision | None:
             post_event(raw, decision)
         if degraded is not None:
             events.post_event(raw, reason=DEGRADED, message=degraded, type=WARNING)
+        report_dropped_parameters(raw)
         return decision
 
 
@@ -188,6 +253,25 @@ async def on_task_deleted(*, type: str, namespace: str | None, name: str, **_: A
     """A deleted task leaves the modeleval_resources gauge (runs in the loop: it is cheap)."""
     if type == "DELETED":
         forget(c.EVAL_TASK_KIND, namespace or "", name)
+
+
+def _manual_completed(*, status: kopf.Status, **_: Any) -> bool:
+    manual = status.get("manual") or {}
+    return bool(
+        status.get("state") == TaskState.RUNNING_WITH_MANUAL_BEGIN.value
+        and manual.get("pending") is False
+    )
+
+
+@kopf.on.event(
+    c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_MANUAL_DONE, when=_manual_completed
+)
+def on_manual_completed(*, type: str | None, namespace: str | None, name: str, **_: Any) -> None:
+    """The console marked the annotation complete (a status-only change, which no update
+    handler sees): move on to the manual phase now rather than at the next resync."""
+    if type != "DELETED":
+        with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_MANUAL_DONE):
+            reconcile(namespace or "", name)
 
 
 def _owner_task(body: Mapping[str, Any]) -> str | None:

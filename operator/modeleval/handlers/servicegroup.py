@@ -29,11 +29,15 @@ from modeleval.clock import timestamp
 from modeleval.events import WARNING, post_event
 from modeleval.handlers import servicegroup_status as servicegroup_status
 from modeleval.handlers.servicegroup_children import reconcile_children
-from modeleval.handlers.servicegroup_status import list_group_tasks, refresh_group
+from modeleval.handlers.servicegroup_status import REFUSED_REASON, list_group_tasks, refresh_group
+from modeleval.handlers.usable import refusals
 from modeleval.metrics import time_reconcile
+from modeleval.reconcile.access import refusal
 from modeleval.reconcile.children import owned_by
 
 HANDLER_RECONCILE = "servicegroup-reconcile"
+NOT_ALLOWED = REFUSED_REASON
+"""Reason: the administrator's policy or an unlabelled object forbids the spec."""
 
 
 def parse_group(body: dict[str, Any]) -> ModelEvalServiceGroup:
@@ -56,6 +60,40 @@ def parse_group(body: dict[str, Any]) -> ModelEvalServiceGroup:
         )
         post_event(body, reason="InvalidSpec", message=message, type=WARNING)
         raise kopf.PermanentError(message) from exc
+
+
+def refuse_if_not_allowed(group: ModelEvalServiceGroup, body: dict[str, Any]) -> None:
+    """Policy problems or unlabelled objects (see ``usable``): status Failed, a ``NotAllowed``
+    Event and PermanentError; nothing of the spec is applied."""
+    meta = body.get("metadata") or {}
+    namespace = meta.get("namespace") or "default"
+    problems = refusals(group.spec, namespace)
+    if not problems:
+        return
+    message = refusal(c.SERVICE_GROUP_KIND, meta.get("name", ""), problems)
+    now = timestamp()
+    ready = {
+        "type": "Ready",
+        "status": "False",
+        "reason": NOT_ALLOWED,
+        "message": message,
+        "observedGeneration": meta.get("generation"),
+        "lastTransitionTime": now,
+    }
+    kube.patch_custom_status(
+        c.SERVICE_GROUP_PLURAL,
+        namespace,
+        meta.get("name", ""),
+        {
+            "phase": "Failed",
+            "message": message,
+            "conditions": [ready],
+            "observedGeneration": meta.get("generation"),
+            "lastUpdateTime": now,
+        },
+    )
+    post_event(body, reason=NOT_ALLOWED, message=message, type=WARNING)
+    raise kopf.PermanentError(message)
 
 
 def prune_tasks(group: ModelEvalServiceGroup, uid: str | None) -> list[str]:
@@ -96,6 +134,7 @@ def reconcile(
     ):
         raw = json.loads(json.dumps(dict(body)))
         group = parse_group(raw)
+        refuse_if_not_allowed(group, raw)
         uid = raw["metadata"].get("uid")
         reconcile_children(group, raw, creating=reason == kopf.Reason.CREATE)
         for task in prune_tasks(group, uid):

@@ -41,6 +41,9 @@ from modeleval.builders.servicegroup import (
 )
 from modeleval.events import WARNING, post_event
 from modeleval.handlers.locks import KeyedLocks
+from modeleval.handlers.owned import create_owned
+from modeleval.kube import to_dict
+from modeleval.reconcile.access import group_policy, refusal
 from modeleval.reconcile.children import (
     CREATED,
     REPAIRED,
@@ -52,6 +55,7 @@ from modeleval.reconcile.children import (
     owned_by,
     with_spec_hash,
 )
+from modeleval.settings import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +76,6 @@ class Found:
 
     obj: dict[str, Any]
     adopted: bool = False
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    """An official-client model as the JSON dict the API serves (camelCase)."""
-    data = cast(Any, kube.api_client()).sanitize_for_serialization(obj)
-    return data if isinstance(data, dict) else {}
 
 
 def _not_ours(kind: str, name: str) -> kopf.PermanentError:
@@ -246,13 +244,19 @@ def apply_service(desired: dict[str, Any], uid: str | None, spec_changes: bool =
     return applied
 
 
-def apply_model_cache(desired: dict[str, Any] | None) -> None:
-    """Create the model-cache PVC once (its size and class are immutable afterwards)."""
+def apply_model_cache(desired: dict[str, Any] | None, uid: str | None) -> None:
+    """Create the model-cache PVC once (its size and class are immutable afterwards); a
+    same-named PVC the group does not control is refused (``NotOwnedError``), never mounted."""
     if desired is None:
         return
-    meta = desired["metadata"]
-    kube.create_if_absent(
-        kube.core().create_namespaced_persistent_volume_claim, meta["namespace"], desired
+    core = kube.core()
+    create_owned(
+        "PersistentVolumeClaim",
+        core.create_namespaced_persistent_volume_claim,
+        core.read_namespaced_persistent_volume_claim,
+        desired,
+        owner_uid=uid,
+        owner=(c.SERVICE_GROUP_KIND, desired["metadata"]["ownerReferences"][0]["name"]),
     )
 
 
@@ -276,10 +280,16 @@ def desired_children(
 def apply_children(
     group: ModelEvalServiceGroup, body: dict[str, Any], *, spec_changes: bool = True
 ) -> list[Applied]:
-    """Bring the PVC, Service and Deployment to the group's spec (hold `CHILDREN_LOCKS`)."""
+    """Bring the PVC, Service and Deployment to the group's spec (hold `CHILDREN_LOCKS`); a
+    spec the administrator's policy forbids is never applied (PermanentError), whoever asks
+    (the reconcile handler refuses it first, with status and Event; drift repair stops here)."""
+    problems = group_policy(group.spec, SETTINGS)
+    if problems:
+        name = body["metadata"].get("name", "")
+        raise kopf.PermanentError(refusal(c.SERVICE_GROUP_KIND, name, problems))
     uid = body["metadata"].get("uid")
     pvc, service, deployment = desired_children(group, body)
-    apply_model_cache(pvc)
+    apply_model_cache(pvc, uid)
     return [
         apply_service(service, uid, spec_changes),
         apply_deployment(deployment, uid, spec_changes),

@@ -32,7 +32,8 @@ from modeleval.builders.servicegroup_tasks import build_group_tasks
 from modeleval.clock import timestamp, utc_now
 from modeleval.events import post_event
 from modeleval.handlers.locks import KeyedLocks
-from modeleval.handlers.servicegroup_children import repair_group, to_dict
+from modeleval.handlers.servicegroup_children import repair_group
+from modeleval.kube import to_dict
 from modeleval.metrics import observe_state, time_reconcile
 from modeleval.reconcile.servicegroup_status import (
     compute_status,
@@ -138,6 +139,19 @@ def ensure_tasks(
     return refs, supported_metrics(stored)
 
 
+REFUSED_REASON = "NotAllowed"
+"""Ready condition reason of a group whose spec the operator refused to apply."""
+
+
+def refused(body: Mapping[str, Any]) -> bool:
+    """The reconcile handler refused the group's current spec (NotAllowed at this generation)."""
+    generation = (body.get("metadata") or {}).get("generation")
+    return any(
+        cond.get("reason") == REFUSED_REASON and cond.get("observedGeneration") == generation
+        for cond in (body.get("status") or {}).get("conditions") or []
+    )
+
+
 def refresh_group(namespace: str, name: str, *, generation: int | None = None) -> None:
     """Recompute and store the status of one group (``generation``: the reconciled one)."""
     with STATUS_LOCKS.hold(namespace, name):
@@ -149,6 +163,8 @@ def refresh_group(namespace: str, name: str, *, generation: int | None = None) -
             group = ModelEvalServiceGroup.model_validate(body)
         except ValidationError:
             return  # the reconcile handler has reported the invalid spec
+        if refused(body):
+            return  # the reconcile handler refused this spec; its status stays
         deployment, pods = read_children(group)
         status = compute_status(group, deployment, pods, utc_now())
         _count_phase(namespace, name, str(status.phase))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import kopf
@@ -35,7 +36,26 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # writes nothing, so no watch event wakes Kopf up before that.
     settings.background.instant_exit_timeout = SETTINGS.timer_exit_wait_seconds
     settings.background.cancellation_polling = SETTINGS.daemon_cancellation_seconds
+    if SETTINGS.webhook_port:
+        configure_webhook(settings)
     if SETTINGS.metrics_port:
         from modeleval.metrics import start_metrics_server
 
         start_metrics_server(SETTINGS.metrics_port)
+
+
+def configure_webhook(settings: kopf.OperatorSettings) -> None:
+    """Serve the validating webhook (:mod:`modeleval.handlers.admission`) over HTTPS.
+
+    The certificate comes from ``MODELEVAL_WEBHOOK_CERT_DIR`` (``tls.crt``, ``tls.key``: the
+    chart's or cert-manager's Secret); Kopf restarts the listener when the files change. The
+    ValidatingWebhookConfiguration is the chart's or kustomize's, not managed by Kopf: a
+    managed one is removed when the operator stops, which would let every object through.
+    """
+    folder = Path(SETTINGS.webhook_cert_dir)
+    settings.admission.server = kopf.WebhookServer(
+        addr="0.0.0.0",
+        port=SETTINGS.webhook_port,
+        certfile=str(folder / "tls.crt"),
+        pkeyfile=str(folder / "tls.key"),
+    )

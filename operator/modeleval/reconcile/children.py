@@ -67,6 +67,16 @@ def owned_by(obj: dict[str, Any], uid: str | None) -> bool:
     return uid is None or any(ref.get("uid") == uid for ref in refs)
 
 
+def controlled_by(obj: dict[str, Any], uid: str | None) -> bool:
+    """``obj``'s controlling owner reference (``controller: true``) is ``uid``.
+
+    What makes a same-named object found on create (409) ours to use and write; an object
+    without a controller, or controlled by anything else, is someone else's.
+    """
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return bool(uid) and any(ref.get("controller") and ref.get("uid") == uid for ref in refs)
+
+
 def orphan_of_ours(current: dict[str, Any], desired: dict[str, Any]) -> bool:
     """No controller owns ``current`` and it carries the identifying labels of ``desired``'s
     owner (managed-by and service-group): a child whose owner reference was removed by hand."""

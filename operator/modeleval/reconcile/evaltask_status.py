@@ -6,6 +6,8 @@ Pure: the typed task, what was observed and the state machine's decision in, sta
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from modeleval import constants as c
@@ -18,7 +20,9 @@ def job_refs(task_name: str, observed: Observed, created: Phase | None) -> dict[
     present = set(observed.jobs) | ({created} if created else set())
     refs = {}
     for phase in present:
-        key = {Phase.SCORE: "scoring", Phase.PERF: "performance"}.get(phase, "inference")
+        key = {Phase.SCORE: "scoring", Phase.PERF: "performance", Phase.MANUAL: "manual"}.get(
+            phase, "inference"
+        )
         refs[key] = job_name(task_name, phase.value)
     return refs
 
@@ -59,3 +63,25 @@ def operator_keys(task: EvalTask, observed: Observed, decision: Decision) -> dic
         ]
         extra["manual"] = {"dimensions": ["satisfaction", *dims], "pending": True}
     return extra
+
+
+DROPPED_PARAMETERS = "ParametersDropped"
+"""Event reason: a model's requests go without some generation parameters."""
+
+
+def dropped_parameter_events(
+    task_name: str, uid: str, status: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """``(Event name, message)`` for each ``status.droppedParameters`` entry (written by the
+    runner). The name is derived from the entry, so each is posted once however often the
+    operator looks."""
+    events = []
+    for entry in status.get("droppedParameters") or []:
+        if not isinstance(entry, Mapping) or not entry.get("parameters"):
+            continue
+        model, parameters = str(entry.get("model", "")), [str(p) for p in entry["parameters"]]
+        reason = str(entry.get("reason") or "")
+        digest = hashlib.sha256(f"{uid}/{model}/{parameters}/{reason}".encode()).hexdigest()[:10]
+        message = f"model {model}: {', '.join(parameters)} not sent: {reason}"
+        events.append((f"{task_name}.params-{digest}", message))
+    return events

@@ -1,4 +1,4 @@
-"""``python -m modeleval.runner infer|score|perf`` — the process a phase Job runs.
+"""``python -m modeleval.runner infer|score|perf|manual`` — the process a phase Job runs.
 
 Exit codes and the termination message: :mod:`modeleval.runner.exits`.
 """
@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from modeleval.redact import mask_streams
 from modeleval.runner.exits import EXIT_FAILED, exit_now, write_termination_message
 
 if TYPE_CHECKING:
@@ -23,10 +24,11 @@ log = logging.getLogger("modeleval.runner")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modeleval.runner")
-    parser.add_argument("phase", choices=["infer", "score", "perf"])
+    parser.add_argument("phase", choices=["infer", "score", "perf", "manual"])
     parser.add_argument("--task-file", help="default: $MODELEVAL_TASK_FILE")
     parser.add_argument("--results-dir", help="default: $MODELEVAL_RESULTS_DIR")
     args = parser.parse_args(argv)
+    mask_streams()  # Secret values never reach the log, whatever prints them
     logging.basicConfig(
         level=os.environ.get("MODELEVAL_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -36,11 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from modeleval.runner.score import main as score_main
 
         return int(score_main(args.task_file, args.results_dir))
+    if args.phase == "manual":
+        from modeleval.runner.manual import main as manual_main
+
+        return int(manual_main(args.task_file, args.results_dir))
     from modeleval.runner.phases import PhaseError, run_phase
 
     try:
         with asyncio.Runner(loop_factory=fast_loop_factory()) as runner:
-            return runner.run(run_phase(args.phase, args.task_file, args.results_dir, _stop_event))
+            return runner.run(
+                run_phase(args.phase, args.task_file, args.results_dir, signal_stop_event)
+            )
     except PhaseError as exc:
         log.error("%s", exc)
         write_termination_message(str(exc))
@@ -78,13 +86,22 @@ def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _stop_event() -> asyncio.Event:
-    """An event set by SIGTERM / SIGINT (installed in the running loop)."""
-    stop = asyncio.Event()
+class SignalStop(asyncio.Event):
+    """Set by SIGTERM or SIGINT; ``signal`` says which came first."""
+
+    signal: signal.Signals | None = None
+
+
+def signal_stop_event() -> SignalStop:
+    """An event set by SIGTERM / SIGINT (handlers installed in the running loop): the phase
+    takes no new items, finishes the requests in flight and checkpoints them."""
+    stop = SignalStop()
     loop = asyncio.get_running_loop()
 
     def on_signal(sig: signal.Signals) -> None:
         log.warning("%s received: finishing requests in flight, then exiting", sig.name)
+        if stop.signal is None:
+            stop.signal = sig
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):

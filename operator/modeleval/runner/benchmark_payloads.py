@@ -17,17 +17,22 @@ here start with a space).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from modeleval.runner.config import ModelRun
 from modeleval.runner.payloads import ApiFlavour
+from modeleval.runner.server_compat import cut_at_stop
 
 LOGLIKELIHOOD = "loglikelihood"
 
 
-def benchmark_body(request: Any, model: ModelRun) -> dict[str, Any]:
-    """The JSON body for one benchmark item (``request``: ``modeleval.benchmarks.Request``)."""
+def benchmark_body(
+    request: Any, model: ModelRun, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON body for one benchmark item (``request``: ``modeleval.benchmarks.Request``);
+    ``params``: the model's request-body parameters less those its server refused (default:
+    all of ``model.params``)."""
     body: dict[str, Any] = {"model": model.model}
     if request.kind == LOGLIKELIHOOD:
         body["prompt"] = [request.text + c for c in request.continuations]
@@ -41,16 +46,8 @@ def benchmark_body(request: Any, model: ModelRun) -> dict[str, Any]:
     body["temperature"] = 0
     if request.stop:
         body["stop"] = list(request.stop[:4])
-    body.update(model.params)
+    body.update(model.params if params is None else params)
     return body
-
-
-def cut_at_stop(text: str, stops: Sequence[str]) -> str:
-    """The text before the first stop string (lm-eval's ``postprocess_generated_text``)."""
-    for stop in stops:
-        if stop:
-            text = text.split(stop, 1)[0]
-    return text
 
 
 def _choice_loglikelihood(choice: Mapping[str, Any], start: int, end: int) -> tuple[float, bool]:
@@ -110,4 +107,4 @@ def finish_record(record: dict[str, Any], request: Any, text: str, body: Any) ->
         record["logprobs"] = pairs
         record["output"] = request.meta["choices"][argmax([p[0] for p in pairs])]
         return
-    record["output"] = cut_at_stop(text, request.stop)
+    record["output"] = cut_at_stop(text, list(request.stop))  # all of them, not only 4 sent

@@ -15,9 +15,19 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from modeleval.redact import mask
+
 
 class CheckpointError(ValueError):
-    """A predictions file that is damaged somewhere other than its last line."""
+    """A predictions file that is damaged somewhere other than its last line, or that cannot
+    be written (disk full, read-only volume): the message names the file."""
+
+
+def _cannot_write(path: Path, exc: OSError) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: cannot write the checkpoint: {exc.strerror or exc}; the answers written "
+        "before are kept and a restart goes on from them"
+    )
 
 
 def load_finished(path: Path) -> dict[str, dict[str, Any]]:
@@ -57,6 +67,7 @@ class CheckpointWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._broken: OSError | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +84,14 @@ class CheckpointWriter:
         fh = self._file
         if fh is None:
             raise RuntimeError("checkpoint file is not open")
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        fh.flush()
+        if self._broken is not None:
+            raise _cannot_write(self.path, self._broken)
+        try:
+            fh.write(mask(json.dumps(record, ensure_ascii=False)) + "\n")
+            fh.flush()
+        except OSError as exc:  # a torn last line is cut off on restart (load_finished)
+            self._broken = exc
+            raise _cannot_write(self.path, exc) from None
         self.written += 1
         self._unsynced += 1
         if self._unsynced >= self.fsync_every:
@@ -86,9 +103,12 @@ class CheckpointWriter:
                 async with asyncio.timeout(self.fsync_interval_s):
                     await self._wake.wait()
             self._wake.clear()
-            if self._unsynced and self._file is not None:
+            if self._unsynced and self._file is not None and self._broken is None:
                 self._unsynced = 0
-                await asyncio.to_thread(os.fsync, self._file.fileno())
+                try:
+                    await asyncio.to_thread(os.fsync, self._file.fileno())
+                except OSError as exc:
+                    self._broken = exc
 
     async def close(self) -> None:
         """Stop the fsync task, then flush, fsync and close the file."""
@@ -100,8 +120,18 @@ class CheckpointWriter:
         self.close_sync()
 
     def close_sync(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
+        """Flush, fsync and close; a write that fails raises ``CheckpointError`` (the file is
+        closed anyway)."""
+        fh, self._file = self._file, None
+        if fh is None:
+            return
+        try:
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError as exc:
+            self._broken = self._broken or exc
+        finally:
+            with contextlib.suppress(OSError):
+                fh.close()
+        if self._broken is not None:
+            raise _cannot_write(self.path, self._broken)

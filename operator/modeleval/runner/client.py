@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from modeleval.runner.payloads import ApiFlavour, parse_answer
+from modeleval.runner.server_compat import error_message, finish_reason
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 ITEM_HEADER = "X-Modeleval-Item-Id"
@@ -31,6 +32,8 @@ class ClientSettings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 600.0
     """Longest silence while waiting for (more of) an answer."""
+    request_timeout_s: float | None = None
+    """Longest a whole request may take (``requestTimeoutSeconds``); None: no such limit."""
     max_retries: int = 3
     """Retries after the first attempt."""
     backoff_base_s: float = 0.5
@@ -49,6 +52,8 @@ class Answer:
     latency_s: float
     """Time of the successful attempt."""
     attempts: int
+    finish_reason: str | None = None
+    """Why generation stopped: ``stop``, ``length`` (cut off at the token limit), ..."""
     body: Any = None
     """The decoded JSON answer (benchmarks read its logprobs)."""
 
@@ -137,7 +142,7 @@ class ModelClient:
     def headers_for(self, item_id: str | None) -> dict[str, str]:
         if item_id is None:
             return self._headers
-        return {**self._headers, ITEM_HEADER: item_id}
+        return {**self._headers, ITEM_HEADER: header_safe(item_id)}
 
     async def complete(self, body: dict[str, Any], item_id: str | None = None) -> Answer:
         """Send one non-streaming request, retrying as configured."""
@@ -148,8 +153,8 @@ class ModelClient:
             attempt += 1
             started = time.perf_counter()
             try:
-                text, tokens, body = await self._send(data, headers)
-                return Answer(text, tokens, time.perf_counter() - started, attempt, body)
+                text, tokens, finish, body = await self._send(data, headers)
+                return Answer(text, tokens, time.perf_counter() - started, attempt, finish, body)
             except RequestFailed as exc:
                 exc.attempts = attempt
                 raise
@@ -173,24 +178,40 @@ class ModelClient:
 
     async def _send(
         self, data: bytes, headers: dict[str, str]
-    ) -> tuple[str, dict[str, int], Any]:
+    ) -> tuple[str, dict[str, int], str | None, Any]:
+        deadline = self.settings.request_timeout_s
         try:
-            async with self.session.post(self.url, data=data, headers=headers) as resp:
+            async with (
+                asyncio.timeout(deadline) as whole,
+                self.session.post(self.url, data=data, headers=headers) as resp,
+            ):
                 raw = await resp.read()
                 status = resp.status
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable(f"connection error: {exc or type(exc).__name__}", None, None) from None
         except TimeoutError:
-            raise _Retryable("timed out waiting for the server", None, None, "timeout") from None
+            message = (
+                f"no complete answer within {deadline:g}s (requestTimeoutSeconds)"
+                if whole.expired()
+                else "timed out waiting for the server"
+            )
+            raise _Retryable(message, None, None, "timeout") from None
         if status != 200:
             message = f"HTTP {status}: {_error_text(raw)}"
             if status in RETRYABLE_STATUS:
                 raise _Retryable(message, status, retry_after if status in (429, 503) else None)
             raise RequestFailed(message, attempts=1, status=status)
         try:
-            decoded = json.loads(raw)
-            return (*parse_answer(self.api, decoded), decoded)
+            answer = json.loads(raw)
+            if isinstance(answer, dict) and answer.get("error") and not answer.get("choices"):
+                raise RequestFailed(  # a 200 that is an error: keep the server's own words
+                    f"HTTP 200 with an error: {_error_text(raw)}",
+                    attempts=1,
+                    status=status,
+                    kind="bad_response",
+                )
+            return (*parse_answer(self.api, answer), finish_reason(answer), answer)
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestFailed(
                 f"bad response body: {exc}", attempts=1, status=status, kind="bad_response"
@@ -214,13 +235,13 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def header_safe(value: str) -> str:
+    """``value`` fit for an HTTP header: control characters (CR, LF…) percent-encoded, so an
+    item id from a dataset can neither split the header nor fail the request."""
+    if all(" " <= ch != "\x7f" for ch in value):
+        return value
+    return "".join(ch if " " <= ch != "\x7f" else f"%{ord(ch):02X}" for ch in value)
+
+
 def _error_text(raw: bytes) -> str:
-    text = raw[:300].decode("utf-8", "replace")
-    try:
-        data = json.loads(raw)
-        message = data.get("error", {}).get("message") if isinstance(data, dict) else None
-        if isinstance(message, str):
-            return message
-    except (ValueError, AttributeError):
-        pass
-    return text.strip() or "(empty body)"
+    return error_message(raw)  # OpenAI, FastAPI ({"detail": ...}) and plain-text bodies

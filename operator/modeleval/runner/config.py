@@ -27,6 +27,10 @@ class ModelRun:
     params: dict[str, Any] = field(default_factory=dict)
     """Generation parameters as request-body fields (``GenerationParams.to_body()``)."""
     client: ClientSettings = field(default_factory=ClientSettings)
+    server: str = "auto"
+    """The server flavour (``auto``, ``openai``, ``vllm``, ``tgi``, ``transformers``)."""
+    dropped: tuple[dict[str, Any], ...] = ()
+    """``status.droppedParameters`` entries of the plan: what the flavour does not take."""
     model_field: str = "model"
     """The task field that sets ``model`` (named when it must be set)."""
 

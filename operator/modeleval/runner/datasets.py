@@ -84,17 +84,29 @@ def parse_items(
     limit: int | None = None,
 ) -> list[Item]:
     """Parse a whole dataset file; ``limit`` keeps the first N items."""
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    text = decode(data, name) if isinstance(data, bytes) else data
     rows: Iterable[tuple[int, Any]]
     if fmt == "jsonl":
         rows = _jsonl_rows(text, name)
     elif fmt == "json":
         rows = _json_rows(text, name)
     elif fmt == "csv":
-        rows = _csv_rows(text)
+        rows = _csv_rows(text, name)
     else:
         raise DatasetError(f"{name}: unknown dataset format {fmt!r}")
     return rows_to_items(rows, name=name, mapping=mapping or FieldMapping(), limit=limit)
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a BOM is dropped); bytes that are not UTF-8 name their line and column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DatasetError(
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column})"
+        ) from None
 
 
 def rows_to_items(
@@ -144,10 +156,21 @@ def _json_rows(text: str, name: str) -> Iterator[tuple[int, Any]]:
     yield from enumerate(data, start=1)
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
+class _CsvRow(dict[Any, Any]):
+    """A CSV row (its cells are never None; a None means a missing cell)."""
+
+
+def _from_csv(row: dict[Any, Any]) -> bool:
+    return isinstance(row, _CsvRow)
+
+
+def _csv_rows(text: str, name: str) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    for row in reader:
-        yield reader.line_num, row  # the physical line the row ends on (header is line 1)
+    try:
+        for row in reader:
+            yield reader.line_num, _CsvRow(row)  # the line the row ends on (header is line 1)
+    except csv.Error as exc:
+        raise DatasetError(f"{name}:{reader.line_num}: invalid CSV: {exc}") from None
 
 
 def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item:
@@ -157,7 +180,14 @@ def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item
         raise DatasetError(f"{where}: a row must be an object, got {type(row).__name__}")
     if None in row:  # csv.DictReader puts surplus cells under the key None
         raise DatasetError(f"{where}: more cells than header columns")
+    missing = [key for key, value in row.items() if value is None and _from_csv(row)]
+    if missing:  # csv.DictReader fills the columns of a short row with None
+        raise DatasetError(
+            f"{where}: fewer cells than header columns (no {', '.join(map(repr, missing))})"
+        )
     input_value = _pick(row, mapping.input, INPUT_FIELDS, where, "input", required=True)
+    if input_value is None:
+        raise DatasetError(f"{where}: the input is null (a question is needed)")
     target_value = _pick(row, mapping.target, TARGET_FIELDS, where, "target", required=False)
     id_value = _pick(row, mapping.id, ID_FIELDS, where, "id", required=False)
     system = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modeleval.runner.benchmark_payloads import benchmark_body, finish_record
-from modeleval.runner.checkpoint import CheckpointWriter
+from modeleval.runner.checkpoint import CheckpointError, CheckpointWriter
 from modeleval.runner.client import ModelClient, RequestFailed
 from modeleval.runner.config import ModelRun
 from modeleval.runner.datasets import Item
 from modeleval.runner.payloads import build_body
 from modeleval.runner.progress import ProgressTracker
+from modeleval.runner.server_compat import MAX_RESENDS, ParameterDrops, cut_at_stop
 from modeleval.runner.telemetry import ModelRecorder, for_model
 
 
@@ -37,6 +39,8 @@ class ModelOutcome:
     stopped: bool = False
     """Stopped early (SIGTERM, or the error budget was already exceeded)."""
     errors: Counter[str] = field(default_factory=Counter)
+    truncated: int = 0
+    """Answers cut off at the token limit (``finish_reason: length``)."""
 
     def top_error(self) -> str | None:
         return self.errors.most_common(1)[0][0] if self.errors else None
@@ -65,9 +69,12 @@ async def run_model(
     budget: ErrorBudget,
     drain_timeout_s: float = 20.0,
     client: ModelClient | None = None,
+    drops: ParameterDrops | None = None,
 ) -> ModelOutcome:
-    """Send every item to ``model``; returns counts. ``items`` are the ones not finished yet."""
+    """Send every item to ``model``; returns counts. ``items`` are the ones not finished yet.
+    ``drops``: the model's parameters, less those its server refused (shared by the workers)."""
     outcome = ModelOutcome(model=model.name)
+    drops = drops or ParameterDrops(model.name, dict(model.params))
     if not items:
         return outcome
     parallel = max(1, model.client.parallel)
@@ -82,11 +89,17 @@ async def run_model(
         for item in pending:
             if stop.is_set() or halt.is_set():
                 return
-            record = await _infer_one(client, model, item, recorder)
-            checkpoint.append(record)
+            record = await _infer_one(client, model, item, recorder, drops)
+            try:
+                checkpoint.append(record)
+            except CheckpointError:
+                halt.set()  # nothing more can be kept: the other workers stop too
+                raise
             recorder.item_done()
             ok = record["error"] is None
             outcome.attempted += 1
+            if record.get("finish_reason") == "length":
+                outcome.truncated += 1
             if ok:
                 outcome.succeeded += 1
             else:
@@ -138,18 +151,12 @@ async def _wait_workers(
 
 
 async def _infer_one(
-    client: ModelClient, model: ModelRun, item: Item, recorder: ModelRecorder
+    client: ModelClient,
+    model: ModelRun,
+    item: Item,
+    recorder: ModelRecorder,
+    drops: ParameterDrops,
 ) -> dict[str, Any]:
-    if item.request is not None:
-        body = benchmark_body(item.request, model)
-    else:
-        body = build_body(
-            api=model.api,
-            model=model.model,
-            prompt=model.prompt.render(item.input, item.fields),
-            system=item.system or model.prompt.system,
-            params=model.params,
-        )
     record: dict[str, Any] = {
         "id": item.id,
         "model": model.name,
@@ -160,22 +167,38 @@ async def _infer_one(
         "latency": None,
         "tokens": None,
         "attempts": 0,
+        "finish_reason": None,
     }
     started = time.perf_counter()
-    try:
-        answer = await client.complete(body, item.id)
-    except RequestFailed as exc:
-        record["error"] = str(exc)
-        record["attempts"] = exc.attempts
-        recorder.request(exc.kind, time.perf_counter() - started)
-        return record
+    for resend in itertools.count():
+        if item.request is not None:
+            body = benchmark_body(item.request, model, drops.params)
+        else:
+            body = build_body(
+                api=model.api,
+                model=model.model,
+                prompt=model.prompt.render(item.input, item.fields),
+                system=item.system or model.prompt.system,
+                params=drops.params,
+            )
+        try:
+            answer = await client.complete(body, item.id)
+            break
+        except RequestFailed as exc:
+            # A server that refuses an optional knob by name: send the item again without it.
+            if resend < MAX_RESENDS and drops.reject(body, exc.status, str(exc)):
+                continue
+            record["error"] = str(exc)
+            record["attempts"] = exc.attempts
+            recorder.request(exc.kind, time.perf_counter() - started)
+            return record
     recorder.request(
         None,
         time.perf_counter() - started,
         answer.tokens.get("prompt", 0),
         answer.tokens.get("completion", 0),
     )
-    record["output"] = answer.text
+    record["output"] = cut_at_stop(answer.text, body.get("stop"))
     if item.request is not None:
         try:
             finish_record(record, item.request, answer.text, answer.body)
@@ -185,4 +208,5 @@ async def _infer_one(
     record["latency"] = round(answer.latency_s, 4)
     record["tokens"] = answer.tokens
     record["attempts"] = answer.attempts
+    record["finish_reason"] = answer.finish_reason
     return record

@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 
+from modeleval.redact import mask
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_STOPPED = 143
@@ -25,7 +27,7 @@ def write_termination_message(message: str) -> None:
     path = os.environ.get("MODELEVAL_TERMINATION_LOG", TERMINATION_LOG)
     try:
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(message[:4000])
+            fh.write(mask(message)[:4000])
     except OSError:
         pass
 

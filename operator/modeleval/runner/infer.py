@@ -12,6 +12,7 @@ from modeleval.runner.config import RunConfig
 from modeleval.runner.datasets import Item
 from modeleval.runner.engine import ErrorBudget, ModelOutcome, run_model
 from modeleval.runner.progress import ProgressReporter, ProgressTracker, StatusSink
+from modeleval.runner.server_compat import parameter_drops
 
 log = logging.getLogger("modeleval.runner")
 
@@ -81,6 +82,9 @@ async def run_inference(
     reporter = ProgressReporter(
         tracker, sink, interval_s=s.progress_interval_s, min_gap_s=s.progress_min_gap_s
     )
+    drops = parameter_drops(
+        config.models, lambda records: reporter.set_extra("droppedParameters", records)
+    )
     await reporter.start()
     try:
         for index, model in enumerate(config.models):
@@ -102,6 +106,7 @@ async def run_inference(
                     stop=stop,
                     budget=budget,
                     drain_timeout_s=s.drain_timeout_s,
+                    drops=drops[index],
                 )
             finally:
                 await writer.close()
@@ -113,6 +118,7 @@ async def run_inference(
                     "location": str(config.predictions_path(model)),
                     "items": earlier[index] + outcome.attempted,
                     "failed": outcome.failed,
+                    "truncated": outcome.truncated,
                 }
             )
             reporter.set_extra("inferenceResults", list(summary.results))

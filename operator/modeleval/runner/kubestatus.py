@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeleval.constants import EVAL_TASK_PLURAL, GROUP, VERSION
+from modeleval.redact import mask_data
 
 if TYPE_CHECKING:
     import aiohttp
@@ -84,7 +85,8 @@ class HttpStatusSink:
         token = self.connection.bearer()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        async with self._session.patch(self.url, json={"status": patch}, headers=headers) as resp:
+        body = {"status": mask_data(patch)}
+        async with self._session.patch(self.url, json=body, headers=headers) as resp:
             if resp.status >= 400:
                 text = (await resp.text())[:300]
                 raise RuntimeError(f"PATCH {self.url}: HTTP {resp.status}: {text}")
@@ -112,7 +114,12 @@ class KubeClientStatusSink:
                 config.load_config()  # type: ignore[no-untyped-call]
                 self._api = client.CustomObjectsApi()
         self._api.patch_namespaced_custom_object_status(
-            GROUP, VERSION, self.namespace, EVAL_TASK_PLURAL, self.name, {"status": patch}
+            GROUP,
+            VERSION,
+            self.namespace,
+            EVAL_TASK_PLURAL,
+            self.name,
+            {"status": mask_data(patch)},
         )
 
 

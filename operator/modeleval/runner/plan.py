@@ -27,6 +27,7 @@ from modeleval.runner.config import (
 )
 from modeleval.runner.datasets import FieldMapping
 from modeleval.runner.payloads import ApiFlavour, PromptTemplate
+from modeleval.runner.server_compat import planned_drops
 from modeleval.runner.sources import DatasetSource, S3Settings
 
 PLAN_VERSION = 1
@@ -98,6 +99,7 @@ def _model(m: Mapping[str, Any], env: Mapping[str, str]) -> ModelRun:
         parallel=int(c.get("parallel", defaults.parallel)),
         connect_timeout_s=float(c.get("connectTimeoutS", defaults.connect_timeout_s)),
         read_timeout_s=float(c.get("readTimeoutS", defaults.read_timeout_s)),
+        request_timeout_s=float(c["requestTimeoutS"]) if c.get("requestTimeoutS") else None,
         max_retries=int(c.get("maxRetries", defaults.max_retries)),
         headers=headers,
         api_key=secret_value(api_key, env) if api_key else None,
@@ -111,6 +113,8 @@ def _model(m: Mapping[str, Any], env: Mapping[str, str]) -> ModelRun:
         prompt=PromptTemplate(template=m.get("template") or "{input}", system=m.get("system")),
         params=dict(m.get("params") or {}),
         client=client,
+        server=str(m.get("server") or "auto"),
+        dropped=tuple(planned_drops(name, m.get("dropped"))),
     )
 
 

@@ -86,9 +86,17 @@ def _read_http(url: str, headers: dict[str, str], timeout_s: float) -> bytes:
     import httpx
 
     try:
-        response = httpx.get(url, headers=headers, timeout=timeout_s, follow_redirects=True)
+        # No redirects: the operator allowed this URL (MODELEVAL_ALLOWED_DATASET_URLS), not
+        # wherever it points to (a metadata endpoint, an in-cluster service).
+        response = httpx.get(url, headers=headers, timeout=timeout_s, follow_redirects=False)
     except httpx.HTTPError as exc:
         raise DatasetError(f"{url}: download failed: {exc}") from None
+    if response.is_redirect:
+        where = response.headers.get("location", "?")
+        raise DatasetError(
+            f"{url}: download failed: HTTP {response.status_code} redirects to {where!r}; "
+            "give the final URL (redirects are not followed)"
+        )
     if response.status_code != 200:
         raise DatasetError(f"{url}: download failed: HTTP {response.status_code}")
     return response.content

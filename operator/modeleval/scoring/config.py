@@ -188,6 +188,7 @@ class JudgeConfig(_Model):
 
 _CLIENT_FIELDS = {
     "parallel": "concurrency",
+    "requestTimeoutSeconds": "timeoutSeconds",  # the whole call; before the read timeout
     "readTimeoutSeconds": "timeoutSeconds",
     "maxRetries": "retries",
     "maxErrorRatio": "maxErrorRatio",

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from modeleval.redact import mask
 from modeleval.scoring.aggregate import (
     DEFINITION,
     GSB,
@@ -316,6 +317,6 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / SCORES_FILE, records)
     (out / SUMMARY_FILE).write_text(
-        json.dumps(summary.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+        mask(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)), encoding="utf-8"
     )
     write_report(out / REPORT_FILE, summary, records, config, title=title)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modeleval.redact import mask
 from modeleval.scoring.charts import Chart, line_chart
 from modeleval.scoring.report import TEMPLATES
 
@@ -103,4 +104,4 @@ def render_perf_report(report: PerfReport) -> str:
 
 
 def write_perf_report(path: Path, report: PerfReport) -> None:
-    path.write_text(render_perf_report(report), encoding="utf-8")
+    path.write_text(mask(render_perf_report(report)), encoding="utf-8")

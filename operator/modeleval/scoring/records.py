@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modeleval.redact import mask
+
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
@@ -80,6 +82,19 @@ class ModelResult:
             data["error"] = self.error
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelResult:
+        """The inverse of `to_dict` (a model's entry of a ``scores.jsonl`` line)."""
+        judge = data.get("judge") or {}
+        return cls(
+            answer=data.get("answer"),
+            metrics={k: float(v) for k, v in (data.get("metrics") or {}).items() if v is not None},
+            judge_score=judge.get("score"),
+            judge_reason=judge.get("reason"),
+            judge_error=judge.get("error"),
+            error=data.get("error"),
+        )
+
 
 @dataclass(slots=True)
 class ItemRecord:
@@ -90,6 +105,8 @@ class ItemRecord:
     target: str
     models: dict[str, ModelResult] = field(default_factory=dict)
     gsb: dict[str, Any] | None = None
+    manual: dict[str, dict[str, int]] | None = None
+    """Annotators' 1-5 scores per model and dimension (after manual evaluation)."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -100,7 +117,21 @@ class ItemRecord:
         }
         if self.gsb is not None:
             data["gsb"] = self.gsb
+        if self.manual is not None:
+            data["manual"] = self.manual
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemRecord:
+        """The inverse of `to_dict` (one ``scores.jsonl`` line)."""
+        return cls(
+            id=str(data["id"]),
+            input=_text(data.get("input")),
+            target=_text(data.get("target")),
+            models={m: ModelResult.from_dict(r) for m, r in (data.get("models") or {}).items()},
+            gsb=data.get("gsb"),
+            manual=data.get("manual"),
+        )
 
 
 def align_items(predictions_by_model: Mapping[str, Iterable[Prediction]]) -> list[ItemRecord]:
@@ -127,7 +158,13 @@ def align_items(predictions_by_model: Mapping[str, Iterable[Prediction]]) -> lis
     return list(records.values())
 
 
+def read_jsonl(path: Path) -> list[ItemRecord]:
+    """Item records from a ``scores.jsonl`` file."""
+    with path.open(encoding="utf-8") as fh:
+        return [ItemRecord.from_dict(json.loads(line)) for line in fh if line.strip()]
+
+
 def write_jsonl(path: Path, records: Iterable[ItemRecord]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for record in records:
-            fh.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            fh.write(mask(json.dumps(record.to_dict(), ensure_ascii=False)) + "\n")

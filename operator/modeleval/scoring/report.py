@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from modeleval.redact import mask
 from modeleval.scoring.charts import Chart, grouped_bars, gsb_bar, histogram
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.records import ItemRecord
@@ -119,4 +120,5 @@ def write_report(
     *,
     title: str = "modeleval report",
 ) -> None:
-    path.write_text(render_report(summary, records, config, title=title), encoding="utf-8")
+    html = render_report(summary, records, config, title=title)
+    path.write_text(mask(html), encoding="utf-8")

@@ -13,7 +13,8 @@ Public API::
     server.load_crds(["crds/"]) / server.load_manifests(["manifests/rbac/"])
     server.create_object(obj) / apply_object(obj) / get_object(api_version, kind, name, ns)
     server.list_objects(...) / patch_object(...) / delete_object(...) / set_pod_log(ns, pod, text)
-    token = server.issue_token("alice", groups=["devs"])
+    token = server.issue_token("alice", groups=["devs"], uid="u1", extra={"scopes": ["x"]})
+    server.server.service_resolver = lambda ns, name, port: "127.0.0.1:9443"  # webhooks
     token = server.issue_service_account_token("modeleval-system", "modeleval-operator")
     server.admin_token                                      # group system:masters: bypasses RBAC
     server.write_kubeconfig("/tmp/kubeconfig", token)       # what Kopf/kubectl/clients load
@@ -53,14 +54,17 @@ termination; ``generateName``; name checks; label and field selectors; watches (
 timeouts, selectors, bookmarks, initial events); Table output; CRD schema defaults, pruning,
 validation and CEL (422 with field paths, ``fieldValidation=Strict``); ``dryRun=All``
 (``kubectl diff``, ``apply --dry-run=server``); RBAC and (Self)SubjectAccessReviews
-(``kubectl auth can-i``); the protobuf bodies of ``kubectl create namespace|configmap|secret|
+(``kubectl auth can-i``); validating admission webhooks (``ValidatingWebhookConfiguration``,
+called over HTTPS with the request's ``userInfo``: see `admission`); the protobuf bodies of
+``kubectl create namespace|configmap|secret|
 serviceaccount`` (see `protobuf`); TokenRequest;
 core and events.k8s.io Events; Job/Deployment/Service/Pod create-time defaults; pod logs set
 with ``set_pod_log``.
 
 Not emulated (check these on a real cluster): controllers (Deployments, Jobs, pods and the
-kubelet are played by ``modeleval_testkit.executor``), scheduling, admission webhooks and
-policies, other protobuf request bodies (e.g. ``helm install``, ``kubectl create deployment``:
+kubelet are played by ``modeleval_testkit.executor``), scheduling, mutating admission
+webhooks, admission policies and built-in admission plugins, other protobuf request bodies
+(e.g. ``helm install``, ``kubectl create deployment``:
 answered 415), server-side-apply field ownership and
 ``managedFields``, CRD version conversion, Kubernetes CEL extension libraries,
 ClusterRole aggregation, impersonation (``--as``), ``limit``/``continue``

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from modeleval_testkit.apiserver import (
+    admission,
     deletion,
     discovery,
     errors,
@@ -21,6 +22,7 @@ from modeleval_testkit.apiserver import (
     routing,
     scale,
     selectors,
+    tokenreview,
 )
 from modeleval_testkit.apiserver.audit import RequestRecord
 from modeleval_testkit.apiserver.auth import AUTHENTICATED, UserInfo, service_account_user
@@ -157,10 +159,47 @@ class Handler:
             if verb != "create":
                 raise ApiError(405, f"{info.plural} can only be created")
             return _json(self._access_review(info, await _body(request), user), 201)
-        return await self._execute(request, target, verb)
+        if info.key == tokenreview.KEY:
+            if verb != "create":
+                raise ApiError(405, "tokenreviews can only be created")
+            return _json(tokenreview.review(self.server.tokens, await _body(request)), 201)
+        return await self._execute(request, target, verb, user)
+
+    async def _admit(
+        self,
+        target: routing.Target,
+        verb: str,
+        user: UserInfo,
+        write: WriteOptions,
+        body: Any,
+        content_type: str,
+    ) -> None:
+        """Validating admission webhooks (see `admission`): the write is first done as a dry
+        run, so the webhooks see the object as it would be stored; a denial raises."""
+        objects = self.server.objects
+        info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
+        operation = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE"}.get(verb, "DELETE")
+        probe = admission.Attempt(info, operation, sub, ns, name, user, None, None, write.dry_run)
+        if not admission.matching(objects.store, probe, selectors=False):
+            return
+        dry = WriteOptions(strict=write.strict, dry_run=True)
+        old = objects.store.get(info.key, ns if info.namespaced else "", name) if name else None
+        if verb == "create":
+            new: Obj | None = objects.create(info, ns, body, dry)
+            name = (new or {}).get("metadata", {}).get("name", "")
+        elif verb == "update":
+            new = objects.update(info, ns, name, body, sub, dry)
+        elif verb == "patch":
+            new = objects.patch(info, ns, name, body, content_type, sub, dry)
+            if old is None:
+                operation = "CREATE"
+        else:
+            new = None
+        attempt = admission.Attempt(info, operation, sub, ns, name, user, new, old, write.dry_run)
+        await admission.admit(objects.store, attempt, self.server.service_resolver)
 
     async def _execute(
-        self, request: web.Request, target: routing.Target, verb: str
+        self, request: web.Request, target: routing.Target, verb: str, user: UserInfo
     ) -> web.StreamResponse:
         objects = self.server.objects
         info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
@@ -199,15 +238,36 @@ class Handler:
             strict=request.query.get("fieldValidation") == "Strict",
             dry_run=request.query.get("dryRun") == "All",
         )
+        if verb in ("create", "update", "patch", "delete") and not (
+            verb == "create" and sub == "token"
+        ):
+            await self._admit(target, verb, user, write, body, request.content_type)
+        writes = self.server.writes
         if verb == "create":
             if sub == "token":
                 return _json(self._token_request(info, ns, name, body), 201)
-            return _json(objects.create(info, ns, body, write), 201)
+            created = objects.create(info, ns, body, write)
+            if writes is not None and not write.dry_run and isinstance(body, dict):
+                writes.record(
+                    user.name, verb, sub, body, api_version=info.api_version, kind=info.kind
+                )
+            return _json(created, 201)
         if verb == "update":
-            return _json(objects.update(info, ns, name, body, sub, write))
+            updated = objects.update(info, ns, name, body, sub, write)
+            if writes is not None and not write.dry_run and isinstance(body, dict):
+                writes.record(
+                    user.name, verb, sub, body, api_version=info.api_version, kind=info.kind
+                )
+            return _json(updated)
         if verb == "patch":
             content_type = request.content_type
-            return _json(objects.patch(info, ns, name, body, content_type, sub, write))
+            patched = objects.patch(info, ns, name, body, content_type, sub, write)
+            if writes is not None and not write.dry_run:
+                kind = info.kind
+                writes.record(
+                    user.name, verb, sub, patched, api_version=info.api_version, kind=kind
+                )
+            return _json(patched)
         if write.dry_run:  # a dry-run delete answers what it would delete
             if verb == "deletecollection":
                 return _json(objects.list(info, ns or None, _matcher(request)))
@@ -265,10 +325,12 @@ class Handler:
         }
 
     def _token_request(self, info: Any, namespace: str, name: str, body: Any) -> Obj:
-        """TokenRequest: mint a token for an existing ServiceAccount."""
+        """TokenRequest: mint a token for an existing ServiceAccount (bound to
+        ``spec.audiences`` when given, else to the API server)."""
         self.server.objects.get(info, namespace, name)
-        token = self.server.tokens.add(service_account_user(namespace, name))
         spec = dict((body or {}).get("spec") or {})
+        audiences = [str(a) for a in spec.get("audiences") or []]
+        token = self.server.tokens.add(service_account_user(namespace, name), audiences)
         seconds = int(spec.get("expirationSeconds") or 3600)
         expires = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
         spec.setdefault("expirationSeconds", seconds)

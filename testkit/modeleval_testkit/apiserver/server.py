@@ -13,8 +13,9 @@ import yaml
 from aiohttp import web
 
 from modeleval_testkit.apiserver import deletion
+from modeleval_testkit.apiserver.admission import ServiceResolver
 from modeleval_testkit.apiserver.audit import RequestLog
-from modeleval_testkit.apiserver.auth import TokenBook
+from modeleval_testkit.apiserver.auth import TokenBook, service_account_user
 from modeleval_testkit.apiserver.errors import ApiError
 from modeleval_testkit.apiserver.handlers import Handler
 from modeleval_testkit.apiserver.objects import Objects
@@ -22,6 +23,7 @@ from modeleval_testkit.apiserver.rbac import Authorizer
 from modeleval_testkit.apiserver.resources import ResourceInfo
 from modeleval_testkit.apiserver.store import Store
 from modeleval_testkit.apiserver.tls import server_context
+from modeleval_testkit.apiserver.writes import WriteLog
 
 Obj = dict[str, Any]
 Source = str | Path | Obj
@@ -62,13 +64,18 @@ class ApiServer:
         watch_timeout: float = 1800.0,
         bookmark_interval: float = 10.0,
         history: int = 20_000,
+        record_writes: bool = False,
     ) -> None:
         self.objects = Objects(Store(history))
         self.tokens = TokenBook()
         self.authorizer = Authorizer(self.objects.store)
         self.request_log = RequestLog()
+        self.writes: WriteLog | None = WriteLog() if record_writes else None
+        """Every distinct object clients wrote (``record_writes=True``), see `writes`."""
         self.errors: list[BaseException] = []
         self.pod_logs: dict[tuple[str, str], str] = {}
+        self.service_resolver: ServiceResolver | None = None
+        """Where admission webhooks named by ``clientConfig.service`` listen (see `admission`)."""
         self.watch_timeout = watch_timeout
         self.bookmark_interval = bookmark_interval
         self.admin_token = self.tokens.issue("admin", ["system:masters"])
@@ -216,13 +223,24 @@ class ApiServer:
 
     # -- identities ------------------------------------------------------------------------
 
-    def issue_token(self, user: str, groups: Iterable[str] = ()) -> str:
-        """A bearer token for ``user`` (``system:authenticated`` is always among its groups)."""
-        return self.tokens.issue(user, tuple(groups))
+    def issue_token(
+        self,
+        user: str,
+        groups: Iterable[str] = (),
+        *,
+        uid: str = "",
+        extra: dict[str, list[str]] | None = None,
+    ) -> str:
+        """A bearer token for ``user`` (``system:authenticated`` is always among its groups);
+        ``uid`` and ``extra`` reach admission webhooks in ``userInfo``."""
+        return self.tokens.issue(user, tuple(groups), uid=uid, extra=extra)
 
-    def issue_service_account_token(self, namespace: str, name: str) -> str:
-        """A bearer token for ``system:serviceaccount:<namespace>:<name>``."""
-        return self.tokens.issue_service_account(namespace, name)
+    def issue_service_account_token(
+        self, namespace: str, name: str, audiences: Iterable[str] = ()
+    ) -> str:
+        """A bearer token for ``system:serviceaccount:<namespace>:<name>``; with
+        ``audiences``, bound to those only (the API server then refuses it)."""
+        return self.tokens.add(service_account_user(namespace, name), tuple(audiences))
 
     def write_kubeconfig(
         self, path: str | Path, token: str | None = None, namespace: str = "default"

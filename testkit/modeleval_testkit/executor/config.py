@@ -57,6 +57,17 @@ class ExecutorConfig:
     """Command template for images that match no pattern and whose container sets no
     ``command``. ``None``: such containers fail with ``CreateContainerError``."""
 
+    container_images: Sequence[str] = ()
+    """Image globs whose containers run as real containers of the local Docker engine ("pods
+    as containers"): the image's filesystem, user and entrypoint, the pod's volumes bind-mounted,
+    its securityContext and resource limits applied (a memory limit is a cgroup limit: going
+    over it is a real OOM kill), on the host network. Images with a stand-in command
+    (``image_commands``) still run the stand-in as a process; the image must be present
+    locally (as with ``imagePullPolicy: Never``). Empty (the default): every pod is processes."""
+
+    docker: str = "docker"
+    """The Docker client used for ``container_images``."""
+
     prefer_container_command: bool = True
     """Run the container's own ``command`` (+ ``args``) when it sets one and no image pattern
     matches. Job containers of the runner image use this path."""
@@ -104,6 +115,12 @@ class ExecutorConfig:
             if fnmatch.fnmatchcase(image, pattern):
                 return command
         return None
+
+    def runs_in_engine(self, image: str) -> bool:
+        """Whether containers of ``image`` run in the container engine."""
+        if self.command_for_image(image) is not None:
+            return False
+        return any(fnmatch.fnmatchcase(image, pattern) for pattern in self.container_images)
 
     def is_unpullable(self, image: str) -> bool:
         return any(fnmatch.fnmatchcase(image, pattern) for pattern in self.unpullable_images)

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import shutil
 import signal as signals
 import threading
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +33,7 @@ from .client import (
 from .config import ExecutorConfig
 from .controllers import PodView, WorkQueue, controller_uid
 from .deployments import DeploymentController
+from .engine import remove_containers
 from .informer import Informer, key_of
 from .jobs import JobController
 from .kubelet import KubeletContext, PodRuntime
@@ -89,6 +92,8 @@ class Executor:
         self._queues: list[WorkQueue] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self.executor_id = uuid.uuid4().hex[:12]
+        """Labels the real containers this executor starts (``container_images``)."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -106,6 +111,7 @@ class Executor:
             work_dir=self.work_dir,
             url_filter=self.router.rewrite_text,
             http=self._http,
+            executor_id=self.executor_id,
         )
         self.pods = Informer(self.client, PODS, self._on_pod)
         view = PodView(self.pods.cache)
@@ -144,6 +150,8 @@ class Executor:
             await queue.stop()
         await asyncio.gather(*(rt.stop() for rt in list(self._runtimes.values())))
         self._runtimes.clear()
+        if self.config.container_images and shutil.which(self.config.docker):
+            await asyncio.to_thread(remove_containers, self.config.docker, self.executor_id)
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -362,7 +370,7 @@ class Executor:
                     ports.append(port)
         return ports
 
-    async def _mint(self, namespace: str, account: str) -> str:
+    async def _mint(self, namespace: str, account: str, audience: str | None = None) -> str:
         # Admission rejects pods of a missing ServiceAccount; here the pod waits for it. The
         # "default" one exists in every namespace of a cluster: play the controller that
         # creates it.
@@ -372,14 +380,13 @@ class Executor:
             body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}}
             with contextlib.suppress(ApiError):
                 await self.client.create(SERVICE_ACCOUNTS, body, namespace)
-        if self._token_minter is not None:
+        if self._token_minter is not None and audience is None:
             token = self._token_minter(namespace, account)
             return await token if inspect.isawaitable(token) else token
-        request = {
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"expirationSeconds": 3600},
-        }
+        spec: dict[str, Any] = {"expirationSeconds": 3600}
+        if audience:  # as the kubelet does for a projected token with an audience
+            spec["audiences"] = [audience]
+        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
         path = SERVICE_ACCOUNTS.path(namespace, account, "token")
         response = await self.client.request("POST", path, body=request)
         return str(response["status"]["token"])

@@ -16,11 +16,12 @@ import aiohttp
 
 from .client import PODS, PVCS, ApiError, JsonDict, KubeClient
 from .config import ExecutorConfig
+from .engine import EngineContainer
 from .events import record_event
-from .launch import Launch, Launcher, allocate_ports
+from .launch import Launch, Launcher
 from .podstatus import ContainerState, PodView, go_duration, now, qos_class
 from .probing import Prober
-from .process import ContainerProcess, Exit
+from .process import Container, ContainerProcess, Exit
 from .scheduler import Node
 from .volumes import NotReady, TokenSource, VolumeBuilder
 
@@ -42,6 +43,8 @@ class KubeletContext:
     work_dir: Path
     url_filter: Callable[[str], str]
     http: aiohttp.ClientSession
+    executor_id: str = ""
+    """Labels the engine's containers of this executor (see ``ExecutorConfig.container_images``)."""
 
 
 class PodRuntime:
@@ -65,7 +68,7 @@ class PodRuntime:
         self.root: Path = (
             ctx.work_dir / "pods" / str(self.namespace) / f"{self.name}-{self.uid[:8]}"
         )
-        self.processes: dict[str, ContainerProcess] = {}
+        self.processes: dict[str, Container] = {}
         self.ports: dict[str, dict[Any, int]] = {}
         self.stopping = False
         self.finished = asyncio.Event()
@@ -202,6 +205,8 @@ class PodRuntime:
                 volumes=volumes,
                 kubeconfig=kubeconfig,
                 url_filter=ctx.url_filter,
+                api_url=ctx.config.api_url_for_pods or ctx.api_url,
+                executor_id=ctx.executor_id,
             )
             return
 
@@ -238,12 +243,12 @@ class PodRuntime:
         """Run one container, restarting it as ``restartPolicy`` says (init containers: until
         it succeeds, unless ``Never``); ``True`` when its last run succeeded."""
         spec = (self.init_specs if init else self.specs)[state.name]
-        ports = self.ports.setdefault(state.name, allocate_ports(spec))
+        assert self._launcher is not None
+        ports = self.ports.setdefault(state.name, self._launcher.ports_for(spec))
         backoff = 0
         while not self.stopping:
-            assert self._launcher is not None
             try:
-                launch = await self._launcher.launch(spec, ports)
+                launch = await self._launcher.launch(spec, ports, restart=state.restart_count)
             except NotReady as error:
                 state.waiting(error.reason, error.message)
                 await self.write_status()
@@ -286,16 +291,26 @@ class PodRuntime:
         if state.restart_count and log_path.exists():
             log_path.replace(self.log_path(state.name, previous=True))
         memory = launch.memory_limit if self.ctx.config.enforce_memory_limits else None
-        process = ContainerProcess(
-            launch.argv, env=launch.env, cwd=launch.cwd, log_path=log_path, memory_limit=memory
-        )
+        process: Container
+        if launch.engine is not None:
+            engine = launch.engine
+            process = EngineContainer(
+                engine.docker, engine.run_args, name=engine.name, env=launch.env, log_path=log_path
+            )
+            container_id = f"docker://{engine.name}"
+        else:
+            process = ContainerProcess(
+                launch.argv, env=launch.env, cwd=launch.cwd, log_path=log_path, memory_limit=memory
+            )
+            container_id = ""
         failure = await process.start()
         if failure is not None:
             await self.event("Failed", f"Error: {failure.message}", warning=True)
             return failure
         await self.event("Started", f"Started container {state.name}")
         self.processes[state.name] = process
-        state.running(f"local://{process.pid}", started="startupProbe" not in spec)
+        container_id = container_id or f"local://{process.pid}"
+        state.running(container_id, started="startupProbe" not in spec)
         await self.write_status()
         prober = Prober(
             http=self.ctx.http,

@@ -7,6 +7,7 @@ that backs it; the full mapping is also passed in ``MODELEVAL_LOCAL_MOUNTS`` (JS
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -16,9 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .client import CONFIGMAPS, SECRETS, JsonDict, KubeClient
 from .config import ExecutorConfig
+from .engine import EngineUnavailable, docker_binary, image_user
+from .engine_args import Mount, container_name, run_args
 from .resources import memory_limit_bytes
 from .volumes import SA_MOUNT_PATH, NotReady, configmap_data, decode_secret, field_value
 
@@ -40,6 +44,22 @@ class Launch:
     memory_limit: int | None
     ports: dict[Any, int] = field(default_factory=dict)
     termination_log: Path | None = None
+    engine: EngineLaunch | None = None
+    """Set when the container runs in the container engine instead of as a local process."""
+
+    @property
+    def exec_prefix(self) -> tuple[str, ...]:
+        """What runs an exec probe's command inside the container."""
+        return () if self.engine is None else (self.engine.docker, "exec", self.engine.name)
+
+
+@dataclass(frozen=True)
+class EngineLaunch:
+    """``docker <run_args>`` starts the container named ``name``."""
+
+    docker: str
+    name: str
+    run_args: list[str]
 
 
 def free_port() -> int:
@@ -97,6 +117,8 @@ class Launcher:
         volumes: Mapping[str, Path],
         kubeconfig: Path | None,
         url_filter: Callable[[str], str],
+        api_url: str = "",
+        executor_id: str = "",
     ) -> None:
         self.client = client
         self.config = config
@@ -106,6 +128,27 @@ class Launcher:
         self.volumes = volumes
         self.kubeconfig = kubeconfig
         self.url_filter = url_filter
+        self.api_url = api_url
+        self.executor_id = executor_id
+
+    def in_engine(self, container: JsonDict) -> bool:
+        """Whether ``container`` runs in the container engine (see ``container_images``)."""
+        return self.config.runs_in_engine(str(container.get("image", "")))
+
+    def ports_for(self, container: JsonDict) -> dict[Any, int]:
+        """Local ports of ``container``: fresh ones for a process; for a real container on the
+        host network, its own ``containerPort`` numbers."""
+        if not self.in_engine(container):
+            return allocate_ports(container)
+        ports: dict[Any, int] = {}
+        for declared in container.get("ports") or []:
+            number = int(declared["containerPort"])
+            ports[number] = number
+            if declared.get("name"):
+                ports[declared["name"]] = number
+        first = (container.get("ports") or [{}])[0].get("containerPort")
+        ports["{port}"] = int(first) if first else free_port()
+        return ports
 
     def mounts(self, container: JsonDict) -> dict[str, Path]:
         result: dict[str, Path] = {}
@@ -120,7 +163,11 @@ class Launcher:
         result[path] = self.root / "termination" / f"{container['name']}.log"
         return result
 
-    async def launch(self, container: JsonDict, ports: dict[Any, int]) -> Launch:
+    async def launch(
+        self, container: JsonDict, ports: dict[Any, int], *, restart: int = 0
+    ) -> Launch:
+        if self.in_engine(container):
+            return await self._engine_launch(container, ports, restart)
         name = container["name"]
         mounts = self.mounts(container)
         rewrite_paths = path_rewriter(mounts)
@@ -143,6 +190,97 @@ class Launcher:
             cwd = Path(rewrite_paths(workdir))  # a working dir inside a volume
         limit = memory_limit_bytes(container)
         return Launch(name, argv, env, cwd, limit, ports, termination_log=termination_log)
+
+    async def _engine_launch(
+        self, container: JsonDict, ports: dict[Any, int], restart: int
+    ) -> Launch:
+        """A real container: the image's own filesystem, user and entrypoint; the pod's volumes
+        bind-mounted at their mount paths; the in-cluster API address in the environment."""
+        name, image = container["name"], str(container.get("image", ""))
+        try:
+            docker = docker_binary(self.config.docker)
+        except EngineUnavailable as error:
+            raise NotReady("CreateContainerError", str(error)) from None
+        user = await asyncio.to_thread(image_user, docker, image)
+        if user is None:
+            raise NotReady(
+                "ErrImageNeverPull",
+                f'Container image "{image}" is not present with pull policy of Never',
+            )
+        mounts = self.engine_mounts(container)
+        path = container.get("terminationMessagePath") or DEFAULT_TERMINATION_PATH
+        termination_log = _fresh_file(self.root / "termination" / f"{name}.log")
+        mounts.append(Mount(termination_log, path))
+        env = dict(self.config.extra_env)
+        env.update(self._kubernetes_env())
+        for key, value in (await self._container_env(container)).items():
+            env[key] = self.url_filter(value)
+        command = [self.url_filter(expand_vars(a, env)) for a in container.get("command") or []]
+        args = [self.url_filter(expand_vars(a, env)) for a in container.get("args") or []]
+        engine_name = container_name(
+            self.namespace, self.pod["metadata"]["name"], name, self.pod["metadata"]["uid"], restart
+        )
+        run = run_args(
+            name=engine_name,
+            image=image,
+            image_user=user,
+            pod_spec=self.pod.get("spec") or {},
+            container=container,
+            command=command,
+            args=args,
+            env_names=sorted(env),
+            mounts=mounts,
+            executor_id=self.executor_id,
+        )
+        return Launch(
+            name,
+            argv=[docker, *run],
+            env=env,
+            cwd=self.root,
+            memory_limit=None,  # the engine's cgroup enforces it
+            ports=ports,
+            termination_log=termination_log,
+            engine=EngineLaunch(docker, engine_name, run),
+        )
+
+    def engine_mounts(self, container: JsonDict) -> list[Mount]:
+        mounts: list[Mount] = []
+        if "kube-api-access" in self.volumes:
+            mounts.append(Mount(self.volumes["kube-api-access"], SA_MOUNT_PATH, read_only=True))
+        for mount in container.get("volumeMounts") or []:
+            base = self.volumes.get(mount["name"])
+            if base is None:
+                raise NotReady("CreateContainerConfigError", f"volume {mount['name']!r} not found")
+            source = base
+            if mount.get("subPath"):
+                source = base / mount["subPath"]
+                if not source.exists():  # the kubelet creates a missing subPath directory
+                    source.mkdir(parents=True, exist_ok=True)
+                    os.chmod(source, 0o777)
+            read_only = bool(mount.get("readOnly")) or self._read_only_volume(mount["name"])
+            mounts.append(Mount(source, mount["mountPath"], read_only))
+        return mounts
+
+    def _read_only_volume(self, name: str) -> bool:
+        """ConfigMap, Secret, projected and downward-API volumes are always read-only."""
+        for volume in (self.pod.get("spec") or {}).get("volumes") or []:
+            if volume.get("name") == name:
+                kinds = ("configMap", "secret", "projected", "downwardAPI")
+                claim = volume.get("persistentVolumeClaim") or {}
+                return any(k in volume for k in kinds) or bool(claim.get("readOnly"))
+        return False
+
+    def _kubernetes_env(self) -> dict[str, str]:
+        """What every container of a cluster finds: the API server's in-cluster address, and
+        its pod name as the hostname."""
+        url = urlsplit(self.api_url)
+        port = str(url.port or (443 if url.scheme == "https" else 80))
+        return {
+            "KUBERNETES_SERVICE_HOST": url.hostname or "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": port,
+            "KUBERNETES_SERVICE_PORT_HTTPS": port,
+            "HOSTNAME": self.pod["metadata"]["name"],
+        }
 
     def _argv(self, container: JsonDict, ports: Mapping[Any, int]) -> list[str]:
         image = str(container.get("image", ""))
@@ -270,7 +408,9 @@ def _served_model(args: list[str]) -> str:
 
 
 def _fresh_file(path: Path) -> Path:
-    """An empty file for a new container instance (its termination message)."""
+    """An empty file for a new container instance (its termination message), writable by any
+    uid as the kubelet makes it (a container's user writes it through a bind mount)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")
+    os.chmod(path, 0o666)
     return path

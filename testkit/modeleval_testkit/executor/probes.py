@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +41,20 @@ async def run_probe(
     ports: PortLookup,
     session: aiohttp.ClientSession,
     env: Mapping[str, str],
+    prefix: Sequence[str] = (),
 ) -> bool:
-    """One probe attempt; ``True`` on success."""
+    """One probe attempt; ``True`` on success. ``prefix`` runs an exec probe's command inside
+    a real container (``docker exec NAME``); without it the command runs here with ``env``."""
     timeout = float(probe.get("timeoutSeconds", 1))
     if "httpGet" in probe:
         return await _http_get(probe["httpGet"], ports, session, timeout)
     if "tcpSocket" in probe:
         return await _tcp(probe["tcpSocket"], ports, timeout)
     if "exec" in probe:
-        return await _exec(probe["exec"].get("command", []), env, timeout)
+        command = list(probe["exec"].get("command", []))
+        if prefix and command:
+            return await _exec([*prefix, *command], os.environ, timeout)
+        return await _exec(command, env, timeout)
     return True
 
 

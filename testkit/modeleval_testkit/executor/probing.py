@@ -12,7 +12,7 @@ from .client import JsonDict
 from .launch import Launch
 from .podstatus import ContainerState
 from .probes import ProbeTiming, run_probe
-from .process import ContainerProcess
+from .process import Container
 
 EventSink = Callable[..., Awaitable[None]]
 
@@ -36,7 +36,7 @@ class Prober:
         self.event = event
 
     async def run(
-        self, state: ContainerState, spec: JsonDict, process: ContainerProcess, launch: Launch
+        self, state: ContainerState, spec: JsonDict, process: Container, launch: Launch
     ) -> None:
         """Startup probe first; then readiness and liveness, until the process ends."""
 
@@ -44,7 +44,9 @@ class Prober:
             return launch.ports.get(int(ref) if str(ref).isdigit() else ref)
 
         async def attempt(probe: JsonDict) -> bool:
-            return await run_probe(probe, ports=ports, session=self.http, env=launch.env)
+            return await run_probe(
+                probe, ports=ports, session=self.http, env=launch.env, prefix=launch.exec_prefix
+            )
 
         scale, grace = self.scale, self.grace
         if startup := spec.get("startupProbe"):
@@ -102,7 +104,7 @@ class Prober:
         probe: JsonDict | None,
         attempt: Callable[[JsonDict], Awaitable[bool]],
         scale: Callable[[float], float],
-        process: ContainerProcess,
+        process: Container,
         grace: float,
     ) -> None:
         if probe is None:

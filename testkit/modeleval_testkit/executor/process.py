@@ -9,6 +9,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 MEMORY_POLL_SECONDS = 0.5
 
@@ -21,6 +22,21 @@ class Exit:
     reason: str
     """``Completed``, ``Error``, ``OOMKilled`` or ``StartError``."""
     message: str = ""
+
+
+class Container(Protocol):
+    """A running container, local process or real one (`engine.EngineContainer`)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    async def start(self) -> Exit | None: ...
+
+    async def wait(self) -> Exit: ...
+
+    def kill_group(self, sig: int) -> bool: ...
+
+    async def terminate(self, grace: float) -> None: ...
 
 
 class ContainerProcess:

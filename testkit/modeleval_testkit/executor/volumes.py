@@ -15,8 +15,9 @@ from .client import CONFIGMAPS, SECRETS, JsonDict, KubeClient
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-TokenSource = Callable[[str, str], Awaitable[str]]
-"""``(namespace, serviceAccountName)`` -> bearer token of that ServiceAccount."""
+TokenSource = Callable[[str, str, str | None], Awaitable[str]]
+"""``(namespace, serviceAccountName, audience)`` -> bearer token of that ServiceAccount, bound
+to ``audience`` (None: the API server's own)."""
 
 TextFilter = Callable[[str], str]
 
@@ -90,10 +91,12 @@ class VolumeBuilder:
         self.text_filter = text_filter
         self._token: str | None = None
 
-    async def token(self) -> str:
+    async def token(self, audience: str | None = None) -> str:
+        account = (self.pod.get("spec") or {}).get("serviceAccountName") or "default"
+        if audience:  # a projected token for another service: minted for its audience
+            return await self.tokens(self.namespace, account, audience)
         if self._token is None:
-            account = (self.pod.get("spec") or {}).get("serviceAccountName") or "default"
-            self._token = await self.tokens(self.namespace, account)
+            self._token = await self.tokens(self.namespace, account, None)
         return self._token
 
     async def write_kubeconfig(self, path: Path) -> Path:
@@ -134,7 +137,7 @@ class VolumeBuilder:
         target: Path = self.root / "volumes" / name
         if "persistentVolumeClaim" in volume:
             claim = volume["persistentVolumeClaim"]["claimName"]
-            return _make_dir(self.pvc_root / str(self.namespace) / str(claim))
+            return _make_dir(self.pvc_root / str(self.namespace) / str(claim), writable=True)
         if "hostPath" in volume:
             return Path(volume["hostPath"]["path"])
         if "configMap" in volume:
@@ -149,7 +152,7 @@ class VolumeBuilder:
         elif "downwardAPI" in volume:
             files = self._downward(volume["downwardAPI"].get("items") or [])
         else:  # emptyDir and anything else: an empty per-pod directory
-            return _make_dir(target)
+            return _make_dir(target, writable=True)
         await self._files(target, files)
         return target
 
@@ -158,8 +161,9 @@ class VolumeBuilder:
 
     async def _projected(self, source: JsonDict) -> dict[str, bytes]:
         if "serviceAccountToken" in source:
-            path = source["serviceAccountToken"].get("path", "token")
-            return {path: (await self.token()).encode()}
+            projected = source["serviceAccountToken"]
+            path = projected.get("path", "token")
+            return {path: (await self.token(projected.get("audience"))).encode()}
         if "configMap" in source:
             return await self._configmap_files(source["configMap"])
         if "secret" in source:
@@ -169,7 +173,10 @@ class VolumeBuilder:
         return {}
 
     async def _token_files(self) -> dict[str, bytes]:
-        return {"token": (await self.token()).encode(), "namespace": self.namespace.encode()}
+        files = {"token": (await self.token()).encode(), "namespace": self.namespace.encode()}
+        if self.client.ca_data is not None:  # in-cluster clients verify the API server with it
+            files["ca.crt"] = base64.b64decode(self.client.ca_data)
+        return files
 
     def _downward(self, items: list[Any]) -> dict[str, bytes]:
         files = {}
@@ -242,6 +249,10 @@ def _write_files(target: Path, files: dict[str, bytes]) -> None:
         os.chmod(path, 0o444)
 
 
-def _make_dir(path: Path) -> Path:
+def _make_dir(path: Path, *, writable: bool = False) -> Path:
+    """A directory; ``writable``: mode 0777, as the kubelet makes an emptyDir and a local
+    provisioner a volume, so a container under any uid can write it."""
     path.mkdir(parents=True, exist_ok=True)
+    if writable:
+        os.chmod(path, 0o777)
     return path

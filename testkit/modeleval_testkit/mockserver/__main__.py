@@ -12,7 +12,12 @@ import time
 from collections.abc import Sequence
 
 from modeleval_testkit.mockserver.answers import load_answers, load_rules
-from modeleval_testkit.mockserver.config import FaultKind, FaultSettings, MockSettings
+from modeleval_testkit.mockserver.config import (
+    FaultKind,
+    FaultSettings,
+    MockSettings,
+    ServerFlavour,
+)
 from modeleval_testkit.mockserver.server import MockModelServer
 
 
@@ -21,9 +26,6 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--model", default="mock-model", help="model id served")
-    p.add_argument(
-        "--pinned", action="store_true", help="answer 400 to requests for any other model"
-    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="fixed latency per request")
     p.add_argument("--ttft-ms", type=float, default=0.0, help="streaming: time to first token")
     p.add_argument("--itl-ms", type=float, default=0.0, help="streaming: inter-token delay")
@@ -60,6 +62,12 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         help="processes sharing the port (needs --port; /mock/stats is per process)",
     )
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--flavour",
+        choices=[f.value for f in ServerFlavour],
+        default=ServerFlavour.GENERIC.value,
+        help="behave like this make of server (error bodies, refused fields, stream framing)",
+    )
     a = p.parse_args(argv)
     by_item: dict[str, list[FaultKind]] = {}
     if a.faults_by_item:
@@ -78,7 +86,6 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         host=a.host,
         port=a.port,
         model=a.model,
-        pinned=a.pinned,
         latency_s=a.latency_ms / 1000,
         ttft_s=a.ttft_ms / 1000,
         itl_s=a.itl_ms / 1000,
@@ -94,6 +101,7 @@ def parse_args(argv: Sequence[str] | None = None) -> MockSettings:
         crash_on_start=a.crash_on_start,
         faults=faults,
         reuse_port=a.reuse_port or a.workers > 1,
+        flavour=ServerFlavour(a.flavour),
     )
 
 

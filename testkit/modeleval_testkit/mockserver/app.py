@@ -20,6 +20,7 @@ from modeleval_testkit.mockserver.answers import (
     tokenize,
 )
 from modeleval_testkit.mockserver.config import FaultKind, MockSettings
+from modeleval_testkit.mockserver.flavours import PROFILES, unknown_fields
 from modeleval_testkit.mockserver.stats import FaultPlan, MockStats
 
 STATS_KEY = web.AppKey("stats", MockStats)
@@ -35,6 +36,36 @@ class _Handlers:
         self.faults = FaultPlan(settings.faults)
         self.slots = asyncio.Semaphore(settings.capacity) if settings.capacity > 0 else None
         self.started = time.monotonic()
+        self.profile = PROFILES[settings.flavour]
+
+    def error(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        """An error answer in this server make's shape."""
+        if self.profile.error_shape == "fastapi":
+            return web.json_response({"detail": message}, status=status, headers=headers)
+        return _error(status, message, headers)
+
+    def refusal(self, body: dict[str, Any]) -> web.Response | None:
+        """What this make answers a request it will not serve (unknown fields, another model)."""
+        profile = self.profile
+        unknown = unknown_fields(profile, body)
+        if unknown and profile.unknown_fields == "reject-422":
+            names = "{" + ", ".join(repr(name) for name in unknown) + "}"
+            return self.error(422, f"Unexpected fields in the request: {names}")
+        if unknown and profile.unknown_fields == "reject-400":
+            plural = "s" if len(unknown) > 1 else ""
+            return self.error(
+                400, f"Unrecognized request argument{plural} supplied: {', '.join(unknown)}"
+            )
+        model = body.get("model")
+        if profile.pinned_model and model is not None and model != self.settings.model:
+            if profile.error_shape == "fastapi":
+                return self.error(
+                    400, f"Server is pinned to '{self.settings.model}'; requested '{model}'."
+                )
+            return self.error(404, f"The model `{model}` does not exist.")
+        return None
 
     # -- health -----------------------------------------------------------
     async def live(self, request: web.Request) -> web.Response:
@@ -63,6 +94,8 @@ class _Handlers:
         body = await _json_body(request)
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
+            if self.profile.malformed_is_plain_500:
+                return web.Response(status=500, text="Internal Server Error")
             return _error(400, "messages must be a non-empty list")
         texts = [str(m.get("content", "")) for m in messages if isinstance(m, dict)]
         users = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
@@ -80,20 +113,21 @@ class _Handlers:
         if isinstance(prompt, list):
             prompt = prompt[0] if prompt else ""
         if not isinstance(prompt, str):
+            if self.profile.malformed_is_plain_500:
+                return web.Response(status=500, text="Internal Server Error")
             return _error(400, "prompt must be a string")
         return await self._infer(request, body, prompt, None, chat=False)
 
     async def _infer(
         self, request: web.Request, body: dict[str, Any], prompt: str, user: str | None, chat: bool
     ) -> web.StreamResponse:
-        asked = body.get("model")
-        if self.settings.pinned and asked is not None and asked != self.settings.model:
-            return _error(400, f"Server is pinned to {self.settings.model}; got {asked!r}")
         stats = self.stats
         key = request.headers.get(self.settings.item_header) or (
             user if user is not None else prompt
         )
         stats.requests += 1
+        if request.headers.get("Authorization"):
+            stats.credentials[request.headers["Authorization"]] += 1
         stats.by_item[key] += 1
         stats.by_prompt[prompt] += 1
         fault = self.faults.decide(key, stats.by_item[key])
@@ -101,6 +135,10 @@ class _Handlers:
         try:
             if fault is not FaultKind.OK:
                 return await self._fault(request, fault)
+            refused = self.refusal(body)
+            if refused is not None:
+                stats.by_status[str(refused.status)] += 1
+                return refused
             async with self._slot():
                 response: web.StreamResponse
                 if not chat and body.get("echo") and body.get("logprobs") is not None:
@@ -109,11 +147,11 @@ class _Handlers:
                     stats.completed_by_item[key] += 1
                     return response
                 answer = self.book.answer(prompt, user)
-                tokens = self._shape(answer, body)
+                tokens, finish = self._shape(answer, body)
                 if body.get("stream"):
-                    response = await self._stream(request, body, prompt, tokens, chat)
+                    response = await self._stream(request, body, prompt, tokens, chat, finish)
                 else:
-                    response = await self._whole(body, prompt, tokens, chat)
+                    response = await self._whole(body, prompt, tokens, chat, finish)
             stats.by_status["200"] += 1
             stats.completed_by_item[key] += 1
             return response
@@ -136,18 +174,21 @@ class _Handlers:
             finally:
                 self.stats.stop_serving()
 
-    def _shape(self, answer: str, body: dict[str, Any]) -> list[str]:
+    def _shape(self, answer: str, body: dict[str, Any]) -> tuple[list[str], str]:
+        """The answer's tokens and its finish reason: ``stop`` (the answer, or a stop string,
+        ended it) or ``length`` (``max_tokens`` cut it off)."""
         tokens = tokenize(answer)
         wanted = self.settings.output_tokens
         if wanted is not None:
             tokens = fit_tokens(tokens, wanted)
+        tokens = _apply_stop(tokens, body.get("stop"), keep=self.profile.stop_in_text)
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
-        if isinstance(max_tokens, int) and max_tokens > 0:
-            tokens = tokens[:max_tokens]
-        return tokens
+        if isinstance(max_tokens, int) and 0 < max_tokens < len(tokens):
+            return tokens[:max_tokens], "length"
+        return tokens, "stop"
 
     async def _whole(
-        self, body: dict[str, Any], prompt: str, tokens: list[str], chat: bool
+        self, body: dict[str, Any], prompt: str, tokens: list[str], chat: bool, finish: str
     ) -> web.Response:
         s = self.settings
         delay = s.latency_s
@@ -161,10 +202,10 @@ class _Handlers:
             choice: dict[str, Any] = {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "finish_reason": finish,
             }
         else:
-            choice = {"index": 0, "text": text, "finish_reason": "stop"}
+            choice = {"index": 0, "text": text, "finish_reason": finish}
         return web.json_response(
             {
                 **_envelope(chat, self.settings.model, chunk=False),
@@ -209,38 +250,59 @@ class _Handlers:
         return web.json_response({**envelope, "choices": choices, "usage": usage})
 
     async def _stream(
-        self, request: web.Request, body: dict[str, Any], prompt: str, tokens: list[str], chat: bool
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        prompt: str,
+        tokens: list[str],
+        chat: bool,
+        finish: str,
     ) -> web.StreamResponse:
-        s = self.settings
+        s, profile = self.settings, self.profile
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         envelope = _envelope(chat, s.model, chunk=True)
+
+        async def send(choice: dict[str, Any], **extra: Any) -> None:
+            if profile.omit_nulls:
+                choice = {k: v for k, v in choice.items() if v is not None}
+            await response.write(_sse({**envelope, "choices": [choice], **extra}))
+
+        if chat and profile.role_only_first_chunk:
+            await send({"index": 0, "delta": {"role": "assistant"}, "finish_reason": None})
         # Token k is due at start + ttft + k * itl (absolute times: no drift from write costs).
         loop = asyncio.get_running_loop()
         first_due = loop.time() + (s.ttft_s or s.latency_s)
-        for index, token in enumerate(tokens):
-            delay = first_due + index * s.itl_s - loop.time()
+        step = max(1, profile.tokens_per_chunk)
+        for index in range(0, len(tokens), step):
+            last_token = min(len(tokens), index + step) - 1
+            delay = first_due + last_token * s.itl_s - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            text = "".join(tokens[index : index + step])
             if chat:
-                delta: dict[str, Any] = {"content": token}
-                if index == 0:
+                delta: dict[str, Any] = {"content": text}
+                if index == 0 and not profile.role_only_first_chunk:
                     delta["role"] = "assistant"
                 choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": None}
             else:
-                choice = {"index": 0, "text": token, "finish_reason": None}
-            await response.write(_sse({**envelope, "choices": [choice]}))
-        last: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+                choice = {"index": 0, "text": text, "finish_reason": None}
+            await send(choice)
+        last: dict[str, Any] = {"index": 0, "finish_reason": finish}
         if chat:
             last["delta"] = {}
         else:
             last["text"] = ""
-        await response.write(_sse({**envelope, "choices": [last]}))
-        options = body.get("stream_options") or {}
-        if isinstance(options, dict) and options.get("include_usage"):
-            usage = _usage(prompt, len(tokens))
-            await response.write(_sse({**envelope, "choices": [], "usage": usage}))
-        await response.write(b"data: [DONE]\n\n")
+        usage = _usage(prompt, len(tokens))
+        if profile.usage_in_finish_chunk:
+            await send(last, usage=usage)
+        else:
+            await send(last)
+            options = body.get("stream_options") or {}
+            if isinstance(options, dict) and options.get("include_usage"):
+                await response.write(_sse({**envelope, "choices": [], "usage": usage}))
+        if profile.done_marker:
+            await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
 
@@ -248,15 +310,46 @@ class _Handlers:
         self.stats.by_status[fault.value] += 1
         f = self.settings.faults
         if fault is FaultKind.RATE_LIMIT:
-            return _error(
+            return self.error(
                 429, "rate limited (injected)", {"Retry-After": _seconds(f.retry_after_s)}
             )
         if fault in (FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE):
-            return _error(int(fault.value), f"injected fault {fault.value}")
+            return self.error(int(fault.value), f"injected fault {fault.value}")
+        if fault is FaultKind.ECHO_AUTH:
+            echoed = {k: v for k, v in request.headers.items() if _credential_header(k)}
+            return self.error(401, f"invalid credentials: {echoed}")
+        if fault is FaultKind.ERROR_200:
+            body = {"error": {"message": "model overloaded (injected)", "type": "mock_error"}}
+            return web.json_response(body, status=200)
         if fault is FaultKind.HANG:
             await asyncio.sleep(f.hang_s)
         _drop(request)
         raise asyncio.CancelledError  # aiohttp treats this as "client went away": nothing is sent
+
+
+def _credential_header(name: str) -> bool:
+    lower = name.lower()
+    return lower == "authorization" or "key" in lower or "token" in lower
+
+
+def _apply_stop(tokens: list[str], stop: Any, *, keep: bool) -> list[str]:
+    """Cut the answer at its first stop string: before it, or (``keep``, as ``transformers
+    serve`` does) after the token that completes it."""
+    stops = [stop] if isinstance(stop, str) else [s for s in stop or [] if isinstance(s, str)]
+    text = "".join(tokens)
+    found = [(text.find(s), s) for s in stops if s and s in text]
+    if not found:
+        return tokens
+    at, string = min(found)
+    if not keep:
+        return tokenize(text[:at])
+    end, kept = at + len(string), []
+    for token in tokens:
+        kept.append(token)
+        end -= len(token)
+        if end <= 0:
+            break
+    return kept
 
 
 def _drop(request: web.Request) -> None:

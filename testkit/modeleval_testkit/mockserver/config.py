@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class ServerFlavour(StrEnum):
+    """Which make of model server the mock behaves like (see ``flavours.py``)."""
+
+    GENERIC = "generic"
+    OPENAI = "openai"
+    VLLM = "vllm"
+    TGI = "tgi"
+    TRANSFORMERS = "transformers"
+
+
 class FaultKind(StrEnum):
     """What a faulty request gets instead of an answer."""
 
@@ -21,6 +31,12 @@ class FaultKind(StrEnum):
     """Never answer (until ``FaultSettings.hang_s`` passes, then close the connection)."""
     DROP = "drop"
     """Close the connection without sending a response."""
+    ECHO_AUTH = "echo-auth"
+    """HTTP 401 whose error message repeats the request's ``Authorization`` header and every
+    ``X-Api-Key``-like header: a careless server that echoes credentials (tests that they
+    are masked wherever the runner records an error)."""
+    ERROR_200 = "error-200"
+    """HTTP 200 whose body is an error object (``{"error": {"message": …}}``), no choices."""
 
 
 @dataclass(slots=True)
@@ -50,9 +66,6 @@ class MockSettings:
     """0 picks a free port (read it back from ``MockModelServer.port``)."""
     model: str = "mock-model"
     """Model id listed by ``GET /v1/models``."""
-    pinned: bool = False
-    """Answer 400 to a request naming any other model (as ``transformers serve`` and a vLLM
-    serving one model do); requests without ``model`` are served."""
     latency_s: float = 0.0
     """Fixed time each non-streaming request takes while holding a capacity slot."""
     ttft_s: float = 0.0
@@ -82,3 +95,6 @@ class MockSettings:
     """Let several processes listen on the same port (``--workers``)."""
     item_header: str = "X-Modeleval-Item-Id"
     """Request header whose value identifies a dataset item for per-item counting and faults."""
+    flavour: ServerFlavour = ServerFlavour.GENERIC
+    """Behave like this make of server: error bodies, refused fields, stream framing, finish
+    reasons, stop strings (``flavours.PROFILES``)."""

@@ -31,6 +31,8 @@ class MockStats:
     serving: int = 0
     """Requests holding a capacity slot now."""
     max_serving: int = 0
+    credentials: Counter[str] = field(default_factory=Counter)
+    """``Authorization`` header value → requests that carried it (what reached the server)."""
 
     def enter(self) -> None:
         self.in_flight += 1
@@ -62,6 +64,7 @@ class MockStats:
             "maxInFlight": self.max_in_flight,
             "serving": self.serving,
             "maxServing": self.max_serving,
+            "credentials": dict(self.credentials),
             "pid": os.getpid(),
         }
 
@@ -71,6 +74,7 @@ class MockStats:
         self.by_item.clear()
         self.by_prompt.clear()
         self.completed_by_item.clear()
+        self.credentials.clear()
         self.max_in_flight = self.in_flight
         self.max_serving = self.serving
 

@@ -11,6 +11,7 @@ import yaml
 
 from modeleval.cli import main
 from modeleval_testkit.mockserver import MockModelServer
+from modeleval_testkit.mockserver.config import ServerFlavour
 from tests.support.judges import RULES
 from tests.support.paths import REPO
 from tests.support.tasks import local_task
@@ -192,7 +193,8 @@ def test_an_unset_model_name_is_asked_from_the_server(
 ) -> None:
     """A server pinned to one model answers 400 to any other name: the runner asks
     GET /v1/models when endpoint.model is unset (it used to send the task's model name)."""
-    with MockModelServer(model="Qwen/Qwen2-0.5B", pinned=True).running() as server:
+    flavour = ServerFlavour.VLLM  # serves one model and refuses any other name
+    with MockModelServer(model="Qwen/Qwen2-0.5B", flavour=flavour).running() as server:
         task = local_task(server.base_url + "/v1")
         del task["spec"]["models"][0]["endpoint"]["model"]  # type: ignore[index]
         task_file = tmp_path / "task.yaml"

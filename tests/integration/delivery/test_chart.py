@@ -5,18 +5,16 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from modeleval.api import EvalTask
 from modeleval.builders.jobs import build_runner_rbac
+from tests.support.k8s_schemas import KubernetesSchemas, report, supported_versions
 from tests.support.kube import NAMESPACE, KubeTools, of_kind, one
 from tests.support.paths import CHART, MANIFESTS
 
 SAMPLE_TASK = MANIFESTS / "samples" / "20-evaltask-rule.yaml"
-
-K8S_VERSION = "1.32.0"
 
 NON_DEFAULT = [
     "--set", "watchNamespaces={team-a,team-b}",
@@ -45,7 +43,7 @@ def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def env_of(objects: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["name"]: e.get("value", "") for e in container(objects)["env"]}
+    return {e["name"]: e.get("value", "") for e in container(objects)["env"] if "value" in e}
 
 
 def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
@@ -57,11 +55,11 @@ def test_helm_lint_is_clean(kube_tools: KubeTools) -> None:
 
 @pytest.mark.parametrize("values", [[], NON_DEFAULT], ids=["defaults", "non-default"])
 def test_every_builtin_object_is_valid_kubernetes(kube_tools: KubeTools, values: list[str]) -> None:
+    """Against the official schemas of every version the chart's kubeVersion admits."""
     objects = kube_tools.helm_template(*values)
     builtin = [obj for obj in objects if obj["kind"] not in ("ServiceMonitor", "PodMonitor")]
     assert len(builtin) >= 8
-    for obj in builtin:
-        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    assert report(KubernetesSchemas(supported_versions()), builtin) == []
 
 
 def test_defaults_watch_all_namespaces_with_cluster_bindings(kube_tools: KubeTools) -> None:
@@ -145,7 +143,21 @@ def test_runner_defaults_are_passed_as_env(kube_tools: KubeTools) -> None:
         "MODELEVAL_RUNNER_METRICS_PORT": "9090",
         "MODELEVAL_RESULTS_STORAGE_CLASS": "",
         "MODELEVAL_RESULTS_SIZE": "1Gi",
+        "MODELEVAL_OPERATOR_USERNAME": "system:serviceaccount:modeleval-system:modeleval-operator",
+        "MODELEVAL_ALLOWED_RUNNER_IMAGES": "",
+        "MODELEVAL_ALLOWED_MODEL_IMAGES": "docker.io/vllm/vllm-openai:*,"
+        "docker.io/lmsysorg/sglang:*,ghcr.io/huggingface/text-generation-inference:*,"
+        "nvcr.io/nvidia/tritonserver:*",
+        "MODELEVAL_ALLOWED_DATASET_URLS": "https://*",
+        "MODELEVAL_ALLOW_CONTROL_PLANE": "false",
+        "MODELEVAL_REQUIRE_USABLE_LABEL": "true",
     }
+
+
+def test_kopf_gets_its_identity_from_the_pod_name(kube_tools: KubeTools) -> None:
+    """POD_ID: Kopf's identity; without it Kopf asks getpass.getuser() (needs a passwd entry)."""
+    [pod_id] = [e for e in container(kube_tools.helm_template())["env"] if e["name"] == "POD_ID"]
+    assert pod_id["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
 
 
 def test_digest_pins_both_images(kube_tools: KubeTools) -> None:
@@ -176,11 +188,76 @@ def test_operator_pod_is_hardened(kube_tools: KubeTools) -> None:
 
 
 def test_no_secrets_are_readable_by_anyone(kube_tools: KubeTools) -> None:
-    objects = kube_tools.helm_template(*NON_DEFAULT)
-    for role in of_kind(objects, "ClusterRole"):
+    """With the webhook, no role reads Secrets; without it (the default), only the operator
+    gets them, to check their usable label (it mounts Secrets into Jobs anyway)."""
+    webhook = kube_tools.helm_template(*NON_DEFAULT, "--set", "webhook.enabled=true")
+    for role in of_kind(webhook, "ClusterRole"):
         for rule in role["rules"]:
             assert "secrets" not in rule["resources"], role["metadata"]["name"]
             assert "*" not in rule["resources"] + rule["verbs"] + rule["apiGroups"]
+    for role in of_kind(kube_tools.helm_template(*NON_DEFAULT), "ClusterRole"):
+        reads = [r for r in role["rules"] if "secrets" in r["resources"]]
+        if role["metadata"]["name"] == "modeleval-operator":
+            assert reads == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
+        else:
+            assert reads == [], role["metadata"]["name"]
+
+
+def test_security_values_reach_the_operator(kube_tools: KubeTools) -> None:
+    env = env_of(
+        kube_tools.helm_template(
+            "--set", "security.allowedRunnerImages={registry.example/runner:*}",
+            "--set", "security.allowedModelImages={a/*,b/*}",
+            "--set-json", "security.allowedDatasetUrls=[]",
+            "--set", "security.allowControlPlane=true",
+        )
+    )  # fmt: skip
+    assert env["MODELEVAL_ALLOWED_RUNNER_IMAGES"] == "registry.example/runner:*"
+    assert env["MODELEVAL_ALLOWED_MODEL_IMAGES"] == "a/*,b/*"
+    assert env["MODELEVAL_ALLOWED_DATASET_URLS"] == ""
+    assert env["MODELEVAL_ALLOW_CONTROL_PLANE"] == "true"
+    assert env["MODELEVAL_OPERATOR_USERNAME"] == (
+        "system:serviceaccount:modeleval-system:modeleval-operator"
+    )
+    defaults = env_of(kube_tools.helm_template())
+    assert defaults["MODELEVAL_REQUIRE_USABLE_LABEL"] == "true"  # no webhook: labels decide
+    assert "MODELEVAL_WEBHOOK_PORT" not in defaults
+    assert "docker.io/vllm/vllm-openai:*" in defaults["MODELEVAL_ALLOWED_MODEL_IMAGES"]
+
+
+def test_the_webhook_is_served_registered_and_trusted(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template("--set", "webhook.enabled=true")
+    env = env_of(objects)
+    assert env["MODELEVAL_WEBHOOK_PORT"] == "9443"
+    assert env["MODELEVAL_REQUIRE_USABLE_LABEL"] == "false"  # the authors' permissions decide
+    config = one(objects, "ValidatingWebhookConfiguration", "modeleval-operator-webhook")
+    secret = one(objects, "Secret", "modeleval-operator-webhook-tls")
+    for hook in config["webhooks"]:
+        assert hook["failurePolicy"] == "Fail"
+        assert hook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
+        assert hook["clientConfig"]["service"]["name"] == "modeleval-operator-webhook"
+    assert [h["clientConfig"]["service"]["path"] for h in config["webhooks"]] == [
+        "/validate-evaltask",
+        "/validate-servicegroup",
+    ]
+    service = one(objects, "Service", "modeleval-operator-webhook")
+    assert service["spec"]["ports"][0]["targetPort"] == "webhook"
+    review = one(objects, "ClusterRole", "modeleval-operator-webhook")
+    assert review["rules"] == [
+        {
+            "apiGroups": ["authorization.k8s.io"],
+            "resources": ["subjectaccessreviews"],
+            "verbs": ["create"],
+        }
+    ]
+    managed = kube_tools.helm_template(
+        "--set", "webhook.enabled=true", "--set", "webhook.certManager.enabled=true"
+    )
+    config = one(managed, "ValidatingWebhookConfiguration", "modeleval-operator-webhook")
+    assert config["metadata"]["annotations"] == {
+        "cert-manager.io/inject-ca-from": "modeleval-system/modeleval-operator-webhook"
+    }
+    assert of_kind(managed, "Certificate") and not of_kind(managed, "Secret")
 
 
 @pytest.mark.parametrize(
@@ -264,12 +341,21 @@ def test_rbac_and_service_account_can_be_left_to_the_cluster_admin(
     assert pod["serviceAccountName"] == "preexisting"
 
 
-def test_old_clusters_are_refused(kube_tools: KubeTools) -> None:
+@pytest.mark.parametrize(
+    ("version", "accepted"),
+    [("1.28.9", False), ("1.29.0", True), ("1.35.2", True), ("1.36.0", False)],
+)
+def test_only_the_supported_kubernetes_versions_are_accepted(
+    kube_tools: KubeTools, version: str, accepted: bool
+) -> None:
+    """kubeVersion: the range whose official schemas every written object is checked against
+    (tests/e2e, see tests/support/schemas.py)."""
     result = kube_tools.run(
-        kube_tools.helm, "template", "x", CHART, "--kube-version", "1.26.0", check=False
+        kube_tools.helm, "template", "x", CHART, "--kube-version", version, check=False
     )
-    assert result.returncode != 0
-    assert "kubeVersion" in result.stderr or "incompatible" in result.stderr
+    assert (result.returncode == 0) is accepted, result.stderr
+    if not accepted:
+        assert "kubeVersion" in result.stderr or "incompatible" in result.stderr
 
 
 def test_runner_metrics_port_and_pod_monitor(kube_tools: KubeTools) -> None:

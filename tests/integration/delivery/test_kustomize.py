@@ -70,6 +70,20 @@ def test_namespaced_overlay_equals_the_chart_with_watch_namespaces(
     assert [b["metadata"]["namespace"] for b in of_kind(kustomized, "RoleBinding")] == [WATCHED]
 
 
+def test_webhook_overlay_equals_the_chart_with_the_webhook(
+    kube_tools: KubeTools, checkout: Path
+) -> None:
+    kustomized = kube_tools.kustomize(checkout / "manifests" / "overlays" / "webhook")
+    helm = kube_tools.helm_template(
+        "--set",
+        "webhook.enabled=true",
+        "--set",
+        "webhook.certManager.enabled=true",
+        include_crds=True,
+    )
+    compare(kustomized, helm)
+
+
 def test_kubectl_apply_k_works_on_the_real_default_overlay(kube_tools: KubeTools) -> None:
     """`kubectl apply -k manifests/default` needs crds/kustomization.yaml (kustomize
     refuses to load files outside a kustomization's own directory)."""

@@ -106,8 +106,9 @@ def test_operator_container_starts_with_the_chart_rbac(
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     token = server.issue_service_account_token(NAMESPACE, "modeleval-operator")
     kubeconfig = server.write_kubeconfig(tmp_path / "operator.kubeconfig", token)
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(
+        POD_ID="modeleval-operator-0",
         KUBECONFIG=str(kubeconfig),
         MODELEVAL_METRICS_PORT="0",
         MODELEVAL_DAEMON_CANCELLATION_SECONDS="1",

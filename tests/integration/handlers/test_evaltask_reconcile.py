@@ -446,3 +446,27 @@ def test_judge_items_failed_within_the_budget_mark_the_task_degraded(api: Any) -
 
 
 JUDGE = {"endpoint": {"url": "http://judge:8000/v1", "model": "judge"}}
+
+
+def test_dropped_parameters_the_runner_reports_become_one_warning_event_each(api: Any) -> None:
+    from modeleval.handlers import evaltask as handlers
+
+    create_task(api, "dropped")
+    reason = "the server rejected them (HTTP 422: Unexpected fields in the request: {'top_k'})"
+    CustomObjectsApi(kube.api_client()).patch_namespaced_custom_object_status(
+        "modeleval.io", "v1alpha1", "default", "evaltasks", "dropped",
+        {"status": {"droppedParameters": [{"model": "m", "parameters": ["top_k"],
+                                           "reason": reason}]}},
+    )  # fmt: skip
+    for _ in range(2):
+        reconcile("default", "dropped")
+    handlers.POSTED_EVENTS.clear()  # a restarted operator: the Event exists, nothing new
+    reconcile("default", "dropped")
+    events = CoreV1Api(kube.api_client()).list_namespaced_event(
+        "default", field_selector="involvedObject.name=dropped"
+    )
+    found = [e for e in events.items if e.reason == "ParametersDropped"]
+    assert len(found) == 1
+    assert found[0].type == "Warning"
+    assert found[0].message == f"model m: top_k not sent: {reason}"
+    assert task_status(api, "dropped")["droppedParameters"][0]["parameters"] == ["top_k"]

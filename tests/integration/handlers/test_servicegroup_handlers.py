@@ -7,6 +7,7 @@ so idempotence, in-place updates and error reporting are checked quickly and exa
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -396,3 +397,35 @@ def test_event_manifest() -> None:
     assert event["reason"] == "BootTimeout" and event["type"] == "Warning"
     assert len(event["message"]) <= 1024
     assert event["metadata"] == {"generateName": "g.", "namespace": "n"}
+
+
+def test_a_forbidden_spec_is_refused_and_never_applied_by_drift_repair(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image allow-list (MODELEVAL_ALLOWED_MODEL_IMAGES) binds the reconcile handler and
+    the drift repair alike: a changed spec naming another image leaves the Deployment as it
+    was, and the group says why (NotAllowed) until the spec changes again."""
+    from modeleval.handlers import servicegroup_children, usable
+
+    create_group("guarded")
+    run_reconcile("guarded")
+    settings = dataclasses.replace(usable.SETTINGS, allowed_model_images=("docker.io/vllm/*",))
+    for module in (servicegroup_children, usable):
+        monkeypatch.setattr(module, "SETTINGS", settings)
+    before = container_image(deployment("guarded"))
+    kube.custom().patch_namespaced_custom_object(
+        *API, NS, "modelevalservicegroups", "guarded", {"spec": {"image": "evil/miner:1"}}
+    )
+    with pytest.raises(
+        kopf.PermanentError, match=r"spec\.image: image evil/miner:1 is not allowed"
+    ):
+        run_reconcile("guarded", "update")
+    status = read_group("guarded")["status"]
+    assert status["phase"] == "Failed"
+    assert [c["reason"] for c in status["conditions"]] == ["NotAllowed"]
+    assert repair_group(NS, "guarded") == []
+    assert container_image(deployment("guarded")) == before
+
+
+def container_image(obj: dict[str, Any]) -> str:
+    return str(obj["spec"]["template"]["spec"]["containers"][0]["image"])

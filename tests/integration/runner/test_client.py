@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -128,3 +130,62 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("soon") is None
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= (parse_retry_after(later) or 0) <= 31
+
+
+async def test_a_trickling_server_cannot_outlast_request_timeout_seconds() -> None:
+    """readTimeoutSeconds bounds each silence; requestTimeoutSeconds bounds the request."""
+    from aiohttp import web
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for _ in range(100):
+            await response.write(b" ")
+            await asyncio.sleep(0.05)
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", trickle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    settings = ClientSettings(read_timeout_s=1.0, request_timeout_s=0.3, max_retries=1)
+    try:
+        started = time.perf_counter()
+        async with ModelClient(
+            f"http://127.0.0.1:{port}/v1", ApiFlavour.CHAT, settings, sleep=RecordingSleep()
+        ) as c:
+            with pytest.raises(RequestFailed) as failed:
+                await c.complete(BODY, "item")
+        assert time.perf_counter() - started < 2.0  # two attempts of 0.3 s, not 5 s each
+        assert str(failed.value) == (
+            "no complete answer within 0.3s (requestTimeoutSeconds) (after 2 attempts)"
+        )
+        assert failed.value.kind == "timeout"
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_error_in_a_200_keeps_the_servers_message() -> None:
+    server = await with_faults(FaultKind.ERROR_200)
+    try:
+        async with ModelClient(server.url, ApiFlavour.CHAT, ClientSettings()) as c:
+            with pytest.raises(RequestFailed) as failed:
+                await c.complete(BODY, "item")
+        assert str(failed.value) == "HTTP 200 with an error: model overloaded (injected)"
+        assert failed.value.kind == "bad_response"
+    finally:
+        await server.stop()
+
+
+async def test_an_item_id_with_line_breaks_is_sent_safely() -> None:
+    server = await MockModelServer().start()
+    try:
+        async with ModelClient(server.url, ApiFlavour.CHAT, ClientSettings()) as c:
+            answer = await c.complete(BODY, "evil\r\nX-Injected: 1")
+        assert answer.text == "hello"
+        assert server.stats().by_item == {"evil%0D%0AX-Injected: 1": 1}
+    finally:
+        await server.stop()

@@ -34,14 +34,16 @@ async def test_predictions_file_has_one_line_per_item(
         assert sorted(r["id"] for r in rows) == sorted(f"q{i}" for i in range(20))
         assert all(r["output"] == r["input"] and r["error"] is None for r in rows)
         assert all(r["tokens"] == {"prompt": 2, "completion": 2} for r in rows)
+        assert all(r["finish_reason"] == "stop" for r in rows)
     assert summary.total == 40
     final = sink.patches[-1]
     assert final["percentage"] == 100
     assert final["progress"]["processed"] == 40
     assert final["inferenceResults"] == [
-        {"model": "a", "location": str(tmp_path / "predictions/a.jsonl"), "items": 20, "failed": 0},
-        {"model": "b", "location": str(tmp_path / "predictions/b.jsonl"), "items": 20, "failed": 0},
-    ]
+        {"model": name, "location": str(tmp_path / f"predictions/{name}.jsonl"), "items": 20,
+         "failed": 0, "truncated": 0}
+        for name in ("a", "b")
+    ]  # fmt: skip
 
 
 async def test_failed_items_are_recorded_and_counted(tmp_path: Path) -> None:

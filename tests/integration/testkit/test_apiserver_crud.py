@@ -526,3 +526,26 @@ def test_builtin_defaults_apply_on_every_write(api: httpx.Client) -> None:
     assert same["spec"] == created["spec"]
     assert same["metadata"]["generation"] == 1
     assert same["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+def test_recorded_writes_keep_what_each_client_wrote_once() -> None:
+    """``record_writes=True``: the bodies of creates, the results of patches (status only when
+    the status subresource was patched), each distinct object once; off by default."""
+    with run_in_thread(crds=[widget_crd()], record_writes=True) as recording:
+        headers = {"Authorization": f"Bearer {recording.admin_token}"}
+        with httpx.Client(
+            base_url=recording.url, headers=headers, verify=recording.client_ssl_context()
+        ) as client:
+            assert client.post(CMS, json=cm("w-1", a="1")).status_code == 201
+            for _ in range(2):  # the same result twice: kept once
+                client.patch(f"{CMS}/w-1", json={"data": {"b": "2"}}, headers=MERGE)
+            client.post(f"{CMS}?dryRun=All", json=cm("w-dry"))
+        writes = list(recording.writes)
+    assert [(w.user, w.verb) for w in writes] == [("admin", "create"), ("admin", "patch")]
+    created, patched = (w.object for w in writes)
+    assert created == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w-1"},
+                       "data": {"a": "1"}}  # fmt: skip
+    assert patched["data"] == {"a": "1", "b": "2"}
+    assert "resourceVersion" not in patched["metadata"] and "uid" not in patched["metadata"]
+    with run_in_thread() as plain:
+        assert plain.writes is None

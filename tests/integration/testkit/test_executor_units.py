@@ -154,3 +154,70 @@ def test_a_failed_pod_reads_as_a_real_kubelet_writes_it() -> None:
     done.terminated(0, "Completed")
     finished = PodView([done], "Never", scheduled=True, initialized=True).render()
     assert {c["type"]: c.get("reason") for c in finished["conditions"]}["Ready"] == "PodCompleted"
+
+
+def test_docker_run_args_follow_the_pod_spec() -> None:
+    from modeleval_testkit.executor.engine_args import Mount, run_args
+
+    pod_spec = {
+        "securityContext": {"runAsUser": 1000, "runAsGroup": 2000, "fsGroup": 3000},
+        "containers": [],
+    }
+    container = {
+        "resources": {"limits": {"memory": "64Mi", "cpu": "500m"}},
+        "securityContext": {
+            "runAsUser": 65532,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+        },
+        "workingDir": "/work",
+    }
+    argv = run_args(
+        name="c1", image="img:1", image_user="", pod_spec=pod_spec, container=container,
+        command=["python", "-m", "app"], args=["--flag"], env_names=["A", "B"],
+        mounts=[Mount(Path("/host/cm"), "/etc/cm", read_only=True)], executor_id="x",
+    )  # fmt: skip
+    joined = " ".join(argv)
+    assert "--user 65532:2000" in joined
+    assert "--group-add 3000" in joined
+    assert "--read-only" in argv
+    assert "--cap-drop ALL --cap-add NET_BIND_SERVICE" in joined
+    assert "--security-opt no-new-privileges" in joined
+    assert f"--memory {64 * 2**20} --memory-swap {64 * 2**20}" in joined
+    assert "--cpus 0.5" in joined and "--cpu-shares 512" in joined
+    assert "-e A -e B" in joined
+    assert "--mount type=bind,source=/host/cm,target=/etc/cm,readonly" in joined
+    assert argv[argv.index("img:1") :] == ["img:1", "-m", "app", "--flag"]
+    assert argv[argv.index("--entrypoint") + 1] == "python"
+
+
+def test_args_alone_replace_the_image_cmd_and_keep_its_entrypoint() -> None:
+    from modeleval_testkit.executor.engine_args import run_args
+
+    argv = run_args(
+        name="c", image="img", image_user="65532", pod_spec={}, container={},
+        command=[], args=["serve"], env_names=[], mounts=[], executor_id="x",
+    )  # fmt: skip
+    assert "--entrypoint" not in argv and "--user" not in argv
+    assert argv[-2:] == ["img", "serve"]
+
+
+@pytest.mark.parametrize(
+    ("context", "image_user", "reason"),
+    [
+        ({"runAsNonRoot": True}, "", "image will run as root"),
+        ({"runAsNonRoot": True, "runAsUser": 0}, "65532", "image will run as root"),
+        ({"runAsNonRoot": True}, "nonroot", "non-numeric user"),
+    ],
+)
+def test_run_as_non_root_refuses_root(
+    context: dict[str, object], image_user: str, reason: str
+) -> None:
+    from modeleval_testkit.executor.engine_args import user_flag
+    from modeleval_testkit.executor.volumes import NotReady
+
+    with pytest.raises(NotReady, match=reason) as caught:
+        user_flag(context, image_user)
+    assert caught.value.reason == "CreateContainerConfigError"
+    assert user_flag({"runAsNonRoot": True}, "65532:65532") is None

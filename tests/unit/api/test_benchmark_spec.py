@@ -65,3 +65,33 @@ def test_a_system_prompt_is_allowed_with_a_benchmark() -> None:
     EvalTask.model_validate(
         task(benchmark={"name": "gsm8k"}, inference={"systemPrompt": "Be brief."})
     )
+
+
+def test_the_mirror_pvc_and_the_hub_token_are_checked_like_any_named_object() -> None:
+    from modeleval.reconcile.access import accesses
+
+    spec = EvalTask.model_validate(
+        task(benchmark={"name": "mmlu", "source": {"pvc": {"claimName": "mirror"}}})
+    ).spec
+    assert [(a.resource, a.name, a.field) for a in accesses(spec)] == [
+        ("persistentvolumeclaims", "mirror", "spec.benchmark.source.pvc.claimName")
+    ]
+    token = {"hub": {"tokenSecretRef": {"name": "hf", "key": "token"}}}
+    spec = EvalTask.model_validate(task(benchmark={"name": "mmlu", "source": token})).spec
+    assert [(a.resource, a.name) for a in accesses(spec)] == [("secrets", "hf")]
+
+
+def test_the_hub_endpoint_is_held_to_the_dataset_url_allow_list() -> None:
+    from modeleval.reconcile.access import task_policy
+    from modeleval.settings import OperatorSettings
+
+    internal = OperatorSettings(allowed_dataset_urls=("https://hub.internal/*",))
+    default = EvalTask.model_validate(task(benchmark={"name": "gsm8k"})).spec
+    (problem,) = task_policy(default, internal)
+    assert problem.startswith("spec.benchmark.source.hub.endpoint: URL https://huggingface.co")
+    mirror = {"hub": {"endpoint": "https://hub.internal/hf"}}
+    allowed = EvalTask.model_validate(task(benchmark={"name": "gsm8k", "source": mirror})).spec
+    assert task_policy(allowed, internal) == []
+    pvc = {"pvc": {"claimName": "mirror"}}
+    offline = EvalTask.model_validate(task(benchmark={"name": "gsm8k", "source": pvc})).spec
+    assert task_policy(offline, internal) == []

@@ -120,12 +120,14 @@ def test_config_map_holds_the_task_and_resolved_targets_but_no_secret_values() -
             "url": "https://llm.example.com:8443/v1",
             "model": "hosted-v2",
             "api": "openai-chat",
+            "server": "auto",
         },
         {
             "name": "qwen",
             "url": "http://qwen:8000/v1",
             "model": "qwen-7b",
             "api": "openai-completions",
+            "server": "auto",
         },
     ]
     # The runner parses task.json with the same model: it must round-trip.
@@ -158,6 +160,7 @@ def test_resolve_models_uses_served_model_name_and_resolves_the_judge() -> None:
         "url": "http://j/v1",
         "model": "judge-group",
         "api": "openai-completions",
+        "server": "auto",
     }
     assert group_names(task.spec) == ["qwen-7b", "judge-group"]
 
@@ -171,6 +174,7 @@ def test_resolve_models_tolerates_a_group_not_read_yet() -> None:
         "url": None,
         "model": "judge-group",
         "api": "openai-chat",
+        "server": "auto",
     }
 
 
@@ -253,3 +257,19 @@ def test_no_storage_class_when_neither_spec_nor_settings_name_one() -> None:
     task = make_task({"models": [GROUP_MODEL], "dataset": DATASET})
     pvc = build_results_pvc(task, OperatorSettings(results_storage_class=None, results_size="1Gi"))
     assert pvc is not None and "storageClassName" not in pvc["spec"]
+
+
+def test_a_groups_server_flavour_reaches_the_plan_and_decides_the_parameters() -> None:
+    from modeleval.builders.runplan import build_run_plan
+
+    served = group("qwen-7b", "http://q/v1")
+    served.spec.serving.server = "transformers"  # type: ignore[union-attr,assignment]
+    params = {"topK": 20, "temperature": 0.5}
+    task = make_task(
+        {"models": [GROUP_MODEL], "dataset": DATASET, "inference": {"params": params}}
+    )
+    resolved = resolve_models(task.spec, {"qwen-7b": served})
+    assert resolved["models"][0]["server"] == "transformers"
+    [model] = build_run_plan(task, resolved)["models"]
+    assert model["params"] == {"temperature": 0.5}
+    assert model["dropped"][0]["parameters"] == ["top_k"]

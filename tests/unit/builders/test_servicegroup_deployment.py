@@ -256,6 +256,7 @@ def test_secure_defaults() -> None:
     assert ctx == {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     assert pod_spec()["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
@@ -279,6 +280,14 @@ def test_security_overrides() -> None:
     assert ctx["readOnlyRootFilesystem"] is True
     # A read-only root still needs a writable /tmp.
     assert {"name": "tmp", "mountPath": "/tmp"} in container(spec)["volumeMounts"]
+
+
+def test_root_is_an_explicit_opt_out() -> None:
+    """Model pods refuse to run as root unless spec.security.runAsNonRoot is false."""
+    assert container()["securityContext"]["runAsNonRoot"] is True
+    relaxed = container({"security": {"runAsNonRoot": False}})["securityContext"]
+    assert "runAsNonRoot" not in relaxed
+    assert relaxed["allowPrivilegeEscalation"] is False  # the other defaults stay
 
 
 def test_pod_labels_annotations_and_service_account() -> None:

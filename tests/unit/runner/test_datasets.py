@@ -111,3 +111,31 @@ def test_system_column_and_row_position() -> None:
     with pytest.raises(DatasetError, match=r"d.jsonl:1: missing system field 'sys'"):
         mapping = FieldMapping(system="sys")
         parse_items('{"input": "a"}\n', name="d.jsonl", fmt="jsonl", mapping=mapping)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "message"),
+    [
+        (
+            "jsonl",
+            b'{"input": "ok"}\n{"input": "\xff\xfe"}\n',
+            r"d:2: not UTF-8 text \(byte 0xff at column 12\)",
+        ),
+        ("csv", b"input,target\na,b\n\xc3(,x\n", r"d:3: not UTF-8 text \(byte 0xc3 at column 1\)"),
+        (
+            "csv",
+            b"input,target,id\na,b,1\nc,d\n",
+            r"d:3: fewer cells than header columns \(no 'id'\)",
+        ),
+        ("jsonl", b'{"input": "a"}\n{"input": null, "target": "x"}\n', "d:2: the input is null"),
+        ("json", b'[{"input": "a"}, {"prompt": null}]', "d:2: the input is null"),
+    ],
+)
+def test_hostile_rows_are_refused_with_their_line(fmt: str, data: bytes, message: str) -> None:
+    with pytest.raises(DatasetError, match=message):
+        parse_items(data, name="d", fmt=fmt)
+
+
+def test_an_empty_csv_cell_is_text_not_a_missing_cell() -> None:
+    (item,) = parse_items("input,target\n,\n", name="d", fmt="csv")
+    assert (item.input, item.target) == ("", "")

@@ -72,3 +72,10 @@ def test_parse_answer_shapes() -> None:
     assert parse_answer(ApiFlavour.COMPLETIONS, {"choices": [{"text": "t"}]})[0] == "t"
     with pytest.raises(ValueError, match="unexpected response shape"):
         parse_answer(ApiFlavour.CHAT, {"choices": []})
+
+
+def test_item_ids_become_safe_header_values() -> None:
+    from modeleval.runner.client import header_safe
+
+    assert header_safe("q-1 中文") == "q-1 中文"  # unchanged unless it must change
+    assert header_safe("a\r\nb\x00\x7f") == "a%0D%0Ab%00%7F"

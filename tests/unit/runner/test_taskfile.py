@@ -99,6 +99,7 @@ def test_full_mapping(tmp_path: Path, write: Writer) -> None:
                 "logEveryQuery": 25,
                 "connectTimeoutSeconds": 3,
                 "readTimeoutSeconds": 30,
+                "requestTimeoutSeconds": 120,
                 "maxRetries": 5,
                 "maxErrorRatio": 0.2,
             },
@@ -135,6 +136,17 @@ def test_full_mapping(tmp_path: Path, write: Writer) -> None:
     assert external.client.headers == {"X-A": "1"}
     assert (external.client.parallel, external.client.max_retries) == (16, 5)
     assert (external.client.connect_timeout_s, external.client.read_timeout_s) == (3, 30)
+    assert external.client.request_timeout_s == 120  # requestTimeoutSeconds: the whole request
+    assert (
+        load_run_config(
+            write(tmp_path, task({**spec, "inference": {}}, resolved)),
+            results_dir=tmp_path,
+            env=env,
+        )
+        .models[1]
+        .client.request_timeout_s
+        is None
+    )
     assert config.settings.log_every == 25
     assert config.settings.max_error_ratio == 0.2
     assert config.dataset is not None

@@ -187,3 +187,12 @@ async def test_gather_limited_caps_concurrency_and_keeps_order() -> None:
     outcomes = await gather_limited([job(n % 6) for n in range(20)], concurrency=3)
     assert [o.score for o in outcomes] == [float(n % 6) for n in range(20)]
     assert judge.max_in_flight == 3
+
+
+def test_request_timeout_seconds_bounds_each_judge_call() -> None:
+    """The EvalTask's client.requestTimeoutSeconds is the judge's whole-call timeout; it wins
+    over readTimeoutSeconds, which the judge otherwise uses for the same purpose."""
+    both = {"client": {"readTimeoutSeconds": 30, "requestTimeoutSeconds": 7}}
+    assert JudgeConfig.model_validate(both).timeout_seconds == 7
+    read_only = {"client": {"readTimeoutSeconds": 30}}
+    assert JudgeConfig.model_validate(read_only).timeout_seconds == 30

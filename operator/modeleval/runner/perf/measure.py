@@ -11,6 +11,7 @@ import aiohttp
 
 from modeleval.runner.client import error_kind
 from modeleval.runner.payloads import ApiFlavour, parse_answer
+from modeleval.runner.server_compat import error_message
 
 
 @dataclass(slots=True)
@@ -18,13 +19,19 @@ class RequestTiming:
     """Measurements of one request; times in seconds from the moment it was sent."""
 
     ok: bool = False
+    status: int | None = None
+    """The HTTP status of the answer (None: no answer)."""
     error: str | None = None
     error_kind: str | None = None
     """The metrics kind of ``error``: ``http_5xx``, ``timeout``, ``connection``, ..."""
     ttft_s: float | None = None
     """Time to the first chunk that carries text."""
     gaps_s: list[float] = field(default_factory=list)
-    """Time between consecutive text chunks (inter-token latency samples)."""
+    """Inter-token latency samples: the time between consecutive text chunks, per token when
+    ``usage`` says the chunks carried more tokens than there were chunks (servers such as
+    ``transformers serve`` send several tokens in one chunk when bytes are held back)."""
+    chunks: int = 0
+    """Chunks that carried text."""
     latency_s: float | None = None
     """End to end: until the stream ended."""
     input_tokens: int = 0
@@ -48,9 +55,9 @@ async def stream_request(
     last: float | None = None
     try:
         async with session.post(url, data=data, headers=headers) as resp:
+            timing.status = resp.status
             if resp.status != 200:
-                text = (await resp.read())[:200].decode("utf-8", "replace")
-                timing.error = f"HTTP {resp.status}: {text}"
+                timing.error = f"HTTP {resp.status}: {error_message(await resp.read())}"
                 timing.error_kind = error_kind(resp.status)
                 return timing
             async for raw in resp.content:
@@ -88,6 +95,11 @@ async def stream_request(
         timing.error_kind = "bad_response"
     timing.input_tokens = int((usage or {}).get("prompt_tokens") or 0)
     timing.output_tokens = int((usage or {}).get("completion_tokens") or chunks)
+    timing.chunks = chunks
+    if timing.output_tokens > chunks > 0:
+        # Several tokens per chunk: each gap spans output_tokens / chunks tokens on average.
+        scale = chunks / timing.output_tokens
+        timing.gaps_s = [gap * scale for gap in timing.gaps_s]
     return timing
 
 
@@ -107,8 +119,9 @@ async def plain_request(
     try:
         async with session.post(url, data=data, headers=headers) as resp:
             raw = await resp.read()
+            timing.status = resp.status
             if resp.status != 200:
-                timing.error = f"HTTP {resp.status}: {raw[:200].decode('utf-8', 'replace')}"
+                timing.error = f"HTTP {resp.status}: {error_message(raw)}"
                 timing.error_kind = error_kind(resp.status)
                 return timing
             text, tokens = parse_answer(api, json.loads(raw))

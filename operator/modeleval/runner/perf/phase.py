@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from modeleval.redact import mask
 from modeleval.runner.client import ModelClient
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig
 from modeleval.runner.datasets import Item
@@ -26,6 +27,7 @@ from modeleval.runner.payloads import build_body
 from modeleval.runner.perf.measure import RequestTiming, plain_request, stream_request
 from modeleval.runner.perf.stats import LevelStats, summarize_level
 from modeleval.runner.progress import ProgressReporter, ProgressTracker, StatusSink
+from modeleval.runner.server_compat import MAX_RESENDS, ParameterDrops, parameter_drops
 from modeleval.runner.telemetry import for_model
 
 log = logging.getLogger("modeleval.runner")
@@ -55,13 +57,14 @@ async def run_level(
     output_tokens: int | None,
     stop: asyncio.Event,
     tracker: ProgressTracker | None = None,
+    drops: ParameterDrops | None = None,
     stream: bool = True,
 ) -> tuple[list[RequestTiming], float]:
-    """Run one level; returns the timings and the level's wall time. ``stream=False`` sends
-    plain requests: end-to-end latency and throughput only."""
-    params = dict(model.params)
-    if output_tokens:
-        params["max_tokens"] = output_tokens
+    """Run one level; returns the timings and the level's wall time. ``drops``: the model's
+    parameters, less those its server refused by name (such a refusal is not a result: the
+    request is sent again without them). ``stream=False`` sends plain requests: end-to-end
+    latency and throughput only."""
+    drops = drops or ParameterDrops(model.name, dict(model.params))
     client = ModelClient(model.url, model.api, model.client)  # for its URL and headers
     headers = client.headers_for(None)
     source: Iterator[str] = itertools.cycle(prompts)
@@ -69,7 +72,7 @@ async def run_level(
     sent = 0
     connector = aiohttp.TCPConnector(limit=parallel)
     timeout = aiohttp.ClientTimeout(
-        total=None,
+        total=model.client.request_timeout_s,
         sock_connect=model.client.connect_timeout_s,
         sock_read=model.client.read_timeout_s,
     )
@@ -87,16 +90,24 @@ async def run_level(
                 return
             sent += 1
             prompt = model.prompt.render(next(source))
-            body = build_body(
-                api=model.api,
-                model=model.model,
-                prompt=prompt,
-                system=model.prompt.system,
-                params=params,
-                stream=stream,
-            )
             send = stream_request if stream else plain_request
-            timing = await send(session, client.url, model.api, body, headers)
+            for resend in itertools.count():
+                params = dict(drops.params)
+                if output_tokens and "max_tokens" not in drops.refused:
+                    params["max_tokens"] = output_tokens
+                body = build_body(
+                    api=model.api,
+                    model=model.model,
+                    prompt=prompt,
+                    system=model.prompt.system,
+                    params=params,
+                    stream=stream,
+                )
+                timing = await send(session, client.url, model.api, body, headers)
+                if timing.ok or resend >= MAX_RESENDS:
+                    break
+                if not drops.reject(body, timing.status, timing.error or ""):
+                    break
             timings.append(timing)
             recorder.request(
                 timing.error_kind,
@@ -160,9 +171,12 @@ async def run_performance(
     results: dict[str, list[dict[str, Any]]] = {}
     chosen: dict[str, int | None] = {}
     total_score: float | None = None
+    drops = parameter_drops(
+        config.models, lambda records: reporter.set_extra("droppedParameters", records)
+    )
     await reporter.start()
     try:
-        for model in config.models:
+        for index, model in enumerate(config.models):
             levels: list[LevelStats] = []
             for parallel in settings.levels:
                 if stop.is_set():
@@ -177,6 +191,7 @@ async def run_performance(
                     stop=stop,
                     stream=settings.stream,
                     tracker=tracker,
+                    drops=drops[index],
                 )
                 level = summarize_level(parallel, timings, wall)
                 levels.append(level)
@@ -205,7 +220,7 @@ async def run_performance(
         await reporter.stop()
     config.settings.results_dir.mkdir(parents=True, exist_ok=True)
     (config.settings.results_dir / "performance.json").write_text(
-        json.dumps({"models": results}, indent=2)
+        mask(json.dumps({"models": results}, indent=2))
     )
     write_report(config, results, chosen, total_score)
     if stop.is_set():
