@@ -177,8 +177,10 @@ class FakeCluster:
             items = [
                 o
                 for o in items
-                if all(o["metadata"].get("labels", {}).get(k.replace("%2F", "/")) == v
-                       for k, v in selector.items())
+                if all(
+                    o["metadata"].get("labels", {}).get(k.replace("%2F", "/")) == v
+                    for k, v in selector.items()
+                )
             ]
             return {"items": copy.deepcopy(items)}
         if verb == "create":

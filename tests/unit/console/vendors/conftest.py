@@ -48,9 +48,7 @@ class Vendors:
             headers.setdefault("Authorization", f"Bearer {token}")
         return TestClient(self.app, headers=headers)
 
-    def qianfan(
-        self, action: str, body: Any, token: str | None = "alice", **headers: str
-    ) -> Any:
+    def qianfan(self, action: str, body: Any, token: str | None = "alice", **headers: str) -> Any:
         return self.client(token, **headers).post(f"/v2/eval?Action={action}", json=body)
 
     def zstack_put(self, uuid: str, body: Any, token: str = "alice") -> Any:

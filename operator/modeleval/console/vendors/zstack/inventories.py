@@ -127,15 +127,18 @@ def _creator(task: dict[str, Any]) -> str:
 
 
 def _target(model: dict[str, Any], groups: Groups, namespace: str) -> dict[str, Any]:
-    """What a task's model talks to: its endpoint, or the service group's URL and API."""
+    """What a task's model talks to: its endpoint, or the service group's URL and API; and
+    the group evaluated, if any."""
     endpoint = _dict(model.get("endpoint"))
     if endpoint:
+        # a group's task sent to its ``url``: the model is still named for the target group
+        named = str(model.get("name") or "")
         return {
             "model": endpoint.get("model"),
             "url": endpoint.get("url"),
             "api": endpoint.get("api") or "openai-chat",
             "requestHeaders": _dict(endpoint.get("requestHeaders")),
-            "group": "",
+            "group": named if (namespace, named) in groups else "",
         }
     name = str(_dict(model.get("serviceGroupRef")).get("name") or "")
     group = groups.get((namespace, name)) or {}
