@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
+from modeleval.api.validation import error_lines, field_path
 from modeleval.console.vendors.errors import MALFORMED, TOO_LARGE, VendorError
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -72,37 +73,33 @@ async def read_json_object(
     return parse_json_object(await read_body(request, limit), empty=empty)
 
 
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """``("a", "b", 0, "c")`` -> ``a.b[0].c``."""
-    out = ""
-    for step in loc:
-        if isinstance(step, int):
-            out += f"[{step}]"
-        else:
-            out += f".{step}" if out else str(step)
-    return out
-
-
-def error_message(exc: ValidationError, prefix: str = "") -> tuple[str, str]:
+def error_message(exc: ValidationError) -> tuple[str, str]:
     """``(first field, message naming every field)`` of a validation error."""
-    lines = []
-    first = ""
-    for error in exc.errors():
-        where = prefix + field_path(tuple(error["loc"]))
-        if where.startswith("."):
-            where = where[1:]
-        first = first or where
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}" if where else message)
+    errors = exc.errors()
+    first = field_path(tuple(errors[0]["loc"]), brackets=True) if errors else ""
+    lines = [line.replace(": Value error, ", ": ") for line in error_lines(exc, brackets=True)]
     more = len(lines) - SHOWN
-    text = "; ".join(lines[:SHOWN]) + (f" (and {more} more)" if more > 0 else "")
-    return first, text
+    return first, "; ".join(lines[:SHOWN]) + (f" (and {more} more)" if more > 0 else "")
 
 
-def parse_model(model: type[Model], body: dict[str, Any], *, prefix: str = "") -> Model:
+def check_manifest(model: type[BaseModel], manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` if ``model`` (an API kind) accepts it, as the API server would; else a
+    `VendorError` (``invalid``) naming the fields."""
+    try:
+        model.model_validate(manifest)
+    except ValidationError as exc:
+        first, text = error_message(exc)
+        kind = manifest.get("kind", model.__name__)
+        raise VendorError(
+            "invalid", f"the request makes an invalid {kind}: {text}", field=first or None
+        ) from None
+    return manifest
+
+
+def parse_model(model: type[Model], body: dict[str, Any]) -> Model:
     """Validate ``body`` against ``model``; a `VendorError` (``invalid``) names the fields."""
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        first, text = error_message(exc, prefix)
+        first, text = error_message(exc)
         raise VendorError("invalid", text, field=first or None) from None

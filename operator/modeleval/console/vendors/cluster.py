@@ -149,38 +149,36 @@ class Cluster:
         found = self._call(token, "GET", path, f"list {plural} in {namespace}") or {}
         return list(found.get("items") or [])
 
+    def _object(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        what: str,
+        body: dict[str, Any],
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        found = self._call(token, method, path, what, body, content_type)
+        return found if isinstance(found, dict) else {}
+
     def create(
         self, token: str, plural: str, namespace: str, body: dict[str, Any]
     ) -> dict[str, Any]:
-        found = self._call(
-            token, "POST", collection(plural, namespace), f"create {plural} in {namespace}", body
-        )
-        return found if isinstance(found, dict) else {}
+        path = collection(plural, namespace)
+        return self._object(token, "POST", path, f"create {plural} in {namespace}", body)
 
     def replace(
         self, token: str, plural: str, namespace: str, name: str, body: dict[str, Any]
     ) -> dict[str, Any]:
-        found = self._call(
-            token,
-            "PUT",
-            item(plural, namespace, name),
-            f"update {plural} {namespace}/{name}",
-            body,
-        )
-        return found if isinstance(found, dict) else {}
+        what = f"update {plural} {namespace}/{name}"
+        return self._object(token, "PUT", item(plural, namespace, name), what, body)
 
     def patch(
         self, token: str, plural: str, namespace: str, name: str, patch: dict[str, Any]
     ) -> dict[str, Any]:
-        found = self._call(
-            token,
-            "PATCH",
-            item(plural, namespace, name),
-            f"patch {plural} {namespace}/{name}",
-            patch,
-            "application/merge-patch+json",
-        )
-        return found if isinstance(found, dict) else {}
+        what = f"patch {plural} {namespace}/{name}"
+        path = item(plural, namespace, name)
+        return self._object(token, "PATCH", path, what, patch, "application/merge-patch+json")
 
     def delete(self, token: str, plural: str, namespace: str, name: str) -> None:
         self._call(

@@ -266,7 +266,6 @@ def test_list_filters_pages_and_orders(vendors: Vendors) -> None:
         body = copy.deepcopy(CREATE)
         body["taskName"] = f"run-{index}"
         ids.append(ok(vendors.qianfan("CreateEvalTask", body)))
-        time.sleep(0.0)
     for index, task in enumerate(vendors.cluster.of(TASKS)):  # distinct creation times
         task["metadata"]["creationTimestamp"] = f"2026-01-0{index + 1}T00:00:00Z"
     newest_first = [
@@ -360,10 +359,10 @@ def test_refusals_are_qianfans_and_change_nothing(vendors: Vendors) -> None:
 
 
 def signed_headers(
-    action: str, secret: str = "SKTEST", *, access_key: str = "AKTEST"
+    action: str, secret: str = "SKTEST", *, access_key: str = "AKTEST", age: float = 0
 ) -> dict[str, str]:
-    """What the qianfan SDK sends, for TestClient's host."""
-    date = time.strftime(bce_auth.TIME_FORMAT, time.gmtime())
+    """What the qianfan SDK sends, for TestClient's host (signed ``age`` seconds ago)."""
+    date = time.strftime(bce_auth.TIME_FORMAT, time.gmtime(time.time() - age))
     headers = {
         "Content-Type": "application/json",
         "Host": "testserver",
@@ -410,6 +409,24 @@ def test_an_access_key_acts_as_its_service_account(vendors: Vendors) -> None:
         400,
         "SignatureDoesNotMatch",
     )
+    stale = signed_headers("DescribeEvalTask", age=301)  # the SDK signs for 300 s
+    refused(
+        client.post("/v2/eval?Action=DescribeEvalTask", json={"taskId": task_id}, headers=stale),
+        400,
+        "RequestExpired",
+    )
+    unsigned_host = signed_headers("DescribeEvalTask")
+    unsigned_host["Authorization"] = unsigned_host["Authorization"].replace(
+        "content-type;host;", "content-type;"
+    )
+    refused(
+        client.post(
+            "/v2/eval?Action=DescribeEvalTask", json={"taskId": task_id}, headers=unsigned_host
+        ),
+        400,
+        "InvalidHTTPAuthHeader",
+        "host",
+    )
     unknown = signed_headers("DescribeEvalTask", access_key="AKNONE")
     refused(
         client.post("/v2/eval?Action=DescribeEvalTask", json={"taskId": task_id}, headers=unknown),
@@ -427,3 +444,16 @@ def test_an_access_key_cannot_do_more_than_its_account(vendors: Vendors) -> None
     response = client.post("/v2/eval?Action=CreateEvalTask", json=CREATE, headers=headers)
     refused(response, 403, "AccessDenied", f"system:serviceaccount:{NS}:reader may not create")
     assert vendors.cluster.of(TASKS) == [] and vendors.cluster.minted == []
+
+
+def test_the_vendor_apis_can_be_turned_off(vendors: Vendors) -> None:
+    from dataclasses import replace
+
+    from modeleval.console.vendors import vendor_routers
+
+    settings = vendors.services.settings
+    assert vendor_routers(replace(settings, vendor_apis=()), vendors.cluster) == []
+    [only] = vendor_routers(replace(settings, vendor_apis=("zstack",)), vendors.cluster)
+    assert all(route.path.startswith("/zstack/") for route in only.routes)  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="unknown aws"):
+        vendor_routers(replace(settings, vendor_apis=("aws",)), vendors.cluster)

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from modeleval import constants as c
 from modeleval.api import EvalTask
 from modeleval.builders.common import child_name
 from modeleval.console.vendors import ids
-from modeleval.console.vendors.bodies import error_message
-from modeleval.console.vendors.errors import VendorError, invalid
+from modeleval.console.vendors.bodies import check_manifest
+from modeleval.console.vendors.errors import invalid
 from modeleval.console.vendors.qianfan.requests import (
     AutoModelEvalConfig,
     AutoRuleEvalConfig,
@@ -220,11 +218,4 @@ def build_task(request: CreateEvalTask, namespace: str, resolver: Resolver) -> d
         },
         "spec": spec,
     }
-    try:
-        EvalTask.model_validate(manifest)
-    except ValidationError as exc:
-        first, text = error_message(exc)
-        raise VendorError(
-            "invalid", f"the request makes an invalid EvalTask: {text}", field=first
-        ) from None
-    return manifest
+    return check_manifest(EvalTask, manifest)

@@ -20,14 +20,12 @@ import json
 import re
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from modeleval import constants as c
 from modeleval.api import ModelEvalServiceGroup
 from modeleval.builders.common import child_name
 from modeleval.console.vendors import ids
-from modeleval.console.vendors.bodies import error_message
-from modeleval.console.vendors.errors import VendorError, invalid
+from modeleval.console.vendors.bodies import check_manifest
+from modeleval.console.vendors.errors import invalid
 from modeleval.console.vendors.zstack.requests import DeployModelEvalService
 
 CLUSTER_LABEL = f"{c.GROUP}/cluster"
@@ -231,11 +229,4 @@ def build_group(
         "metadata": metadata,
         "spec": spec,
     }
-    try:
-        ModelEvalServiceGroup.model_validate(manifest)
-    except ValidationError as exc:
-        first, text = error_message(exc)
-        raise VendorError(
-            "invalid", f"the request makes an invalid ModelEvalServiceGroup: {text}", field=first
-        ) from None
-    return manifest
+    return check_manifest(ModelEvalServiceGroup, manifest)

@@ -9,7 +9,7 @@ token where the session uuid was) or ``Bearer <token>``. Success bodies are ZSta
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,7 @@ PREFIX = "/zstack/v1"
 GROUP_FIELDS = frozenset(group_inventory({}))
 TASK_FIELDS = frozenset(task_inventory({}, {}))
 log = logging.getLogger("modeleval.console.vendors.zstack")
+Inventories = Callable[[VendorContext, Caller], list[dict[str, Any]]]
 
 
 def authenticate(ctx: VendorContext, request: Request) -> Caller:
@@ -49,7 +50,7 @@ def _query(
     request: Request,
     uuid: str | None,
     known: frozenset[str],
-    inventories: Callable[[VendorContext, Caller], list[dict[str, Any]]],
+    inventories: Inventories,
 ) -> dict[str, Any]:
     caller = authenticate(ctx, request)
     query = parse_query(request.query_params.getlist("q"), request.query_params, known)
@@ -68,6 +69,17 @@ async def _answer(call: Callable[[], Any]) -> Response:
         return error_response(VendorError(INTERNAL, "internal error (logged by the console)"))
 
 
+def query_endpoint(
+    ctx: VendorContext, known: frozenset[str], inventories: Inventories
+) -> Callable[..., Awaitable[Response]]:
+    """A Query… call (``uuid`` from the path when it has one)."""
+
+    async def query(request: Request, uuid: str | None = None) -> Response:
+        return await _answer(lambda: _query(ctx, request, uuid, known, inventories))
+
+    return query
+
+
 def build_router(ctx: VendorContext) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -80,28 +92,13 @@ def build_router(ctx: VendorContext) -> APIRouter:
             return error_response(exc)
         return await _answer(lambda: actions.deploy(ctx, caller, uuid, body))
 
-    @router.get("/ai/model-eval-services/instances/groups")
-    async def query_groups(request: Request) -> Response:
-        return await _answer(
-            lambda: _query(ctx, request, None, GROUP_FIELDS, actions.group_inventories)
+    queries = (
+        ("/ai/model-eval-services/instances/groups", GROUP_FIELDS, actions.group_inventories),
+        ("/model-evaluation-tasks", TASK_FIELDS, actions.task_inventories),
+    )
+    for path, known, inventories in queries:
+        router.add_api_route(path, query_endpoint(ctx, known, inventories), methods=["GET"])
+        router.add_api_route(
+            f"{path}/{{uuid}}", query_endpoint(ctx, known, inventories), methods=["GET"]
         )
-
-    @router.get("/ai/model-eval-services/instances/groups/{uuid}")
-    async def get_group(uuid: str, request: Request) -> Response:
-        return await _answer(
-            lambda: _query(ctx, request, uuid, GROUP_FIELDS, actions.group_inventories)
-        )
-
-    @router.get("/model-evaluation-tasks")
-    async def query_tasks(request: Request) -> Response:
-        return await _answer(
-            lambda: _query(ctx, request, None, TASK_FIELDS, actions.task_inventories)
-        )
-
-    @router.get("/model-evaluation-tasks/{uuid}")
-    async def get_task(uuid: str, request: Request) -> Response:
-        return await _answer(
-            lambda: _query(ctx, request, uuid, TASK_FIELDS, actions.task_inventories)
-        )
-
     return router
