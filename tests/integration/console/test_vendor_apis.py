@@ -281,18 +281,21 @@ def test_a_wrong_secret_key_is_refused_and_changes_nothing(stack: Stack) -> None
     assert stack.kubectl_json("get", "evaltasks", "-n", NS)["items"] == before
 
 
+DEPLOY = {
+    "name": "qwen-eval",
+    "projectUuid": NS,
+    "dockerImage": "vllm/vllm-openai:v0.6.3",
+    "limits": 5,
+    "datasetUuids": ["demo-qa-dataset", "second-set"],
+    "modelServiceGroupUuids": ["qwen-7b"],
+    "taskType": "Quality",
+    "prompt": "Answer: {input}",
+    "temperature": 0.5,
+}
+
+
 def test_zstack_deploys_a_group_with_two_datasets_and_reads_back_its_tasks(stack: Stack) -> None:
-    body = {
-        "name": "qwen-eval",
-        "projectUuid": NS,
-        "dockerImage": "vllm/vllm-openai:v0.6.3",
-        "limits": 5,
-        "datasetUuids": ["demo-qa-dataset", "second-set"],
-        "modelServiceGroupUuids": ["qwen-7b"],
-        "taskType": "Quality",
-        "prompt": "Answer: {input}",
-        "temperature": 0.5,
-    }
+    body = DEPLOY
     put = stack.zstack("PUT", f"ai/model-services/eval/{GROUP_UUID}", json=body)
     assert put.status_code == 200, put.text
     answer = put.json()
@@ -341,7 +344,20 @@ def test_zstack_deploys_a_group_with_two_datasets_and_reads_back_its_tasks(stack
     assert len(stack.kubectl_json("get", "mesg", "-n", NS)["items"]) == 2
 
 
-def test_the_console_used_only_its_own_rights_and_ids_survive_a_restart(stack: Stack) -> None:
+def test_ids_survive_a_restart_and_the_console_used_only_its_own_rights(stack: Stack) -> None:
+    # (on its own, this test makes what it reads back: PUT again is an update)
+    assert stack.zstack("PUT", f"ai/model-services/eval/{GROUP_UUID}", json=DEPLOY).is_success
+    assert stack.sdk(("CreateEvalTask", CREATE))[0]["ok"]
+    tasks = stack.kubectl_json("get", "evaltasks", "-n", NS)["items"]
+    assert len(tasks) >= 3
+    stack.console.restart()
+    for task in tasks:
+        [answer] = stack.sdk(("DescribeEvalTask", {"taskId": task["metadata"]["uid"]}))
+        assert answer["ok"] and answer["body"]["result"]["taskId"] == task["metadata"]["uid"]
+    group = stack.zstack("GET", f"ai/model-eval-services/instances/groups/{GROUP_UUID}").json()
+    assert [g["uuid"] for g in group["inventories"]] == [GROUP_UUID]
+    yaml.safe_load(group["inventories"][0]["yaml"])  # the inventory's yaml is the object
+
     documents = load_documents(CONSOLE_RBAC)
     not_granted, _unused = compare_with_manifests(
         stack.server.request_log, documents, service_account_user(SYSTEM, "modeleval-console")
@@ -350,12 +366,3 @@ def test_the_console_used_only_its_own_rights_and_ids_survive_a_restart(stack: S
     console_user = f"system:serviceaccount:{SYSTEM}:modeleval-console"
     assert writers(stack, "evaltasks").isdisjoint({console_user})
     assert writers(stack, "modelevalservicegroups").isdisjoint({console_user})
-
-    tasks = stack.kubectl_json("get", "evaltasks", "-n", NS)["items"]
-    stack.console.restart()
-    for task in tasks:
-        [answer] = stack.sdk(("DescribeEvalTask", {"taskId": task["metadata"]["uid"]}))
-        assert answer["ok"] and answer["body"]["result"]["taskId"] == task["metadata"]["uid"]
-    group = stack.zstack("GET", f"ai/model-eval-services/instances/groups/{GROUP_UUID}").json()
-    assert [g["uuid"] for g in group["inventories"]] == [GROUP_UUID]
-    yaml.safe_load(group["inventories"][0]["yaml"])  # the inventory's yaml is the object

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+from modeleval import constants as c
 from modeleval.console.vendors.qianfan.describe import describe
 from tests.support.paths import REPO
+from tests.unit.console.vendors.conftest import NS, Vendors
 
 DOCUMENT = REPO / "docs" / "sources" / "qianfan-describe-eval-task.txt"
 SAMPLES = REPO / "manifests" / "samples"
@@ -309,3 +311,17 @@ def test_s3_results_are_shown_as_bos_storage() -> None:
     task["spec"]["results"] = {"type": "S3", "s3": {"url": "s3://aip-static/123"}}
     config = describe(task)["evalObjectConfig"]["evalModelConfig"]
     assert (config["storageType"], config["storagePath"]) == ("BOS", "bos:/aip-static/123")
+
+
+@pytest.mark.parametrize("kind", sorted(TASKS))
+def test_the_answer_over_http_is_the_documented_one(vendors: Vendors, kind: str) -> None:
+    """The same check on what POST /v2/eval?Action=DescribeEvalTask answers."""
+    task = json.loads(json.dumps(TASKS[kind]))
+    task["metadata"]["namespace"] = NS
+    vendors.cluster.put(c.EVAL_TASK_PLURAL, task)
+    response = vendors.qianfan("DescribeEvalTask", {"taskId": task["metadata"]["uid"]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"requestId", "result"}
+    walk(body["result"], "result", [""], set())
+    assert body["result"] == describe(task)
