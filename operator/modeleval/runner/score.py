@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modeleval.constants import secret_env_var
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
+from modeleval.runner.progress import FINAL_PATCH_DELAYS_S, StatusNotWritten, send_required
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.engine import ScoringConfigError, score_results
 from modeleval.scoring.judge import JudgeClient
@@ -51,12 +52,6 @@ log = logging.getLogger("modeleval.scoring")
 DEFAULT_TASK_FILE = "/etc/modeleval/task.json"
 DEFAULT_RESULTS_DIR = "/results"
 PROGRESS_EVERY_S = 5.0
-FINAL_PATCH_DELAYS_S = (0.5, 2.0, 5.0)
-"""Waits between the attempts to write the final scores into the status."""
-
-
-class StatusNotWritten(Exception):
-    """The scores could not be written into the task's status (the operator needs them)."""
 
 
 class StatusSink(Protocol):
@@ -182,19 +177,11 @@ async def _patch_final(sink: StatusSink | None, patch: dict[str, Any]) -> None:
     """Write the scores into the status, retrying; :class:`StatusNotWritten` when it cannot."""
     if sink is None:
         return
-    error: Exception | None = None
-    for delay in (*FINAL_PATCH_DELAYS_S, None):
-        try:
-            result = sink.patch_status(patch)
-            if inspect.isawaitable(result):
-                await result
-            return
-        except Exception as exc:
-            error = exc
-            log.warning("writing the scores into the status failed: %s", exc)
-        if delay is not None:
-            await asyncio.sleep(delay)
-    raise StatusNotWritten(f"cannot write the scores into the task's status: {error}")
+    try:
+        await send_required(sink, patch, FINAL_PATCH_DELAYS_S)
+    except StatusNotWritten as exc:
+        cause = str(exc).removeprefix("cannot write the final status: ")
+        raise StatusNotWritten(f"cannot write the scores into the task's status: {cause}") from None
 
 
 def log_failures(summary: Summary) -> None:
