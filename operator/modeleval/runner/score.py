@@ -38,10 +38,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from modeleval.constants import secret_env_var
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
 from modeleval.runner.progress import FINAL_PATCH_DELAYS_S, StatusNotWritten, send_required
+from modeleval.runner.shards import SHARDS_SUFFIX, prediction_files
 from modeleval.scoring.config import ScoringConfig
-from modeleval.scoring.engine import ScoringConfigError, score_results
+from modeleval.scoring.engine import ScoringConfigError, score_prediction_files
 from modeleval.scoring.judge import JudgeClient
-from modeleval.scoring.records import Prediction, read_predictions
+from modeleval.scoring.records import Prediction, read_prediction_files
 from modeleval.scoring.summary import Summary
 
 if TYPE_CHECKING:
@@ -120,19 +121,31 @@ def model_names(spec: Mapping[str, Any]) -> list[str]:
     return [str(t["name"]) for t in targets if t.get("name")]
 
 
-def load_task_predictions(spec: Mapping[str, Any], results: Path) -> dict[str, list[Prediction]]:
-    """Predictions of every model the spec names (or every file when it names none)."""
+def task_prediction_files(spec: Mapping[str, Any], results: Path) -> dict[str, list[Path]]:
+    """Every predictions file of every model the spec names (or of every model found when it
+    names none): one per model, or one per shard (:mod:`modeleval.runner.shards`)."""
     directory = results / "predictions"
-    names = model_names(spec) or sorted(p.stem for p in directory.glob("*.jsonl"))
+    names = model_names(spec) or sorted(
+        {p.stem for p in directory.glob("*.jsonl")}
+        | {p.name.removesuffix(SHARDS_SUFFIX) for p in directory.glob(f"*{SHARDS_SUFFIX}")}
+    )
     if not names:
         raise ScoringConfigError(f"no predictions in {directory}")
-    out: dict[str, list[Prediction]] = {}
+    out: dict[str, list[Path]] = {}
     for name in names:
-        path = directory / f"{name}.jsonl"
-        if not path.exists():
+        files = prediction_files(directory, name)
+        if not files:
+            path = directory / f"{name}.jsonl"
             raise ScoringConfigError(f"no predictions for model {name!r}: {path} is missing")
-        out[name] = read_predictions(path)
+        out[name] = files
     return out
+
+
+def load_task_predictions(spec: Mapping[str, Any], results: Path) -> dict[str, list[Prediction]]:
+    """Predictions of every model the spec names, in memory (for small uses; the score phase
+    streams the files instead)."""
+    files = task_prediction_files(spec, results)
+    return {name: read_prediction_files(paths) for name, paths in files.items()}
 
 
 def import_existing(task: Mapping[str, Any], results_dir: Path, env: Mapping[str, str]) -> None:
@@ -216,7 +229,7 @@ async def run_score_phase(
     config = scoring_config(spec, results_dir, env)
     if spec.get("existingResults"):
         await asyncio.to_thread(import_existing, task, results_dir, env)
-    predictions = await asyncio.to_thread(load_task_predictions, spec, results_dir)
+    files = await asyncio.to_thread(task_prediction_files, spec, results_dir)
     title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')}"
     latest: dict[str, int] = {}
 
@@ -236,8 +249,8 @@ async def run_score_phase(
                 judge_client = await stack.enter_async_context(http_judge)
         reporter = asyncio.create_task(report_progress())
         try:
-            summary = await score_results(
-                config, predictions, results_dir, judge_client, progress=on_progress, title=title
+            summary = await score_prediction_files(
+                config, files, results_dir, judge_client, progress=on_progress, title=title
             )
         finally:
             reporter.cancel()

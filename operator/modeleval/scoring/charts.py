@@ -87,13 +87,19 @@ def _y_axis(chart: Chart, top_value: float, unit: str = "") -> None:
 
 def histogram(title: str, values_by_model: Mapping[str, Sequence[float]], bins: int = 10) -> Chart:
     """Distribution of 0-100 scores, one colour per model, bars side by side in each bin."""
-    chart = Chart(title=title)
     counts: dict[str, list[int]] = {}
     for model, values in values_by_model.items():
         c = [0] * bins
         for v in values:
             c[min(int(max(v, 0.0) / 100 * bins), bins - 1)] += 1
         counts[model] = c
+    return histogram_of_counts(title, counts)
+
+
+def histogram_of_counts(title: str, counts: Mapping[str, Sequence[int]]) -> Chart:
+    """A histogram from its counts per model and bin (bins split 0-100 evenly)."""
+    chart = Chart(title=title)
+    bins = max((len(c) for c in counts.values()), default=10)
     top = max((n for c in counts.values() for n in c), default=0) or 1
     _y_axis(chart, top)
     bin_w = PLOT_W / bins

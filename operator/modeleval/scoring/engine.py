@@ -1,30 +1,32 @@
-"""The scoring phase end to end: predictions in; scores.jsonl, summary.json, report.html out."""
+"""The scoring phase end to end: predictions in; scores.jsonl, summary.json, report.html out.
+
+Records are scored a batch at a time (rule metrics batched, judge calls ``concurrency`` at a
+time) and written as they are done; :class:`~modeleval.scoring.accumulate.ScoreAccumulator`
+keeps what the summary and the report need. Memory does not grow with the number of items:
+:func:`score_prediction_files` reads the predictions files in dataset order a bucket at a time
+(:mod:`modeleval.scoring.ordered`); :func:`score_results` scores predictions already in memory
+the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import os
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from modeleval.redact import mask
-from modeleval.scoring.aggregate import (
-    DEFINITION,
-    GSB,
-    JUDGE,
-    default_weights,
-    gsb_as_score,
-    model_metric_means,
-    task_metric_means,
-    weighted_mean,
-)
+from modeleval.scoring.accumulate import ScoreAccumulator
+from modeleval.scoring.aggregate import JUDGE
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.failures import MetricFailures
 from modeleval.scoring.judge import JudgeClient, gather_limited, judge_answer
+from modeleval.scoring.ordered import BUCKET, PredictionsError, order_predictions
 from modeleval.scoring.pairwise import GsbCounts, PairOutcome, compare_pair
-from modeleval.scoring.records import ItemRecord, Prediction, align_items, write_jsonl
-from modeleval.scoring.report import write_report
+from modeleval.scoring.records import ItemRecord, Prediction, align_items
+from modeleval.scoring.report import write_report_data
 from modeleval.scoring.rules import RuleScorer
 from modeleval.scoring.summary import Summary
 
@@ -34,6 +36,9 @@ ProgressCallback = Callable[[int, int], None]
 SCORES_FILE = "scores.jsonl"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
+
+
+NO_JUDGE = "judge scoring or GSB is enabled but no judge client is configured"
 
 
 class ScoringConfigError(ValueError):
@@ -79,10 +84,14 @@ async def score_with_judge(
     judge: JudgeClient,
     pair: tuple[str, str] | None,
     progress: ProgressCallback | None = None,
+    *,
+    on_call_done: Callable[[], None] | None = None,
 ) -> list[PairOutcome]:
     """Judge every answered (item, model) and, with a pair, compare it GSB-style.
 
     Returns the pair outcomes in item order (items without both answers are not compared).
+    ``progress(done, total)`` counts this call's judge jobs; ``on_call_done`` is called once per
+    finished job (a caller scoring batch after batch counts them itself).
     """
     jc = config.judge
     jobs: list[Callable[[], Awaitable[None]]] = []
@@ -94,6 +103,8 @@ async def score_with_judge(
         done += 1
         if progress is not None:
             progress(done, len(jobs))
+        if on_call_done is not None:
+            on_call_done()
 
     def answer_job(record: ItemRecord, model: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -174,22 +185,10 @@ def metric_failures(
     An answer whose inference failed is not a judge failure (the inference phase has its own
     budget): only answers the judge was asked about count.
     """
-    budget = config.judge.max_error_ratio
-    found: list[MetricFailures] = []
-    if JUDGE in metric_names:
-        causes = [
-            (result.judge_cause or "judge failed") if result.judge_error else None
-            for record in records
-            for result in record.models.values()
-            if result.error is None
-        ]
-        found.append(MetricFailures.count(JUDGE, causes, budget))
-    if pair_outcomes is not None:
-        pair_causes = [
-            (o.cause or "judge failed") if o.gsb is None else None for o in pair_outcomes
-        ]
-        found.append(MetricFailures.count(GSB, pair_causes, budget))
-    return found
+    pair = ("", "") if pair_outcomes is not None else None
+    accumulator = ScoreAccumulator(config, _models_of(records), metric_names, pair)
+    accumulator.add(records, pair_outcomes or ())
+    return accumulator.failures()
 
 
 def summarize(
@@ -200,69 +199,33 @@ def summarize(
     pair: tuple[str, str] | None,
     failures: Sequence[MetricFailures] = (),
 ) -> Summary:
-    """Aggregate item records into the task summary (see ``aggregate`` for the definition).
+    """Aggregate item records held in memory into the task summary (see ``aggregate`` for the
+    definition; :class:`ScoreAccumulator` does the counting for both this and the streaming
+    path).
 
     A metric over its error budget leaves the task (and every model) without a totalScore: the
     task fails, and a total without that metric would pass for the whole result.
     """
-    weights = default_weights(config, metric_names)
-    over_budget = any(f.over_budget for f in failures)
-    per_model: dict[str, dict[str, Any]] = {}
-    means_by_model: dict[str, dict[str, float | None]] = {}
-    for model in dict.fromkeys(m for r in records for m in r.models):
-        means, counts = model_metric_means(records, model, metric_names, config.judge.max_score)
-        means_by_model[model] = means
-        per_model[model] = {
-            "totalScore": None if over_budget else _round(weighted_mean(means, weights)),
-            "metrics": {k: v for k, v in means.items() if v is not None},
-            "counts": {
-                "items": len(records),
-                "answered": sum(1 for r in records if r.models[model].error is None),
-                "inferenceFailed": sum(1 for r in records if r.models[model].error is not None),
-                "judgeFailed": sum(1 for r in records if r.models[model].judge_error),
-                "scored": counts,
-            },
-        }
-    metrics: dict[str, float | None] = dict(task_metric_means(means_by_model))
-    gsb_block: dict[str, Any] | None = None
-    if gsb is not None and pair is not None:
-        gsb_block = {
-            "candidate": pair[0],
-            "baseline": pair[1],
-            "good": gsb.good,
-            "same": gsb.same,
-            "bad": gsb.bad,
-            "failed": gsb.failed,
-            "flipped": gsb.flipped,
-            "net": round(gsb.net, 6),
-        }
-        if weights.get(GSB, 0) > 0:
-            metrics[GSB] = round(gsb_as_score(gsb.net), 4)
-    manual = None
-    if config.enabled("manual"):
-        dims = [d.model_dump(by_alias=True) for d in config.manual.eval_dimension]
-        manual = {"dimensions": dims, "pending": True}
-    return Summary(
-        total_score=None if over_budget else _round(weighted_mean(metrics, weights)),
-        metrics={k: v for k, v in metrics.items() if v is not None},
-        per_model=per_model,
-        gsb=gsb_block,
-        counts={
-            "items": len(records),
-            "models": len(per_model),
-            "judgeFailed": sum(m["counts"]["judgeFailed"] for m in per_model.values()),
-            "inferenceFailed": sum(m["counts"]["inferenceFailed"] for m in per_model.values()),
-        },
-        manual=manual,
-        weights={k: v for k, v in weights.items() if k in metrics},
-        definition=DEFINITION,
-        eval_mode=list(config.eval_mode),
-        failures=[f.to_dict() for f in failures],
-    )
+    accumulator = ScoreAccumulator(config, _models_of(records), metric_names, pair)
+    accumulator.add(records)
+    return accumulator.summary(gsb=gsb if pair is not None else None, failures=failures)
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+def _models_of(records: Iterable[ItemRecord]) -> list[str]:
+    return list(dict.fromkeys(m for r in records for m in r.models))
+
+
+def judge_jobs(
+    records: Iterable[ItemRecord], config: ScoringConfig, pair: tuple[str, str] | None
+) -> int:
+    """How many judge calls scoring ``records`` takes (answers judged, pairs compared)."""
+    total = 0
+    for record in records:
+        if config.enabled("model"):
+            total += sum(1 for result in record.models.values() if result.error is None)
+        if pair is not None and all(record.models[m].error is None for m in pair):
+            total += 1
+    return total
 
 
 async def score_results(
@@ -275,7 +238,7 @@ async def score_results(
     title: str = "modeleval report",
 ) -> Summary:
     """Score every model's predictions and write ``scores.jsonl``, ``summary.json`` and
-    ``report.html`` into ``out_dir``.
+    ``report.html`` into ``out_dir``; records in order of first appearance.
 
     Raises :class:`ScoringConfigError` when judge mode has no ``judge_client`` or the GSB
     setup does not fit the models; per-item failures never raise (they are recorded).
@@ -286,37 +249,150 @@ async def score_results(
     }
     records = align_items(preds)
     pair = gsb_pair(config, list(preds))
+    calls = judge_jobs(records, config, pair) if _judged(config, pair) else 0
+    batches = (records[i : i + BUCKET] for i in range(0, len(records), BUCKET))
+    return await score_batches(
+        config, list(preds), batches, Path(out_dir), judge_client,
+        pair=pair, judge_calls=calls, progress=progress, title=title,
+    )  # fmt: skip
+
+
+async def score_prediction_files(
+    config: ScoringConfig,
+    files_by_model: Mapping[str, Sequence[Path]],
+    out_dir: str | Path,
+    judge_client: JudgeClient | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    title: str = "modeleval report",
+    spill_dir: Path | None = None,
+) -> Summary:
+    """Score predictions files (several per model for a sharded run) in dataset order, in
+    memory that does not grow with their size; writes what :func:`score_results` writes.
+    ``spill_dir``: where the ordering pass may keep temporary files (default ``$TMPDIR``)."""
+    models = list(files_by_model)
+    pair = gsb_pair(config, models)
+    if _judged(config, pair) and judge_client is None:
+        raise ScoringConfigError(NO_JUDGE)
+    try:
+        ordered = await asyncio.to_thread(
+            order_predictions, files_by_model, spill_dir=spill_dir, pair=pair
+        )
+    except PredictionsError as exc:
+        raise ScoringConfigError(str(exc)) from None
+    with ordered:
+        calls = 0
+        if config.enabled("model"):
+            calls += sum(ordered.answered.values())
+        if pair is not None:
+            calls += ordered.both_answered.get(pair, 0)
+        return await score_batches(
+            config, models, _in_thread(ordered.batches()), Path(out_dir), judge_client,
+            pair=pair, judge_calls=calls, progress=progress, title=title,
+        )  # fmt: skip
+
+
+async def _in_thread(batches: Iterator[list[ItemRecord]]) -> Any:
+    """An async iterator over ``batches`` whose reads (files, JSON) run in a worker thread."""
+    end = object()
+    while True:
+        batch = await asyncio.to_thread(next, batches, end)
+        if batch is end:
+            return
+        yield batch
+
+
+def _judged(config: ScoringConfig, pair: tuple[str, str] | None) -> bool:
+    return config.enabled("model") or pair is not None
+
+
+async def score_batches(
+    config: ScoringConfig,
+    models: Sequence[str],
+    batches: Iterable[list[ItemRecord]] | Any,
+    out: Path,
+    judge_client: JudgeClient | None,
+    *,
+    pair: tuple[str, str] | None,
+    judge_calls: int = 0,
+    progress: ProgressCallback | None = None,
+    title: str = "modeleval report",
+) -> Summary:
+    """Score record batches in output order; write the outputs; the summary.
+
+    ``batches``: an iterable or async iterable of record lists. ``judge_calls``: how many
+    judge calls there will be (the ``total`` given to ``progress``).
+    """
     metric_names: list[str] = []
+    scorer: RuleScorer | None = None
     if config.enabled("rule"):
         scorer = RuleScorer(config.rule)
-        score_rules(records, scorer)
         metric_names.extend(scorer.metric_names)
-    gsb: GsbCounts | None = None
-    pair_outcomes: list[PairOutcome] | None = None
-    if config.enabled("model") or pair is not None:
+    judged = _judged(config, pair)
+    if judged:
         if judge_client is None:
-            raise ScoringConfigError(
-                "judge scoring or GSB is enabled but no judge client is configured"
-            )
-        outcomes = await score_with_judge(records, config, judge_client, pair, progress)
+            raise ScoringConfigError(NO_JUDGE)
         if config.enabled("model"):
             metric_names.append(JUDGE)
-        if pair is not None:
-            pair_outcomes = outcomes
-            gsb = GsbCounts.tally(outcomes, swapped=config.pairwise.swap_positions)
-    failures = metric_failures(records, config, metric_names, pair_outcomes)
-    summary = summarize(records, config, metric_names, gsb, pair, failures)
-    await asyncio.to_thread(write_outputs, Path(out_dir), summary, records, config, title)
+    accumulator = ScoreAccumulator(config, models, metric_names, pair)
+    done = 0
+
+    def call_done() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, judge_calls)
+
+    partial = out / f".{SCORES_FILE}.partial"
+    scores = await asyncio.to_thread(_open_partial, partial)
+    try:
+        async for batch in _each(batches):
+            if scorer is not None:
+                score_rules(batch, scorer)
+            outcomes: list[PairOutcome] = []
+            if judged:
+                assert judge_client is not None
+                outcomes = await score_with_judge(
+                    batch, config, judge_client, pair, on_call_done=call_done
+                )
+            accumulator.add(batch, outcomes)
+            await asyncio.to_thread(_write_records, scores, batch)
+    finally:
+        await asyncio.to_thread(scores.close)
+    summary = accumulator.summary()
+    await asyncio.to_thread(_finish_outputs, out, partial, summary, accumulator, config, title)
     return summary
 
 
-def write_outputs(
-    out: Path, summary: Summary, records: list[ItemRecord], config: ScoringConfig, title: str
+def _open_partial(partial: Path) -> IO[str]:
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    return partial.open("w", encoding="utf-8")
+
+
+async def _each(batches: Iterable[list[ItemRecord]] | Any) -> Any:
+    if hasattr(batches, "__aiter__"):
+        async for batch in batches:
+            yield batch
+    else:
+        for batch in batches:
+            yield batch
+
+
+def _write_records(fh: IO[str], records: Iterable[ItemRecord]) -> None:
+    for record in records:
+        fh.write(mask(json.dumps(record.to_dict(), ensure_ascii=False)) + "\n")
+
+
+def _finish_outputs(
+    out: Path,
+    partial: Path,
+    summary: Summary,
+    accumulator: ScoreAccumulator,
+    config: ScoringConfig,
+    title: str,
 ) -> None:
-    """Write ``scores.jsonl``, ``summary.json`` and ``report.html`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / SCORES_FILE, records)
+    os.replace(partial, out / SCORES_FILE)
     (out / SUMMARY_FILE).write_text(
         mask(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)), encoding="utf-8"
     )
-    write_report(out / REPORT_FILE, summary, records, config, title=title)
+    write_report_data(out / REPORT_FILE, summary, accumulator.report_data(), config, title=title)

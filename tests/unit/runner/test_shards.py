@@ -95,7 +95,7 @@ def test_a_selected_pass_names_a_bad_row_it_parses(tmp_path: Path) -> None:
     path.write_text('{"input": "a"}\n{"input": broken}\n')
     source = file_items(path)
     assert [i.input for i in source.items(select=lambda p: p == 0)] == ["a"]
-    with pytest.raises(DatasetError, match="d.jsonl:2: invalid JSON"):
+    with pytest.raises(DatasetError, match=r"d\.jsonl:2: invalid JSON"):
         list(source.items(select=lambda p: p == 1))
 
 
@@ -113,8 +113,9 @@ def test_index_counts_checks_and_finds_duplicates(tmp_path: Path) -> None:
     seen: list[str] = []
     index_dataset(file_items(tmp_path / "d.jsonl"), check=lambda item: seen.append(item.id))
     assert seen == ["1", "5", "2"]
-    dup = write_jsonl(tmp_path / "dup.jsonl", [{"input": "a", "id": 7}, {}, {"input": "b", "id": 7}])
-    with pytest.raises(DatasetError, match="dup.jsonl:2: no input field"):
+    rows = [{"input": "a", "id": 7}, {}, {"input": "b", "id": 7}]
+    dup = write_jsonl(tmp_path / "dup.jsonl", rows)
+    with pytest.raises(DatasetError, match=r"dup\.jsonl:2: no input field"):
         index_dataset(file_items(dup))
     dup.write_text('{"input": "a", "id": 7}\n\n{"input": "b", "id": 7}\n')
     with pytest.raises(DatasetError, match=r"dup.jsonl:3: duplicate item id '7' \(first seen at"):
