@@ -122,10 +122,20 @@ class JobView:
     pod_failure: str | None = None
     generation: int | None = None
     """The task generation the Job was created for (its ``task-generation`` annotation)."""
+    shards: int = 1
+    """Pods of an Indexed Job (``spec.runner.shards``); 1 for a plain Job."""
+    shards_done: int = 0
+    """Shards that completed (``status.completedIndexes``)."""
 
     @property
     def live(self) -> bool:
         return not (self.complete or self.failed or self.deleting)
+
+    def shard_note(self) -> str:
+        """``: 4 shards, 1 done`` for a sharded Job; "" otherwise."""
+        if self.shards <= 1:
+            return ""
+        return f": {self.shards} shards, {self.shards_done} done"
 
 
 @dataclass(frozen=True)
@@ -238,7 +248,7 @@ def _running(o: Observed, phase: Phase, job: JobView) -> Decision:
     return Decision(
         RUNNING_STATE[phase],
         f"{phase.name.capitalize()}Running",
-        f"{NOUN[phase]} running (Job {job.name})",
+        f"{NOUN[phase]} running (Job {job.name}{job.shard_note()})",
     )
 
 
