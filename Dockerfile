@@ -1,16 +1,17 @@
 # syntax=docker/dockerfile:1
 # One image for the operator and the runner.
 #   operator (default CMD): python -m kopf run --standalone --all-namespaces ... -m modeleval.main
-#   runner (Jobs override the command): python -m modeleval.runner <infer|score|perf>
+#   runner (Jobs override the command): python -m modeleval.runner <infer|score|perf|manual>
+#   console (its own Deployment): modeleval console
 # The base is pinned by digest; refresh it with
 #   docker buildx imagetools inspect python:3.11-slim-bookworm
 # CI builds this same file on a base it makes itself (scripts/build-image.sh: a debootstrap
 # Debian with the same Python minor version) with --build-arg PYTHON_IMAGE=<that base>.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
-# Build stage: a wheel of this project, installed with its dependencies (pinned
-# by constraints.txt) into a virtual environment that the runtime stage copies
-# as a single layer.
+# Build stage: a wheel of this project, installed with its dependencies and the
+# console's extra (pinned by constraints.txt) into a virtual environment that the
+# runtime stage copies as a single layer.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
@@ -24,9 +25,10 @@ WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 # The optional wheelhouse (the [e] pattern may match nothing; constraints.txt always matches).
 COPY constraints.txt wheelhous[e] /wheelhouse/
-# The dependencies in their own layer: a source edit does not reinstall them.
+# The dependencies in their own layer (the console's extra included: the same image serves it);
+# a source edit does not reinstall them.
 RUN python -m venv /opt/modeleval \
- && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" >/tmp/requirements.txt \
+ && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['console']))" >/tmp/requirements.txt \
  && /opt/modeleval/bin/pip install --no-cache-dir --constraint constraints.txt \
         --requirement /tmp/requirements.txt
 COPY operator/ ./operator/
@@ -53,6 +55,6 @@ RUN groupadd --system --gid 65532 nonroot \
 # uid/gid 65532 ("nonroot"); the chart's securityContext uses the same ids.
 USER 65532:65532
 WORKDIR /tmp
-# 8080: Kopf's /healthz (--liveness); 9090: Prometheus /metrics.
-EXPOSE 8080 9090
+# 8080: Kopf's /healthz (--liveness); 9090: Prometheus /metrics; 8000: the console.
+EXPOSE 8080 9090 8000
 CMD ["python", "-m", "kopf", "run", "--standalone", "--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz", "-m", "modeleval.main"]

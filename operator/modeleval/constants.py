@@ -29,6 +29,10 @@ LABEL_PHASE = f"{GROUP}/phase"
 LABEL_DATASET = f"{GROUP}/dataset"
 MANAGER_NAME = "modeleval-operator"
 
+CONSOLE_AUDIENCE = "modeleval-console"
+"""Audience of the ServiceAccount tokens runners present to the console."""
+ANNOTATE_VERB = "annotate"
+"""Custom RBAC verb on ``evaltasks``: may score answers in the console's manual evaluation."""
 EXISTING_RESULTS_DIR = "/mnt/existing"
 """Where a score Job mounts ``spec.existingResults[i]``'s ConfigMap or PVC (``<dir>/<i>``)."""
 

@@ -185,6 +185,20 @@ class OperatorSettings:
     """Let runner and model pods tolerate control-plane taints and select control-plane nodes
     (``MODELEVAL_ALLOW_CONTROL_PLANE``; default off)."""
 
+    console_url: str | None = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_CONSOLE_URL", "").rstrip("/") or None
+    )
+    """Base URL of the console (``MODELEVAL_CONSOLE_URL``, e.g.
+    ``http://modeleval-console.modeleval-system.svc:8000``). When set, runner Jobs send their
+    results there (with an audience-bound ServiceAccount token) and manual-mode tasks are scored
+    from the console's annotations by a ``manual`` phase Job. Unset: no console, nothing sent."""
+
+    console_audience: str = field(
+        default_factory=lambda: os.environ.get("MODELEVAL_CONSOLE_AUDIENCE", c.CONSOLE_AUDIENCE)
+    )
+    """Audience of the runner's projected token for the console (``MODELEVAL_CONSOLE_AUDIENCE``);
+    the console accepts only tokens bound to it (besides the API server's own)."""
+
 
 SETTINGS = OperatorSettings()
 """The settings of this process."""

@@ -1,13 +1,14 @@
 """Repository files the test kit carries as package data: the operator's RBAC, its admission
-webhook and the samples.
+webhook, the console's manifests and the samples.
 
 ``modeleval demo`` and `LocalCluster` must work from installed wheels, outside a checkout, so
-the kit ships copies of ``manifests/rbac/``, ``manifests/webhook/`` and ``manifests/samples/``
-under ``data/``. The
-copies are generated: ``python -m modeleval_testkit.bundle`` writes them from a checkout and
-``--check`` fails when they differ (``scripts/test.sh`` runs it, like the CRD drift check).
+the kit ships copies of ``manifests/rbac/``, ``manifests/webhook/``, ``manifests/console/`` and
+``manifests/samples/`` under ``data/``. The copies are generated: ``python -m
+modeleval_testkit.bundle`` writes them from a checkout and ``--check`` fails when they differ
+(``scripts/test.sh`` runs it, like the CRD drift check).
 
     rbac_manifests()        # the operator's RBAC files, in kustomization order
+    console_rbac_manifest() # the console's ServiceAccount, ClusterRole and binding
     samples_dir()           # the samples (00-dataset-configmap.yaml, 10-servicegroup-…)
     webhook_dir()           # ValidatingWebhookConfiguration and the webhook's RBAC
 """
@@ -23,6 +24,7 @@ import yaml
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED = {
     "rbac": Path("manifests/rbac"),
+    "console": Path("manifests/console"),
     "samples": Path("manifests/samples"),
     "webhook": Path("manifests/webhook"),
 }
@@ -35,6 +37,11 @@ def samples_dir() -> Path:
 
 def webhook_dir() -> Path:
     return DATA_DIR / "webhook"
+
+
+def console_rbac_manifest(folder: Path | None = None) -> Path:
+    """The console's RBAC file of ``folder`` (default: the bundled copy of manifests/console)."""
+    return (folder if folder is not None else DATA_DIR / "console") / "rbac.yaml"
 
 
 def rbac_manifests(folder: Path | None = None) -> list[Path]:

@@ -37,7 +37,9 @@ from typing import Any
 import httpx
 import yaml
 
+from .bundle import console_rbac_manifest
 from .bundle import rbac_manifests as bundled_rbac_manifests
+from .console import CONSOLE_ACCOUNT, ConsoleProcess
 from .executor import Executor, ExecutorConfig
 
 OPERATOR_NAMESPACE = "modeleval-system"
@@ -139,6 +141,9 @@ class LocalCluster(ClusterAccess):
         run_executor: bool = True,
         webhook: bool = False,
         record_writes: bool = False,
+        console: bool = False,
+        console_env: Mapping[str, str] | None = None,
+        console_rbac: Path | None = None,
     ) -> None:
         """
         ``crds``: CRD files, folders or dicts (default: `installed_crds`). ``operator``: what
@@ -151,6 +156,9 @@ class LocalCluster(ClusterAccess):
         ``manifests/webhook`` ValidatingWebhookConfiguration.
         ``record_writes``: the emulator keeps every distinct object clients write
         (``cluster.apiserver.writes``, see `modeleval_testkit.apiserver.writes`).
+        ``console``: also run the web console (``modeleval console``) as its own
+        ServiceAccount, with the RBAC of ``console_rbac`` (default: the bundled
+        ``manifests/console/rbac.yaml``), and tell the operator where it is.
         """
         self._own_dir = work_dir is None
         self.work_dir = (
@@ -181,6 +189,10 @@ class LocalCluster(ClusterAccess):
         self.executor: Executor | None = None
         self._api_handle: Any = None
         self._operator: subprocess.Popen[bytes] | None = None
+        self.console_enabled = console
+        self.console_env = dict(console_env or {})
+        self.console_rbac = console_rbac or console_rbac_manifest()
+        self.console: ConsoleProcess | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -215,11 +227,15 @@ class LocalCluster(ClusterAccess):
         docs = [*namespace_docs, operator_account, *load_manifests(self.rbac_manifests)]
         if self.webhook:
             docs += self._webhook_documents()
+        if self.console_enabled:
+            docs.extend(load_manifests([self.console_rbac]))
         self.apiserver.load_manifests(docs)
         self.operator_token = self.apiserver.issue_service_account_token(
             OPERATOR_NAMESPACE, OPERATOR_ACCOUNT
         )
         self.apiserver.write_kubeconfig(self.operator_kubeconfig, self.operator_token)
+        if self.console_enabled:
+            self.start_console()
         if self.run_executor:
             executor_token = self.apiserver.issue_token("system:node:executor", ["system:masters"])
             self.executor = Executor(
@@ -285,6 +301,9 @@ class LocalCluster(ClusterAccess):
 
     def stop(self) -> None:
         self.stop_operator()
+        if self.console is not None:
+            self.console.stop()
+            self.console = None
         if self.executor is not None:
             self.executor.__exit__(None, None, None)
             self.executor = None
@@ -303,6 +322,54 @@ class LocalCluster(ClusterAccess):
         self.ca_file = self.apiserver.ca_file
         self.admin_token = self.apiserver.issue_token("admin", ["system:masters"])
         self.apiserver.write_kubeconfig(self.admin_kubeconfig, self.admin_token)
+
+    # -- the console ------------------------------------------------------------------------
+
+    def start_console(self) -> None:
+        """Start ``modeleval console`` as the ``modeleval-console`` ServiceAccount; runners
+        (through the operator's ``MODELEVAL_CONSOLE_URL``) send their results to it."""
+        token = self.apiserver.issue_service_account_token(OPERATOR_NAMESPACE, CONSOLE_ACCOUNT)
+        kubeconfig = self.apiserver.write_kubeconfig(self.work_dir / "console.kubeconfig", token)
+        self.console = ConsoleProcess(self.work_dir / "console", kubeconfig, env=self.console_env)
+        self.console.start()
+        self.operator_env.setdefault("MODELEVAL_CONSOLE_URL", self.console.url)
+
+    @property
+    def console_url(self) -> str:
+        return self.console.url if self.console is not None else ""
+
+    def user_token(
+        self,
+        user: str,
+        *,
+        cluster_role: str | None = None,
+        namespace: str | None = None,
+        groups: Sequence[str] = (),
+    ) -> str:
+        """A bearer token for ``user``; with ``cluster_role`` also bind that ClusterRole to the
+        user, in ``namespace`` (a RoleBinding) or cluster-wide (a ClusterRoleBinding)."""
+        token: str = self.apiserver.issue_token(user, list(groups))
+        if cluster_role is not None:
+            kind = "RoleBinding" if namespace else "ClusterRoleBinding"
+            metadata: dict[str, Any] = {"name": f"{cluster_role}-{user}"}
+            if namespace:
+                metadata["namespace"] = namespace
+            self.apiserver.apply_object(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": kind,
+                    "metadata": metadata,
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": cluster_role,
+                    },
+                    "subjects": [
+                        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}
+                    ],
+                }
+            )
+        return token
 
     # -- the operator -----------------------------------------------------------------------
 

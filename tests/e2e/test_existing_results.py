@@ -20,10 +20,16 @@ SAMPLE = REPO / "manifests" / "samples" / "70-evaltask-existing-results.yaml"
 
 
 def pvc(name: str, namespace: str) -> dict[str, Any]:
+    """A PVC its owner lets modeleval use (without the admission webhook only labelled PVCs
+    are mounted: docs/install.md, Threat model)."""
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"modeleval.io/usable-by-modeleval": "true"},
+        },
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
     }
 

@@ -33,6 +33,10 @@ CASES = {
     ),
     "scoring_throughput.py": (["--items", "300"], ["scoring     :", "items/s"]),
     "operator_reconcile.py": (["--tasks", "5", "--timeout", "120"], ["tasks applied: 5", "RSS"]),
+    "console_throughput.py": (
+        ["--items", "300", "--tasks", "50", "--repeat", "2"],
+        ["ingest      :", "task list   :", "item page   :", "verdict:"],
+    ),
     "emulator_throughput.py": (
         ["--objects", "20", "--updates", "2", "--watchers", "1"],
         ["latency: p50", "last 10% / first 10%"],

@@ -33,9 +33,11 @@ LAYERS: dict[str, int] = {
     "builders": 2,
     "reconcile": 3,
     "events": 3,
-    # the two processes: the operator's handlers and the Jobs' runner
+    # the three processes: the operator's handlers, the Jobs' runner and the web console
+    # (same layer: none imports another; the runner reaches the console over HTTP only)
     "handlers": 4,
     "runner": 4,
+    "console": 4,
     # entry points
     "localrefs": 4,
     "localrun": 5,

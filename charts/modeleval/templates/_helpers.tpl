@@ -96,3 +96,42 @@ app.kubernetes.io/component: runner
 {{- define "modeleval.webhookName" -}}
 {{- printf "%s-webhook" (include "modeleval.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/* Name of the console objects: "<release>-console". */}}
+{{- define "modeleval.consoleName" -}}
+{{- printf "%s-console" .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of the console's objects. */}}
+{{- define "modeleval.consoleLabels" -}}
+{{ include "modeleval.baseLabels" . }}
+app.kubernetes.io/component: console
+{{- end }}
+
+{{/* Labels that select the console pod. */}}
+{{- define "modeleval.consoleSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "modeleval.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: console
+{{- end }}
+
+{{/* The console image: console.image.* falling back to image.*. */}}
+{{- define "modeleval.consoleImage" -}}
+{{- $repo := default .Values.image.repository .Values.console.image.repository }}
+{{- if and (not .Values.console.image.repository) (not .Values.console.image.tag) .Values.image.digest }}
+{{- printf "%s@%s" $repo .Values.image.digest }}
+{{- else }}
+{{- $tag := default (default .Chart.AppVersion .Values.image.tag) .Values.console.image.tag }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+{{- end }}
+
+{{/* Where runners send results: the console Service inside the cluster. */}}
+{{- define "modeleval.consoleUrl" -}}
+{{- printf "http://%s.%s.svc:%d" (include "modeleval.consoleName" .) .Release.Namespace (int .Values.console.port) }}
+{{- end }}
+
+{{/* The PostgreSQL password Secret of the console. */}}
+{{- define "modeleval.consoleDatabaseSecret" -}}
+{{- default (printf "%s-database" (include "modeleval.consoleName" .)) .Values.console.database.postgresql.existingSecret }}
+{{- end }}

@@ -3,7 +3,9 @@
 Ownership: the operator writes ``state``, ``conditions``, ``message``, times,
 ``observedGeneration``, ``target`` and ``jobs``; the runner writes ``percentage``,
 ``progress``, ``totalScore``, ``scores``, ``gsb``, ``performance``, ``inferenceResults``,
-``droppedParameters``.
+``droppedParameters``; ``manual`` is shared: the operator opens it (``dimensions``, ``pending:
+true``), the console closes it (``pending: false``, ``completedBy``, ``completedAt``) and the
+runner's manual phase adds the means (``scores``, ``annotatedItems``, ``items``).
 """
 
 from __future__ import annotations
@@ -156,10 +158,24 @@ class DroppedParameters(StatusModel):
 
 
 class ManualStatus(StatusModel):
+    """Manual evaluation: the operator opens it, the console closes it, the runner scores it."""
+
     dimensions: list[str] | None = Field(
         default=None, description="satisfaction + declared dimensions."
     )
-    pending: bool | None = Field(default=None, description="Waiting for human annotation.")
+    pending: bool | None = Field(
+        default=None,
+        description="Waiting for human annotation; the console sets false on completion.",
+    )
+    completed_by: str | None = Field(
+        default=None, description="Who marked the annotation complete (console)."
+    )
+    completed_at: datetime | None = Field(default=None, description="When (console).")
+    scores: dict[str, float] | None = Field(
+        default=None, description="Mean per dimension over models, 0–100 (runner)."
+    )
+    annotated_items: int | None = Field(default=None, description="Items annotated (runner).")
+    items: int | None = Field(default=None, description="Items in the task (runner).")
 
 
 class ShardStatus(StatusModel):
@@ -196,6 +212,9 @@ class JobRefs(StatusModel):
     )
     scoring: str | None = Field(default=None, description="The scoring Job.")
     performance: str | None = Field(default=None, description="The performance-test Job.")
+    manual: str | None = Field(
+        default=None, description="The Job that scores the manual annotations."
+    )
 
 
 class EvalTaskStatus(StatusModel):

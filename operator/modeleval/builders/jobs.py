@@ -25,12 +25,14 @@ from modeleval.builders.evaltask import (
 from modeleval.builders.shards import indexed_job_fields, is_sharded, shard_count, shard_env
 from modeleval.settings import OperatorSettings
 
-PHASES = ("infer", "judge", "score", "perf")
+PHASES = ("infer", "judge", "score", "perf", "manual")
 RUNNER_UID = 65532
 CONFIG_DIR = "/etc/modeleval"
 RESULTS_DIR = "/results"
 DATASET_CONFIG_DIR = "/mnt/dataset-config"
 DATASET_PVC_DIR = "/mnt/dataset"
+CONSOLE_TOKEN_DIR = "/var/run/secrets/modeleval.io/console"
+CONSOLE_TOKEN_SECONDS = 3600
 STOPWORDS_DIR = "/mnt/stopwords"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GENERATION_ANNOTATION = f"{c.GROUP}/task-generation"
@@ -77,7 +79,7 @@ def build_runner_rbac(task: EvalTask) -> list[dict[str, Any]]:
     return [account, role, binding]
 
 
-def _env(task: EvalTask) -> list[dict[str, Any]]:
+def _env(task: EvalTask, settings: OperatorSettings) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "MODELEVAL_TASK_FILE", "value": f"{CONFIG_DIR}/{CONFIG_KEY}"},
         {"name": "MODELEVAL_RESULTS_DIR", "value": _results_dir(task)},
@@ -90,6 +92,9 @@ def _env(task: EvalTask) -> list[dict[str, Any]]:
         env.append({"name": "MODELEVAL_DATASET_DIR", "value": DATASET_CONFIG_DIR})
     if dataset is not None and dataset.pvc is not None:
         env.append({"name": "MODELEVAL_DATASET_PVC_DIR", "value": DATASET_PVC_DIR})
+    if settings.console_url:
+        env.append({"name": "MODELEVAL_CONSOLE_URL", "value": settings.console_url})
+        env.append({"name": "MODELEVAL_CONSOLE_TOKEN_FILE", "value": f"{CONSOLE_TOKEN_DIR}/token"})
     stop_words = _stop_words_file(task)
     if stop_words is not None:
         env.append({"name": "MODELEVAL_STOPWORDS_FILE", "value": stop_words})
@@ -131,7 +136,9 @@ def _results_dir(task: EvalTask) -> str:
     return RESULTS_DIR
 
 
-def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _volumes(
+    task: EvalTask, settings: OperatorSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Pod volumes and the container's mounts."""
     task_name = task.metadata.name or ""
     claim = results_claim_name(task)
@@ -160,6 +167,26 @@ def _volumes(task: EvalTask) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             }
         )
         mounts.append({"name": "dataset-pvc", "mountPath": DATASET_PVC_DIR, "readOnly": True})
+    if settings.console_url:
+        # A token only the console accepts (its audience), rotated by the kubelet: the
+        # runner proves which task it runs for without holding an API-server token for it.
+        volumes.append(
+            {
+                "name": "console-token",
+                "projected": {
+                    "sources": [
+                        {
+                            "serviceAccountToken": {
+                                "audience": settings.console_audience,
+                                "expirationSeconds": CONSOLE_TOKEN_SECONDS,
+                                "path": "token",
+                            }
+                        }
+                    ]
+                },
+            }
+        )
+        mounts.append({"name": "console-token", "mountPath": CONSOLE_TOKEN_DIR, "readOnly": True})
     for index, result in enumerate(task.spec.existing_results or []):
         source, name = result.source, f"existing-{index}"
         if source.config_map is not None:
@@ -200,8 +227,8 @@ def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
 
 def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     runner = task.spec.runner
-    _, mounts = _volumes(task)
-    env = _env(task)
+    _, mounts = _volumes(task, settings)
+    env = _env(task, settings)
     if is_sharded(task, phase):
         env.extend(shard_env(shard_count(task)))
     container: dict[str, Any] = {
@@ -231,8 +258,9 @@ def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[s
 
 
 def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, judge, score or perf);
-    an Indexed Job of ``spec.runner.shards`` pods for a sharded phase (``builders.shards``)."""
+    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, judge, score, perf,
+    manual); an Indexed Job of ``spec.runner.shards`` pods for a sharded phase
+    (``builders.shards``)."""
     if phase not in PHASES:
         raise ValueError(f"unknown runner phase {phase!r}; expected one of {PHASES}")
     task_name = task.metadata.name or ""
@@ -246,7 +274,7 @@ def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[st
     queue = runner.queue_name if runner else None
     if queue:
         metadata["labels"][KUEUE_QUEUE_LABEL] = queue
-    volumes, _ = _volumes(task)
+    volumes, _ = _volumes(task, settings)
     pod_spec: dict[str, Any] = {
         "serviceAccountName": runner_account_name(task_name),
         "restartPolicy": "Never",

@@ -64,6 +64,7 @@ HANDLER_GROUP_EVENT = "evaltask-target-group-event"
 HANDLER_TARGET_POLL = "evaltask-target-poll"
 HANDLER_RESYNC = "evaltask-resync"
 HANDLER_DELETED = "evaltask-deleted"
+HANDLER_MANUAL_DONE = "evaltask-manual-completed"
 RESYNC_FACTOR = 12
 """The resync timer runs every RESYNC_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 INDEX_BY_GROUP = "evaltask_by_group"
@@ -252,6 +253,25 @@ async def on_task_deleted(*, type: str, namespace: str | None, name: str, **_: A
     """A deleted task leaves the modeleval_resources gauge (runs in the loop: it is cheap)."""
     if type == "DELETED":
         forget(c.EVAL_TASK_KIND, namespace or "", name)
+
+
+def _manual_completed(*, status: kopf.Status, **_: Any) -> bool:
+    manual = status.get("manual") or {}
+    return bool(
+        status.get("state") == TaskState.RUNNING_WITH_MANUAL_BEGIN.value
+        and manual.get("pending") is False
+    )
+
+
+@kopf.on.event(
+    c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_MANUAL_DONE, when=_manual_completed
+)
+def on_manual_completed(*, type: str | None, namespace: str | None, name: str, **_: Any) -> None:
+    """The console marked the annotation complete (a status-only change, which no update
+    handler sees): move on to the manual phase now rather than at the next resync."""
+    if type != "DELETED":
+        with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_MANUAL_DONE):
+            reconcile(namespace or "", name)
 
 
 def _owner_task(body: Mapping[str, Any]) -> str | None:

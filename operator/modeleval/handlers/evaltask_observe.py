@@ -32,6 +32,7 @@ from modeleval.reconcile.evaltask_views import (
     stray_pods,
     with_shard_budget,
 )
+from modeleval.settings import SETTINGS
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
@@ -144,7 +145,7 @@ def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
     state = TaskState(status["state"]) if status.get("state") else None
     jobs, live_uids = observe_jobs(task, meta.get("uid", ""), status)
     groups, parsed = observe_groups(task)
-    phases = plan(task.spec)
+    phases = plan(task.spec, console=SETTINGS.console_url is not None)
     must_count = settling(suspend=task.spec.suspend, state=state, jobs=jobs, phases=phases)
     stray = count_stray_pods(task, live_uids) if must_count else 0
     runner = task.spec.runner

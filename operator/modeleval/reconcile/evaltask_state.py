@@ -11,14 +11,23 @@ States::
        ▲                 │                                  │
        │                 ▼                                  ▼
        │              Failed ◄──────────────────────── RunningWithManualBegin ──► Succeeded
+       │                                                    │ (console: pending false)
+       │                                                    ▼
+       │                      RunningWithMetricsCalculating (manual Job) ──► Succeeded
        │
     spec.suspend: any non-terminal state ──► Stopping (Jobs deleted, pods exit) ──► Stopped
     suspend false again: Stopped ──► the next unfinished phase (the runner skips finished items)
 
+Manual mode with a console configured ends with the ``manual`` phase: it waits in
+RunningWithManualBegin until ``status.manual.pending`` is false (the console sets it when an
+allowed user completes the annotation), then a Job scores the annotations. Without a console
+there is no such phase: ``pending: false`` (set by hand) goes straight to Succeeded.
+
 Once every phase Job is complete, the judged metrics' failed items that the scoring Job wrote
 (``status.scores.failures``, :mod:`modeleval.reconcile.evaltask_scores`) decide the end: one
 over its error budget → Failed (``MetricFailed``); failed items within it → Succeeded with the
-``Degraded`` condition (and a Warning Event, posted by the handler).
+``Degraded`` condition (and a Warning Event, posted by the handler). A metric over its budget
+fails the task before anyone is asked to annotate.
 """
 
 from __future__ import annotations
@@ -51,13 +60,20 @@ class Phase(StrEnum):
     INFER = "infer"
     SCORE = "score"
     PERF = "perf"
+    MANUAL = "manual"
 
 
-NOUN = {Phase.INFER: "inference", Phase.SCORE: "scoring", Phase.PERF: "performance test"}
+NOUN = {
+    Phase.INFER: "inference",
+    Phase.SCORE: "scoring",
+    Phase.PERF: "performance test",
+    Phase.MANUAL: "manual scoring",
+}
 RUNNING_STATE = {
     Phase.INFER: TaskState.RUNNING,
     Phase.SCORE: TaskState.RUNNING_WITH_METRICS_CALCULATING,
     Phase.PERF: TaskState.RUNNING,
+    Phase.MANUAL: TaskState.RUNNING_WITH_METRICS_CALCULATING,
 }
 ACTIVE_STATES = frozenset(
     {
@@ -68,16 +84,17 @@ ACTIVE_STATES = frozenset(
 )
 
 
-def plan(spec: EvalTaskSpec) -> tuple[Phase, ...]:
-    """The phases a task runs, in order."""
+def plan(spec: EvalTaskSpec, *, console: bool = False) -> tuple[Phase, ...]:
+    """The phases a task runs, in order; ``console``: a console is configured (manual phase)."""
     if spec.type == TaskType.PERFORMANCE:
         return (Phase.PERF,)
+    manual = (Phase.MANUAL,) if console and has_manual(spec) else ()
     if spec.existing_results:
-        return (Phase.SCORE,)
+        return (Phase.SCORE, *manual)
     modes = spec.scoring.modes if spec.scoring else [ScoringMode.RULE]
     if all(mode == ScoringMode.MANUAL for mode in modes):
-        return (Phase.INFER,)
-    return (Phase.INFER, Phase.SCORE)
+        return (Phase.INFER, *manual)
+    return (Phase.INFER, Phase.SCORE, *manual)
 
 
 def has_manual(spec: EvalTaskSpec) -> bool:
@@ -318,6 +335,14 @@ def next_step(o: Observed) -> Decision:
         return _stop(o)
     for phase in o.phases:
         job = o.jobs.get(phase)
+        if phase == Phase.MANUAL and job is None:
+            failed = failed_message(o.score_failures)
+            if failed is not None:  # automatic scoring failed: nobody is asked to annotate
+                return Decision(TaskState.FAILED, "MetricFailed", failed)
+            if o.manual_pending is not False:
+                return _manual_wait(
+                    o, console=True, degraded=degraded_message(o.score_failures)
+                )
         if job is None or job.deleting:
             return _create(o, phase)
         if job.failed:
@@ -329,16 +354,25 @@ def next_step(o: Observed) -> Decision:
     if failed is not None:
         return Decision(TaskState.FAILED, "MetricFailed", failed)
     degraded = degraded_message(o.score_failures)
-    if o.manual and o.manual_pending is not False:
-        return Decision(
-            TaskState.RUNNING_WITH_MANUAL_BEGIN,
-            "ManualAnnotation",
-            "automatic scoring finished; waiting for manual annotation "
-            "(set status.manual.pending to false when done)",
-            degraded=degraded,
-        )
+    if o.manual and o.manual_pending is not False and Phase.MANUAL not in o.phases:
+        return _manual_wait(o, console=False, degraded=degraded)
     message = DEGRADED_PREFIX + degraded if degraded else "evaluation finished"
     return Decision(TaskState.SUCCEEDED, "Succeeded", message, degraded=degraded)
+
+
+def _manual_wait(o: Observed, *, console: bool, degraded: str | None = None) -> Decision:
+    done = "automatic scoring" if Phase.SCORE in o.phases else "inference"
+    how = (
+        "annotate it in the console, then mark the annotation complete"
+        if console
+        else "set status.manual.pending to false when done"
+    )
+    return Decision(
+        TaskState.RUNNING_WITH_MANUAL_BEGIN,
+        "ManualAnnotation",
+        f"{done} finished; waiting for manual annotation ({how})",
+        degraded=degraded,
+    )
 
 
 # Conditions: one per outcome a user (or `kubectl wait --for=condition=…`) waits for.

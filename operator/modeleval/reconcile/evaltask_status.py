@@ -20,7 +20,9 @@ def job_refs(task_name: str, observed: Observed, created: Phase | None) -> dict[
     present = set(observed.jobs) | ({created} if created else set())
     refs = {}
     for phase in present:
-        key = {Phase.SCORE: "scoring", Phase.PERF: "performance"}.get(phase, "inference")
+        key = {Phase.SCORE: "scoring", Phase.PERF: "performance", Phase.MANUAL: "manual"}.get(
+            phase, "inference"
+        )
         refs[key] = job_name(task_name, phase.value)
     return refs
 

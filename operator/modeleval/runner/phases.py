@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from modeleval.runner import telemetry
 from modeleval.runner.checkpoint import CheckpointError
@@ -117,9 +118,27 @@ async def run_phase(
         results = config.settings.results_dir
         async with synced_results(loaded.remote, results, interval_s=UPLOAD_INTERVAL_S) as synced:
             located = sink if synced is None or sink is None else LocatingSink(sink, synced)
-            return await _run(phase, config, located, stop, shard)
+            code = await _run(phase, config, located, stop, shard)
     except S3ResultsError as exc:
         raise PhaseError(str(exc)) from None
+    if code == EXIT_OK and phase == "infer" and os.environ.get("MODELEVAL_CONSOLE_URL"):
+        await _answers_to_console(task_file, results)
+    return code
+
+
+async def _answers_to_console(task_file: str | None, results: Path) -> None:
+    """A manual-only task has no scoring phase: its answers go to the console (for the
+    annotators) when inference ends. Other tasks send their scored items after scoring."""
+    from modeleval.runner.console import send_best_effort
+    from modeleval.runner.taskfile import read_task_file
+
+    try:
+        task = read_task_file(task_file, os.environ)
+    except TaskFileError:
+        return
+    modes = ((task.get("spec") or {}).get("scoring") or {}).get("modes") or []
+    if modes and all(mode == "manual" for mode in modes):
+        await send_best_effort(task, results, phase="infer", env=os.environ)
 
 
 async def _run(

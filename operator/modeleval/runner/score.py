@@ -10,7 +10,8 @@ operator fails the task from ``scores.failures`` (a failed Job would only be ret
 every judge call again). The final status patch is therefore required: it is retried, and
 when it cannot be written the phase fails. With
 ``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
-phase wrote is uploaded back (``modeleval.runner.s3results``).
+phase wrote is uploaded back (``modeleval.runner.s3results``). With a console configured
+(``MODELEVAL_CONSOLE_URL``) the summary and every item go there too (``runner.console``).
 
 The judge endpoint comes from ``resolved.judge`` in task.json (a judge served by a
 ModelEvalServiceGroup, resolved by the operator) or ``spec.scoring.judge.endpoint``; its
@@ -291,7 +292,12 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
     async def run() -> Summary:
         try:
             async with synced_results(results_from_task(task, env), results):
-                return await run_score_phase(task, results, env=env, sink=sink)
+                summary = await run_score_phase(task, results, env=env, sink=sink)
+            if env.get("MODELEVAL_CONSOLE_URL"):
+                from modeleval.runner.console import send_best_effort
+
+                await send_best_effort(task, results, phase="score", env=env)
+            return summary
         finally:
             close = getattr(sink, "close", None)
             if close is not None:

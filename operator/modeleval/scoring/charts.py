@@ -97,9 +97,9 @@ def histogram(title: str, values_by_model: Mapping[str, Sequence[float]], bins: 
 
 
 def histogram_of_counts(title: str, counts: Mapping[str, Sequence[int]]) -> Chart:
-    """A histogram from its counts per model and bin (bins split 0-100 evenly)."""
+    """`histogram` from counts already binned: {model: [count per equal bin of 0-100]}."""
     chart = Chart(title=title)
-    bins = max((len(c) for c in counts.values()), default=10)
+    bins = max((len(c) for c in counts.values()), default=10) or 10
     top = max((n for c in counts.values() for n in c), default=0) or 1
     _y_axis(chart, top)
     bin_w = PLOT_W / bins

@@ -54,13 +54,13 @@ def read_predictions(path: Path) -> list[Prediction]:
 def read_prediction_files(paths: Iterable[Path]) -> list[Prediction]:
     """One model's predictions from all its files (one per shard): one per id, an answer beating
     a failure, else the later line; in dataset order when every line has its ``index``, else
-    in order of first appearance."""
+    in order of first appearance. Only complete lines are read."""
     chosen: dict[str, tuple[int | None, Prediction]] = {}
     for path in paths:
         with path.open(encoding="utf-8") as fh:
             for line in fh:
-                if not line.strip():
-                    continue
+                if not line.strip() or not line.endswith("\n"):
+                    continue  # a torn last line: another shard is still writing it
                 data = json.loads(line)
                 prediction = Prediction.from_dict(data)
                 old = chosen.get(prediction.id)
@@ -108,6 +108,19 @@ class ModelResult:
             data["error"] = self.error
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelResult:
+        """The inverse of `to_dict` (a model's entry of a ``scores.jsonl`` line)."""
+        judge = data.get("judge") or {}
+        return cls(
+            answer=data.get("answer"),
+            metrics={k: float(v) for k, v in (data.get("metrics") or {}).items() if v is not None},
+            judge_score=judge.get("score"),
+            judge_reason=judge.get("reason"),
+            judge_error=judge.get("error"),
+            error=data.get("error"),
+        )
+
 
 @dataclass(slots=True)
 class ItemRecord:
@@ -118,6 +131,8 @@ class ItemRecord:
     target: str
     models: dict[str, ModelResult] = field(default_factory=dict)
     gsb: dict[str, Any] | None = None
+    manual: dict[str, dict[str, int]] | None = None
+    """Annotators' 1-5 scores per model and dimension (after manual evaluation)."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -128,7 +143,21 @@ class ItemRecord:
         }
         if self.gsb is not None:
             data["gsb"] = self.gsb
+        if self.manual is not None:
+            data["manual"] = self.manual
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemRecord:
+        """The inverse of `to_dict` (one ``scores.jsonl`` line)."""
+        return cls(
+            id=str(data["id"]),
+            input=_text(data.get("input")),
+            target=_text(data.get("target")),
+            models={m: ModelResult.from_dict(r) for m, r in (data.get("models") or {}).items()},
+            gsb=data.get("gsb"),
+            manual=data.get("manual"),
+        )
 
 
 def align_items(predictions_by_model: Mapping[str, Iterable[Prediction]]) -> list[ItemRecord]:
@@ -153,6 +182,12 @@ def align_items(predictions_by_model: Mapping[str, Iterable[Prediction]]) -> lis
             else:
                 record.models[model] = ModelResult(answer=found.output)
     return list(records.values())
+
+
+def read_jsonl(path: Path) -> list[ItemRecord]:
+    """Item records from a ``scores.jsonl`` file."""
+    with path.open(encoding="utf-8") as fh:
+        return [ItemRecord.from_dict(json.loads(line)) for line in fh if line.strip()]
 
 
 def write_jsonl(path: Path, records: Iterable[ItemRecord]) -> None:

@@ -49,11 +49,16 @@ def service_account_user(namespace: str, name: str) -> UserInfo:
     )
 
 
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+"""Audience of tokens minted without one: the API server's (see ``tokenreview``)."""
+
+
 class TokenBook:
-    """Issued tokens and the users they stand for."""
+    """Issued tokens, the users they stand for and the audiences they are bound to."""
 
     def __init__(self) -> None:
         self.tokens: dict[str, UserInfo] = {}
+        self.audiences: dict[str, tuple[str, ...]] = {}
 
     def issue(
         self,
@@ -71,12 +76,24 @@ class TokenBook:
     def issue_service_account(self, namespace: str, name: str) -> str:
         return self.add(service_account_user(namespace, name))
 
-    def add(self, user: UserInfo) -> str:
+    def add(self, user: UserInfo, audiences: tuple[str, ...] | list[str] = ()) -> str:
+        """Mint a token for ``user`` bound to ``audiences`` (default: the API server's)."""
         token = secrets.token_urlsafe(24)
         self.tokens[token] = user
+        self.audiences[token] = tuple(audiences) or (API_AUDIENCE,)
         return token
 
+    def lookup(self, token: str) -> tuple[UserInfo, tuple[str, ...]] | None:
+        user = self.tokens.get(token)
+        if user is None:
+            return None
+        return user, self.audiences.get(token, (API_AUDIENCE,))
+
     def authenticate(self, header: str | None) -> UserInfo | None:
+        """The user of an API request; tokens bound to other audiences only are refused."""
         if not header or not header.lower().startswith("bearer "):
             return None
-        return self.tokens.get(header[7:].strip())
+        found = self.lookup(header[7:].strip())
+        if found is None or API_AUDIENCE not in found[1]:
+            return None
+        return found[0]

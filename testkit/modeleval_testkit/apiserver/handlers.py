@@ -22,6 +22,7 @@ from modeleval_testkit.apiserver import (
     routing,
     scale,
     selectors,
+    tokenreview,
 )
 from modeleval_testkit.apiserver.audit import RequestRecord
 from modeleval_testkit.apiserver.auth import AUTHENTICATED, UserInfo, service_account_user
@@ -158,6 +159,10 @@ class Handler:
             if verb != "create":
                 raise ApiError(405, f"{info.plural} can only be created")
             return _json(self._access_review(info, await _body(request), user), 201)
+        if info.key == tokenreview.KEY:
+            if verb != "create":
+                raise ApiError(405, "tokenreviews can only be created")
+            return _json(tokenreview.review(self.server.tokens, await _body(request)), 201)
         return await self._execute(request, target, verb, user)
 
     async def _admit(
@@ -320,10 +325,12 @@ class Handler:
         }
 
     def _token_request(self, info: Any, namespace: str, name: str, body: Any) -> Obj:
-        """TokenRequest: mint a token for an existing ServiceAccount."""
+        """TokenRequest: mint a token for an existing ServiceAccount (bound to
+        ``spec.audiences`` when given, else to the API server)."""
         self.server.objects.get(info, namespace, name)
-        token = self.server.tokens.add(service_account_user(namespace, name))
         spec = dict((body or {}).get("spec") or {})
+        audiences = [str(a) for a in spec.get("audiences") or []]
+        token = self.server.tokens.add(service_account_user(namespace, name), audiences)
         seconds = int(spec.get("expirationSeconds") or 3600)
         expires = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
         spec.setdefault("expirationSeconds", seconds)

@@ -171,6 +171,15 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         verbs=("create",),
     ),
     ResourceInfo(
+        "authentication.k8s.io",
+        "v1",
+        "tokenreviews",
+        "",
+        "TokenReview",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    ResourceInfo(
         "authorization.k8s.io",
         "v1",
         "subjectaccessreviews",

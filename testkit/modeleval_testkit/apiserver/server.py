@@ -15,7 +15,7 @@ from aiohttp import web
 from modeleval_testkit.apiserver import deletion
 from modeleval_testkit.apiserver.admission import ServiceResolver
 from modeleval_testkit.apiserver.audit import RequestLog
-from modeleval_testkit.apiserver.auth import TokenBook
+from modeleval_testkit.apiserver.auth import TokenBook, service_account_user
 from modeleval_testkit.apiserver.errors import ApiError
 from modeleval_testkit.apiserver.handlers import Handler
 from modeleval_testkit.apiserver.objects import Objects
@@ -235,9 +235,12 @@ class ApiServer:
         ``uid`` and ``extra`` reach admission webhooks in ``userInfo``."""
         return self.tokens.issue(user, tuple(groups), uid=uid, extra=extra)
 
-    def issue_service_account_token(self, namespace: str, name: str) -> str:
-        """A bearer token for ``system:serviceaccount:<namespace>:<name>``."""
-        return self.tokens.issue_service_account(namespace, name)
+    def issue_service_account_token(
+        self, namespace: str, name: str, audiences: Iterable[str] = ()
+    ) -> str:
+        """A bearer token for ``system:serviceaccount:<namespace>:<name>``; with
+        ``audiences``, bound to those only (the API server then refuses it)."""
+        return self.tokens.add(service_account_user(namespace, name), tuple(audiences))
 
     def write_kubeconfig(
         self, path: str | Path, token: str | None = None, namespace: str = "default"

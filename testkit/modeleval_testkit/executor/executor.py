@@ -370,7 +370,7 @@ class Executor:
                     ports.append(port)
         return ports
 
-    async def _mint(self, namespace: str, account: str) -> str:
+    async def _mint(self, namespace: str, account: str, audience: str | None = None) -> str:
         # Admission rejects pods of a missing ServiceAccount; here the pod waits for it. The
         # "default" one exists in every namespace of a cluster: play the controller that
         # creates it.
@@ -380,14 +380,13 @@ class Executor:
             body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}}
             with contextlib.suppress(ApiError):
                 await self.client.create(SERVICE_ACCOUNTS, body, namespace)
-        if self._token_minter is not None:
+        if self._token_minter is not None and audience is None:
             token = self._token_minter(namespace, account)
             return await token if inspect.isawaitable(token) else token
-        request = {
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"expirationSeconds": 3600},
-        }
+        spec: dict[str, Any] = {"expirationSeconds": 3600}
+        if audience:  # as the kubelet does for a projected token with an audience
+            spec["audiences"] = [audience]
+        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
         path = SERVICE_ACCOUNTS.path(namespace, account, "token")
         response = await self.client.request("POST", path, body=request)
         return str(response["status"]["token"])

@@ -15,8 +15,9 @@ from .client import CONFIGMAPS, SECRETS, JsonDict, KubeClient
 
 SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-TokenSource = Callable[[str, str], Awaitable[str]]
-"""``(namespace, serviceAccountName)`` -> bearer token of that ServiceAccount."""
+TokenSource = Callable[[str, str, str | None], Awaitable[str]]
+"""``(namespace, serviceAccountName, audience)`` -> bearer token of that ServiceAccount, bound
+to ``audience`` (None: the API server's own)."""
 
 TextFilter = Callable[[str], str]
 
@@ -90,10 +91,12 @@ class VolumeBuilder:
         self.text_filter = text_filter
         self._token: str | None = None
 
-    async def token(self) -> str:
+    async def token(self, audience: str | None = None) -> str:
+        account = (self.pod.get("spec") or {}).get("serviceAccountName") or "default"
+        if audience:  # a projected token for another service: minted for its audience
+            return await self.tokens(self.namespace, account, audience)
         if self._token is None:
-            account = (self.pod.get("spec") or {}).get("serviceAccountName") or "default"
-            self._token = await self.tokens(self.namespace, account)
+            self._token = await self.tokens(self.namespace, account, None)
         return self._token
 
     async def write_kubeconfig(self, path: Path) -> Path:
@@ -158,8 +161,9 @@ class VolumeBuilder:
 
     async def _projected(self, source: JsonDict) -> dict[str, bytes]:
         if "serviceAccountToken" in source:
-            path = source["serviceAccountToken"].get("path", "token")
-            return {path: (await self.token()).encode()}
+            projected = source["serviceAccountToken"]
+            path = projected.get("path", "token")
+            return {path: (await self.token(projected.get("audience"))).encode()}
         if "configMap" in source:
             return await self._configmap_files(source["configMap"])
         if "secret" in source:

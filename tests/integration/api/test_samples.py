@@ -22,6 +22,7 @@ def test_samples_cover_the_required_scenarios() -> None:
     assert any("model" in t.get("scoring", {}).get("modes", []) for t in tasks)
     assert any(t.get("scoring", {}).get("pairwise", {}).get("enabled") for t in tasks)
     assert any(t.get("type") == "Performance" for t in tasks)
+    assert any("manual" in t.get("scoring", {}).get("modes", []) for t in tasks)
     assert any(
         g["spec"]["resources"]["gpu"]["count"] == 1
         for _, g in DOCS

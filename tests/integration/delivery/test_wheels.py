@@ -57,15 +57,33 @@ def test_the_operator_wheel_needs_no_test_only_package(wheels: dict[str, Path]) 
     unconditional = {name for name, marker in required if "extra ==" not in marker}
     assert {"kopf", "kubernetes", "pydantic", "aiohttp"} <= unconditional
     assert unconditional & TEST_ONLY == set()
-    # The test kit comes only with the demo extra.
+    # The test kit comes only with the demo extra (which brings the console too).
     demo = {name for name, marker in required if 'extra == "demo"' in marker}
-    assert demo == {"modeleval-testkit"}
+    assert demo == {"modeleval-testkit", "modeleval"}
+    # The console's server parts are an extra: the operator and the runner never need them.
+    console = {name for name, marker in required if 'extra == "console"' in marker}
+    assert {"fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg"} <= console
+    assert console & unconditional == set()
+
+
+def test_the_operator_wheel_carries_the_console_files(wheels: dict[str, Path]) -> None:
+    names, _ = metadata(wheels["modeleval"])
+    for path in (
+        "modeleval/console/templates/annotate.html.j2",
+        "modeleval/console/static/console.css",
+        "modeleval/console/db/migrations/env.py",
+        "modeleval/console/db/migrations/script.py.mako",
+        "modeleval/console/db/migrations/versions/0001_results.py",
+        "modeleval/console/db/migrations/versions/0002_manual_evaluation.py",
+    ):
+        assert path in names, path
 
 
 def test_the_test_kit_wheel_carries_the_demo_data(wheels: dict[str, Path]) -> None:
     names, headers = metadata(wheels["modeleval-testkit"])
     assert "modeleval_testkit/data/samples/20-evaltask-rule.yaml" in names
     assert "modeleval_testkit/data/rbac/kustomization.yaml" in names
+    assert "modeleval_testkit/data/console/rbac.yaml" in names
     assert "modeleval_testkit/apiserver/server.py" in names
     assert [n for n in names if n.startswith("modeleval/")] == []
     required = {requirement_name(line)[0] for line in headers["Requires-Dist"]}

@@ -12,7 +12,7 @@ from tests.support.paths import CHART, MANIFESTS, REPO
 
 DOC = (REPO / "docs" / "install.md").read_text(encoding="utf-8")
 OBJECT_VALUES = {"resources", "runner.resources", "livenessProbe", "podSecurityContext"}
-OBJECT_VALUES |= {"securityContext"}
+OBJECT_VALUES |= {"securityContext", "console.resources"}
 """Values documented as one row (Kubernetes objects passed through as they are)."""
 
 
@@ -35,7 +35,16 @@ def test_every_value_is_in_the_values_table() -> None:
     assert documented("## Helm values") == set(value_keys(values))
 
 
+CONSOLE_ONLY = {"MODELEVAL_CONSOLE_URL", "MODELEVAL_CONSOLE_AUDIENCE"}
+"""Operator env vars the chart and kustomize set only with the console."""
+
+
 def test_every_operator_env_var_is_in_the_env_table() -> None:
     deployment = yaml.safe_load((MANIFESTS / "base" / "deployment.yaml").read_text("utf-8"))
     [container] = deployment["spec"]["template"]["spec"]["containers"]
-    assert documented("## Operator environment") == {env["name"] for env in container["env"]}
+    base = {env["name"] for env in container["env"]}
+    assert documented("## Operator environment") == base | CONSOLE_ONLY
+    overlay = (MANIFESTS / "overlays" / "console" / "kustomization.yaml").read_text("utf-8")
+    template = (CHART / "templates" / "deployment.yaml").read_text("utf-8")
+    for name in CONSOLE_ONLY:
+        assert f"name: {name}" in overlay and f"name: {name}" in template

@@ -1,0 +1,1 @@
+"""The console's database: tables (``models``), engines and migrations (``engine``)."""

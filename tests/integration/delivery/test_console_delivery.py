@@ -1,0 +1,215 @@
+"""The console in the chart and in kustomize: off by default; on, it brings its Deployment,
+Service, database (PVC, or PostgreSQL with a Secret), optional Ingress and RBAC, and the
+operator learns its URL. kustomize's console overlay renders the same objects, and they apply
+to the API emulator with the rights they claim."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from modeleval_testkit.apiserver import run_in_thread
+from tests.support.kube import NAMESPACE, KubeTools, by_key, of_kind, one
+from tests.support.paths import CHART, MANIFESTS, REPO
+
+ON = ["--set", "console.enabled=true"]
+POSTGRES = [
+    *ON,
+    "--set", "console.database.type=postgresql",
+    "--set", "console.database.postgresql.host=pg.db.svc",
+    "--set", "console.database.postgresql.existingSecret=console-db",
+    "--set", "console.replicas=2",
+    "--set", "console.ingress.enabled=true",
+    "--set", "console.ingress.host=console.example.com",
+    "--set", "console.ingress.className=nginx",
+    "--set", "console.trustedHeaders.user=X-Forwarded-User",
+]  # fmt: skip
+CONSOLE_URL = "http://modeleval-console.modeleval-system.svc:8000"
+
+
+def console_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = one(objects, "Deployment", "modeleval-console")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    return container
+
+
+def env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def operator_env(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = one(objects, "Deployment", "modeleval-operator")["spec"]["template"]["spec"]
+    return env(pod["containers"][0])
+
+
+def test_off_by_default_but_the_user_roles_ship(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template()
+    assert not [o for o in objects if "console" in o["metadata"]["name"]]
+    assert "MODELEVAL_CONSOLE_URL" not in operator_env(objects)
+    roles = {r["metadata"]["name"]: r for r in of_kind(objects, "ClusterRole")}
+    labels = {
+        name: roles[name]["metadata"]["labels"] for name in ("modeleval-viewer", "modeleval-editor")
+    }
+    assert labels["modeleval-viewer"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
+    assert labels["modeleval-editor"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
+    assert "annotate" in roles["modeleval-annotator"]["rules"][0]["verbs"]
+
+
+def test_sqlite_console_with_pvc_service_and_rbac(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*ON)
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.32.0", strict=True)
+    deployment = one(objects, "Deployment", "modeleval-console")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    container = console_container(objects)
+    assert container["command"] == ["modeleval", "console"]
+    assert env(container)["MODELEVAL_CONSOLE_DATABASE_URL"] == "sqlite:////data/console.db"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {
+        "name": "data",
+        "persistentVolumeClaim": {"claimName": "modeleval-console-data"},
+    } in volumes
+    assert one(objects, "PersistentVolumeClaim", "modeleval-console-data")
+    service = one(objects, "Service", "modeleval-console")
+    assert service["spec"]["ports"][0]["port"] == 8000
+    assert operator_env(objects)["MODELEVAL_CONSOLE_URL"] == CONSOLE_URL
+    role = one(objects, "ClusterRole", "modeleval-console")
+    grants = {
+        (g, r, v)
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+    assert grants == {
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("authorization.k8s.io", "subjectaccessreviews", "create"),
+        ("modeleval.io", "evaltasks", "get"),
+        ("modeleval.io", "evaltasks", "list"),
+        ("modeleval.io", "evaltasks/status", "patch"),
+    }
+    binding = one(objects, "ClusterRoleBinding", "modeleval-console")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "modeleval-console", "namespace": NAMESPACE}
+    ]
+    assert not of_kind(objects, "Ingress") and not of_kind(objects, "Secret")
+
+
+def test_postgresql_console_with_secret_replicas_and_ingress(kube_tools: KubeTools) -> None:
+    objects = kube_tools.helm_template(*POSTGRES)
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.32.0", strict=True)
+    deployment = one(objects, "Deployment", "modeleval-console")
+    assert deployment["spec"]["replicas"] == 2 and "strategy" not in deployment["spec"]
+    variables = env(console_container(objects))
+    assert variables["MODELEVAL_CONSOLE_DATABASE_HOST"] == "pg.db.svc"
+    assert variables["MODELEVAL_CONSOLE_DATABASE_PASSWORD"] == {
+        "secretKeyRef": {"name": "console-db", "key": "password"}
+    }
+    assert variables["MODELEVAL_CONSOLE_TRUSTED_USER_HEADER"] == "X-Forwarded-User"
+    assert "MODELEVAL_CONSOLE_DATABASE_URL" not in variables
+    assert not of_kind(objects, "PersistentVolumeClaim")
+    ingress = one(objects, "Ingress", "modeleval-console")
+    assert ingress["spec"]["rules"][0]["host"] == "console.example.com"
+    created = kube_tools.helm_template(
+        *ON,
+        *("--set", "console.database.type=postgresql"),
+        *("--set", "console.database.postgresql.host=pg"),
+        *("--set", "console.database.postgresql.password=s3cret"),
+    )
+    secret = one(created, "Secret", "modeleval-console-database")
+    assert secret["stringData"] == {"password": "s3cret"}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["--set", "console.replicas=2"], "needs console.database.type=postgresql"),
+        (
+            [
+                "--set",
+                "console.database.type=postgresql",
+                "--set",
+                "console.database.postgresql.existingSecret=db",
+            ],
+            "postgresql.host is required",
+        ),
+        (
+            [
+                "--set",
+                "console.database.type=postgresql",
+                "--set",
+                "console.database.postgresql.host=pg",
+            ],
+            "needs existingSecret",
+        ),
+    ],
+)
+def test_inconsistent_console_values_fail_to_render(
+    kube_tools: KubeTools, values: list[str], message: str
+) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as failure:
+        kube_tools.helm_template(*ON, *values)
+    assert message in failure.value.stderr
+
+
+def test_schema_rejects_bad_console_values(kube_tools: KubeTools) -> None:
+    for bad in ("console.database.type=mysql", "console.port=80", "console.unknown=1"):
+        result = kube_tools.run(
+            kube_tools.helm, "template", "x", CHART, *ON, "--set", bad, check=False
+        )
+        assert result.returncode != 0, bad
+        assert "values don't meet the specifications of the schema" in result.stderr
+
+
+def test_kustomize_console_overlay_equals_the_chart(kube_tools: KubeTools, tmp_path: Path) -> None:
+    shutil.copytree(MANIFESTS, tmp_path / "manifests")
+    shutil.copytree(REPO / "crds", tmp_path / "crds")
+    kustomized = kube_tools.kustomize(tmp_path / "manifests" / "overlays" / "console")
+    ours = by_key(obj for obj in kustomized if obj["kind"] != "Namespace")
+    theirs = by_key(kube_tools.helm_template(*ON, include_crds=True))
+    assert sorted(ours) == sorted(theirs)
+    for key, obj in ours.items():
+        assert obj == theirs[key], f"{key} differs between kustomize and helm"
+
+
+def test_the_console_objects_apply_and_its_account_holds_exactly_its_rights(
+    kube_tools: KubeTools, tmp_path: Path
+) -> None:
+    objects = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}},
+        *kube_tools.helm_template(*ON, include_crds=True),
+    ]
+    path = tmp_path / "objects.yaml"
+    path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
+    with run_in_thread(crds=[REPO / "crds"]) as server:
+        admin = server.write_kubeconfig(tmp_path / "admin.kubeconfig")
+        applied = kube_tools.run(
+            kube_tools.kubectl, "--kubeconfig", admin, "apply", "-f", path, check=False
+        )
+        assert applied.returncode == 0, applied.stderr
+        assert "deployment.apps/modeleval-console created" in applied.stdout
+        token = server.issue_service_account_token(NAMESPACE, "modeleval-console")
+        console = server.write_kubeconfig(tmp_path / "console.kubeconfig", token)
+
+        def can(*args: str) -> str:
+            done = kube_tools.run(
+                kube_tools.kubectl, "--kubeconfig", console, "auth", "can-i", *args, check=False
+            )
+            return done.stdout.strip()
+
+        assert can("create", "tokenreviews.authentication.k8s.io") == "yes"
+        assert can("create", "subjectaccessreviews.authorization.k8s.io") == "yes"
+        assert can("list", "evaltasks.modeleval.io", "-A") == "yes"
+        assert can("patch", "evaltasks.modeleval.io", "--subresource=status", "-n", "team") == "yes"
+        assert can("patch", "evaltasks.modeleval.io", "-n", "team") == "no"
+        assert can("get", "secrets", "-n", "team") == "no"
