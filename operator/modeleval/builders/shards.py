@@ -10,9 +10,10 @@ Retries are per shard where the cluster has ``backoffLimitPerIndex`` (beta and o
 from Kubernetes 1.29, GA in 1.33): ``backoffLimitPerIndex = spec.runner.backoffLimit`` and
 ``maxFailedIndexes: 0``, so the first shard to exhaust its retries fails the Job at once
 (``MaxFailedIndexesExceeded``) and the task names that shard. ``backoffLimit`` is set to
-``backoffLimit x shards`` beside it: a cluster without per-index limits (the feature gate off)
-drops the two per-index fields and counts the failures of all shards together against that
-total instead (docs/concepts.md, "Shards").
+``(backoffLimit + 1) x shards`` beside it, more than the shards can fail before one of them
+exhausts its own retries; a cluster without per-index limits (the feature gate off) drops the
+two per-index fields and counts the failures of all shards together against that total
+instead (docs/concepts.md, "Shards").
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def indexed_job_fields(shards: int, backoff_limit: int) -> dict[str, Any]:
         "parallelism": shards,
         "backoffLimitPerIndex": backoff_limit,
         "maxFailedIndexes": 0,
-        "backoffLimit": backoff_limit * shards,
+        "backoffLimit": (backoff_limit + 1) * shards,
     }
 
 
