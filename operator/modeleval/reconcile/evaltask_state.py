@@ -340,9 +340,7 @@ def next_step(o: Observed) -> Decision:
             if failed is not None:  # automatic scoring failed: nobody is asked to annotate
                 return Decision(TaskState.FAILED, "MetricFailed", failed)
             if o.manual_pending is not False:
-                return _manual_wait(
-                    o, console=True, degraded=degraded_message(o.score_failures)
-                )
+                return _manual_wait(o, console=True, degraded=degraded_message(o.score_failures))
         if job is None or job.deleting:
             return _create(o, phase)
         if job.failed:
