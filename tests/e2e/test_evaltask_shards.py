@@ -190,3 +190,60 @@ def test_a_shard_past_its_retries_fails_the_task_naming_the_shard(
     assert "; shard 2 of 4: pod doomed-infer-2-" in message
     assert "items of shard 2 of 4 failed after retries, more than the 10.0% allowed" in message
     assert pod_indexes(cluster, namespace, "doomed-infer").count("2") == 2  # tried, retried once
+
+
+def judged(name: str, namespace: str, urls: tuple[str, str, str], shards: int) -> Any:
+    """Two models compared (GSB) and each judged, by a judge that follows the answers' q=N."""
+    cand, base, judge = urls
+    dataset = [
+        {"id": f"j{i}", "input": f"question {i} q={i % 5 + 1}", "target": f"answer {i}"}
+        for i in range(24)
+    ]
+    manifest = task_manifest(name, namespace, cand, {"inline": dataset}, parallel=3)
+    manifest["spec"]["models"] = [
+        {"name": "cand", "endpoint": {"url": cand, "model": "mock-model"}},
+        {"name": "base", "endpoint": {"url": base, "model": "mock-model"}, "isBaseline": True},
+    ]
+    manifest["spec"]["scoring"] = {
+        "modes": ["rule", "model"],
+        "rule": {"scoreModes": ["accuracy"]},
+        "judge": {
+            "endpoint": {"url": judge, "model": "mock-model"},
+            "promptParam": {"maxScore": 5},
+            "client": {"parallel": 4, "maxRetries": 0},
+        },
+        "pairwise": {"enabled": True},
+    }
+    if shards > 1:
+        manifest["spec"]["runner"] = {"shards": shards}
+    return manifest
+
+
+def test_judge_calls_run_sharded_and_merge_into_the_unsharded_scores(
+    namespace: str, cluster: ClusterAccess, mock: MockModelServer
+) -> None:
+    from tests.support.judges import RULES
+
+    with (
+        MockModelServer(rules=[(r".*", "a plain answer q=3")]).running() as base,
+        MockModelServer(rules=RULES).running() as judge_one,
+        MockModelServer(rules=RULES).running() as judge_three,
+    ):
+        apply(cluster, judged("plain", namespace, (mock.url, base.url, judge_one.url), 1))
+        apply(cluster, judged("wide", namespace, (mock.url, base.url, judge_three.url), 3))
+        wide = wait(cluster, namespace, "wide", finished, timeout=150)
+        plain = wait(cluster, namespace, "plain", finished, timeout=150)
+        asked = (judge_one.stats().requests, judge_three.stats().requests)
+    assert (plain["state"], wide["state"]) == ("Succeeded", "Succeeded"), wide.get("message")
+    assert wide["totalScore"] == plain["totalScore"] is not None
+    assert wide["gsb"] == plain["gsb"] and wide["scores"] == plain["scores"]
+    for name in ("scores.jsonl", "summary.json"):
+        assert (results_dir(wide) / name).read_text() == (results_dir(plain) / name).read_text()
+    # 24 x 2 answers judged and 24 pairs compared both ways: asked once each, by the shards.
+    assert asked == (24 * 2 + 24 * 2, 24 * 2 + 24 * 2)
+    job = jobs(cluster, namespace)["wide-judge"]
+    assert (job["spec"]["completionMode"], job["spec"]["completions"]) == ("Indexed", 3)
+    assert pod_indexes(cluster, namespace, "wide-judge") == ["0", "1", "2"]
+    kept = sorted(p.name for p in (results_dir(wide) / "judgments").iterdir())
+    assert kept == [f"0000{k}-of-00003.jsonl" for k in range(3)]  # the score phase asked nothing
+    assert "wide-judge" in wide["jobs"].values() and "plain-judge" not in jobs(cluster, namespace)

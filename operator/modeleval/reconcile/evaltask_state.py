@@ -7,7 +7,7 @@ The handler (:mod:`modeleval.handlers.evaltask`) observes, calls these, and appl
 
 States::
 
-    Queued ──► Running (infer | perf Job) ──► RunningWithMetricsCalculating (score Job)
+    Queued ──► Running (infer | perf Job) ──► RunningWithMetricsCalculating ([judge Job,] score Job)
        ▲                 │                                  │
        │                 ▼                                  ▼
        │              Failed ◄──────────────────────── RunningWithManualBegin ──► Succeeded
@@ -58,6 +58,7 @@ class Phase(StrEnum):
     """Runner phases; each runs as one Job ``<task>-<phase>``."""
 
     INFER = "infer"
+    JUDGE = "judge"
     SCORE = "score"
     PERF = "perf"
     MANUAL = "manual"
@@ -65,12 +66,14 @@ class Phase(StrEnum):
 
 NOUN = {
     Phase.INFER: "inference",
+    Phase.JUDGE: "judging",
     Phase.SCORE: "scoring",
     Phase.PERF: "performance test",
     Phase.MANUAL: "manual scoring",
 }
 RUNNING_STATE = {
     Phase.INFER: TaskState.RUNNING,
+    Phase.JUDGE: TaskState.RUNNING_WITH_METRICS_CALCULATING,
     Phase.SCORE: TaskState.RUNNING_WITH_METRICS_CALCULATING,
     Phase.PERF: TaskState.RUNNING,
     Phase.MANUAL: TaskState.RUNNING_WITH_METRICS_CALCULATING,
@@ -94,7 +97,20 @@ def plan(spec: EvalTaskSpec, *, console: bool = False) -> tuple[Phase, ...]:
     modes = spec.scoring.modes if spec.scoring else [ScoringMode.RULE]
     if all(mode == ScoringMode.MANUAL for mode in modes):
         return (Phase.INFER, *manual)
-    return (Phase.INFER, Phase.SCORE, *manual)
+    judge = (Phase.JUDGE,) if sharded_judging(spec) else ()
+    return (Phase.INFER, *judge, Phase.SCORE, *manual)
+
+
+def sharded_judging(spec: EvalTaskSpec) -> bool:
+    """A sharded task (``runner.shards`` > 1) whose scoring asks a judge: its judge calls run
+    as a judge phase of as many shards before the scoring Job merges them."""
+    shards = (spec.runner.shards if spec.runner else None) or 1
+    scoring = spec.scoring
+    if shards <= 1 or scoring is None:
+        return False
+    return ScoringMode.MODEL in scoring.modes or bool(
+        scoring.pairwise and scoring.pairwise.enabled
+    )
 
 
 def has_manual(spec: EvalTaskSpec) -> bool:
@@ -222,7 +238,7 @@ def _stop(o: Observed) -> Decision:
 
 
 def _groups_block(o: Observed, phase: Phase) -> Decision | None:
-    role = "judge" if phase == Phase.SCORE else "model"
+    role = "judge" if phase in (Phase.JUDGE, Phase.SCORE) else "model"
     needed = [g for g in o.groups if g.role == role]
     failed = [g for g in needed if g.found and g.phase == "Failed"]
     if failed:

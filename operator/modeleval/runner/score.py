@@ -10,7 +10,9 @@ operator fails the task from ``scores.failures`` (a failed Job would only be ret
 every judge call again). The final status patch is therefore required: it is retried, and
 when it cannot be written the phase fails. With
 ``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
-phase wrote is uploaded back (``modeleval.runner.s3results``). With a console configured
+phase wrote is uploaded back (``modeleval.runner.s3results``). Judge verdicts are kept in
+``judgments/`` as they come (:mod:`modeleval.scoring.judgments`): those of a sharded task's
+judge phase, or of an earlier attempt of this one, are not asked again. With a console configured
 (``MODELEVAL_CONSOLE_URL``) the summary and every item go there too (``runner.console``).
 
 The judge endpoint comes from ``resolved.judge`` in task.json (a judge served by a
@@ -43,6 +45,8 @@ from modeleval.runner.shards import SHARDS_SUFFIX, prediction_files
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.engine import ScoringConfigError, score_prediction_files
 from modeleval.scoring.judge import JudgeClient
+from modeleval.scoring.judgments import JUDGMENTS_DIR, judgment_files
+from modeleval.scoring.judgments import SCORE_FILE as SCORE_JUDGMENTS
 from modeleval.scoring.records import Prediction, read_prediction_files
 from modeleval.scoring.summary import Summary
 
@@ -251,7 +255,15 @@ async def run_score_phase(
         reporter = asyncio.create_task(report_progress())
         try:
             summary = await score_prediction_files(
-                config, files, results_dir, judge_client, progress=on_progress, title=title
+                config,
+                files,
+                results_dir,
+                judge_client,
+                progress=on_progress,
+                title=title,
+                judgments=await asyncio.to_thread(judgment_files, results_dir),
+                keep_judgments=results_dir / JUDGMENTS_DIR / SCORE_JUDGMENTS,
+                judge_model=str(getattr(judge_client, "model", "") or ""),
             )
         finally:
             reporter.cancel()

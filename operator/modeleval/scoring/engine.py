@@ -23,7 +23,21 @@ from modeleval.scoring.aggregate import JUDGE
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.failures import MetricFailures
 from modeleval.scoring.judge import JudgeClient, gather_limited, judge_answer
-from modeleval.scoring.ordered import BUCKET, PredictionsError, order_predictions
+from modeleval.scoring.judgments import (
+    JudgmentWriter,
+    answer_line,
+    compared,
+    fingerprint,
+    judged,
+    pair_line,
+    pair_outcome,
+)
+from modeleval.scoring.ordered import (
+    BUCKET,
+    OrderedPredictions,
+    PredictionsError,
+    order_predictions,
+)
 from modeleval.scoring.pairwise import GsbCounts, PairOutcome, compare_pair
 from modeleval.scoring.records import ItemRecord, Prediction, align_items
 from modeleval.scoring.report import write_report_data
@@ -86,21 +100,27 @@ async def score_with_judge(
     progress: ProgressCallback | None = None,
     *,
     on_call_done: Callable[[], None] | None = None,
+    on_judged: Callable[[ItemRecord, str | None], None] | None = None,
 ) -> list[PairOutcome]:
     """Judge every answered (item, model) and, with a pair, compare it GSB-style.
 
     Returns the pair outcomes in item order (items without both answers are not compared).
-    ``progress(done, total)`` counts this call's judge jobs; ``on_call_done`` is called once per
-    finished job (a caller scoring batch after batch counts them itself).
+    An answer or pair that already has a verdict (kept from an earlier call,
+    :mod:`modeleval.scoring.judgments`) is not asked again. ``progress(done, total)`` counts
+    this call's judge jobs; ``on_call_done`` is called once per finished job (a caller scoring
+    batch after batch counts them itself); ``on_judged(record, model)`` after each new verdict
+    (``model`` None: the pair's comparison).
     """
     jc = config.judge
     jobs: list[Callable[[], Awaitable[None]]] = []
     outcomes: dict[int, PairOutcome] = {}
     done = 0
 
-    def tick() -> None:
+    def tick(record: ItemRecord, model: str | None) -> None:
         nonlocal done
         done += 1
+        if on_judged is not None:
+            on_judged(record, model)
         if progress is not None:
             progress(done, len(jobs))
         if on_call_done is not None:
@@ -119,7 +139,7 @@ async def score_with_judge(
             result.judge_score, result.judge_error = outcome.score, outcome.error
             result.judge_cause = outcome.cause
             result.judge_reason = outcome.reason if outcome.error is None else None
-            tick()
+            tick(record, model)
 
         return run
 
@@ -150,19 +170,22 @@ async def score_with_judge(
                 "error": outcome.error,
                 "cause": outcome.cause,
             }
-            tick()
+            tick(record, None)
 
         return run
 
     judge_answers = config.enabled("model")
     for index, record in enumerate(records):
         for model, result in record.models.items():
-            if judge_answers and result.error is None:
+            if judge_answers and result.error is None and not judged(result):
                 jobs.append(answer_job(record, model))
         if pair is not None:
             candidate, baseline = pair
             if all(record.models[m].error is None for m in pair):
-                jobs.append(pair_job(index, record, candidate, baseline))
+                if compared(record):
+                    outcomes[index] = pair_outcome(record)
+                else:
+                    jobs.append(pair_job(index, record, candidate, baseline))
             else:
                 record.gsb = {
                     "candidate": candidate,
@@ -250,7 +273,8 @@ async def score_results(
     records = align_items(preds)
     pair = gsb_pair(config, list(preds))
     calls = judge_jobs(records, config, pair) if _judged(config, pair) else 0
-    batches = (records[i : i + BUCKET] for i in range(0, len(records), BUCKET))
+    keyed = list(enumerate(records))
+    batches = (keyed[i : i + BUCKET] for i in range(0, len(keyed), BUCKET))
     return await score_batches(
         config, list(preds), batches, Path(out_dir), judge_client,
         pair=pair, judge_calls=calls, progress=progress, title=title,
@@ -266,33 +290,83 @@ async def score_prediction_files(
     progress: ProgressCallback | None = None,
     title: str = "modeleval report",
     spill_dir: Path | None = None,
+    judgments: Sequence[Path] = (),
+    keep_judgments: Path | None = None,
+    judge_model: str = "",
 ) -> Summary:
     """Score predictions files (several per model for a sharded run) in dataset order, in
     memory that does not grow with their size; writes what :func:`score_results` writes.
-    ``spill_dir``: where the ordering pass may keep temporary files (default ``$TMPDIR``)."""
+
+    ``spill_dir``: where the ordering pass may keep temporary files (default ``$TMPDIR``).
+    ``judgments``: files of verdicts kept earlier (a judge phase's shards, an earlier attempt)
+    whose answers the judge is not asked again; ``keep_judgments``: the file each new verdict
+    is appended to; ``judge_model``: the judge model's name (part of what a verdict answered).
+    """
     models = list(files_by_model)
     pair = gsb_pair(config, models)
     if _judged(config, pair) and judge_client is None:
         raise ScoringConfigError(NO_JUDGE)
+    fp = fingerprint(config, judge_model)
     try:
         ordered = await asyncio.to_thread(
-            order_predictions, files_by_model, spill_dir=spill_dir, pair=pair
-        )
+            order_predictions, files_by_model, spill_dir=spill_dir, pair=pair,
+            judgments=judgments, fingerprint=fp,
+        )  # fmt: skip
     except PredictionsError as exc:
         raise ScoringConfigError(str(exc)) from None
-    with ordered:
-        calls = 0
-        if config.enabled("model"):
-            calls += sum(ordered.answered.values())
-        if pair is not None:
-            calls += ordered.both_answered.get(pair, 0)
-        return await score_batches(
-            config, models, _in_thread(ordered.batches()), Path(out_dir), judge_client,
-            pair=pair, judge_calls=calls, progress=progress, title=title,
+    writer = JudgmentWriter(keep_judgments) if keep_judgments is not None else None
+    try:
+        with ordered:
+            calls = judge_calls_of(ordered, config, pair)
+            return await score_batches(
+                config, models, _in_thread(ordered.keyed_batches()), Path(out_dir),
+                judge_client, pair=pair, judge_calls=calls, progress=progress, title=title,
+                on_judged=keeper(writer, fp, pair),
+            )  # fmt: skip
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def judge_calls_of(
+    ordered: OrderedPredictions,
+    config: ScoringConfig,
+    pair: tuple[str, str] | None,
+    owns: Callable[[int], bool] | None = None,
+) -> int:
+    """The judge calls the records of ``ordered`` take (of the keys ``owns`` accepts)."""
+    calls = 0
+    if config.enabled("model"):
+        for mark in ordered.marks.values():
+            calls += sum(1 for key, x in enumerate(mark) if x and (owns is None or owns(key)))
+    if pair is not None:
+        a, b = (ordered.marks.get(m, bytearray()) for m in pair)
+        calls += sum(
+            1 for key, (x, y) in enumerate(zip(a, b, strict=False))
+            if x and y and (owns is None or owns(key))
         )  # fmt: skip
+    return calls
 
 
-async def _in_thread(batches: Iterator[list[ItemRecord]]) -> Any:
+OnJudged = Callable[[int, ItemRecord, str | None], None]
+"""Called with (key, record, model) after each new verdict (model None: the pair's)."""
+
+
+def keeper(writer: JudgmentWriter | None, fp: str, pair: tuple[str, str] | None) -> OnJudged | None:
+    """An ``on_judged`` that appends each new verdict to ``writer``'s file."""
+    if writer is None:
+        return None
+
+    def keep(key: int, record: ItemRecord, model: str | None) -> None:
+        if model is not None:
+            writer.write(answer_line(key, record, model, fp))
+        elif pair is not None:
+            writer.write(pair_line(key, record, pair, fp))
+
+    return keep
+
+
+async def _in_thread(batches: Iterator[Any]) -> Any:
     """An async iterator over ``batches`` whose reads (files, JSON) run in a worker thread."""
     end = object()
     while True:
@@ -306,10 +380,23 @@ def _judged(config: ScoringConfig, pair: tuple[str, str] | None) -> bool:
     return config.enabled("model") or pair is not None
 
 
+def kept_calls(
+    records: Iterable[ItemRecord], config: ScoringConfig, pair: tuple[str, str] | None
+) -> int:
+    """Judge calls ``records`` need no more: their verdicts were kept from earlier."""
+    kept = 0
+    for record in records:
+        if config.enabled("model"):
+            kept += sum(1 for r in record.models.values() if r.error is None and judged(r))
+        if pair is not None and compared(record):
+            kept += 1
+    return kept
+
+
 async def score_batches(
     config: ScoringConfig,
     models: Sequence[str],
-    batches: Iterable[list[ItemRecord]] | Any,
+    batches: Iterable[list[tuple[int, ItemRecord]]] | Any,
     out: Path,
     judge_client: JudgeClient | None,
     *,
@@ -317,19 +404,20 @@ async def score_batches(
     judge_calls: int = 0,
     progress: ProgressCallback | None = None,
     title: str = "modeleval report",
+    on_judged: OnJudged | None = None,
 ) -> Summary:
-    """Score record batches in output order; write the outputs; the summary.
+    """Score batches of ``(key, record)`` in output order; write the outputs; the summary.
 
-    ``batches``: an iterable or async iterable of record lists. ``judge_calls``: how many
-    judge calls there will be (the ``total`` given to ``progress``).
+    ``batches``: an iterable or async iterable. ``judge_calls``: how many judge calls there
+    are (the ``total`` given to ``progress``; verdicts kept from earlier count as done).
     """
     metric_names: list[str] = []
     scorer: RuleScorer | None = None
     if config.enabled("rule"):
         scorer = RuleScorer(config.rule)
         metric_names.extend(scorer.metric_names)
-    judged = _judged(config, pair)
-    if judged:
+    judged_mode = _judged(config, pair)
+    if judged_mode:
         if judge_client is None:
             raise ScoringConfigError(NO_JUDGE)
         if config.enabled("model"):
@@ -346,14 +434,17 @@ async def score_batches(
     partial = out / f".{SCORES_FILE}.partial"
     scores = await asyncio.to_thread(_open_partial, partial)
     try:
-        async for batch in _each(batches):
+        async for keyed in _each(batches):
+            batch = [record for _, record in keyed]
             if scorer is not None:
                 score_rules(batch, scorer)
             outcomes: list[PairOutcome] = []
-            if judged:
+            if judged_mode:
                 assert judge_client is not None
+                done += kept_calls(batch, config, pair)
+                hook = _by_key(on_judged, keyed)
                 outcomes = await score_with_judge(
-                    batch, config, judge_client, pair, on_call_done=call_done
+                    batch, config, judge_client, pair, on_call_done=call_done, on_judged=hook
                 )
             accumulator.add(batch, outcomes)
             await asyncio.to_thread(_write_records, scores, batch)
@@ -362,6 +453,16 @@ async def score_batches(
     summary = accumulator.summary()
     await asyncio.to_thread(_finish_outputs, out, partial, summary, accumulator, config, title)
     return summary
+
+
+def _by_key(
+    on_judged: OnJudged | None, keyed: list[tuple[int, ItemRecord]]
+) -> Callable[[ItemRecord, str | None], None] | None:
+    """``on_judged`` given each record's key (``score_with_judge`` knows only records)."""
+    if on_judged is None:
+        return None
+    keys = {id(record): key for key, record in keyed}
+    return lambda record, model: on_judged(keys[id(record)], record, model)
 
 
 def _open_partial(partial: Path) -> IO[str]:

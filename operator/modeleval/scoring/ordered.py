@@ -17,6 +17,9 @@ Two passes, memory independent of the number of items:
 Lines without an index (existing results imported from elsewhere, files of older runs) make
 the whole set ordered by first appearance instead (model by model, file by file), which needs a
 map of ids: such sets are held to that memory.
+
+Judgment files (:mod:`modeleval.scoring.judgments`) go into the same buckets: a kept verdict
+comes out already set on its record when it answers the record's question as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from modeleval.scoring.judgments import apply_line
 from modeleval.scoring.records import ItemRecord, ModelResult, Prediction
 
 BUCKET = 4096
@@ -128,19 +132,36 @@ class OrderedPredictions:
     """Answered items per model."""
     both_answered: dict[tuple[str, str], int] = field(default_factory=dict)
     """Items answered by both models of a pair (asked for in :func:`order_predictions`)."""
+    marks: dict[str, bytearray] = field(default_factory=dict)
+    """Per model, one byte per key: 1 when that item was answered."""
+    pair: tuple[str, str] | None = None
+    fingerprint: str = ""
+    """The judge settings kept verdicts must have been given under."""
+    kept_verdicts: int = 0
+    """Kept judge verdicts put on records so far."""
     _buckets: _Buckets | None = None
 
-    def batches(self, size: int = BUCKET) -> Iterator[list[ItemRecord]]:
-        """The records in order, ``size`` at most per batch (each bucket read once)."""
+    def keyed_batches(self, size: int = BUCKET) -> Iterator[list[tuple[int, ItemRecord]]]:
+        """``(key, record)`` pairs in order (the key: the item's dataset index, or its place of
+        first appearance), ``size`` at most per batch (each bucket read once)."""
         assert self._buckets is not None
-        pending: list[ItemRecord] = []
+        pending: list[tuple[int, ItemRecord]] = []
         for number in sorted(self._buckets.numbers):
-            pending.extend(_bucket_records(self._buckets.read(number), self.models))
+            found, kept = _bucket_records(
+                self._buckets.read(number), self.models, self.fingerprint, self.pair
+            )
+            self.kept_verdicts += kept
+            pending.extend(found)
             while len(pending) >= size:
                 yield pending[:size]
                 pending = pending[size:]
         if pending:
             yield pending
+
+    def batches(self, size: int = BUCKET) -> Iterator[list[ItemRecord]]:
+        """The records in order, ``size`` at most per batch (each bucket read once)."""
+        for batch in self.keyed_batches(size):
+            yield [record for _, record in batch]
 
     def close(self) -> None:
         if self._buckets is not None:
@@ -163,12 +184,22 @@ def order_predictions(
     spill_dir: Path | None = None,
     pair: tuple[str, str] | None = None,
     memory_bytes: int = MEMORY_BYTES,
+    judgments: Sequence[Path] = (),
+    fingerprint: str = "",
 ) -> OrderedPredictions:
-    """Pass 1 over every file (blocking). ``pair``: also count the items both answered."""
+    """Pass 1 over every file (blocking). ``pair``: also count the items both answered.
+    ``judgments``: files of kept verdicts given under the judge settings ``fingerprint``."""
     try:
-        return _order(files_by_model, spill_dir, pair, memory_bytes, by_id=False)
+        ordered = _order(
+            files_by_model, spill_dir, pair, memory_bytes, by_id=False, judgments=judgments
+        )
     except _ById:
-        return _order(files_by_model, spill_dir, pair, memory_bytes, by_id=True)
+        ordered = _order(
+            files_by_model, spill_dir, pair, memory_bytes, by_id=True, judgments=judgments
+        )
+    ordered.pair = pair
+    ordered.fingerprint = fingerprint
+    return ordered
 
 
 def _order(
@@ -178,6 +209,7 @@ def _order(
     memory_bytes: int,
     *,
     by_id: bool,
+    judgments: Sequence[Path],
 ) -> OrderedPredictions:
     models = list(files_by_model)
     buckets = _Buckets(spill_dir, memory_bytes)
@@ -211,6 +243,17 @@ def _order(
                         if key >= len(mark):
                             mark.extend(bytes(key + 1 - len(mark)))
                         mark[key] = 1
+        for path in judgments:
+            for raw, line in _lines(path):
+                index = line.get("index")
+                if by_id:
+                    found = keys.get(str(line["id"]))
+                elif isinstance(index, int) and not isinstance(index, bool) and index >= 0:
+                    found = index
+                else:
+                    found = None
+                if found is not None and found < len(seen) and seen[found]:
+                    buckets.add(found // BUCKET, b"j\t%d\t" % found + raw)
     except BaseException:
         buckets.close()
         raise
@@ -223,6 +266,7 @@ def _order(
         records=seen.count(1),
         answered={model: mark.count(1) for model, mark in marks.items()},
         both_answered=both,
+        marks=marks,
         _buckets=buckets,
     )
 
@@ -245,18 +289,26 @@ def _lines(path: Path) -> Iterator[tuple[bytes, dict[str, Any]]]:
             yield raw, line
 
 
-def _bucket_records(lines: list[bytes], models: list[str]) -> list[ItemRecord]:
-    """One bucket's lines as records sorted by key (one line per item and model)."""
+def _bucket_records(
+    lines: list[bytes], models: list[str], fp: str, pair: tuple[str, str] | None
+) -> tuple[list[tuple[int, ItemRecord]], int]:
+    """One bucket's lines as ``(key, record)`` sorted by key (one line per item and model), with
+    the kept verdicts that still apply set on them; and how many were."""
     chosen: dict[int, dict[int, dict[str, Any]]] = {}
+    verdicts: dict[int, list[dict[str, Any]]] = {}
     for raw in lines:
         model_part, key_part, body = raw.split(b"\t", 2)
         line = json.loads(body)
+        if model_part == b"j":
+            verdicts.setdefault(int(key_part), []).append(line)
+            continue
         by_model = chosen.setdefault(int(key_part), {})
         number = int(model_part)
         old = by_model.get(number)
         if old is None or not answered(old) or answered(line):
             by_model[number] = line
     records = []
+    kept = 0
     for key in sorted(chosen):
         by_model = chosen[key]
         first = by_model[min(by_model)]
@@ -275,5 +327,7 @@ def _bucket_records(lines: list[bytes], models: list[str]) -> list[ItemRecord]:
                 )
             else:
                 record.models[model] = ModelResult(answer=prediction.output)
-        records.append(record)
-    return records
+        for verdict in verdicts.get(key, ()):
+            kept += apply_line(record, verdict, fp, pair)
+        records.append((key, record))
+    return records, kept

@@ -253,3 +253,42 @@ def test_once_only_events_are_forgotten_with_their_task() -> None:
     assert posted.seen("ns", "a", "e1") and not posted.seen("ns", "a", "e2")
     posted.forget("ns", "a")
     assert not posted.seen("ns", "a", "e1") and len(posted) == 1
+
+
+def test_a_sharded_task_asking_a_judge_runs_a_judge_phase() -> None:
+    from modeleval.reconcile.evaltask_state import GroupView, plan
+
+    judge = {"serviceGroupRef": {"name": "judge"}}
+    model_mode = {"modes": ["rule", "model"], "judge": judge}
+    gsb = {"modes": ["rule"], "judge": judge, "pairwise": {"enabled": True}}
+    two = [
+        {"name": "a", "endpoint": {"url": "http://a/v1"}},
+        {"name": "b", "endpoint": {"url": "http://b/v1"}, "isBaseline": True},
+    ]
+    assert plan(task({"shards": 3}, scoring=model_mode).spec) == (
+        Phase.INFER, Phase.JUDGE, Phase.SCORE)  # fmt: skip
+    assert plan(task({"shards": 3}, scoring=gsb, models=two).spec) == (
+        Phase.INFER, Phase.JUDGE, Phase.SCORE)  # fmt: skip
+    assert plan(task({}, scoring=model_mode).spec) == (Phase.INFER, Phase.SCORE)
+    assert plan(task({"shards": 3}).spec) == (Phase.INFER, Phase.SCORE)  # rule only: no judge
+    judge_job = build_job(task({"shards": 3}, scoring=model_mode), "judge", OperatorSettings())
+    assert judge_job["spec"]["completionMode"] == "Indexed"
+    assert judge_job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "judge"
+    # The judge phase waits for the judge's service group, like scoring.
+    observed = Observed(
+        task="t",
+        state=None,
+        phases=(Phase.INFER, Phase.JUDGE, Phase.SCORE),
+        jobs={Phase.INFER: JobView("t-infer", complete=True)},
+        groups=(GroupView("judge", role="judge", phase="Pending"),),
+    )
+    assert next_step(observed).reason == "WaitingForTarget"
+    ready = Observed(
+        task="t",
+        state=None,
+        phases=observed.phases,
+        jobs=observed.jobs,
+        groups=(GroupView("judge", role="judge", phase="Running", url="http://j/v1"),),
+    )
+    decision = next_step(ready)
+    assert (decision.create, decision.state) == (Phase.JUDGE, "RunningWithMetricsCalculating")
