@@ -34,7 +34,7 @@ from modeleval.clock import timestamp
 from modeleval.events import NORMAL, WARNING
 from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.locks import KeyedLocks
-from modeleval.handlers.once import OnceEvents
+from modeleval.handlers.once import ACTIVE, OnceEvents
 from modeleval.handlers.owned import NotOwnedError, create_owned
 from modeleval.handlers.usable import refusals
 from modeleval.metrics import forget, observe_state, time_reconcile
@@ -177,6 +177,7 @@ def fail_invalid(raw: Mapping[str, Any], exc: ValidationError) -> None:
 
 def reconcile(namespace: str, name: str) -> Decision | None:
     """Bring the task one step closer to done; None when it is gone or finished."""
+    ACTIVE.touch(namespace, name)
     with TASK_LOCKS.hold(namespace, name):
         raw = kube.get_custom(c.EVAL_TASK_PLURAL, namespace, name)
         if raw is None or (raw.get("metadata") or {}).get("deletionTimestamp"):

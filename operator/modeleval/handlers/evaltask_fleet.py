@@ -5,11 +5,11 @@ changes and when a service group it targets changes; Kopf lists every object aga
 watch restarts, so a lost event is replayed. What remains is a safety net for the rare change
 nobody announces (a Job status the watch never delivered), and it must not grow with the
 fleet: instead of a timer per task (10,000 tasks = 10,000 timers, each reading its task and
-Jobs every minute), one sweep walks the unfinished tasks at most ``SWEEP_RATE`` per second,
-starting again every ``MODELEVAL_POLL_SECONDS x SWEEP_FACTOR`` (60 s by default) at the
-earliest. The API load of the sweep is therefore bounded whatever the number of tasks, and a
-finished task is not in it at all: it costs no request, no timer and no memory beyond Kopf's
-own watch cache.
+Jobs every minute), one sweep walks the unfinished tasks that no trigger reconciled for
+``MODELEVAL_POLL_SECONDS x SWEEP_FACTOR`` (60 s by default), at most ``SWEEP_RATE`` per second,
+round after round. The API load of the sweep is therefore bounded whatever the number of tasks
+(and nil while events keep every task fresh), and a finished task is not in it at all: it
+costs no request, no timer and no memory beyond Kopf's own watch cache.
 
 What the operator remembers per task lives only as long as the task is unfinished: the set
 the sweep walks, the once-only Events (:class:`~modeleval.handlers.once.OnceEvents`), the
@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from typing import Any
 
 import kopf
 
 from modeleval import constants as c
 from modeleval.handlers.evaltask import POSTED_EVENTS, is_done, reconcile
+from modeleval.handlers.once import ACTIVE
 from modeleval.metrics import forget, time_reconcile
 from modeleval.settings import SETTINGS
 
@@ -39,32 +39,6 @@ SWEEP_FACTOR = 12
 """A sweep starts at most every SWEEP_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 SWEEP_RATE = 10.0
 """Reconciles per second the sweep does at most (its whole API load, any fleet size)."""
-
-
-class ActiveTasks:
-    """The unfinished tasks, by (namespace, name), as the watch reports them (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], None] = {}
-
-    def update(self, namespace: str, name: str, *, active: bool) -> None:
-        with self._lock:
-            if active:
-                self._keys[(namespace, name)] = None
-            else:
-                self._keys.pop((namespace, name), None)
-
-    def snapshot(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return list(self._keys)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._keys)
-
-
-ACTIVE = ActiveTasks()
 
 
 @kopf.on.event(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_TRACK)
@@ -87,11 +61,12 @@ def sweep_interval() -> float:
 
 
 async def sweep_forever(interval: float, rate: float = SWEEP_RATE) -> None:
-    """Reconcile every unfinished task, ``rate`` per second at most, round after round."""
+    """Reconcile every unfinished task that no trigger reconciled for ``interval`` seconds,
+    ``rate`` per second at most, round after round."""
     gap = 1.0 / rate
     while True:
         started = asyncio.get_running_loop().time()
-        for namespace, name in ACTIVE.snapshot():
+        for namespace, name in ACTIVE.stale(interval):
             try:
                 with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_RESYNC):
                     await asyncio.to_thread(reconcile, namespace, name)

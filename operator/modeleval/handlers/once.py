@@ -1,4 +1,5 @@
-"""Once-only Events per object, forgotten with the object.
+"""What the operator keeps per unfinished object, forgotten with it: once-only Events, and
+when each task was last reconciled (for the safety-net sweep).
 
 Some Events are posted once per cause (``ParametersDropped`` for each model and parameter set;
 a fixed Event name makes a repeat a 409 anyway). The names this process posted are kept per
@@ -14,6 +15,7 @@ keeps names only for the objects it still works on, not for every object it ever
 from __future__ import annotations
 
 import threading
+import time
 
 
 class OnceEvents:
@@ -43,3 +45,39 @@ class OnceEvents:
         """How many objects have Events remembered."""
         with self._lock:
             return len(self._names)
+
+
+class ActiveTasks:
+    """The unfinished tasks, by (namespace, name), with when each was last reconciled
+    (``time.monotonic()``); thread-safe. Membership follows the watch; ``touch`` only stamps."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, str], float] = {}
+
+    def update(self, namespace: str, name: str, *, active: bool) -> None:
+        with self._lock:
+            if not active:
+                self._last.pop((namespace, name), None)
+            else:
+                self._last.setdefault((namespace, name), time.monotonic())
+
+    def touch(self, namespace: str, name: str) -> None:
+        """The task was just reconciled (by any trigger)."""
+        with self._lock:
+            if (namespace, name) in self._last:
+                self._last[(namespace, name)] = time.monotonic()
+
+    def stale(self, older_than: float) -> list[tuple[str, str]]:
+        """The tasks not reconciled for ``older_than`` seconds."""
+        limit = time.monotonic() - older_than
+        with self._lock:
+            return [key for key, last in self._last.items() if last <= limit]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._last)
+
+
+ACTIVE = ActiveTasks()
+"""This process's unfinished EvalTasks (:mod:`modeleval.handlers.evaltask_fleet`)."""
