@@ -122,12 +122,31 @@ def test_index_counts_checks_and_finds_duplicates(tmp_path: Path) -> None:
         index_dataset(file_items(dup))
 
 
-def test_ids_sharing_a_hash_are_not_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("set_limit", [100_000, 2])
+def test_ids_sharing_a_hash_are_not_duplicates(
+    monkeypatch: pytest.MonkeyPatch, set_limit: int
+) -> None:
     import modeleval.runner.dataset_index as module
 
+    monkeypatch.setattr(module, "SET_LIMIT", set_limit)
     monkeypatch.setattr(module, "hash", lambda value: 42, raising=False)
-    source = ListItems([Item(id="a", input="1"), Item(id="b", input="2")])
-    assert index_dataset(source).count == 2
+    source = ListItems([Item(id=i, input="1") for i in ("a", "b", "c", "d")])
+    assert index_dataset(source).count == 4
+
+
+def test_large_datasets_find_duplicates_by_sorting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modeleval.runner.dataset_index as module
+
+    monkeypatch.setattr(module, "SET_LIMIT", 3)  # beyond 3 items: a sort, not a set
+    rows = [{"input": "q", "id": i} for i in (1, 2, 3, 4, 5, 2, 7)]
+    with pytest.raises(
+        DatasetError, match=r"d\.jsonl:6: duplicate item id '2' \(first seen at line 2\)"
+    ):
+        index_dataset(file_items(write_jsonl(tmp_path / "d.jsonl", rows)))
+    rows = [{"input": "q", "id": i} for i in range(9)]
+    assert index_dataset(file_items(write_jsonl(tmp_path / "e.jsonl", rows))).count == 9
 
 
 def checkpoint(path: Path, rows: list[dict[str, Any]], torn: str = "") -> Path:
