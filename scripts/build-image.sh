@@ -99,7 +99,9 @@ make_wheelhouse() {
   "$HOST_PYTHON" - "$ctx/pyproject.toml" >"$reqs" <<'EOF'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
+    project = tomllib.load(f)["project"]
+# The same requirements as the Dockerfile's: the dependencies and the console's extra.
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["console"]))
 print("setuptools>=77")
 EOF
   local pipwheel=("$HOST_PYTHON" -m pip wheel -q --disable-pip-version-check

@@ -36,7 +36,18 @@ CASES = {
         ["--subjects", "3", "--parallel", "8", "--latency-ms", "5", "--repeat", "1"],
         ["runner, whole process", "bare benchmark client", "plain QA", "benchmark ratio"],
     ),
-    "operator_reconcile.py": (["--tasks", "5", "--timeout", "120"], ["tasks applied: 5", "RSS"]),
+    "operator_reconcile.py": (
+        ["--tasks", "5,10", "--namespaces", "2", "--timeout", "120"],
+        ["tasks applied: 5 in 2 namespace(s)", "RSS", "requests/task", "growth 5 -> 10"],
+    ),
+    "runner_memory.py": (
+        ["--items", "300,600", "--send", "200"],
+        ["infer MB", "score MB", "peak RSS"],
+    ),
+    "runner_scaleout.py": (
+        ["--items", "64", "--parallel", "4", "--latency-ms", "5", "--repeat", "1"],
+        ["4 shards / (1 shard / 4)", "both / slower alone", "targets:"],
+    ),
     "console_throughput.py": (
         ["--items", "300", "--tasks", "50", "--repeat", "2"],
         ["ingest      :", "task list   :", "item page   :", "verdict:"],

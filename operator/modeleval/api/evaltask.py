@@ -124,7 +124,20 @@ class RunnerSettings(ApiModel):
         default=None, ge=1, description="Kill a phase Job running longer than this."
     )
     backoff_limit: int = Field(
-        default=3, ge=0, le=20, description="Pod retries per Job (resumes from the checkpoint)."
+        default=3,
+        ge=0,
+        le=20,
+        description="Pod retries per Job, per shard when sharded (resumes from the checkpoint).",
+    )
+    shards: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Split inference (and judge scoring) into this many shards run side by "
+        "side as one Indexed Job: shard k takes the items at dataset positions p with "
+        "p mod shards = k, keeps its own checkpoint and is retried on its own; scoring merges "
+        "them in dataset order (the same results as one shard). Default 1: one pod. Each "
+        "shard sends every model its own `parallel` requests at a time.",
     )
     queue_name: str | None = Field(
         default=None,

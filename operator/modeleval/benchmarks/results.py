@@ -23,14 +23,22 @@ from modeleval.benchmarks.definitions import LOGLIKELIHOOD, Benchmark, Variant
 from modeleval.benchmarks.metrics import generation_scores, likelihood_scores
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """A predictions file; blank lines skipped, the last line per id wins."""
+def read_records(paths: Path | Sequence[Path]) -> list[dict[str, Any]]:
+    """A model's predictions files (one, or one per shard); blank lines skipped. Per id an
+    answer wins over a failure, otherwise the last line wins (as the runner's checkpoint and
+    the scoring reader do)."""
     by_id: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
+    for path in [paths] if isinstance(paths, Path) else paths:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
                 record = json.loads(line)
-                by_id[str(record["id"])] = record
+                key = str(record["id"])
+                kept = by_id.get(key)
+                if kept is not None and kept.get("error") is None and record.get("error"):
+                    continue
+                by_id[key] = record
     return list(by_id.values())
 
 

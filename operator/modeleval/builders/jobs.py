@@ -22,9 +22,10 @@ from modeleval.builders.evaltask import (
     runner_account_name,
     secret_refs,
 )
+from modeleval.builders.shards import indexed_job_fields, is_sharded, shard_count, shard_env
 from modeleval.settings import OperatorSettings
 
-PHASES = ("infer", "score", "perf", "manual")
+PHASES = ("infer", "judge", "score", "perf", "manual")
 RUNNER_UID = 65532
 CONFIG_DIR = "/etc/modeleval"
 RESULTS_DIR = "/results"
@@ -240,11 +241,14 @@ def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
 def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     runner = task.spec.runner
     _, mounts = _volumes(task, settings)
+    env = _env(task, settings)
+    if is_sharded(task, phase):
+        env.extend(shard_env(shard_count(task)))
     container: dict[str, Any] = {
         "name": "runner",
         "image": (runner.image if runner else None) or settings.runner_image,
         "command": ["python", "-m", "modeleval.runner", phase],
-        "env": _env(task, settings),
+        "env": env,
         "resources": _resources(task, settings),
         "volumeMounts": mounts,
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -267,7 +271,9 @@ def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[s
 
 
 def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, score, perf, manual)."""
+    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, judge, score, perf,
+    manual); an Indexed Job of ``spec.runner.shards`` pods for a sharded phase
+    (``builders.shards``)."""
     if phase not in PHASES:
         raise ValueError(f"unknown runner phase {phase!r}; expected one of {PHASES}")
     task_name = task.metadata.name or ""
@@ -308,10 +314,10 @@ def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[st
             "prometheus.io/port": str(settings.runner_metrics_port),
             "prometheus.io/path": "/metrics",
         }
-    spec: dict[str, Any] = {
-        "backoffLimit": runner.backoff_limit if runner else 3,
-        "template": template,
-    }
+    backoff_limit = runner.backoff_limit if runner else 3
+    spec: dict[str, Any] = {"backoffLimit": backoff_limit, "template": template}
+    if is_sharded(task, phase):
+        spec.update(indexed_job_fields(shard_count(task), backoff_limit))
     if runner and runner.active_deadline_seconds:
         spec["activeDeadlineSeconds"] = runner.active_deadline_seconds
     if queue:

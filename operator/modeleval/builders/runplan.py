@@ -106,7 +106,7 @@ def _model(
             else []
         ),
         "client": {
-            "parallel": client.parallel,
+            "parallel": target.parallel or client.parallel,
             "connectTimeoutS": client.connect_timeout_seconds,
             "readTimeoutS": client.read_timeout_seconds,
             "requestTimeoutS": client.request_timeout_seconds,

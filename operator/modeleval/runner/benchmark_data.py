@@ -178,9 +178,7 @@ def load_benchmark_items(run: BenchmarkRun) -> list[Item]:
             requests = load_requests(spec, store)
         else:  # network round trips overlap
             with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-                requests = load_requests(
-                    spec, store, map_subsets=lambda f, n: list(pool.map(f, n))
-                )
+                requests = load_requests(spec, store, map_subsets=lambda f, n: list(pool.map(f, n)))
     finally:
         close = getattr(store, "close", None)
         if close is not None:

@@ -68,7 +68,6 @@ class AnswerBook:
             return _hash_words(prompt)
         return last_user if last_user is not None else prompt
 
-
     def preferred_start(self, prompt: str) -> int | None:
         """Where the preferred continuation of an echoed prompt starts, if it has one.
 

@@ -42,7 +42,7 @@ def task(url: str, benchmark: dict[str, Any], api: str = "openai-completions") -
     }
 
 
-def run_phases(doc: dict[str, Any], out: Path) -> dict[str, Any]:
+def run_phases(doc: dict[str, Any], out: Path, shards: int = 1) -> dict[str, Any]:
     task_file, _ = prepare_task_file(doc, out, {})
     env = {
         **os.environ,
@@ -53,10 +53,14 @@ def run_phases(doc: dict[str, Any], out: Path) -> dict[str, Any]:
         "PYTHONPATH": str(REPO / "operator"),
     }
     env.pop("KUBECONFIG", None)
-    for phase in ("infer", "score"):
+    runs = [
+        ("infer", {"MODELEVAL_SHARDS": str(shards), "JOB_COMPLETION_INDEX": str(index)})
+        for index in range(shards)
+    ] + [("score", {})]
+    for phase, extra in runs:
         done = subprocess.run(
             [sys.executable, "-m", "modeleval.runner", phase],
-            env=env,
+            env={**env, **extra},
             capture_output=True,
             text=True,
             timeout=120,
@@ -142,3 +146,19 @@ def test_generation_mode_sends_chat_turns_and_extracts_numbers(tmp_path: Path) -
     assert summary["totalScore"] == model["metrics"]["exact_match_strict"]
     assert len(sent) == len(items)
     assert all(prompt.count("Question:") == 3 for prompt in sent)  # two shots, one question
+
+
+def test_a_sharded_benchmark_scores_as_the_unsharded_one(
+    preferring: MockModelServer, mmlu_5shot: list[Request], tmp_path: Path
+) -> None:
+    benchmark = {"name": "mmlu", "subsets": SUBJECTS, "fewShot": 5}
+    whole = run_phases(task(preferring.url, benchmark), tmp_path / "whole")
+    sent_whole = preferring.stats().requests
+    sharded = run_phases(task(preferring.url, benchmark), tmp_path / "sharded", shards=3)
+    files = sorted((tmp_path / "sharded/predictions/mock.shards").glob("*.jsonl"))
+    assert len(files) == 3
+    ids = [json.loads(x)["id"] for f in files for x in f.read_text().splitlines()]
+    assert sorted(ids) == sorted(r.id for r in mmlu_5shot)  # every item once, over 3 shards
+    assert preferring.stats().requests == 2 * sent_whole
+    assert sharded["perModel"] == whole["perModel"]
+    assert sharded["totalScore"] == whole["totalScore"]

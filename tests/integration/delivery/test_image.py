@@ -70,6 +70,16 @@ def test_the_image_is_small_and_runs_as_the_chart_uid(
     runner = docker("run", "--rm", *HARDENED, project_image.tag,
                     "python", "-m", "modeleval.runner", "--help")  # fmt: skip
     assert "infer" in runner.stdout
+    # The console's extra is in the image: its schema migrates (Alembic scripts are packaged)
+    # on a writable /tmp (the pods mount an emptyDir there), as the console does at start.
+    migrated = docker("run", "--rm", *HARDENED, "--tmpfs", "/tmp", project_image.tag,
+                      "python", "-c",
+                      "from modeleval.console.db.engine import make_engine, upgrade,"
+                      " current_revision, head_revision;"
+                      " e = make_engine('sqlite:////tmp/console.db'); upgrade(e);"
+                      " print(current_revision(e) == head_revision(), head_revision())"
+                      ).stdout  # fmt: skip
+    assert migrated.split()[0] == "True", migrated
 
 
 def test_no_secret_is_reachable_from_a_shell_in_the_image(project_image: BuiltImage) -> None:

@@ -78,3 +78,16 @@ def test_the_last_predictions_line_of_an_item_wins(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text('{"id": "x", "output": null}\n\n{"id": "x", "output": "A"}\n', "utf-8")
     assert read_records(path) == [{"id": "x", "output": "A"}]
+
+
+def test_shard_files_are_read_together_and_an_answer_beats_a_later_failure(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "0.jsonl", tmp_path / "1.jsonl"
+    first.write_text('{"id": "a", "output": "A"}\n{"id": "b", "output": "B"}\n', "utf-8")
+    second.write_text(
+        '{"id": "c", "output": "C"}\n{"id": "a", "output": null, "error": "http_500"}\n', "utf-8"
+    )
+    records = {r["id"]: r for r in read_records([first, second])}
+    assert sorted(records) == ["a", "b", "c"]
+    assert records["a"] == {"id": "a", "output": "A"}
