@@ -215,6 +215,14 @@ def test_operator_settings_reach_the_runner_pod() -> None:
         "imagePullSecrets"
         not in build_job(make_task(), "score", SETTINGS)["spec"]["template"]["spec"]
     )
+    # A task's own runner.cpu / memory are its request and limit: asking for more than the
+    # operator's default limit must not give a pod whose request exceeds its limit.
+    big = make_task(runner={"cpu": 8, "memory": "32Gi"})
+    resources = container(build_job(big, "score", settings))["resources"]
+    assert resources == {
+        "requests": {"cpu": "8", "memory": "32Gi"},
+        "limits": {"cpu": "8", "memory": "32Gi"},
+    }
 
 
 def test_operator_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

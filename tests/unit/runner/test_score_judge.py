@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from modeleval.api import SecretKeySelector, secret_env_name
-from modeleval.runner.score import judge_from_task, scoring_config
+from modeleval.runner.score import judge_from_task, run_score_phase, scoring_config
+from tests.support.judges import ScriptedJudge
 
 KEY = {"name": "judge-creds", "key": "token"}
 TENANT = {"name": "judge-creds", "key": "tenant"}
@@ -54,6 +59,48 @@ def test_the_judge_is_reached_as_the_task_says() -> None:
         "Qwen2-72B",
     )
     assert judge_from_task(task({"serviceGroupRef": {"name": "judge-group"}}), {}) is None
+
+
+def test_the_judges_api_and_connect_timeout_come_from_the_task() -> None:
+    """endpoint.api (or the judge group's serving.api, resolved) picks chat or completions;
+    client.connectTimeoutSeconds bounds the TCP connect (default 10 s)."""
+    endpoint = {"url": "https://judge.example/v1", "api": "openai-completions"}
+    judge = judge_from_task(
+        task({"endpoint": endpoint, "client": {"connectTimeoutSeconds": 2.5}}), {}
+    )
+    assert judge is not None
+    assert judge.url == "https://judge.example/v1/completions" and not judge.chat
+    assert judge.connect_timeout_s == 2.5
+    served = {"url": "http://g/v1", "model": "m", "api": "openai-completions"}
+    grouped = judge_from_task(task({"serviceGroupRef": {"name": "g"}}, served), {})
+    assert grouped is not None and grouped.url == "http://g/v1/completions"
+    chat = judge_from_task(task({"endpoint": {"url": "https://judge.example/v1"}}), {})
+    assert chat is not None and chat.chat and chat.connect_timeout_s == 10.0
+
+
+async def test_log_every_query_judge_calls_log_the_scoring_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """scoring.judge.client.logEveryQuery: a progress line every N judge calls (and at the
+    end)."""
+    rows = [{"id": str(i), "input": f"q{i}", "target": "t", "output": f"a {i} q=4"}
+            for i in range(12)]  # fmt: skip
+    (tmp_path / "predictions").mkdir()
+    (tmp_path / "predictions" / "m.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+    )
+    judge = {"endpoint": {"url": "http://judge/v1"}, "client": {"logEveryQuery": 5}}
+    doc = {"metadata": {"name": "t"},
+           "spec": {"models": [{"name": "m", "endpoint": {"url": "http://m/v1"}}],
+                    "scoring": {"modes": ["model"], "judge": judge}}}  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="modeleval.scoring"):
+        await run_score_phase(doc, tmp_path, env={}, judge_client=ScriptedJudge())
+    lines = [r.getMessage() for r in caplog.records if "judge calls" in r.getMessage()]
+    assert lines == [
+        "scoring: 5/12 judge calls",
+        "scoring: 10/12 judge calls",
+        "scoring: 12/12 judge calls",
+    ]
 
 
 def test_the_mounted_stop_word_file_wins_over_stop_words_path(tmp_path: Path) -> None:
