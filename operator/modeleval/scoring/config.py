@@ -155,9 +155,7 @@ class JudgeConfig(_Model):
     prompt_template: str = DEFAULT_JUDGE_PROMPT
     pairwise_prompt_template: str = DEFAULT_PAIRWISE_PROMPT
     concurrency: int = Field(8, ge=1, description="Judge calls in flight at once.")
-    log_every: int = Field(
-        100, ge=1, description="Log the judge's progress every this many calls."
-    )
+    log_every: int = Field(100, ge=1, description="Log the judge's progress every this many calls.")
     timeout_seconds: float = Field(60.0, gt=0, description="Per judge call.")
     retries: int = Field(2, ge=0, description="Extra attempts per item after a failure.")
     retry_backoff_seconds: float = Field(1.0, ge=0, description="Doubles on every retry.")
