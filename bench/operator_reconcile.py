@@ -3,14 +3,19 @@
 Starts the API emulator (in this process, a thread) with our CRDs and the operator's RBAC,
 then the real operator as a subprocess (``kopf run --standalone -A -m modeleval.main``, logged
 in with its ServiceAccount). After a warm-up task proves the operator is serving, it creates N
-EvalTasks (external endpoint target, so no service group is needed) and counts the inference
-Jobs on a watch stream until all N exist. No executor runs: the Jobs are only created.
+EvalTasks spread over ``--namespaces`` namespaces (external endpoint target, so no service
+group is needed) and counts the inference Jobs on a cluster-wide watch stream until all N
+exist. No executor runs: the Jobs are only created.
 
 Prints the elapsed seconds, Jobs/s, the operator's peak RSS (VmHWM from /proc) and CPU seconds,
-and the command line. Targets (issue 8): N=1,000 in under 60 s, peak RSS under 250 MB.
+its API requests per task, and the command line. ``--tasks 1000,10000`` runs each size in a
+fresh cluster and compares them (time and requests per task: linear growth or better).
+Targets: N=1,000 in under 60 s and peak RSS under 250 MB (issue 8); N=10,000 over 50
+namespaces with peak RSS under 400 MB and per-task time no worse than at 1,000 (issue 19).
 
     python bench/operator_reconcile.py              # 1,000 tasks
     python bench/operator_reconcile.py --tasks 200
+    python bench/operator_reconcile.py --tasks 1000,10000 --namespaces 50
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +39,19 @@ import httpx
 
 from modeleval_testkit.cluster import LocalCluster
 
-TASKS = "/apis/modeleval.io/v1alpha1/namespaces/default/evaltasks"
-JOBS = "/apis/batch/v1/namespaces/default/jobs"
+JOBS = "/apis/batch/v1/jobs"
 INFER_SELECTOR = "modeleval.io/phase=infer"
 
 
-def task(name: str) -> dict[str, Any]:
+def tasks_path(namespace: str) -> str:
+    return f"/apis/modeleval.io/v1alpha1/namespaces/{namespace}/evaltasks"
+
+
+def task(name: str, namespace: str = "default") -> dict[str, Any]:
     return {
         "apiVersion": "modeleval.io/v1alpha1",
         "kind": "EvalTask",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "models": [{"name": "m", "endpoint": {"url": "http://127.0.0.1:9/v1"}}],
             "dataset": {"inline": [{"input": "1+1?", "target": "2"}]},
@@ -113,8 +122,33 @@ def wait(predicate: Any, timeout: float, what: str) -> float:
     raise TimeoutError(what)
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class Figures:
+    tasks: int
+    namespaces: int
+    warm: float
+    applied: float
+    elapsed: float
+    done: int
+    peak_mb: float
+    end_mb: float
+    cpu_s: int
+    requests: int
+    errors: int
+    calls: Counter[tuple[str, str]]
+
+    @property
+    def per_task_ms(self) -> float:
+        return self.elapsed / max(self.done, 1) * 1000
+
+    @property
+    def requests_per_task(self) -> float:
+        return self.requests / (self.tasks + 1)
+
+
+def measure(size: int, namespaces: int, timeout: float) -> Figures:
     log_path = Path(tempfile.mkdtemp(prefix="modeleval-bench-")) / "operator.log"
+    names = ["default"] if namespaces <= 1 else [f"bench-{i:02d}" for i in range(namespaces)]
     with LocalCluster(operator=None, run_executor=False) as cluster:
         env = {
             **os.environ,
@@ -127,17 +161,22 @@ def run(args: argparse.Namespace) -> int:
         headers = {"Authorization": f"Bearer {cluster.admin_token}"}
         verify: Any = str(cluster.ca_file) if cluster.ca_file else False
         client = httpx.Client(base_url=cluster.api_url, headers=headers, verify=verify)
+        for name in names:
+            if name != "default":
+                client.post("/api/v1/namespaces", json={"metadata": {"name": name}})
         counter = JobCounter(client)
         counter.thread.start()
         try:
-            client.post(TASKS, json=task("warmup")).raise_for_status()
+            client.post(tasks_path("default"), json=task("warmup")).raise_for_status()
             warm = wait(lambda: counter.count("warmup") == 1, 120, "operator start")
             start = time.monotonic()
-            for i in range(args.tasks):
-                client.post(TASKS, json=task(f"bench-{i:05d}")).raise_for_status()
+            for i in range(size):
+                namespace = names[i % len(names)]
+                body = task(f"bench-{i:05d}", namespace)
+                client.post(tasks_path(namespace), json=body).raise_for_status()
             applied = time.monotonic() - start
             with contextlib.suppress(TimeoutError):
-                wait(lambda: counter.count("bench-") >= args.tasks, args.timeout, "all Jobs")
+                wait(lambda: counter.count("bench-") >= size, timeout, "all Jobs")
             elapsed = time.monotonic() - start
             done = counter.count("bench-")
             usage = proc_status(operator.pid)
@@ -151,30 +190,83 @@ def run(args: argparse.Namespace) -> int:
                 operator.kill()
             client.close()
     errors = [line for line in log_path.read_text(errors="replace").splitlines() if "ERROR" in line]
+    print(f"operator log ({size} tasks): {log_path} ({len(errors)} ERROR lines)")
+    return Figures(
+        tasks=size,
+        namespaces=len(names),
+        warm=warm,
+        applied=applied,
+        elapsed=elapsed,
+        done=done,
+        peak_mb=usage["VmHWM"] / 1024,
+        end_mb=usage["VmRSS"] / 1024,
+        cpu_s=usage["cpu_s"],
+        requests=sum(calls.values()),
+        errors=len(errors),
+        calls=calls,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"operator start (first Job of a warm-up task): {warm:.1f} s")
-    print(f"tasks applied: {args.tasks} in {applied:.1f} s")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+    results = []
+    for size in args.tasks:
+        figures = measure(size, args.namespaces, args.timeout)
+        results.append(figures)
+        print(f"operator start (first Job of a warm-up task): {figures.warm:.1f} s")
+        print(
+            f"tasks applied: {size} in {figures.namespaces} namespace(s) in {figures.applied:.1f} s"
+        )
+        print(
+            f"inference Jobs created: {figures.done}/{size} in {figures.elapsed:.1f} s "
+            f"({figures.done / figures.elapsed:.1f} Jobs/s)"
+        )
+        print(
+            f"operator peak RSS (VmHWM): {figures.peak_mb:.0f} MB; RSS at end: "
+            f"{figures.end_mb:.0f} MB; CPU: {figures.cpu_s} s"
+        )
+        print(
+            f"operator API requests: {figures.requests} ({figures.requests_per_task:.1f} per task):"
+        )
+        for (verb, resource), count in figures.calls.most_common():
+            print(f"  {count:7d}  {verb} {resource}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print("tasks   namespaces  seconds  ms/task  peak RSS MB  requests/task")
+    for f in results:
+        print(
+            f"{f.tasks:<7} {f.namespaces:<11} {f.elapsed:7.1f}  {f.per_task_ms:7.1f}  "
+            f"{f.peak_mb:11.0f}  {f.requests_per_task:13.1f}"
+        )
+    ok = all(f.done >= f.tasks for f in results)
+    for f in results:
+        limit_mb = 250 if f.tasks <= 1000 else 400
+        if f.peak_mb >= limit_mb or (f.tasks <= 1000 and f.elapsed >= 60):
+            ok = False
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        growth = last.per_task_ms / first.per_task_ms
+        requests = last.requests_per_task / first.requests_per_task
+        print(
+            f"growth {first.tasks} -> {last.tasks}: time per task {growth:.2f}x, requests per "
+            f"task {requests:.2f}x (linear or better: <= 1.2x)"
+        )
+        ok = ok and growth <= 1.2 and requests <= 1.2
     print(
-        f"inference Jobs created: {done}/{args.tasks} in {elapsed:.1f} s "
-        f"({done / elapsed:.1f} Jobs/s)"
+        "targets (1,000: all Jobs < 60 s, RSS < 250 MB; 10,000: RSS < 400 MB; growth linear): "
+        f"{'met' if ok else 'NOT met'}"
     )
-    print(
-        f"operator peak RSS (VmHWM): {usage['VmHWM'] / 1024:.0f} MB; "
-        f"RSS at end: {usage['VmRSS'] / 1024:.0f} MB; CPU: {usage['cpu_s']} s"
-    )
-    print(f"operator log: {log_path} ({len(errors)} ERROR lines)")
-    total = sum(calls.values())
-    print(f"operator API requests: {total} ({total / (args.tasks + 1):.1f} per task):")
-    for (verb, resource), count in calls.most_common():
-        print(f"  {count:7d}  {verb} {resource}")
-    ok = done >= args.tasks and elapsed < 60 and usage["VmHWM"] < 250 * 1024
-    print(f"targets (all Jobs < 60 s, RSS < 250 MB): {'met' if ok else 'NOT met'}")
-    return 0 if done >= args.tasks else 1
+    return 0 if all(f.done >= f.tasks for f in results) else 1
+
+
+def sizes(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=1000, help="EvalTasks to apply")
+    parser.add_argument("--tasks", type=sizes, default=[1000], help="EvalTasks to apply")
+    parser.add_argument("--namespaces", type=int, default=1, help="spread over this many")
     parser.add_argument("--timeout", type=float, default=300, help="give up after (seconds)")
     return run(parser.parse_args())
 

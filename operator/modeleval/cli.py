@@ -5,6 +5,7 @@ modeleval validate -f FILE|DIR ...   check resources against the API models
 modeleval run -f FILE|DIR [--out D]  run EvalTasks locally against their endpoints
 modeleval demo                       the whole stack on this machine, samples to Succeeded
 modeleval results NAME [-n NS]       a finished task's scores from a cluster
+modeleval benchmarks list|mirror|verify   the benchmark catalogue; an air-gapped mirror
 modeleval console                    serve the web console (needs modeleval[console])
 modeleval annotations export|import  offline manual evaluation through the console (CSV)
 """
@@ -270,8 +271,20 @@ def cmd_results(args: argparse.Namespace) -> int:
         f"{args.namespace}/{args.name}: {status.get('state', 'Unknown')}"
         f"  totalScore={status.get('totalScore')}  {status.get('message') or ''}".rstrip()
     )
-    for metric, value in sorted(((status.get("scores") or {}).get("metrics") or {}).items()):
+    scores = status.get("scores") or {}
+    for metric, value in sorted((scores.get("metrics") or {}).items()):
         print(f"  {metric:<16} {value:8.2f}")
+    benchmark = scores.get("benchmark")
+    if benchmark:
+        print(
+            f"  {benchmark.get('name')} ({benchmark.get('mode')}, {benchmark.get('fewShot')}-shot, "
+            f"{benchmark.get('reference')}): {benchmark.get('metric')} per model"
+        )
+        for model in scores.get("perModel") or []:
+            print(f"  {model.get('model')}: {model.get('totalScore')}  macro {model.get('macro')}")
+            for group in (model.get("categories") or []) + (model.get("subsets") or []):
+                value = (group.get("scores") or {}).get(benchmark.get("metric"))
+                print(f"    {group.get('name'):<40} {value:8.2f}  ({group.get('items')} items)")
     gsb = status.get("gsb")
     if gsb:
         print(
@@ -283,6 +296,52 @@ def cmd_results(args: argparse.Namespace) -> int:
     if status.get("resultsLocation"):
         print(f"  report: {status['resultsLocation']}/report.html")
     return 0 if status.get("state") == "Succeeded" else 3
+
+
+def cmd_benchmarks(args: argparse.Namespace) -> int:
+    import os
+
+    from modeleval.benchmarks import BENCHMARKS, DataError
+
+    if args.action == "list":
+        for b in BENCHMARKS.values():
+            modes = ", ".join(
+                f"{mode}{' (default)' if mode == b.default_mode else ''}: "
+                f"{v.fewshot.default}-shot, {v.reference}"
+                for mode, v in b.variants.items()
+            )
+            print(f"{b.name:<14} {len(b.subsets):>3} subsets  {b.data.repo}  {modes}")
+        return 0
+    from modeleval.runner import benchmark_mirror
+
+    if args.action == "verify":
+        checked = benchmark_mirror.verify(args.dir, args.name or None, args.subset)
+        for c in checked:
+            state = f"{c.rows} rows" if c.error is None else f"ERROR {c.error}"
+            print(f"{c.benchmark} {c.subset}/{c.split}: {state}")
+        bad = [c for c in checked if c.error is not None]
+        print(f"{len(checked)} splits read, {len(bad)} failed")
+        return 1 if bad or not checked else 0
+    token = os.environ.get(args.token_env) if args.token_env else None
+    try:
+        done = benchmark_mirror.mirror(
+            args.name,
+            args.dir,
+            endpoint=args.endpoint,
+            token=token,
+            subsets=args.subset,
+            revision=args.revision,
+        )
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for m in done:
+        print(f"{m.benchmark}: {m.files} files, {m.bytes / 1e6:.1f} MB in {args.dir}")
+    checked = benchmark_mirror.verify(args.dir, args.name, args.subset)
+    bad = [c for c in checked if c.error is not None]
+    for c in bad:
+        print(f"{c.benchmark} {c.subset}/{c.split}: {c.error}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 CONSOLE_NEEDS = (
@@ -414,6 +473,29 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("-n", "--namespace", default="default")
     results.add_argument("--json", action="store_true", help="print the whole status as JSON")
     results.set_defaults(func=cmd_results)
+
+    bench = sub.add_parser(
+        "benchmarks", help="list the benchmarks; mirror their files for air-gapped clusters"
+    )
+    actions = bench.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the catalogue: names, subsets, modes, references")
+    for action, text in (
+        ("mirror", "download benchmarks' Hub files into a mirror folder, then verify it"),
+        ("verify", "read every split of a mirror back (default: every benchmark in it)"),
+    ):
+        command = actions.add_parser(action, help=text)
+        command.add_argument("name", nargs="+" if action == "mirror" else "*")
+        command.add_argument(
+            "--dir", type=Path, default=Path("benchmark-mirror"), help="the mirror folder"
+        )
+        command.add_argument("--subset", action="append", help="only these subsets (repeatable)")
+    mirror = actions.choices["mirror"]
+    mirror.add_argument(
+        "--endpoint", default="https://huggingface.co", help="Hub URL (or a Hub mirror's)"
+    )
+    mirror.add_argument("--revision", help="branch, tag or commit (default: the benchmark's)")
+    mirror.add_argument("--token-env", metavar="VAR", help="environment variable with a Hub token")
+    bench.set_defaults(func=cmd_benchmarks)
 
     console = sub.add_parser("console", help="serve the web console (results, manual evaluation)")
     console.add_argument("--host", help="listen address (default $MODELEVAL_CONSOLE_HOST, 0.0.0.0)")

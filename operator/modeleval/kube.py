@@ -95,10 +95,21 @@ def read_or_none(read: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | No
         raise
 
 
-def patch_custom_status(plural: str, namespace: str, name: str, status: dict[str, Any]) -> Any:
-    """Merge-patch ``status`` of one of our custom resources (the status subresource)."""
+def patch_custom_status(
+    plural: str,
+    namespace: str,
+    name: str,
+    status: dict[str, Any],
+    *,
+    resource_version: str | None = None,
+) -> Any:
+    """Merge-patch ``status`` of one of our custom resources (the status subresource);
+    ``resource_version``: only if the object is still at that version (else a 409)."""
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
     return custom().patch_namespaced_custom_object_status(
-        c.GROUP, c.VERSION, namespace, plural, name, {"status": status}
+        c.GROUP, c.VERSION, namespace, plural, name, body
     )
 
 

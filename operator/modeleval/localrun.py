@@ -128,6 +128,17 @@ def prepare_task_file(
         if not local.is_file():
             raise LocalRunError(f"--dataset: {local} not found")
         body["plan"]["dataset"] = {**body["plan"]["dataset"], "source": "file", "path": str(local)}
+    mirror = task.spec.benchmark.source if task.spec.benchmark else None
+    if mirror is not None and mirror.pvc is not None:
+        claim = mirror.pvc.claim_name
+        if claim not in objects.pvc_dirs:
+            raise LocalRunError(
+                f"spec.benchmark.source.pvc: PVC {claim} is a cluster volume; pass --pvc "
+                f"{claim}=DIR (a directory holding the mirror at {mirror.pvc.path}), or set "
+                "MODELEVAL_BENCHMARK_DIR to a local mirror"
+            )
+        folder = objects.pvc_dirs[claim] / mirror.pvc.path.lstrip("/")
+        body["plan"]["benchmark"]["source"] = {"kind": "dir", "path": str(folder)}
     for index, result in enumerate(task.spec.existing_results or []):
         where = f"spec.existingResults[{index}].source"
         found = objects.dataset_file(result.source, namespace, out_dir, where)

@@ -6,6 +6,8 @@ else.
 """
 
 from modeleval.handlers import evaltask as evaltask
+from modeleval.handlers import evaltask_fleet as evaltask_fleet
+from modeleval.handlers import evaltask_shards as evaltask_shards
 from modeleval.handlers import servicegroup as servicegroup
 from modeleval.handlers import startup as startup
 from modeleval.settings import SETTINGS

@@ -326,5 +326,9 @@ def test_task_waits_for_its_service_group_then_runs_against_its_url(
             f"/apis/modeleval.io/v1alpha1/namespaces/{namespace}/modelevalservicegroups/target"
         )["status"]["url"]
     assert resolved == {
-        "name": "m", "url": url, "model": "mock-llm", "api": "openai-chat", "server": "auto"
+        "name": "m",
+        "url": url,
+        "model": "mock-llm",
+        "api": "openai-chat",
+        "server": "auto",
     }

@@ -32,7 +32,22 @@ CASES = {
         ["level  ttft p50", "worst TTFT/ITL median error"],
     ),
     "scoring_throughput.py": (["--items", "300"], ["scoring     :", "items/s"]),
-    "operator_reconcile.py": (["--tasks", "5", "--timeout", "120"], ["tasks applied: 5", "RSS"]),
+    "benchmark_throughput.py": (
+        ["--subjects", "3", "--parallel", "8", "--latency-ms", "5", "--repeat", "1"],
+        ["runner, whole process", "bare benchmark client", "plain QA", "benchmark ratio"],
+    ),
+    "operator_reconcile.py": (
+        ["--tasks", "5,10", "--namespaces", "2", "--timeout", "120"],
+        ["tasks applied: 5 in 2 namespace(s)", "RSS", "requests/task", "growth 5 -> 10"],
+    ),
+    "runner_memory.py": (
+        ["--items", "300,600", "--send", "200"],
+        ["infer MB", "score MB", "peak RSS"],
+    ),
+    "runner_scaleout.py": (
+        ["--items", "64", "--parallel", "4", "--latency-ms", "5", "--repeat", "1"],
+        ["4 shards / (1 shard / 4)", "both / slower alone", "targets:"],
+    ),
     "console_throughput.py": (
         ["--items", "300", "--tasks", "50", "--repeat", "2"],
         ["ingest      :", "task list   :", "item page   :", "verdict:"],
@@ -61,5 +76,6 @@ def test_bench_script_runs(script: str) -> None:
 
 
 def test_every_bench_script_is_exercised() -> None:
-    scripts = {p.name for p in BENCH.glob("*.py")} - {"bare_client.py"}  # run by the runner's
+    clients = {"bare_client.py", "bare_benchmark_client.py"}  # run by the throughput scripts
+    scripts = {p.name for p in BENCH.glob("*.py")} - clients
     assert scripts == {case.split()[0] for case in CASES}

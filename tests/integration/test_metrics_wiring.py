@@ -21,7 +21,8 @@ from prometheus_client import REGISTRY
 from modeleval import constants as c
 from modeleval import kube, metrics
 from modeleval.api import TaskState
-from modeleval.handlers import evaltask, servicegroup_status
+from modeleval.handlers import evaltask, evaltask_fleet, servicegroup_status
+from modeleval.handlers.once import ActiveTasks
 from modeleval.reconcile.evaltask_state import Decision
 from modeleval.runner import telemetry
 from modeleval.runner.__main__ import serve_metrics
@@ -89,9 +90,10 @@ async def test_a_deleted_task_event_forgets_the_task() -> None:
     namespace = unique("ns")
     before = value("modeleval_resources", kind=c.EVAL_TASK_KIND, state="Queued")
     metrics.observe_state(c.EVAL_TASK_KIND, namespace, "t", "Queued")
-    await evaltask.on_task_deleted(type="MODIFIED", namespace=namespace, name="t")
+    body = kopf.Body({"metadata": {"name": "t"}, "status": {"state": "Queued"}})
+    await evaltask_fleet.on_task_event(type="MODIFIED", namespace=namespace, name="t", body=body)
     assert value("modeleval_resources", kind=c.EVAL_TASK_KIND, state="Queued") == before + 1
-    await evaltask.on_task_deleted(type="DELETED", namespace=namespace, name="t")
+    await evaltask_fleet.on_task_event(type="DELETED", namespace=namespace, name="t", body=body)
     assert value("modeleval_resources", kind=c.EVAL_TASK_KIND, state="Queued") == before
 
 
@@ -125,15 +127,24 @@ def test_task_handler_is_timed_and_waits_are_not_errors(monkeypatch: pytest.Monk
     assert handler_samples(c.EVAL_TASK_KIND, evaltask.HANDLER_CHANGE) == (runs + 1, errors)
 
 
-def test_task_handler_errors_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_task_handler_errors_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    called = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
     def broken(namespace: str, name: str) -> None:
+        loop.call_soon_threadsafe(called.set)
         raise RuntimeError("API down")
 
-    monkeypatch.setattr(evaltask, "reconcile", broken)
-    runs, errors = handler_samples(c.EVAL_TASK_KIND, evaltask.HANDLER_RESYNC)
-    with pytest.raises(RuntimeError):
-        evaltask.resync_task(namespace="ns", name="t")
-    assert handler_samples(c.EVAL_TASK_KIND, evaltask.HANDLER_RESYNC) == (runs + 1, errors + 1)
+    monkeypatch.setattr(evaltask_fleet, "reconcile", broken)
+    monkeypatch.setattr(evaltask_fleet, "ACTIVE", ActiveTasks())
+    evaltask_fleet.ACTIVE.update("ns", "t", active=True)
+    runs, errors = handler_samples(c.EVAL_TASK_KIND, evaltask_fleet.HANDLER_RESYNC)
+    sweep = asyncio.create_task(evaltask_fleet.sweep_forever(interval=0, rate=100))
+    await called.wait()
+    await asyncio.sleep(0.05)  # the sweep records the failed run
+    sweep.cancel()
+    now_runs, now_errors = handler_samples(c.EVAL_TASK_KIND, evaltask_fleet.HANDLER_RESYNC)
+    assert now_runs > runs and now_errors - errors == now_runs - runs  # every run failed
 
 
 def test_group_observation_handlers_are_timed(monkeypatch: pytest.MonkeyPatch) -> None:

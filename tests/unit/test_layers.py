@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "metrics": 1,
     "kube": 1,
     "scoring": 1,
+    "benchmarks": 1,
     "argocd": 1,
     # pure manifests, then pure decisions
     "builders": 2,

@@ -135,3 +135,8 @@ app.kubernetes.io/component: console
 {{- define "modeleval.consoleDatabaseSecret" -}}
 {{- default (printf "%s-database" (include "modeleval.consoleName" .)) .Values.console.database.postgresql.existingSecret }}
 {{- end }}
+
+{{/* Namespace of the Qianfan access-key Secrets. */}}
+{{- define "modeleval.accessKeyNamespace" -}}
+{{- .Values.console.vendors.accessKeys.secretNamespace | default .Release.Namespace -}}
+{{- end }}

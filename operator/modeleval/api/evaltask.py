@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from modeleval.api.benchmarks import BenchmarkSpec
 from modeleval.api.common import (
     ApiModel,
     ClientSettings,
@@ -29,6 +30,19 @@ _RESULT_BASELINES = "size(self.existingResults.filter(r, has(r.isBaseline) && r.
 
 def _pairwise_on(spec: EvalTaskSpec) -> bool:
     return bool(spec.scoring and spec.scoring.pairwise and spec.scoring.pairwise.enabled)
+
+
+def _no_prompt_template(spec: EvalTaskSpec) -> bool:
+    inference = spec.inference
+    if inference is not None and inference.prompt_template is not None:
+        return False
+    params = inference.params if inference is not None else None
+    if params is not None and params.system is not None:
+        return False
+    return all(
+        m.prompt_template is None and (m.params is None or m.params.system is None)
+        for m in spec.models or []
+    )
 
 
 def _count_baselines(items: list[ModelTarget] | list[ExistingResults]) -> int:
@@ -113,7 +127,20 @@ class RunnerSettings(ApiModel):
         default=None, ge=1, description="Kill a phase Job running longer than this."
     )
     backoff_limit: int = Field(
-        default=3, ge=0, le=20, description="Pod retries per Job (resumes from the checkpoint)."
+        default=3,
+        ge=0,
+        le=20,
+        description="Pod retries per Job, per shard when sharded (resumes from the checkpoint).",
+    )
+    shards: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Split inference (and judge scoring) into this many shards run side by "
+        "side as one Indexed Job: shard k takes the items at dataset positions p with "
+        "p mod shards = k, keeps its own checkpoint and is retried on its own; scoring merges "
+        "them in dataset order (the same results as one shard). Default 1: one pod. Each "
+        "shard sends every model its own `parallel` requests at a time.",
     )
     queue_name: str | None = Field(
         default=None,
@@ -139,10 +166,39 @@ class EvalTaskSpec(ApiModel):
             check=lambda s: has(s.models) != has(s.existing_results),
         ),
         Rule(
-            cel="!has(self.models) || has(self.dataset)",
-            message="models need a dataset",
-            check=lambda s: s.models is None or has(s.dataset),
+            cel="!has(self.models) || has(self.dataset) || has(self.benchmark)",
+            message="models need a dataset or a benchmark",
+            check=lambda s: s.models is None or has(s.dataset) or has(s.benchmark),
             field_path=".dataset",
+        ),
+        Rule(
+            cel="!has(self.benchmark) || !has(self.dataset)",
+            message="set at most one of dataset or benchmark",
+            check=lambda s: not (has(s.benchmark) and has(s.dataset)),
+            field_path=".benchmark",
+        ),
+        Rule(
+            cel="!has(self.benchmark) || (has(self.models) && self.type != 'Performance')",
+            message="a benchmark needs models and a Quality task",
+            check=lambda s: not has(s.benchmark) or (has(s.models) and s.type != "Performance"),
+            field_path=".benchmark",
+        ),
+        Rule(
+            cel="!has(self.benchmark) || !has(self.scoring)",
+            message="a benchmark is scored by its own metrics: remove scoring",
+            check=lambda s: not (has(s.benchmark) and has(s.scoring)),
+            field_path=".scoring",
+        ),
+        Rule(
+            cel="!has(self.benchmark) || ((!has(self.inference) || "
+            "(!has(self.inference.promptTemplate) && (!has(self.inference.params) || "
+            "!has(self.inference.params.system)))) && (!has(self.models) || "
+            "self.models.all(m, !has(m.promptTemplate) && (!has(m.params) || "
+            "!has(m.params.system)))))",
+            message="a benchmark renders its own prompts: remove promptTemplate and params.system "
+            "(inference.systemPrompt is its system instruction)",
+            check=lambda s: not has(s.benchmark) or _no_prompt_template(s),
+            field_path=".benchmark",
         ),
         Rule(
             cel=f"!{_PAIRWISE_ON} || !has(self.models) || "
@@ -212,8 +268,14 @@ class EvalTaskSpec(ApiModel):
     dataset: DatasetSpec | None = Field(
         default=None, description="Evaluation data (datasetUuid / versionId)."
     )
+    benchmark: BenchmarkSpec | None = Field(
+        default=None,
+        description="A standard benchmark (MMLU, C-Eval, GSM8K...) instead of a dataset.",
+    )
     limits: int | None = Field(
-        default=None, ge=1, description="Use only the first N items (limits)."
+        default=None,
+        ge=1,
+        description="Use only the first N items (limits); with a benchmark, of each subset.",
     )
     inference: InferenceSettings | None = Field(
         default=None, description="Prompt, params, client settings."

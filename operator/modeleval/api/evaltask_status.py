@@ -51,10 +51,50 @@ class Progress(StatusModel):
     updated_at: datetime | None = Field(default=None, description="When this was written.")
 
 
+class GroupScores(StatusModel):
+    """A benchmark's score over one subset (subject) or one category of subsets."""
+
+    name: str = Field(description="Subset or category name.")
+    items: int | None = Field(default=None, description="Items scored.")
+    scores: dict[str, float] | None = Field(
+        default=None, description="Metric -> score over the items, 0–100."
+    )
+    macro: dict[str, float] | None = Field(
+        default=None, description="Categories: metric -> mean of the subsets' scores, 0–100."
+    )
+    category: str | None = Field(default=None, description="Subsets: the category.")
+
+
 class ModelScores(StatusModel):
     model: str = Field(description="Model name.")
     total_score: float | None = Field(default=None, description="The model's totalScore.")
-    metrics: dict[str, float] | None = Field(default=None, description="Metric means, 0–100.")
+    metrics: dict[str, float] | None = Field(
+        default=None,
+        description="Metric means, 0–100 (a benchmark: over all items, the micro average).",
+    )
+    macro: dict[str, float] | None = Field(
+        default=None,
+        description="Benchmarks: metric -> macro average, 0–100 (over subsets; EvalScope's "
+        "C-Eval / CMMLU: over categories).",
+    )
+    subsets: list[GroupScores] | None = Field(
+        default=None, description="Benchmarks: scores per subject / subset."
+    )
+    categories: list[GroupScores] | None = Field(
+        default=None, description="Benchmarks: scores per category."
+    )
+
+
+class BenchmarkRun(StatusModel):
+    """What a benchmark task ran, as scored."""
+
+    name: str | None = Field(default=None, description="Benchmark name.")
+    mode: str | None = Field(default=None, description="generate or loglikelihood.")
+    few_shot: int | None = Field(default=None, description="Examples before each question.")
+    metric: str | None = Field(default=None, description="The metric totalScore is.")
+    reference: str | None = Field(
+        default=None, description="The harness task reproduced (lm-eval / EvalScope)."
+    )
 
 
 class MetricFailures(StatusModel):
@@ -85,6 +125,9 @@ class Scores(StatusModel):
         default=None, description="Items excluded (judge failures, missing answers)."
     )
     definition: str | None = Field(default=None, description="How totalScore was computed.")
+    benchmark: BenchmarkRun | None = Field(
+        default=None, description="The benchmark run (benchmark tasks)."
+    )
     failures: list[MetricFailures] | None = Field(
         default=None,
         description="Per judged metric: items failed of total, and the most common cause.",
@@ -178,10 +221,38 @@ class ManualStatus(StatusModel):
     items: int | None = Field(default=None, description="Items in the task (runner).")
 
 
+class ShardStatus(StatusModel):
+    """One shard's own progress, written by its runner pod (``status.shards.<index>``); the
+    operator folds every shard's entry into ``percentage``, ``progress`` and
+    ``inferenceResults``."""
+
+    shards: int | None = Field(default=None, description="The shard count it was written for.")
+    phase: str | None = Field(default=None, description="inference or judging.")
+    total: int | None = Field(default=None, description="The shard's items (x models).")
+    processed: int | None = Field(default=None, description="Items finished (ok or failed).")
+    succeeded: int | None = Field(default=None, description="Items answered.")
+    failed: int | None = Field(default=None, description="Items that failed after retries.")
+    items_per_second: float | None = Field(default=None, description="Recent throughput.")
+    eta_seconds: float | None = Field(default=None, description="Estimated time left.")
+    updated_at: datetime | None = Field(default=None, description="When this was written.")
+    percentage: int | None = Field(default=None, ge=0, le=100, description="Shard progress.")
+    pod: str | None = Field(default=None, description="The runner pod that wrote it.")
+    error: str | None = Field(default=None, description="The shard's most common error.")
+    inference_results: list[InferenceResult] | None = Field(
+        default=None, description="The shard's predictions per model."
+    )
+    dropped_parameters: list[DroppedParameters] | None = Field(
+        default=None, description="Parameters the shard's requests went without."
+    )
+
+
 class JobRefs(StatusModel):
     """The phase Jobs of the task."""
 
     inference: str | None = Field(default=None, description="The inference Job.")
+    judging: str | None = Field(
+        default=None, description="The judge Job of a sharded task (judge calls by shard)."
+    )
     scoring: str | None = Field(default=None, description="The scoring Job.")
     performance: str | None = Field(default=None, description="The performance-test Job.")
     manual: str | None = Field(
@@ -210,6 +281,11 @@ class EvalTaskStatus(StatusModel):
         description="Generation parameters left out of the requests (each also an Event).",
     )
     manual: ManualStatus | None = None
+    shards: dict[str, ShardStatus] | None = Field(
+        default=None,
+        description="Per-shard progress of a sharded phase, by shard index (written by each "
+        "shard's runner pod; folded by the operator into percentage and progress).",
+    )
     results_location: str | None = Field(
         default=None, description="Export location (exportPath/storagePath)."
     )

@@ -95,3 +95,10 @@ class ModelTarget(ApiModel):
     params: GenerationParams | None = Field(
         default=None, description="Per-model generation parameters, over the task's (params)."
     )
+    parallel: int | None = Field(
+        default=None,
+        ge=1,
+        le=4096,
+        description="Requests in flight to this model (default inference.client.parallel). "
+        "A task's models are evaluated at the same time, each with its own parallel requests.",
+    )

@@ -22,9 +22,10 @@ from modeleval.builders.evaltask import (
     runner_account_name,
     secret_refs,
 )
+from modeleval.builders.shards import indexed_job_fields, is_sharded, shard_count, shard_env
 from modeleval.settings import OperatorSettings
 
-PHASES = ("infer", "score", "perf", "manual")
+PHASES = ("infer", "judge", "score", "perf", "manual")
 RUNNER_UID = 65532
 CONFIG_DIR = "/etc/modeleval"
 RESULTS_DIR = "/results"
@@ -89,7 +90,7 @@ def _env(task: EvalTask, settings: OperatorSettings) -> list[dict[str, Any]]:
     dataset = task.spec.dataset
     if dataset is not None and dataset.config_map is not None:
         env.append({"name": "MODELEVAL_DATASET_DIR", "value": DATASET_CONFIG_DIR})
-    if dataset is not None and dataset.pvc is not None:
+    if _data_claim(task) is not None:
         env.append({"name": "MODELEVAL_DATASET_PVC_DIR", "value": DATASET_PVC_DIR})
     if settings.console_url:
         env.append({"name": "MODELEVAL_CONSOLE_URL", "value": settings.console_url})
@@ -109,6 +110,18 @@ def _env(task: EvalTask, settings: OperatorSettings) -> list[dict[str, Any]]:
             }
         )
     return env
+
+
+def _data_claim(task: EvalTask) -> str | None:
+    """The PVC holding the task's data: its dataset's, or its benchmark mirror's."""
+    dataset = task.spec.dataset
+    if dataset is not None and dataset.pvc is not None:
+        return dataset.pvc.claim_name
+    benchmark = task.spec.benchmark
+    source = benchmark.source if benchmark is not None else None
+    if source is not None and source.pvc is not None:
+        return source.pvc.claim_name
+    return None
 
 
 def _stop_words_from(task: EvalTask) -> StopWordsFrom | None:
@@ -158,11 +171,12 @@ def _volumes(
     if dataset is not None and dataset.config_map is not None:
         volumes.append({"name": "dataset-config", "configMap": {"name": dataset.config_map.name}})
         mounts.append({"name": "dataset-config", "mountPath": DATASET_CONFIG_DIR, "readOnly": True})
-    if dataset is not None and dataset.pvc is not None:
+    data_claim = _data_claim(task)
+    if data_claim is not None:
         volumes.append(
             {
                 "name": "dataset-pvc",
-                "persistentVolumeClaim": {"claimName": dataset.pvc.claim_name, "readOnly": True},
+                "persistentVolumeClaim": {"claimName": data_claim, "readOnly": True},
             }
         )
         mounts.append({"name": "dataset-pvc", "mountPath": DATASET_PVC_DIR, "readOnly": True})
@@ -233,11 +247,14 @@ def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
 def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     runner = task.spec.runner
     _, mounts = _volumes(task, settings)
+    env = _env(task, settings)
+    if is_sharded(task, phase):
+        env.extend(shard_env(shard_count(task)))
     container: dict[str, Any] = {
         "name": "runner",
         "image": (runner.image if runner else None) or settings.runner_image,
         "command": ["python", "-m", "modeleval.runner", phase],
-        "env": _env(task, settings),
+        "env": env,
         "resources": _resources(task, settings),
         "volumeMounts": mounts,
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -260,7 +277,9 @@ def _container(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[s
 
 
 def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, score, perf, manual)."""
+    """batch/v1 Job ``<task>-<phase>`` running one runner phase (infer, judge, score, perf,
+    manual); an Indexed Job of ``spec.runner.shards`` pods for a sharded phase
+    (``builders.shards``)."""
     if phase not in PHASES:
         raise ValueError(f"unknown runner phase {phase!r}; expected one of {PHASES}")
     task_name = task.metadata.name or ""
@@ -301,10 +320,10 @@ def build_job(task: EvalTask, phase: str, settings: OperatorSettings) -> dict[st
             "prometheus.io/port": str(settings.runner_metrics_port),
             "prometheus.io/path": "/metrics",
         }
-    spec: dict[str, Any] = {
-        "backoffLimit": runner.backoff_limit if runner else 3,
-        "template": template,
-    }
+    backoff_limit = runner.backoff_limit if runner else 3
+    spec: dict[str, Any] = {"backoffLimit": backoff_limit, "template": template}
+    if is_sharded(task, phase):
+        spec.update(indexed_job_fields(shard_count(task), backoff_limit))
     if runner and runner.active_deadline_seconds:
         spec["activeDeadlineSeconds"] = runner.active_deadline_seconds
     if queue:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modeleval.api import EvalTask, GenerationParams, SecretKeySelector, secret_env_name
+from modeleval.api.benchmarks import BenchmarkSpec
 from modeleval.api.common import ClientSettings as ApiClientSettings
 from modeleval.api.datasets import (
     DatasetSpec,
@@ -26,6 +27,7 @@ from modeleval.api.datasets import (
     StorageType,
 )
 from modeleval.api.targets import ModelTarget
+from modeleval.benchmarks import LOGLIKELIHOOD, get_benchmark
 from modeleval.builders.request_params import BodyParams, split_for_server
 
 PLAN_VERSION = 1
@@ -43,19 +45,25 @@ def build_run_plan(task: EvalTask, resolved: Mapping[str, Any] | None) -> dict[s
     inference = spec.inference
     client = (inference.client if inference else None) or ApiClientSettings()
     by_name = {m["name"]: m for m in (resolved or {}).get("models", [])}
+    benchmark = _benchmark(spec.benchmark, spec.limits, inference) if spec.benchmark else None
+    models = [
+        _model(index, target, inference, client, by_name.get(target.name))
+        for index, target in enumerate(spec.models or [])
+    ]
+    if benchmark is not None and benchmark["mode"] == LOGLIKELIHOOD:
+        for model in models:  # prompt logprobs come from the completions route only
+            model["api"] = "completions"
     return {
         "version": PLAN_VERSION,
         "task": {"name": task.metadata.name, "namespace": task.metadata.namespace},
-        "models": [
-            _model(index, target, inference, client, by_name.get(target.name))
-            for index, target in enumerate(spec.models or [])
-        ],
+        "models": models,
         "run": {"logEvery": client.log_every_query, "maxErrorRatio": client.max_error_ratio},
         "performance": _performance(task, client),
         "dataset": _dataset(spec.dataset, spec.limits) if spec.dataset else None,
         "existingResults": [
             _result_set(index, result) for index, result in enumerate(spec.existing_results or [])
         ],
+        "benchmark": benchmark,
         "results": results_plan(spec.results),
     }
 
@@ -98,7 +106,7 @@ def _model(
             else []
         ),
         "client": {
-            "parallel": client.parallel,
+            "parallel": target.parallel or client.parallel,
             "connectTimeoutS": client.connect_timeout_seconds,
             "readTimeoutS": client.read_timeout_seconds,
             "requestTimeoutS": client.request_timeout_seconds,
@@ -184,6 +192,39 @@ def _dataset(spec: DatasetSpec, limit: int | None) -> dict[str, Any]:
         return {"source": "url", "url": spec.url, **plan}
     assert spec.s3 is not None
     return {"source": "s3", "url": spec.s3.url, "s3": s3_plan(spec.s3), **plan}
+
+
+def _benchmark(spec: BenchmarkSpec, limit: int | None, inference: Any) -> dict[str, Any]:
+    """The plan's ``benchmark``: the catalogue entry, its mode and where its files are.
+
+    Subset names and the number of shots are checked by the runner against the catalogue
+    (``modeleval.benchmarks.resolve``), which fails the task naming the bad value."""
+    benchmark = get_benchmark(str(spec.name))
+    mode = str(spec.mode) if spec.mode else benchmark.default_mode
+    source = spec.source
+    if source is not None and source.pvc is not None:
+        where: dict[str, Any] = {"kind": "pvc", "path": source.pvc.path}
+    elif source is not None and source.s3 is not None:
+        where = {"kind": "s3", "url": source.s3.url, "s3": s3_plan(source.s3)}
+    else:
+        hub = source.hub if source is not None else None
+        token = hub.token_secret_ref if hub is not None else None
+        where = {
+            "kind": "hub",
+            "endpoint": hub.endpoint if hub is not None else "https://huggingface.co",
+            "repo": (hub.repo if hub is not None else None) or benchmark.data.repo,
+            "revision": (hub.revision if hub is not None else None) or benchmark.data.revision,
+            "token": secret_ref(token) if token is not None else None,
+        }
+    return {
+        "name": benchmark.name,
+        "mode": mode,
+        "subsets": list(spec.subsets) if spec.subsets else None,
+        "fewShot": spec.few_shot,
+        "limit": limit,
+        "system": inference.system_prompt if inference is not None else None,
+        "source": where,
+    }
 
 
 def _result_set(index: int, result: ExistingResults) -> dict[str, Any]:

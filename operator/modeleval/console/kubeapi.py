@@ -3,7 +3,13 @@
 The console logs in as its own ServiceAccount (in-cluster) or with ``KUBECONFIG`` (local
 stack), reads nothing else and writes only ``evaltasks/status`` (manual completion). Its
 ClusterRole: ``tokenreviews`` and ``subjectaccessreviews`` create, ``evaltasks`` get / list,
-``evaltasks/status`` patch.
+``evaltasks/status`` patch; with the vendor APIs also ``modelevalservicegroups`` get / list
+(finding objects by vendor id), and with Qianfan access keys ``secrets`` list in its own
+namespace and ``serviceaccounts/token`` create.
+
+`KubeApi.call_as` makes a call with a caller's bearer token on a connection of its own that
+carries neither the console's token nor its client certificate: what the vendor APIs create,
+change and read for a caller, the API server authorises as that caller.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -74,6 +81,8 @@ class KubeApi:
         self._token_file = token_file
         self._lock = threading.Lock()
         self.http = httpx.Client(base_url=self.server, verify=verify, cert=cert, timeout=timeout)
+        # Callers' requests: same server and CA, never the console's client certificate.
+        self.caller_http = httpx.Client(base_url=self.server, verify=verify, timeout=timeout)
 
     @classmethod
     def from_environment(cls) -> KubeApi:
@@ -121,6 +130,7 @@ class KubeApi:
 
     def close(self) -> None:
         self.http.close()
+        self.caller_http.close()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -136,22 +146,24 @@ class KubeApi:
     def _call(
         self, method: str, path: str, body: Any = None, content_type: str = "application/json"
     ) -> Any:
-        try:
-            response = self.http.request(
-                method,
-                path,
-                content=None if body is None else json.dumps(body),
-                headers=self._headers(content_type),
-            )
-        except httpx.HTTPError as exc:
-            raise KubeApiError(503, f"cannot reach the API server: {exc}") from None
-        if response.status_code >= 400:
-            try:
-                message = response.json().get("message") or response.text
-            except ValueError:
-                message = response.text
-            raise KubeApiError(response.status_code, str(message)[:500])
-        return response.json() if response.content else None
+        return _send(self.http, method, path, body, self._headers(content_type))
+
+    def call_as(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """A call authenticated by ``token`` only (a caller's, or one minted for a
+        ServiceAccount): the API server authorises it as that identity."""
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": content_type,
+            "Authorization": f"Bearer {token}",
+        }
+        return _send(self.caller_http, method, path, body, headers)
 
     # -- authentication and authorisation ----------------------------------------------------
 
@@ -207,17 +219,38 @@ class KubeApi:
 
     def list_tasks(self) -> list[dict[str, Any]]:
         """Every EvalTask in the cluster (paged by 500)."""
+        return self.list_all(c.EVAL_TASK_PLURAL)
+
+    def list_all(self, plural: str) -> list[dict[str, Any]]:
+        """Every object of one of our kinds in the cluster, as the console (paged by 500)."""
         items: list[dict[str, Any]] = []
         token = ""
         while True:
-            path = f"/apis/{c.GROUP}/{c.VERSION}/{c.EVAL_TASK_PLURAL}?limit=500"
+            path = f"/apis/{c.GROUP}/{c.VERSION}/{plural}?limit=500"
             if token:
-                path += f"&continue={token}"
+                path += f"&continue={quote(token)}"
             result = self._call("GET", path) or {}
             items.extend(result.get("items") or [])
             token = (result.get("metadata") or {}).get("continue") or ""
             if not token:
                 return items
+
+    def list_secrets(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """Secrets of the console's own namespace with a label (Qianfan access keys)."""
+        path = f"/api/v1/namespaces/{namespace}/secrets?labelSelector={quote(label_selector)}"
+        return list((self._call("GET", path) or {}).get("items") or [])
+
+    def request_token(self, namespace: str, name: str, seconds: int) -> tuple[str, str]:
+        """TokenRequest: a token of ServiceAccount ``namespace/name`` for the API server,
+        valid ``seconds``; ``(token, expirationTimestamp)``."""
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": seconds},
+        }
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
+        status = (self._call("POST", path, body) or {}).get("status") or {}
+        return str(status.get("token") or ""), str(status.get("expirationTimestamp") or "")
 
     def get_task(self, namespace: str, name: str) -> dict[str, Any] | None:
         path = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{namespace}/{c.EVAL_TASK_PLURAL}/{name}"
@@ -234,3 +267,22 @@ class KubeApi:
             f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{namespace}/{c.EVAL_TASK_PLURAL}/{name}/status"
         )
         self._call("PATCH", path, {"status": status}, "application/merge-patch+json")
+
+
+def _send(http: httpx.Client, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    try:
+        response = http.request(
+            method,
+            path,
+            content=None if body is None else json.dumps(body),
+            headers=headers,
+        )
+    except httpx.HTTPError as exc:
+        raise KubeApiError(503, f"cannot reach the API server: {exc}") from None
+    if response.status_code >= 400:
+        try:
+            message = response.json().get("message") or response.text
+        except ValueError:
+            message = response.text
+        raise KubeApiError(response.status_code, str(message)[:500])
+    return response.json() if response.content else None

@@ -14,6 +14,7 @@ log = logging.getLogger("modeleval.console")
 def serve(settings: ConsoleSettings | None = None) -> int:
     import uvicorn
 
+    from modeleval.console.vendors import vendor_routers
     from modeleval.console.web.app import create_app
     from modeleval.console.web.services import Services
 
@@ -30,7 +31,7 @@ def serve(settings: ConsoleSettings | None = None) -> int:
         settings.port,
         services.store.engine.url.render_as_string(hide_password=True),
     )
-    app = create_app(services)
+    app = create_app(services, routers=vendor_routers(settings, services.kube))
     try:
         uvicorn.run(
             app,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from modeleval import constants as c
 
 DEFAULT_DATABASE = "sqlite:///./modeleval-console.db"
+VENDOR_APIS = ("qianfan", "zstack")
+"""The vendor APIs the console can serve (docs/vendor-qianfan.md, docs/vendor-zstack.md)."""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -21,6 +23,15 @@ def _env(name: str, default: str = "") -> str:
 def _env_float(name: str, default: float) -> float:
     raw = _env(name)
     return float(raw) if raw else default
+
+
+def _env_list(name: str, default: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, default)
+    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+def _access_key_namespace() -> str | None:
+    return _env("MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE") or None
 
 
 def _database_url() -> str:
@@ -113,3 +124,37 @@ class ConsoleSettings:
     )
     """The URL users open (``MODELEVAL_CONSOLE_PUBLIC_URL``): shown in the CLI's hints and used
     to check the ``Origin`` of form posts behind a proxy that rewrites the host."""
+
+    vendor_apis: tuple[str, ...] = field(
+        default_factory=lambda: _env_list("MODELEVAL_CONSOLE_VENDOR_APIS", ",".join(VENDOR_APIS))
+    )
+    """Vendor APIs served beside the console's own (``MODELEVAL_CONSOLE_VENDOR_APIS``, comma
+    separated): ``qianfan`` (``POST /v2/eval?Action=…``), ``zstack`` (``/zstack/v1/…``).
+    Default both; empty: none."""
+
+    vendor_namespace: str = field(
+        default_factory=lambda: _env("MODELEVAL_CONSOLE_VENDOR_NAMESPACE", "default")
+    )
+    """Namespace of objects the vendor APIs create when the request names none
+    (``MODELEVAL_CONSOLE_VENDOR_NAMESPACE``): a Qianfan task created with a bearer token, a
+    ZStack group without ``projectUuid``. A Qianfan access key creates in its ServiceAccount's
+    namespace."""
+
+    access_key_namespace: str | None = field(default_factory=_access_key_namespace)
+    """Namespace of the Qianfan access-key Secrets (``MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE``;
+    the chart sets the release namespace when ``console.vendors.accessKeys.enabled``). Unset or
+    empty: AK/SK signatures are refused and only bearer tokens work."""
+
+    vendor_max_body_bytes: int = field(
+        default_factory=lambda: int(_env("MODELEVAL_CONSOLE_VENDOR_MAX_BODY_BYTES", "1048576"))
+    )
+    """Largest request body the vendor APIs read (``MODELEVAL_CONSOLE_VENDOR_MAX_BODY_BYTES``,
+    1 MiB); a larger one is refused in the vendor's error shape before it is read."""
+
+    signature_max_age_seconds: int = field(
+        default_factory=lambda: int(_env("MODELEVAL_CONSOLE_SIGNATURE_MAX_AGE_SECONDS", "3600"))
+    )
+    """Longest validity a Qianfan signature may claim
+    (``MODELEVAL_CONSOLE_SIGNATURE_MAX_AGE_SECONDS``, 3600): a signed request is refused once
+    ``x-bce-date`` plus the smaller of its own expiration and this has passed, so a captured
+    request cannot be replayed for long. The SDK signs for 300 s by default."""

@@ -1,7 +1,8 @@
 """Kopf handlers of EvalTask: every trigger calls one level-triggered ``reconcile``.
 
 Triggers: create / resume / update of the task, events of its Jobs, events of the service
-groups it targets (through an index), and a timer as the safety net. ``reconcile`` reads the
+groups it targets (through an index), and a rate-limited sweep over the unfinished tasks as
+the safety net (:mod:`modeleval.handlers.evaltask_fleet`). ``reconcile`` reads the
 task and its children, asks :func:`~modeleval.reconcile.evaltask_state.next_step` what to do,
 does it (create the next phase Job with its ConfigMap, PVC and RBAC; or delete Jobs) and
 writes the operator-owned status keys. It is safe to run twice and after a restart: children
@@ -33,13 +34,13 @@ from modeleval.clock import timestamp
 from modeleval.events import NORMAL, WARNING
 from modeleval.handlers.evaltask_observe import World, observe
 from modeleval.handlers.locks import KeyedLocks
+from modeleval.handlers.once import ACTIVE, OnceEvents
 from modeleval.handlers.owned import NotOwnedError, create_owned
 from modeleval.handlers.usable import refusals
 from modeleval.metrics import forget, observe_state, time_reconcile
 from modeleval.reconcile.access import refusal
 from modeleval.reconcile.evaltask_state import (
     DEGRADED,
-    WAITING_FOR_TARGET,
     Decision,
     Phase,
     deferred_spec_change,
@@ -61,19 +62,15 @@ log = logging.getLogger(__name__)
 HANDLER_CHANGE = "evaltask-reconcile"
 HANDLER_JOB_EVENT = "evaltask-job-event"
 HANDLER_GROUP_EVENT = "evaltask-target-group-event"
-HANDLER_TARGET_POLL = "evaltask-target-poll"
-HANDLER_RESYNC = "evaltask-resync"
-HANDLER_DELETED = "evaltask-deleted"
 HANDLER_MANUAL_DONE = "evaltask-manual-completed"
-RESYNC_FACTOR = 12
-"""The resync timer runs every RESYNC_FACTOR x MODELEVAL_POLL_SECONDS (60 s by default)."""
 INDEX_BY_GROUP = "evaltask_by_group"
 FINISHED = (TaskState.SUCCEEDED.value, TaskState.FAILED.value)
 SPEC_DEFERRED = "SpecChangeDeferred"
 """Event reason: the spec changed while a phase Job runs; it applies from the next Job."""
 
-POSTED_EVENTS: set[str] = set()
-"""Names of the once-only Events this process posted (a restarted operator meets a 409)."""
+POSTED_EVENTS = OnceEvents()
+"""Names of the once-only Events this process posted, per task (a restarted operator meets a
+409); dropped when the task is deleted or finished (:mod:`handlers.evaltask_fleet`)."""
 
 TASK_LOCKS = KeyedLocks()
 """One reconcile per task at a time: triggers of different kinds run in parallel threads."""
@@ -87,15 +84,16 @@ def post_event(raw: Mapping[str, Any], decision: Decision) -> None:
 def report_dropped_parameters(raw: Mapping[str, Any]) -> None:
     """An Event per ``status.droppedParameters`` entry the runner wrote (once each)."""
     meta = raw.get("metadata") or {}
+    namespace, name = meta.get("namespace") or "", meta.get("name") or ""
     for event_name, message in dropped_parameter_events(
-        meta.get("name") or "", meta.get("uid") or "", raw.get("status") or {}
+        name, meta.get("uid") or "", raw.get("status") or {}
     ):
-        if event_name in POSTED_EVENTS:
+        if POSTED_EVENTS.seen(namespace, name, event_name):
             continue
         if events.post_event(
             raw, reason=DROPPED_PARAMETERS, message=message, type=WARNING, name=event_name
         ):
-            POSTED_EVENTS.add(event_name)
+            POSTED_EVENTS.add(namespace, name, event_name)
 
 
 def _create_child(task: EvalTask, kind: str, api: tuple[Any, Any], body: dict[str, Any]) -> Any:
@@ -179,15 +177,14 @@ def fail_invalid(raw: Mapping[str, Any], exc: ValidationError) -> None:
 
 def reconcile(namespace: str, name: str) -> Decision | None:
     """Bring the task one step closer to done; None when it is gone or finished."""
+    ACTIVE.touch(namespace, name)
     with TASK_LOCKS.hold(namespace, name):
         raw = kube.get_custom(c.EVAL_TASK_PLURAL, namespace, name)
         if raw is None or (raw.get("metadata") or {}).get("deletionTimestamp"):
             forget(c.EVAL_TASK_KIND, namespace, name)
             return None
         meta, status = raw["metadata"], raw.get("status") or {}
-        if status.get("state") in FINISHED and status.get("observedGeneration") == meta.get(
-            "generation"
-        ):
+        if is_done(status, meta):
             observe_state(c.EVAL_TASK_KIND, namespace, name, status["state"])
             return None
         try:
@@ -209,6 +206,8 @@ def reconcile(namespace: str, name: str) -> Decision | None:
         if refused:
             decision = not_allowed(refusal(c.EVAL_TASK_KIND, name, refused))
         elif decision.create is not None:
+            if status.get("shards"):  # the entries of the last sharded phase: a new one starts
+                kube.patch_custom_status(c.EVAL_TASK_PLURAL, namespace, name, {"shards": None})
             try:
                 create_phase_job(task, world, decision.create)
             except NotOwnedError as exc:
@@ -238,7 +237,20 @@ def _reconcile_or_wait(namespace: str, name: str) -> None:
         raise kopf.TemporaryError(decision.message or "waiting", delay=decision.retry_after)
 
 
-@kopf.on.resume(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
+def is_done(status: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
+    """Finished, and its spec unchanged since: nothing can ever happen to the task again."""
+    return status.get("state") in FINISHED and status.get("observedGeneration") == meta.get(
+        "generation"
+    )
+
+
+def _not_done(*, status: kopf.Status, meta: kopf.Meta, **_: Any) -> bool:
+    return not is_done(status, meta)
+
+
+@kopf.on.resume(
+    c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE, when=_not_done
+)  # a restarted operator reads no finished task (they cost nothing, however many)
 @kopf.on.create(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
 @kopf.on.update(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_CHANGE)
 def on_task_change(*, namespace: str | None, name: str, **_: Any) -> None:
@@ -246,13 +258,6 @@ def on_task_change(*, namespace: str | None, name: str, **_: Any) -> None:
         kind=c.EVAL_TASK_KIND, handler=HANDLER_CHANGE, ignore=(kopf.TemporaryError,)
     ):
         _reconcile_or_wait(namespace or "", name)
-
-
-@kopf.on.event(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=HANDLER_DELETED)
-async def on_task_deleted(*, type: str, namespace: str | None, name: str, **_: Any) -> None:
-    """A deleted task leaves the modeleval_resources gauge (runs in the loop: it is cheap)."""
-    if type == "DELETED":
-        forget(c.EVAL_TASK_KIND, namespace or "", name)
 
 
 def _manual_completed(*, status: kopf.Status, **_: Any) -> bool:
@@ -322,41 +327,3 @@ def on_target_group_event(*, namespace: str | None, name: str, **kwargs: Any) ->
     for task in sorted(set(index.get((namespace or "", name), []))):
         with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_GROUP_EVENT):
             reconcile(namespace or "", task)
-
-
-def _unfinished(*, status: kopf.Status, **_: Any) -> bool:
-    return status.get("state") not in (*FINISHED, TaskState.STOPPED.value)
-
-
-def _waiting_for_target(*, status: kopf.Status, **_: Any) -> bool:
-    return str(status.get("message") or "").startswith(WAITING_FOR_TARGET)
-
-
-@kopf.timer(
-    c.GROUP,
-    c.VERSION,
-    c.EVAL_TASK_PLURAL,
-    id=HANDLER_TARGET_POLL,
-    interval=SETTINGS.poll_seconds,
-    initial_delay=SETTINGS.poll_seconds,
-    when=_waiting_for_target,
-)
-def poll_target(*, namespace: str | None, name: str, **_: Any) -> None:
-    """Queued for a service group: look again (group events usually come first)."""
-    with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_TARGET_POLL):
-        reconcile(namespace or "", name)
-
-
-@kopf.timer(
-    c.GROUP,
-    c.VERSION,
-    c.EVAL_TASK_PLURAL,
-    id=HANDLER_RESYNC,
-    interval=SETTINGS.poll_seconds * RESYNC_FACTOR,
-    initial_delay=SETTINGS.poll_seconds * RESYNC_FACTOR,
-    when=_unfinished,
-)
-def resync_task(*, namespace: str | None, name: str, **_: Any) -> None:
-    """The safety net: re-read an unfinished task and its children (events drive the rest)."""
-    with time_reconcile(kind=c.EVAL_TASK_KIND, handler=HANDLER_RESYNC):
-        reconcile(namespace or "", name)

@@ -8,7 +8,7 @@ themselves are built by the pure :mod:`modeleval.reconcile.evaltask_views`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -20,13 +20,17 @@ from modeleval.builders.evaltask import group_names, short_name
 from modeleval.reconcile.evaltask_scores import failures_in_status
 from modeleval.reconcile.evaltask_state import GroupView, JobView, Observed, Phase, has_manual, plan
 from modeleval.reconcile.evaltask_views import (
+    error_budget,
+    failed_shards,
     group_view,
-    job_failed,
     job_view,
     last_pod_failure,
     owned_by_uid,
     settling,
+    shard_failure,
+    shard_label,
     stray_pods,
+    with_shard_budget,
 )
 from modeleval.settings import SETTINGS
 
@@ -66,15 +70,27 @@ def observe_groups(
     return tuple(views), parsed
 
 
-def pod_failure(namespace: str, job: str) -> str | None:
+def pod_failure(
+    namespace: str, job: str, shards: int = 1, failed: list[int] | None = None
+) -> str | None:
     """Why the Job's last pod failed: the pod's own reason (evicted, node shutdown…), or its
-    exit code with the termination message, else with its log's last line."""
+    exit code with the termination message, else with its log's last line. For a sharded Job,
+    the pod of a shard that exhausted its retries, named ``shard k of n: …``."""
     pods = kube.core().list_namespaced_pod(namespace, label_selector=f"{JOB_NAME_LABEL}={job}")
-    failure = last_pod_failure(pods.items)
-    if failure is None:
-        return None
+    prefix = ""
+    if shards > 1:
+        found = shard_failure(pods.items, shards, failed or [])
+        if found is None:
+            return None
+        failure, index = found
+        prefix = shard_label(index, shards)
+    else:
+        last = last_pod_failure(pods.items)
+        if last is None:
+            return None
+        failure = last
     tail = _log_tail(namespace, failure.pod) if failure.wants_log else ""
-    return failure.message(tail)
+    return prefix + failure.message(tail)
 
 
 def _log_tail(namespace: str, pod: str) -> str:
@@ -85,8 +101,11 @@ def _log_tail(namespace: str, pod: str) -> str:
         return ""
 
 
-def observe_jobs(task: EvalTask, uid: str) -> tuple[dict[Phase, JobView], set[str]]:
-    """The task's phase Jobs by phase, and the uids of those Jobs."""
+def observe_jobs(
+    task: EvalTask, uid: str, status: Mapping[str, Any] | None = None
+) -> tuple[dict[Phase, JobView], set[str]]:
+    """The task's phase Jobs by phase, and the uids of those Jobs. A complete sharded inference
+    Job whose shards together failed more items than the task allows is seen as failed."""
     namespace = task.metadata.namespace or ""
     selector = f"{c.LABEL_EVAL_TASK}={short_name(task.metadata.name or '')}"
     listed = kube.batch().list_namespaced_job(namespace, label_selector=selector)
@@ -97,10 +116,15 @@ def observe_jobs(task: EvalTask, uid: str) -> tuple[dict[Phase, JobView], set[st
         phase = (job.metadata.labels or {}).get(c.LABEL_PHASE)
         if phase not in set(Phase) or not owned_by_uid(job, uid):
             continue
-        failure = (
-            pod_failure(job.metadata.namespace, job.metadata.name) if job_failed(job) else None
-        )
-        views[Phase(phase)] = job_view(job, pod_failure=failure)
+        view = job_view(job)
+        if view.failed:
+            failure = pod_failure(
+                job.metadata.namespace, job.metadata.name, view.shards, failed_shards(job)
+            )
+            view = replace(view, pod_failure=failure)
+        elif view.complete and view.shards > 1 and phase == Phase.INFER:
+            view = with_shard_budget(view, status or {}, error_budget(task))
+        views[Phase(phase)] = view
         if job.metadata.deletion_timestamp is None:
             uids.add(job.metadata.uid)
     return views, uids
@@ -119,7 +143,7 @@ def observe(task: EvalTask, raw: Mapping[str, Any]) -> World:
     meta = raw.get("metadata") or {}
     status = raw.get("status") or {}
     state = TaskState(status["state"]) if status.get("state") else None
-    jobs, live_uids = observe_jobs(task, meta.get("uid", ""))
+    jobs, live_uids = observe_jobs(task, meta.get("uid", ""), status)
     groups, parsed = observe_groups(task)
     phases = plan(task.spec, console=SETTINGS.console_url is not None)
     must_count = settling(suspend=task.spec.suspend, state=state, jobs=jobs, phases=phases)

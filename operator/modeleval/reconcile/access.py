@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from modeleval.api import EvalTaskSpec, SecretKeySelector
+from modeleval.api.benchmarks import HubSource, MirrorPvc
 from modeleval.api.common import ConfigMapKeySelector
 from modeleval.api.datasets import ConfigMapSource, DatasetSpec, PvcSource, ResultsStorage
 from modeleval.api.servicegroup import ModelCache, ModelEvalServiceGroupSpec, Toleration
@@ -55,6 +56,7 @@ NAMED_FIELDS: dict[tuple[type[BaseModel], str], str] = {
     (ConfigMapKeySelector, "name"): CONFIGMAPS,
     (ConfigMapSource, "name"): CONFIGMAPS,
     (PvcSource, "claim_name"): PVCS,
+    (MirrorPvc, "claim_name"): PVCS,
     (ResultsStorage, "claim_name"): PVCS,
     (ModelCache, "claim_name"): PVCS,
     (ModelEvalServiceGroupSpec, "service_account_name"): ACCOUNTS,
@@ -239,6 +241,11 @@ def task_policy(spec: EvalTaskSpec, settings: OperatorSettings) -> list[str]:
     urls = list(_dataset_urls("spec.dataset", spec.dataset))
     for index, result in enumerate(spec.existing_results or []):
         urls += _dataset_urls(f"spec.existingResults[{index}].source", result.source)
+    benchmark = spec.benchmark
+    source = benchmark.source if benchmark is not None else None
+    if benchmark is not None and (source is None or source.hub is not None):
+        hub = (source.hub if source is not None else None) or HubSource()
+        urls.append(("spec.benchmark.source.hub.endpoint", hub.endpoint))
     return problems + dataset_problems(urls, settings)
 
 

@@ -7,7 +7,7 @@ The handler (:mod:`modeleval.handlers.evaltask`) observes, calls these, and appl
 
 States::
 
-    Queued ──► Running (infer | perf Job) ──► RunningWithMetricsCalculating (score Job)
+    Queued ──► Running (infer | perf Job) ──► RunningWithMetricsCalculating ([judge Job,] score Job)
        ▲                 │                                  │
        │                 ▼                                  ▼
        │              Failed ◄──────────────────────── RunningWithManualBegin ──► Succeeded
@@ -58,6 +58,7 @@ class Phase(StrEnum):
     """Runner phases; each runs as one Job ``<task>-<phase>``."""
 
     INFER = "infer"
+    JUDGE = "judge"
     SCORE = "score"
     PERF = "perf"
     MANUAL = "manual"
@@ -65,12 +66,14 @@ class Phase(StrEnum):
 
 NOUN = {
     Phase.INFER: "inference",
+    Phase.JUDGE: "judging",
     Phase.SCORE: "scoring",
     Phase.PERF: "performance test",
     Phase.MANUAL: "manual scoring",
 }
 RUNNING_STATE = {
     Phase.INFER: TaskState.RUNNING,
+    Phase.JUDGE: TaskState.RUNNING_WITH_METRICS_CALCULATING,
     Phase.SCORE: TaskState.RUNNING_WITH_METRICS_CALCULATING,
     Phase.PERF: TaskState.RUNNING,
     Phase.MANUAL: TaskState.RUNNING_WITH_METRICS_CALCULATING,
@@ -94,7 +97,18 @@ def plan(spec: EvalTaskSpec, *, console: bool = False) -> tuple[Phase, ...]:
     modes = spec.scoring.modes if spec.scoring else [ScoringMode.RULE]
     if all(mode == ScoringMode.MANUAL for mode in modes):
         return (Phase.INFER, *manual)
-    return (Phase.INFER, Phase.SCORE, *manual)
+    judge = (Phase.JUDGE,) if sharded_judging(spec) else ()
+    return (Phase.INFER, *judge, Phase.SCORE, *manual)
+
+
+def sharded_judging(spec: EvalTaskSpec) -> bool:
+    """A sharded task (``runner.shards`` > 1) whose scoring asks a judge: its judge calls run
+    as a judge phase of as many shards before the scoring Job merges them."""
+    shards = (spec.runner.shards if spec.runner else None) or 1
+    scoring = spec.scoring
+    if shards <= 1 or scoring is None:
+        return False
+    return ScoringMode.MODEL in scoring.modes or bool(scoring.pairwise and scoring.pairwise.enabled)
 
 
 def has_manual(spec: EvalTaskSpec) -> bool:
@@ -139,10 +153,20 @@ class JobView:
     pod_failure: str | None = None
     generation: int | None = None
     """The task generation the Job was created for (its ``task-generation`` annotation)."""
+    shards: int = 1
+    """Pods of an Indexed Job (``spec.runner.shards``); 1 for a plain Job."""
+    shards_done: int = 0
+    """Shards that completed (``status.completedIndexes``)."""
 
     @property
     def live(self) -> bool:
         return not (self.complete or self.failed or self.deleting)
+
+    def shard_note(self) -> str:
+        """``: 4 shards, 1 done`` for a sharded Job; "" otherwise."""
+        if self.shards <= 1:
+            return ""
+        return f": {self.shards} shards, {self.shards_done} done"
 
 
 @dataclass(frozen=True)
@@ -212,7 +236,7 @@ def _stop(o: Observed) -> Decision:
 
 
 def _groups_block(o: Observed, phase: Phase) -> Decision | None:
-    role = "judge" if phase == Phase.SCORE else "model"
+    role = "judge" if phase in (Phase.JUDGE, Phase.SCORE) else "model"
     needed = [g for g in o.groups if g.role == role]
     failed = [g for g in needed if g.found and g.phase == "Failed"]
     if failed:
@@ -255,7 +279,7 @@ def _running(o: Observed, phase: Phase, job: JobView) -> Decision:
     return Decision(
         RUNNING_STATE[phase],
         f"{phase.name.capitalize()}Running",
-        f"{NOUN[phase]} running (Job {job.name})",
+        f"{NOUN[phase]} running (Job {job.name}{job.shard_note()})",
     )
 
 
@@ -330,9 +354,7 @@ def next_step(o: Observed) -> Decision:
             if failed is not None:  # automatic scoring failed: nobody is asked to annotate
                 return Decision(TaskState.FAILED, "MetricFailed", failed)
             if o.manual_pending is not False:
-                return _manual_wait(
-                    o, console=True, degraded=degraded_message(o.score_failures)
-                )
+                return _manual_wait(o, console=True, degraded=degraded_message(o.score_failures))
         if job is None or job.deleting:
             return _create(o, phase)
         if job.failed:

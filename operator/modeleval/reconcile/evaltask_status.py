@@ -20,9 +20,12 @@ def job_refs(task_name: str, observed: Observed, created: Phase | None) -> dict[
     present = set(observed.jobs) | ({created} if created else set())
     refs = {}
     for phase in present:
-        key = {Phase.SCORE: "scoring", Phase.PERF: "performance", Phase.MANUAL: "manual"}.get(
-            phase, "inference"
-        )
+        key = {
+            Phase.JUDGE: "judging",
+            Phase.SCORE: "scoring",
+            Phase.PERF: "performance",
+            Phase.MANUAL: "manual",
+        }.get(phase, "inference")
         refs[key] = job_name(task_name, phase.value)
     return refs
 

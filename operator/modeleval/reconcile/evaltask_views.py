@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from modeleval.api import TaskState
+from modeleval.api import EvalTask, TaskState
+from modeleval.api.common import ClientSettings
 from modeleval.builders.jobs import GENERATION_ANNOTATION
 from modeleval.reconcile.evaltask_state import GroupView, JobView, Phase
 from modeleval.reconcile.pod_failures import (
@@ -30,6 +31,7 @@ from modeleval.reconcile.pod_failures import (
     pod_end,
     telling_line,
 )
+from modeleval.reconcile.shards import BUDGET_REASON, budget_failure, parse_indexes, pod_index
 
 POD_DONE = ("Succeeded", "Failed")
 RUNNER_LINE_LIMIT = 500
@@ -219,6 +221,8 @@ def job_view(job: Any, *, pod_failure: str | None = None) -> JobView:
     is_failed = failed is not None and failed.status == "True"
     counts = job.status
     started = bool(counts and (counts.active or counts.succeeded or counts.failed or counts.ready))
+    indexed = getattr(job.spec, "completion_mode", None) == "Indexed"
+    done = parse_indexes(getattr(counts, "completed_indexes", None)) if counts else []
     return JobView(
         name=job.metadata.name,
         started=started,
@@ -230,7 +234,36 @@ def job_view(job: Any, *, pod_failure: str | None = None) -> JobView:
         detail=failed.message if is_failed else None,
         pod_failure=pod_failure if is_failed else None,
         generation=job_generation(job),
+        shards=int(job.spec.completions or 1) if indexed else 1,
+        shards_done=len(done),
     )
+
+
+def failed_shards(job: Any) -> list[int]:
+    """The shards of an Indexed Job that exhausted their retries (``status.failedIndexes``)."""
+    return parse_indexes(getattr(job.status, "failed_indexes", None)) if job.status else []
+
+
+def shard_failure(
+    pods: Iterable[Any], shards: int, failed: Iterable[int]
+) -> tuple[RunnerFailure, int | None] | None:
+    """Why a sharded Job failed: the last failure among the pods of its failed shards (all its
+    pods when the cluster does not say which shards failed), and that pod's shard."""
+    listed = [(pod, pod_index(wire(pod))) for pod in pods]
+    wanted = set(failed)
+    candidates = [(pod, index) for pod, index in listed if index in wanted] or listed
+    found = [
+        (failure, index)
+        for pod, index in candidates
+        if (failure := runner_failure(pod)) is not None
+    ]
+    if not found:
+        return None
+    return max(found, key=lambda pair: pair[0].at)
+
+
+def shard_label(index: int | None, shards: int) -> str:
+    return f"shard {index} of {shards}: " if index is not None else ""
 
 
 def job_generation(job: Any) -> int | None:
@@ -270,3 +303,19 @@ def settling(
     if any(job.deleting for job in jobs.values()):
         return True
     return state is not None and any(p not in jobs for p in phases)
+
+
+def error_budget(task: EvalTask) -> float:
+    """The share of items the task's inference may fail (``inference.client.maxErrorRatio``)."""
+    inference = task.spec.inference
+    client = (inference.client if inference else None) or ClientSettings()
+    return client.max_error_ratio
+
+
+def with_shard_budget(view: JobView, status: Mapping[str, Any], max_ratio: float) -> JobView:
+    """A complete sharded inference Job, failed when its shards' final counts together exceed
+    the task's error budget (each shard alone could not tell)."""
+    message = budget_failure(status, view.shards, max_ratio)
+    if message is None:
+        return view
+    return replace(view, complete=False, failed=True, reason=BUDGET_REASON, detail=message)

@@ -1,4 +1,4 @@
-"""``python -m modeleval.runner infer|score|perf|manual`` — the process a phase Job runs.
+"""``python -m modeleval.runner infer|judge|score|perf|manual`` — the process a phase Job runs.
 
 Exit codes and the termination message: :mod:`modeleval.runner.exits`.
 """
@@ -24,7 +24,7 @@ log = logging.getLogger("modeleval.runner")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modeleval.runner")
-    parser.add_argument("phase", choices=["infer", "score", "perf", "manual"])
+    parser.add_argument("phase", choices=["infer", "judge", "score", "perf", "manual"])
     parser.add_argument("--task-file", help="default: $MODELEVAL_TASK_FILE")
     parser.add_argument("--results-dir", help="default: $MODELEVAL_RESULTS_DIR")
     args = parser.parse_args(argv)
@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from modeleval.runner.score import main as score_main
 
         return int(score_main(args.task_file, args.results_dir))
+    if args.phase == "judge":
+        from modeleval.runner.judge_phase import main as judge_main
+
+        return int(judge_main(args.task_file, args.results_dir))
     if args.phase == "manual":
         from modeleval.runner.manual import main as manual_main
 

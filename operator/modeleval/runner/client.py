@@ -54,6 +54,8 @@ class Answer:
     attempts: int
     finish_reason: str | None = None
     """Why generation stopped: ``stop``, ``length`` (cut off at the token limit), ..."""
+    body: Any = None
+    """The decoded JSON answer (benchmarks read its logprobs)."""
 
 
 class RequestFailed(Exception):
@@ -151,8 +153,8 @@ class ModelClient:
             attempt += 1
             started = time.perf_counter()
             try:
-                text, tokens, finish = await self._send(data, headers)
-                return Answer(text, tokens, time.perf_counter() - started, attempt, finish)
+                text, tokens, finish, body = await self._send(data, headers)
+                return Answer(text, tokens, time.perf_counter() - started, attempt, finish, body)
             except RequestFailed as exc:
                 exc.attempts = attempt
                 raise
@@ -176,7 +178,7 @@ class ModelClient:
 
     async def _send(
         self, data: bytes, headers: dict[str, str]
-    ) -> tuple[str, dict[str, int], str | None]:
+    ) -> tuple[str, dict[str, int], str | None, Any]:
         deadline = self.settings.request_timeout_s
         try:
             async with (
@@ -209,7 +211,7 @@ class ModelClient:
                     status=status,
                     kind="bad_response",
                 )
-            return (*parse_answer(self.api, answer), finish_reason(answer))
+            return (*parse_answer(self.api, answer), finish_reason(answer), answer)
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestFailed(
                 f"bad response body: {exc}", attempts=1, status=status, kind="bad_response"

@@ -8,7 +8,7 @@ from typing import Any
 
 from modeleval.runner.client import ClientSettings
 from modeleval.runner.payloads import ApiFlavour, PromptTemplate
-from modeleval.runner.sources import DatasetSource
+from modeleval.runner.sources import DatasetSource, S3Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,37 @@ class PerfSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BenchmarkSource:
+    """Where a benchmark's files are read: the Hub, a mirror folder or a mirror in a bucket."""
+
+    kind: str
+    """``hub``, ``dir`` (a PVC mount, or any local folder) or ``s3``."""
+    repo: str | None = None
+    """Hub: the dataset repository read (default: the benchmark's own)."""
+    revision: str | None = None
+    endpoint: str = "https://huggingface.co"
+    token: str | None = None
+    """Hub token (from the Secret the plan names)."""
+    path: str | None = None
+    """``dir``: the mirror root; ``s3``: ``s3://bucket/prefix`` of the mirror."""
+    s3: S3Settings = field(default_factory=S3Settings)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkRun:
+    """A benchmark task (``spec.benchmark``), checked against the catalogue when loaded."""
+
+    name: str
+    mode: str
+    source: BenchmarkSource
+    subsets: tuple[str, ...] | None = None
+    few_shot: int | None = None
+    limit: int | None = None
+    """Items per subset."""
+    system: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     task_name: str
     namespace: str | None
@@ -82,6 +113,7 @@ class RunConfig:
     dataset: DatasetSource | None
     settings: RunSettings
     performance: PerfSettings | None = None
+    benchmark: BenchmarkRun | None = None
 
     @property
     def predictions_dir(self) -> Path:

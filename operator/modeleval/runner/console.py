@@ -140,15 +140,16 @@ def result_lines(task: Mapping[str, Any], results_dir: Path) -> Iterator[str]:
         with scores.open(encoding="utf-8") as fh:
             yield from fh
         return
-    from modeleval.scoring.records import align_items, read_predictions
+    from modeleval.runner.shards import prediction_files
+    from modeleval.scoring.records import align_items, read_prediction_files
 
     spec = task.get("spec") or {}
     names = [str(m["name"]) for m in spec.get("models") or spec.get("existingResults") or []]
     directory = results_dir / "predictions"
-    predictions = {
-        name: read_predictions(directory / f"{name}.jsonl")
+    predictions = {  # one file per model, or one per shard
+        name: read_prediction_files(files)
         for name in names
-        if (directory / f"{name}.jsonl").exists()
+        if (files := prediction_files(directory, name))
     }
     for record in align_items(predictions):
         yield json.dumps(record.to_dict(), ensure_ascii=False)

@@ -2,16 +2,21 @@
 
 Bad rows raise ``DatasetError`` naming the source and the line (or element) number.
 Where the bytes come from (path, URL, S3, inline) is ``sources.py``'s concern.
+
+JSONL and CSV are read as streams, a line at a time (:func:`iter_rows`), so a dataset of any
+size is read in constant memory; a JSON document (one array) is parsed whole — give large
+datasets as JSONL or CSV.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 INPUT_FIELDS = ("input", "prompt", "question", "query", "instruction")
 TARGET_FIELDS = ("target", "response", "answer", "output", "expected", "reference")
@@ -51,6 +56,14 @@ class Item:
     """This item's system prompt (from the ``fields.system`` column), if the dataset has one."""
     where: str = ""
     """``<source>:<line>`` of the row, for messages about it."""
+    request: Any = None
+    """A benchmark item's prepared request (``modeleval.benchmarks.Request``); None for a
+    dataset row, whose prompt is the model's template applied to ``input``."""
+    position: int = 0
+    """The item's place in the dataset (0-based, after blank lines and before ``limit``): the
+    order of the results, and what a shard's slice is cut by."""
+    line: int = 0
+    """The row's line (or element) number in its source."""
 
 
 def detect_format(name: str, explicit: str | None = None) -> str:
@@ -80,18 +93,38 @@ def parse_items(
     mapping: FieldMapping | None = None,
     limit: int | None = None,
 ) -> list[Item]:
-    """Parse a whole dataset file; ``limit`` keeps the first N items."""
-    text = decode(data, name) if isinstance(data, bytes) else data
-    rows: Iterable[tuple[int, Any]]
-    if fmt == "jsonl":
-        rows = _jsonl_rows(text, name)
-    elif fmt == "json":
-        rows = _json_rows(text, name)
-    elif fmt == "csv":
-        rows = _csv_rows(text, name)
-    else:
-        raise DatasetError(f"{name}: unknown dataset format {fmt!r}")
+    """Parse a whole dataset held in memory; ``limit`` keeps the first N items."""
+    stream = io.BytesIO(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    rows = iter_rows(stream, name=name, fmt=fmt)
     return rows_to_items(rows, name=name, mapping=mapping or FieldMapping(), limit=limit)
+
+
+def iter_rows(stream: IO[bytes], *, name: str, fmt: str) -> Iterator[tuple[int, Any]]:
+    """``(line, row)`` pairs of a dataset read from a binary stream (JSONL and CSV line by
+    line; JSON whole)."""
+    if fmt == "jsonl":
+        return _jsonl_rows(decoded_lines(stream, name), name)
+    if fmt == "json":
+        return _json_rows(decode(stream.read(), name), name)
+    if fmt == "csv":
+        return _csv_rows(decoded_lines(stream, name), name)
+    raise DatasetError(f"{name}: unknown dataset format {fmt!r}")
+
+
+def decoded_lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """``(number, text)`` of each line, line ends kept; a first-line BOM is dropped, bytes that
+    are not UTF-8 name their line and column."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DatasetError(
+                f"{name}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                f"{exc.start + 1})"
+            ) from None
+        yield number, text
 
 
 def decode(data: bytes, name: str) -> str:
@@ -112,21 +145,55 @@ def rows_to_items(
     """Map ``(line, row)`` pairs to items, checking fields and id uniqueness."""
     items: list[Item] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
-        if limit is not None and len(items) >= limit:
-            break
-        item = _to_item(row, index=len(items), where=f"{name}:{line}", mapping=mapping)
+    for item in iter_items(rows, name=name, mapping=mapping, limit=limit):
         if item.id in seen:
-            raise DatasetError(
-                f"{name}:{line}: duplicate item id {item.id!r} (first seen at line {seen[item.id]})"
-            )
-        seen[item.id] = line
+            raise duplicate_id(item, seen[item.id])
+        seen[item.id] = item.line
         items.append(item)
     return items
 
 
-def _jsonl_rows(text: str, name: str) -> Iterator[tuple[int, Any]]:
-    for number, raw in enumerate(text.splitlines(), start=1):
+def duplicate_id(item: Item, first_line: int) -> DatasetError:
+    return DatasetError(
+        f"{item.where}: duplicate item id {item.id!r} (first seen at line {first_line})"
+    )
+
+
+def iter_items(
+    rows: Iterable[tuple[int, Any]],
+    *,
+    name: str,
+    mapping: FieldMapping,
+    limit: int | None,
+    select: Callable[[int], bool] | None = None,
+) -> Iterator[Item]:
+    """Map ``(line, row)`` pairs to items as they come (ids are not checked for uniqueness
+    here: ``runner.dataset_index`` does that over the whole stream). ``select(position)``:
+    only the items it accepts are built (the others are still counted)."""
+    for position, (line, row) in enumerate(rows):
+        if limit is not None and position >= limit:
+            return
+        if select is None or select(position):
+            yield to_item(row, position=position, line=line, name=name, mapping=mapping)
+
+
+def to_item(row: Any, *, position: int, line: int, name: str, mapping: FieldMapping) -> Item:
+    """One row as an item (``DatasetError`` naming ``name:line`` when it does not fit)."""
+    item = _to_item(row, index=position, where=f"{name}:{line}", mapping=mapping)
+    return Item(
+        id=item.id,
+        input=item.input,
+        target=item.target,
+        fields=item.fields,
+        system=item.system,
+        where=item.where,
+        position=position,
+        line=line,
+    )
+
+
+def _jsonl_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, Any]]:
+    for number, raw in lines:
         if not raw.strip():
             continue
         try:
@@ -161,8 +228,8 @@ def _from_csv(row: dict[Any, Any]) -> bool:
     return isinstance(row, _CsvRow)
 
 
-def _csv_rows(text: str, name: str) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _csv_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(text for _, text in lines)
     try:
         for row in reader:
             yield reader.line_num, _CsvRow(row)  # the line the row ends on (header is line 1)

@@ -1,4 +1,5 @@
-"""Inference for one model: exactly ``parallel`` worker coroutines pull items from one iterator.
+"""Inference for one model: exactly ``parallel`` worker coroutines pull items from one iterator
+(a stream of the dataset: items are read as they are taken, never all held).
 
 Each finished item (answered, or failed after retries) is appended to the checkpoint right
 away. When ``stop`` is set (SIGTERM) workers take no new items; requests in flight get
@@ -13,10 +14,11 @@ import contextlib
 import itertools
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeleval.runner.benchmark_payloads import benchmark_body, finish_record
 from modeleval.runner.checkpoint import CheckpointError, CheckpointWriter
 from modeleval.runner.client import ModelClient, RequestFailed
 from modeleval.runner.config import ModelRun
@@ -60,7 +62,7 @@ class ErrorBudget:
 
 async def run_model(
     model: ModelRun,
-    items: Sequence[Item],
+    items: Iterable[Item],
     *,
     checkpoint: CheckpointWriter,
     tracker: ProgressTracker,
@@ -69,18 +71,23 @@ async def run_model(
     drain_timeout_s: float = 20.0,
     client: ModelClient | None = None,
     drops: ParameterDrops | None = None,
+    halt: asyncio.Event | None = None,
 ) -> ModelOutcome:
     """Send every item to ``model``; returns counts. ``items`` are the ones not finished yet.
-    ``drops``: the model's parameters, less those its server refused (shared by the workers)."""
+    ``drops``: the model's parameters, less those its server refused (shared by the workers).
+    ``halt``: set (here too, when the budget is exceeded) to stop taking items; shared by the
+    models that run at the same time."""
     outcome = ModelOutcome(model=model.name)
     drops = drops or ParameterDrops(model.name, dict(model.params))
-    if not items:
-        return outcome
-    parallel = max(1, model.client.parallel)
     pending: Iterator[Item] = iter(items)
+    first = next(pending, None)
+    if first is None:
+        return outcome
+    pending = itertools.chain((first,), pending)
+    parallel = max(1, model.client.parallel)
     own_client = client is None
     client = client or ModelClient(model.url, model.api, model.client)
-    halt = asyncio.Event()
+    halt = halt or asyncio.Event()
     recorder = for_model(model.name)
 
     async def worker() -> None:
@@ -111,7 +118,7 @@ async def run_model(
     if own_client:
         await client.__aenter__()
     try:
-        workers = [asyncio.create_task(worker()) for _ in range(min(parallel, len(items)))]
+        workers = [asyncio.create_task(worker()) for _ in range(parallel)]
         await _wait_workers(workers, stop, drain_timeout_s)
     finally:
         if own_client:
@@ -158,6 +165,7 @@ async def _infer_one(
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": item.id,
+        "index": item.position,
         "model": model.name,
         "input": item.input,
         "target": item.target,
@@ -170,13 +178,16 @@ async def _infer_one(
     }
     started = time.perf_counter()
     for resend in itertools.count():
-        body = build_body(
-            api=model.api,
-            model=model.model,
-            prompt=model.prompt.render(item.input, item.fields),
-            system=item.system or model.prompt.system,
-            params=drops.params,
-        )
+        if item.request is not None:
+            body = benchmark_body(item.request, model, drops.params)
+        else:
+            body = build_body(
+                api=model.api,
+                model=model.model,
+                prompt=model.prompt.render(item.input, item.fields),
+                system=item.system or model.prompt.system,
+                params=drops.params,
+            )
         try:
             answer = await client.complete(body, item.id)
             break
@@ -195,6 +206,12 @@ async def _infer_one(
         answer.tokens.get("completion", 0),
     )
     record["output"] = cut_at_stop(answer.text, body.get("stop"))
+    if item.request is not None:
+        try:
+            finish_record(record, item.request, answer.text, answer.body)
+        except (ValueError, TypeError, KeyError) as exc:
+            record["output"] = None
+            record["error"] = f"bad response: {exc}"
     record["latency"] = round(answer.latency_s, 4)
     record["tokens"] = answer.tokens
     record["attempts"] = answer.attempts

@@ -4,7 +4,9 @@ The operator writes the plan (``modeleval.builders.runplan``); here only what de
 pod is resolved: Secret values from the environment variables the plan names, dataset files
 under the mount directories (``$MODELEVAL_DATASET_DIR`` for a ConfigMap, default
 ``/etc/modeleval/dataset``; ``$MODELEVAL_DATASET_PVC_DIR`` for a PVC, default ``/mnt/dataset``;
-``$MODELEVAL_DATASET_FILE`` overrides both).
+``$MODELEVAL_DATASET_FILE`` overrides both). A benchmark's mirror on a PVC is under
+``$MODELEVAL_DATASET_PVC_DIR`` too; ``$MODELEVAL_BENCHMARK_DIR`` names a local mirror that
+replaces any benchmark source.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any
 
 from modeleval.constants import EXISTING_RESULTS_DIR
 from modeleval.runner.client import ClientSettings
-from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
+from modeleval.runner.config import (
+    BenchmarkRun,
+    BenchmarkSource,
+    ModelRun,
+    PerfSettings,
+    RunConfig,
+    RunSettings,
+)
 from modeleval.runner.datasets import FieldMapping
 from modeleval.runner.payloads import ApiFlavour, PromptTemplate
 from modeleval.runner.server_compat import planned_drops
@@ -36,6 +45,7 @@ def config_from_plan(
     run = plan.get("run") or {}
     perf = plan.get("performance")
     dataset = plan.get("dataset")
+    benchmark = plan.get("benchmark")
     return RunConfig(
         task_name=task.get("name") or env.get("MODELEVAL_TASK_NAME", "task"),
         namespace=task.get("namespace") or env.get("MODELEVAL_TASK_NAMESPACE"),
@@ -47,6 +57,7 @@ def config_from_plan(
             max_error_ratio=float(run.get("maxErrorRatio", 0.1)),
         ),
         performance=_performance(perf) if perf is not None else None,
+        benchmark=_benchmark(benchmark, env) if benchmark else None,
     )
 
 
@@ -156,3 +167,42 @@ def _dataset(d: Mapping[str, Any], env: Mapping[str, str]) -> DatasetSource:
     if source == "s3":
         return DatasetSource(url=d["url"], s3=s3_settings(d.get("s3") or {}, env), **common)
     raise PlanError(f"dataset: unknown source {source!r}")
+
+
+def _benchmark(b: Mapping[str, Any], env: Mapping[str, str]) -> BenchmarkRun:
+    where = b.get("source") or {"kind": "hub"}
+    kind = where.get("kind")
+    override = env.get("MODELEVAL_BENCHMARK_DIR")
+    if override:  # a local mirror, whatever the task says (local runs, tests)
+        source = BenchmarkSource(kind="dir", path=override)
+    elif kind == "hub":
+        token = where.get("token")
+        source = BenchmarkSource(
+            kind="hub",
+            endpoint=where.get("endpoint") or "https://huggingface.co",
+            repo=where.get("repo"),
+            revision=where.get("revision"),
+            token=secret_value(token, env) if token else None,
+        )
+    elif kind == "pvc":
+        base = env.get("MODELEVAL_DATASET_PVC_DIR", "/mnt/dataset")
+        path = str(Path(base) / str(where.get("path") or "").lstrip("/"))
+        source = BenchmarkSource(kind="dir", path=path)
+    elif kind == "dir":  # a local folder (``modeleval run --pvc CLAIM=DIR``)
+        source = BenchmarkSource(kind="dir", path=str(where["path"]))
+    elif kind == "s3":
+        source = BenchmarkSource(
+            kind="s3", path=where["url"], s3=s3_settings(where.get("s3") or {}, env)
+        )
+    else:
+        raise PlanError(f"benchmark: unknown source {kind!r}")
+    subsets = b.get("subsets")
+    return BenchmarkRun(
+        name=str(b["name"]),
+        mode=str(b["mode"]),
+        source=source,
+        subsets=tuple(str(s) for s in subsets) if subsets else None,
+        few_shot=None if b.get("fewShot") is None else int(b["fewShot"]),
+        limit=None if b.get("limit") is None else int(b["limit"]),
+        system=b.get("system"),
+    )

@@ -21,6 +21,14 @@ from modeleval.clock import timestamp
 log = logging.getLogger("modeleval.runner")
 
 
+FINAL_PATCH_DELAYS_S = (0.5, 2.0, 5.0)
+"""Waits between the attempts to write a phase's final status (when it is required)."""
+
+
+class StatusNotWritten(Exception):
+    """A status patch the operator needs could not be written (after retries)."""
+
+
 class SyncStatusSink(Protocol):
     """Receives merge patches for the task's ``status``; called in a worker thread."""
 
@@ -34,6 +42,12 @@ class AsyncStatusSink(Protocol):
 
 
 StatusSink = SyncStatusSink | AsyncStatusSink
+
+
+class AnyStatusSink(Protocol):
+    """A sink whose ``patch_status`` may be sync or async."""
+
+    def patch_status(self, patch: dict[str, Any]) -> Any: ...
 
 
 class ProgressTracker:
@@ -139,8 +153,10 @@ class ProgressReporter:
         self.tracker.wake = self._wake
         self._task = asyncio.create_task(self._loop(), name="progress-reporter")
 
-    async def stop(self) -> None:
-        """Stop the loop and send the final state (waits for the sink)."""
+    async def stop(self, *, required: bool = False) -> None:
+        """Stop the loop and send the final state (waits for the sink). ``required``: the
+        final patch is retried and :class:`StatusNotWritten` raised when it cannot be written
+        (a shard's final counts, which the operator holds to the task's error budget)."""
         if self._task is not None:
             self._closing = True
             self._closed.set()
@@ -148,10 +164,18 @@ class ProgressReporter:
             await self._task
             self._task = None
         self.tracker.wake = None
-        await self._send()
-        close = getattr(self.sink, "close", None)
-        if close is not None and inspect.iscoroutinefunction(close):
-            await close()
+        try:
+            if required and self.sink is not None:
+                self._last_processed = self.tracker.processed
+                self._extra_dirty = False
+                await send_required(self.sink, self.build_patch())
+                self.sent += 1
+            else:
+                await self._send()
+        finally:
+            close = getattr(self.sink, "close", None)
+            if close is not None and inspect.iscoroutinefunction(close):
+                await close()
 
     async def _loop(self) -> None:
         # A flag, not Task.cancel(): Python 3.11's wait_for can swallow a cancellation.
@@ -197,3 +221,23 @@ class ProgressReporter:
             self.sent += 1
         except Exception as exc:  # a status patch must never stop the run
             log.warning("status patch failed: %s", exc)
+
+
+async def send_required(
+    sink: AnyStatusSink, patch: dict[str, Any], delays: tuple[float, ...] = FINAL_PATCH_DELAYS_S
+) -> None:
+    """Send ``patch``, retrying after each of ``delays``; :class:`StatusNotWritten` when every
+    attempt failed."""
+    error: Exception | None = None
+    for delay in (*delays, None):
+        try:
+            result = sink.patch_status(patch)
+            if inspect.isawaitable(result):
+                await result
+            return
+        except Exception as exc:
+            error = exc
+            log.warning("writing the final status failed: %s", exc)
+        if delay is not None:
+            await asyncio.sleep(delay)
+    raise StatusNotWritten(f"cannot write the final status: {error}")

@@ -10,7 +10,9 @@ operator fails the task from ``scores.failures`` (a failed Job would only be ret
 every judge call again). The final status patch is therefore required: it is retried, and
 when it cannot be written the phase fails. With
 ``spec.results.type: S3`` the results directory is first fetched from the bucket and what the
-phase wrote is uploaded back (``modeleval.runner.s3results``). With a console configured
+phase wrote is uploaded back (``modeleval.runner.s3results``). Judge verdicts are kept in
+``judgments/`` as they come (:mod:`modeleval.scoring.judgments`): those of a sharded task's
+judge phase, or of an earlier attempt of this one, are not asked again. With a console configured
 (``MODELEVAL_CONSOLE_URL``) the summary and every item go there too (``runner.console``).
 
 The judge endpoint comes from ``resolved.judge`` in task.json (a judge served by a
@@ -38,13 +40,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modeleval.constants import secret_env_var
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
+from modeleval.runner.progress import FINAL_PATCH_DELAYS_S, StatusNotWritten, send_required
+from modeleval.runner.shards import SHARDS_SUFFIX, prediction_files
 from modeleval.scoring.config import ScoringConfig
-from modeleval.scoring.engine import ScoringConfigError, score_results
+from modeleval.scoring.engine import ScoringConfigError, score_prediction_files
 from modeleval.scoring.judge import JudgeClient
-from modeleval.scoring.records import Prediction, read_predictions
+from modeleval.scoring.judgments import JUDGMENTS_DIR, judgment_files
+from modeleval.scoring.judgments import SCORE_FILE as SCORE_JUDGMENTS
+from modeleval.scoring.records import Prediction, read_prediction_files
 from modeleval.scoring.summary import Summary
 
 if TYPE_CHECKING:
+    from modeleval.benchmarks.results import BenchmarkSummary
     from modeleval.scoring.http_judge import OpenAIJudge
 
 log = logging.getLogger("modeleval.scoring")
@@ -55,12 +62,6 @@ PROGRESS_EVERY_S = 5.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 """The judge's TCP connect timeout unless ``scoring.judge.client.connectTimeoutSeconds`` sets
 one (the API's default for every client)."""
-FINAL_PATCH_DELAYS_S = (0.5, 2.0, 5.0)
-"""Waits between the attempts to write the final scores into the status."""
-
-
-class StatusNotWritten(Exception):
-    """The scores could not be written into the task's status (the operator needs them)."""
 
 
 class StatusSink(Protocol):
@@ -138,19 +139,31 @@ def model_names(spec: Mapping[str, Any]) -> list[str]:
     return [str(t["name"]) for t in targets if t.get("name")]
 
 
-def load_task_predictions(spec: Mapping[str, Any], results: Path) -> dict[str, list[Prediction]]:
-    """Predictions of every model the spec names (or every file when it names none)."""
+def task_prediction_files(spec: Mapping[str, Any], results: Path) -> dict[str, list[Path]]:
+    """Every predictions file of every model the spec names (or of every model found when it
+    names none): one per model, or one per shard (:mod:`modeleval.runner.shards`)."""
     directory = results / "predictions"
-    names = model_names(spec) or sorted(p.stem for p in directory.glob("*.jsonl"))
+    names = model_names(spec) or sorted(
+        {p.stem for p in directory.glob("*.jsonl")}
+        | {p.name.removesuffix(SHARDS_SUFFIX) for p in directory.glob(f"*{SHARDS_SUFFIX}")}
+    )
     if not names:
         raise ScoringConfigError(f"no predictions in {directory}")
-    out: dict[str, list[Prediction]] = {}
+    out: dict[str, list[Path]] = {}
     for name in names:
-        path = directory / f"{name}.jsonl"
-        if not path.exists():
+        files = prediction_files(directory, name)
+        if not files:
+            path = directory / f"{name}.jsonl"
             raise ScoringConfigError(f"no predictions for model {name!r}: {path} is missing")
-        out[name] = read_predictions(path)
+        out[name] = files
     return out
+
+
+def load_task_predictions(spec: Mapping[str, Any], results: Path) -> dict[str, list[Prediction]]:
+    """Predictions of every model the spec names, in memory (for small uses; the score phase
+    streams the files instead)."""
+    files = task_prediction_files(spec, results)
+    return {name: read_prediction_files(paths) for name, paths in files.items()}
 
 
 def import_existing(task: Mapping[str, Any], results_dir: Path, env: Mapping[str, str]) -> None:
@@ -191,23 +204,48 @@ async def _patch(sink: StatusSink | None, patch: dict[str, Any]) -> None:
         log.warning("status patch failed: %s", exc)
 
 
+async def score_benchmark(
+    task: Mapping[str, Any], results_dir: Path, *, sink: StatusSink | None = None
+) -> BenchmarkSummary:
+    """Score a benchmark task (``spec.benchmark``) as its reference harness does."""
+    from modeleval.benchmarks import resolve
+    from modeleval.benchmarks.report import write_results
+    from modeleval.benchmarks.results import read_records, score_models
+    from modeleval.runner.taskfile import TaskFileError, plan_of
+
+    spec = task.get("spec") or {}
+    try:
+        plan = plan_of(task)["benchmark"]
+        run = resolve(
+            plan["name"], mode=plan["mode"], subsets=plan.get("subsets"), shots=plan.get("fewShot")
+        )
+    except (TaskFileError, KeyError, TypeError, ValueError) as exc:
+        raise ScoringConfigError(f"spec.benchmark: {exc}") from None
+    records = {}
+    for name, files in task_prediction_files(spec, results_dir).items():
+        records[name] = await asyncio.to_thread(read_records, files)
+    summary = score_models(run.benchmark, run.variant, run.shots, records)
+    title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')} ({run.benchmark.title})"
+    await asyncio.to_thread(write_results, results_dir, summary, title)
+    await _patch_final(sink, summary.status_patch())
+    log.info(
+        "scored %s for %d models: totalScore %s",
+        run.benchmark.name,
+        len(records),
+        summary.total_score,
+    )
+    return summary
+
+
 async def _patch_final(sink: StatusSink | None, patch: dict[str, Any]) -> None:
     """Write the scores into the status, retrying; :class:`StatusNotWritten` when it cannot."""
     if sink is None:
         return
-    error: Exception | None = None
-    for delay in (*FINAL_PATCH_DELAYS_S, None):
-        try:
-            result = sink.patch_status(patch)
-            if inspect.isawaitable(result):
-                await result
-            return
-        except Exception as exc:
-            error = exc
-            log.warning("writing the scores into the status failed: %s", exc)
-        if delay is not None:
-            await asyncio.sleep(delay)
-    raise StatusNotWritten(f"cannot write the scores into the task's status: {error}")
+    try:
+        await send_required(sink, patch, FINAL_PATCH_DELAYS_S)
+    except StatusNotWritten as exc:
+        cause = str(exc).removeprefix("cannot write the final status: ")
+        raise StatusNotWritten(f"cannot write the scores into the task's status: {cause}") from None
 
 
 def log_failures(summary: Summary) -> None:
@@ -236,13 +274,15 @@ async def run_score_phase(
     env: Mapping[str, str],
     judge_client: JudgeClient | None = None,
     sink: StatusSink | None = None,
-) -> Summary:
+) -> Summary | BenchmarkSummary:
     """Score a task's predictions; ``judge_client`` overrides the one the task describes."""
     spec = task.get("spec") or {}
+    if spec.get("benchmark"):
+        return await score_benchmark(task, results_dir, sink=sink)
     config = scoring_config(spec, results_dir, env)
     if spec.get("existingResults"):
         await asyncio.to_thread(import_existing, task, results_dir, env)
-    predictions = await asyncio.to_thread(load_task_predictions, spec, results_dir)
+    files = await asyncio.to_thread(task_prediction_files, spec, results_dir)
     title = f"modeleval: {(task.get('metadata') or {}).get('name', 'task')}"
     latest: dict[str, int] = {}
 
@@ -264,8 +304,16 @@ async def run_score_phase(
                 judge_client = await stack.enter_async_context(http_judge)
         reporter = asyncio.create_task(report_progress())
         try:
-            summary = await score_results(
-                config, predictions, results_dir, judge_client, progress=on_progress, title=title
+            summary = await score_prediction_files(
+                config,
+                files,
+                results_dir,
+                judge_client,
+                progress=on_progress,
+                title=title,
+                judgments=await asyncio.to_thread(judgment_files, results_dir),
+                keep_judgments=results_dir / JUDGMENTS_DIR / SCORE_JUDGMENTS,
+                judge_model=str(getattr(judge_client, "model", "") or ""),
             )
         finally:
             reporter.cancel()
@@ -303,7 +351,7 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
 
     from modeleval.runner.s3results import S3ResultsError, results_from_task, synced_results
 
-    async def run() -> Summary:
+    async def run() -> Summary | BenchmarkSummary:
         try:
             async with synced_results(results_from_task(task, env), results):
                 summary = await run_score_phase(task, results, env=env, sink=sink)

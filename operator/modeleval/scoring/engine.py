@@ -1,30 +1,46 @@
-"""The scoring phase end to end: predictions in; scores.jsonl, summary.json, report.html out."""
+"""The scoring phase end to end: predictions in; scores.jsonl, summary.json, report.html out.
+
+Records are scored a batch at a time (rule metrics batched, judge calls ``concurrency`` at a
+time) and written as they are done; :class:`~modeleval.scoring.accumulate.ScoreAccumulator`
+keeps what the summary and the report need. Memory does not grow with the number of items:
+:func:`score_prediction_files` reads the predictions files in dataset order a bucket at a time
+(:mod:`modeleval.scoring.ordered`); :func:`score_results` scores predictions already in memory
+the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import os
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from modeleval.redact import mask
-from modeleval.scoring.aggregate import (
-    DEFINITION,
-    GSB,
-    JUDGE,
-    default_weights,
-    gsb_as_score,
-    model_metric_means,
-    task_metric_means,
-    weighted_mean,
-)
+from modeleval.scoring.accumulate import ScoreAccumulator
+from modeleval.scoring.aggregate import JUDGE
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.failures import MetricFailures
 from modeleval.scoring.judge import JudgeClient, gather_limited, judge_answer
+from modeleval.scoring.judgments import (
+    JudgmentWriter,
+    answer_line,
+    compared,
+    fingerprint,
+    judged,
+    pair_line,
+    pair_outcome,
+)
+from modeleval.scoring.ordered import (
+    BUCKET,
+    OrderedPredictions,
+    PredictionsError,
+    order_predictions,
+)
 from modeleval.scoring.pairwise import GsbCounts, PairOutcome, compare_pair
-from modeleval.scoring.records import ItemRecord, Prediction, align_items, write_jsonl
-from modeleval.scoring.report import write_report
+from modeleval.scoring.records import ItemRecord, Prediction, align_items
+from modeleval.scoring.report import write_report_data
 from modeleval.scoring.rules import RuleScorer
 from modeleval.scoring.summary import Summary
 
@@ -34,6 +50,9 @@ ProgressCallback = Callable[[int, int], None]
 SCORES_FILE = "scores.jsonl"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
+
+
+NO_JUDGE = "judge scoring or GSB is enabled but no judge client is configured"
 
 
 class ScoringConfigError(ValueError):
@@ -79,21 +98,33 @@ async def score_with_judge(
     judge: JudgeClient,
     pair: tuple[str, str] | None,
     progress: ProgressCallback | None = None,
+    *,
+    on_call_done: Callable[[], None] | None = None,
+    on_judged: Callable[[ItemRecord, str | None], None] | None = None,
 ) -> list[PairOutcome]:
     """Judge every answered (item, model) and, with a pair, compare it GSB-style.
 
     Returns the pair outcomes in item order (items without both answers are not compared).
+    An answer or pair that already has a verdict (kept from an earlier call,
+    :mod:`modeleval.scoring.judgments`) is not asked again. ``progress(done, total)`` counts
+    this call's judge jobs; ``on_call_done`` is called once per finished job (a caller scoring
+    batch after batch counts them itself); ``on_judged(record, model)`` after each new verdict
+    (``model`` None: the pair's comparison).
     """
     jc = config.judge
     jobs: list[Callable[[], Awaitable[None]]] = []
     outcomes: dict[int, PairOutcome] = {}
     done = 0
 
-    def tick() -> None:
+    def tick(record: ItemRecord, model: str | None) -> None:
         nonlocal done
         done += 1
+        if on_judged is not None:
+            on_judged(record, model)
         if progress is not None:
             progress(done, len(jobs))
+        if on_call_done is not None:
+            on_call_done()
 
     def answer_job(record: ItemRecord, model: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -108,7 +139,7 @@ async def score_with_judge(
             result.judge_score, result.judge_error = outcome.score, outcome.error
             result.judge_cause = outcome.cause
             result.judge_reason = outcome.reason if outcome.error is None else None
-            tick()
+            tick(record, model)
 
         return run
 
@@ -139,19 +170,22 @@ async def score_with_judge(
                 "error": outcome.error,
                 "cause": outcome.cause,
             }
-            tick()
+            tick(record, None)
 
         return run
 
     judge_answers = config.enabled("model")
     for index, record in enumerate(records):
         for model, result in record.models.items():
-            if judge_answers and result.error is None:
+            if judge_answers and result.error is None and not judged(result):
                 jobs.append(answer_job(record, model))
         if pair is not None:
             candidate, baseline = pair
             if all(record.models[m].error is None for m in pair):
-                jobs.append(pair_job(index, record, candidate, baseline))
+                if compared(record):
+                    outcomes[index] = pair_outcome(record)
+                else:
+                    jobs.append(pair_job(index, record, candidate, baseline))
             else:
                 record.gsb = {
                     "candidate": candidate,
@@ -174,22 +208,10 @@ def metric_failures(
     An answer whose inference failed is not a judge failure (the inference phase has its own
     budget): only answers the judge was asked about count.
     """
-    budget = config.judge.max_error_ratio
-    found: list[MetricFailures] = []
-    if JUDGE in metric_names:
-        causes = [
-            (result.judge_cause or "judge failed") if result.judge_error else None
-            for record in records
-            for result in record.models.values()
-            if result.error is None
-        ]
-        found.append(MetricFailures.count(JUDGE, causes, budget))
-    if pair_outcomes is not None:
-        pair_causes = [
-            (o.cause or "judge failed") if o.gsb is None else None for o in pair_outcomes
-        ]
-        found.append(MetricFailures.count(GSB, pair_causes, budget))
-    return found
+    pair = ("", "") if pair_outcomes is not None else None
+    accumulator = ScoreAccumulator(config, _models_of(records), metric_names, pair)
+    accumulator.add(records, pair_outcomes or ())
+    return accumulator.failures()
 
 
 def summarize(
@@ -200,69 +222,33 @@ def summarize(
     pair: tuple[str, str] | None,
     failures: Sequence[MetricFailures] = (),
 ) -> Summary:
-    """Aggregate item records into the task summary (see ``aggregate`` for the definition).
+    """Aggregate item records held in memory into the task summary (see ``aggregate`` for the
+    definition; :class:`ScoreAccumulator` does the counting for both this and the streaming
+    path).
 
     A metric over its error budget leaves the task (and every model) without a totalScore: the
     task fails, and a total without that metric would pass for the whole result.
     """
-    weights = default_weights(config, metric_names)
-    over_budget = any(f.over_budget for f in failures)
-    per_model: dict[str, dict[str, Any]] = {}
-    means_by_model: dict[str, dict[str, float | None]] = {}
-    for model in dict.fromkeys(m for r in records for m in r.models):
-        means, counts = model_metric_means(records, model, metric_names, config.judge.max_score)
-        means_by_model[model] = means
-        per_model[model] = {
-            "totalScore": None if over_budget else _round(weighted_mean(means, weights)),
-            "metrics": {k: v for k, v in means.items() if v is not None},
-            "counts": {
-                "items": len(records),
-                "answered": sum(1 for r in records if r.models[model].error is None),
-                "inferenceFailed": sum(1 for r in records if r.models[model].error is not None),
-                "judgeFailed": sum(1 for r in records if r.models[model].judge_error),
-                "scored": counts,
-            },
-        }
-    metrics: dict[str, float | None] = dict(task_metric_means(means_by_model))
-    gsb_block: dict[str, Any] | None = None
-    if gsb is not None and pair is not None:
-        gsb_block = {
-            "candidate": pair[0],
-            "baseline": pair[1],
-            "good": gsb.good,
-            "same": gsb.same,
-            "bad": gsb.bad,
-            "failed": gsb.failed,
-            "flipped": gsb.flipped,
-            "net": round(gsb.net, 6),
-        }
-        if weights.get(GSB, 0) > 0:
-            metrics[GSB] = round(gsb_as_score(gsb.net), 4)
-    manual = None
-    if config.enabled("manual"):
-        dims = [d.model_dump(by_alias=True) for d in config.manual.eval_dimension]
-        manual = {"dimensions": dims, "pending": True}
-    return Summary(
-        total_score=None if over_budget else _round(weighted_mean(metrics, weights)),
-        metrics={k: v for k, v in metrics.items() if v is not None},
-        per_model=per_model,
-        gsb=gsb_block,
-        counts={
-            "items": len(records),
-            "models": len(per_model),
-            "judgeFailed": sum(m["counts"]["judgeFailed"] for m in per_model.values()),
-            "inferenceFailed": sum(m["counts"]["inferenceFailed"] for m in per_model.values()),
-        },
-        manual=manual,
-        weights={k: v for k, v in weights.items() if k in metrics},
-        definition=DEFINITION,
-        eval_mode=list(config.eval_mode),
-        failures=[f.to_dict() for f in failures],
-    )
+    accumulator = ScoreAccumulator(config, _models_of(records), metric_names, pair)
+    accumulator.add(records)
+    return accumulator.summary(gsb=gsb if pair is not None else None, failures=failures)
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+def _models_of(records: Iterable[ItemRecord]) -> list[str]:
+    return list(dict.fromkeys(m for r in records for m in r.models))
+
+
+def judge_jobs(
+    records: Iterable[ItemRecord], config: ScoringConfig, pair: tuple[str, str] | None
+) -> int:
+    """How many judge calls scoring ``records`` takes (answers judged, pairs compared)."""
+    total = 0
+    for record in records:
+        if config.enabled("model"):
+            total += sum(1 for result in record.models.values() if result.error is None)
+        if pair is not None and all(record.models[m].error is None for m in pair):
+            total += 1
+    return total
 
 
 async def score_results(
@@ -275,7 +261,7 @@ async def score_results(
     title: str = "modeleval report",
 ) -> Summary:
     """Score every model's predictions and write ``scores.jsonl``, ``summary.json`` and
-    ``report.html`` into ``out_dir``.
+    ``report.html`` into ``out_dir``; records in order of first appearance.
 
     Raises :class:`ScoringConfigError` when judge mode has no ``judge_client`` or the GSB
     setup does not fit the models; per-item failures never raise (they are recorded).
@@ -286,37 +272,228 @@ async def score_results(
     }
     records = align_items(preds)
     pair = gsb_pair(config, list(preds))
+    calls = judge_jobs(records, config, pair) if _judged(config, pair) else 0
+    keyed = list(enumerate(records))
+    batches = (keyed[i : i + BUCKET] for i in range(0, len(keyed), BUCKET))
+    return await score_batches(
+        config, list(preds), batches, Path(out_dir), judge_client,
+        pair=pair, judge_calls=calls, progress=progress, title=title,
+    )  # fmt: skip
+
+
+async def score_prediction_files(
+    config: ScoringConfig,
+    files_by_model: Mapping[str, Sequence[Path]],
+    out_dir: str | Path,
+    judge_client: JudgeClient | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    title: str = "modeleval report",
+    spill_dir: Path | None = None,
+    judgments: Sequence[Path] = (),
+    keep_judgments: Path | None = None,
+    judge_model: str = "",
+) -> Summary:
+    """Score predictions files (several per model for a sharded run) in dataset order, in
+    memory that does not grow with their size; writes what :func:`score_results` writes.
+
+    ``spill_dir``: where the ordering pass may keep temporary files (default ``$TMPDIR``).
+    ``judgments``: files of verdicts kept earlier (a judge phase's shards, an earlier attempt)
+    whose answers the judge is not asked again; ``keep_judgments``: the file each new verdict
+    is appended to; ``judge_model``: the judge model's name (part of what a verdict answered).
+    """
+    models = list(files_by_model)
+    pair = gsb_pair(config, models)
+    if _judged(config, pair) and judge_client is None:
+        raise ScoringConfigError(NO_JUDGE)
+    fp = fingerprint(config, judge_model)
+    try:
+        ordered = await asyncio.to_thread(
+            order_predictions, files_by_model, spill_dir=spill_dir, pair=pair,
+            judgments=judgments, fingerprint=fp,
+        )  # fmt: skip
+    except PredictionsError as exc:
+        raise ScoringConfigError(str(exc)) from None
+    writer = JudgmentWriter(keep_judgments) if keep_judgments is not None else None
+    try:
+        with ordered:
+            calls = judge_calls_of(ordered, config, pair)
+            return await score_batches(
+                config, models, _in_thread(ordered.keyed_batches()), Path(out_dir),
+                judge_client, pair=pair, judge_calls=calls, progress=progress, title=title,
+                on_judged=keeper(writer, fp, pair),
+            )  # fmt: skip
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def judge_calls_of(
+    ordered: OrderedPredictions,
+    config: ScoringConfig,
+    pair: tuple[str, str] | None,
+    owns: Callable[[int], bool] | None = None,
+) -> int:
+    """The judge calls the records of ``ordered`` take (of the keys ``owns`` accepts)."""
+    calls = 0
+    if config.enabled("model"):
+        for mark in ordered.marks.values():
+            calls += sum(1 for key, x in enumerate(mark) if x and (owns is None or owns(key)))
+    if pair is not None:
+        a, b = (ordered.marks.get(m, bytearray()) for m in pair)
+        calls += sum(
+            1 for key, (x, y) in enumerate(zip(a, b, strict=False))
+            if x and y and (owns is None or owns(key))
+        )  # fmt: skip
+    return calls
+
+
+OnJudged = Callable[[int, ItemRecord, str | None], None]
+"""Called with (key, record, model) after each new verdict (model None: the pair's)."""
+
+
+def keeper(writer: JudgmentWriter | None, fp: str, pair: tuple[str, str] | None) -> OnJudged | None:
+    """An ``on_judged`` that appends each new verdict to ``writer``'s file."""
+    if writer is None:
+        return None
+
+    def keep(key: int, record: ItemRecord, model: str | None) -> None:
+        if model is not None:
+            writer.write(answer_line(key, record, model, fp))
+        elif pair is not None:
+            writer.write(pair_line(key, record, pair, fp))
+
+    return keep
+
+
+async def _in_thread(batches: Iterator[Any]) -> Any:
+    """An async iterator over ``batches`` whose reads (files, JSON) run in a worker thread."""
+    end = object()
+    while True:
+        batch = await asyncio.to_thread(next, batches, end)
+        if batch is end:
+            return
+        yield batch
+
+
+def _judged(config: ScoringConfig, pair: tuple[str, str] | None) -> bool:
+    return config.enabled("model") or pair is not None
+
+
+def kept_calls(
+    records: Iterable[ItemRecord], config: ScoringConfig, pair: tuple[str, str] | None
+) -> int:
+    """Judge calls ``records`` need no more: their verdicts were kept from earlier."""
+    kept = 0
+    for record in records:
+        if config.enabled("model"):
+            kept += sum(1 for r in record.models.values() if r.error is None and judged(r))
+        if pair is not None and compared(record):
+            kept += 1
+    return kept
+
+
+async def score_batches(
+    config: ScoringConfig,
+    models: Sequence[str],
+    batches: Iterable[list[tuple[int, ItemRecord]]] | Any,
+    out: Path,
+    judge_client: JudgeClient | None,
+    *,
+    pair: tuple[str, str] | None,
+    judge_calls: int = 0,
+    progress: ProgressCallback | None = None,
+    title: str = "modeleval report",
+    on_judged: OnJudged | None = None,
+) -> Summary:
+    """Score batches of ``(key, record)`` in output order; write the outputs; the summary.
+
+    ``batches``: an iterable or async iterable. ``judge_calls``: how many judge calls there
+    are (the ``total`` given to ``progress``; verdicts kept from earlier count as done).
+    """
     metric_names: list[str] = []
+    scorer: RuleScorer | None = None
     if config.enabled("rule"):
         scorer = RuleScorer(config.rule)
-        score_rules(records, scorer)
         metric_names.extend(scorer.metric_names)
-    gsb: GsbCounts | None = None
-    pair_outcomes: list[PairOutcome] | None = None
-    if config.enabled("model") or pair is not None:
+    judged_mode = _judged(config, pair)
+    if judged_mode:
         if judge_client is None:
-            raise ScoringConfigError(
-                "judge scoring or GSB is enabled but no judge client is configured"
-            )
-        outcomes = await score_with_judge(records, config, judge_client, pair, progress)
+            raise ScoringConfigError(NO_JUDGE)
         if config.enabled("model"):
             metric_names.append(JUDGE)
-        if pair is not None:
-            pair_outcomes = outcomes
-            gsb = GsbCounts.tally(outcomes, swapped=config.pairwise.swap_positions)
-    failures = metric_failures(records, config, metric_names, pair_outcomes)
-    summary = summarize(records, config, metric_names, gsb, pair, failures)
-    await asyncio.to_thread(write_outputs, Path(out_dir), summary, records, config, title)
+    accumulator = ScoreAccumulator(config, models, metric_names, pair)
+    done = 0
+
+    def call_done() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, judge_calls)
+
+    partial = out / f".{SCORES_FILE}.partial"
+    scores = await asyncio.to_thread(_open_partial, partial)
+    try:
+        async for keyed in _each(batches):
+            batch = [record for _, record in keyed]
+            if scorer is not None:
+                score_rules(batch, scorer)
+            outcomes: list[PairOutcome] = []
+            if judged_mode:
+                assert judge_client is not None
+                done += kept_calls(batch, config, pair)
+                hook = _by_key(on_judged, keyed)
+                outcomes = await score_with_judge(
+                    batch, config, judge_client, pair, on_call_done=call_done, on_judged=hook
+                )
+            accumulator.add(batch, outcomes)
+            await asyncio.to_thread(_write_records, scores, batch)
+    finally:
+        await asyncio.to_thread(scores.close)
+    summary = accumulator.summary()
+    await asyncio.to_thread(_finish_outputs, out, partial, summary, accumulator, config, title)
     return summary
 
 
-def write_outputs(
-    out: Path, summary: Summary, records: list[ItemRecord], config: ScoringConfig, title: str
+def _by_key(
+    on_judged: OnJudged | None, keyed: list[tuple[int, ItemRecord]]
+) -> Callable[[ItemRecord, str | None], None] | None:
+    """``on_judged`` given each record's key (``score_with_judge`` knows only records)."""
+    if on_judged is None:
+        return None
+    keys = {id(record): key for key, record in keyed}
+    return lambda record, model: on_judged(keys[id(record)], record, model)
+
+
+def _open_partial(partial: Path) -> IO[str]:
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    return partial.open("w", encoding="utf-8")
+
+
+async def _each(batches: Iterable[list[ItemRecord]] | Any) -> Any:
+    if hasattr(batches, "__aiter__"):
+        async for batch in batches:
+            yield batch
+    else:
+        for batch in batches:
+            yield batch
+
+
+def _write_records(fh: IO[str], records: Iterable[ItemRecord]) -> None:
+    for record in records:
+        fh.write(mask(json.dumps(record.to_dict(), ensure_ascii=False)) + "\n")
+
+
+def _finish_outputs(
+    out: Path,
+    partial: Path,
+    summary: Summary,
+    accumulator: ScoreAccumulator,
+    config: ScoringConfig,
+    title: str,
 ) -> None:
-    """Write ``scores.jsonl``, ``summary.json`` and ``report.html`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / SCORES_FILE, records)
+    os.replace(partial, out / SCORES_FILE)
     (out / SUMMARY_FILE).write_text(
         mask(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)), encoding="utf-8"
     )
-    write_report(out / REPORT_FILE, summary, records, config, title=title)
+    write_report_data(out / REPORT_FILE, summary, accumulator.report_data(), config, title=title)

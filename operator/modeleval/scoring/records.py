@@ -51,6 +51,32 @@ def read_predictions(path: Path) -> list[Prediction]:
     return list(by_id.values())
 
 
+def read_prediction_files(paths: Iterable[Path]) -> list[Prediction]:
+    """One model's predictions from all its files (one per shard): one per id, an answer beating
+    a failure, else the later line; in dataset order when every line has its ``index``, else
+    in order of first appearance. Only complete lines are read."""
+    chosen: dict[str, tuple[int | None, Prediction]] = {}
+    for path in paths:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip() or not line.endswith("\n"):
+                    continue  # a torn last line: another shard is still writing it
+                data = json.loads(line)
+                prediction = Prediction.from_dict(data)
+                old = chosen.get(prediction.id)
+                if old is None or not _answered(old[1]) or _answered(prediction):
+                    index = data.get("index")
+                    chosen[prediction.id] = (index if isinstance(index, int) else None, prediction)
+    entries = list(chosen.values())
+    if all(index is not None for index, _ in entries):
+        entries.sort(key=lambda entry: entry[0] or 0)
+    return [prediction for _, prediction in entries]
+
+
+def _answered(prediction: Prediction) -> bool:
+    return prediction.error is None and prediction.output is not None
+
+
 def load_predictions_dir(directory: Path) -> dict[str, list[Prediction]]:
     """``{model name: predictions}`` from ``<dir>/<model-name>.jsonl`` files, sorted by name."""
     return {p.stem: read_predictions(p) for p in sorted(directory.glob("*.jsonl"))}

@@ -7,13 +7,13 @@ shown as text). The page has no scripts and loads nothing from the network.
 from __future__ import annotations
 
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from modeleval.redact import mask
-from modeleval.scoring.charts import Chart, grouped_bars, gsb_bar, histogram
+from modeleval.scoring.accumulate import ReportData, ScoreAccumulator
+from modeleval.scoring.charts import Chart, grouped_bars, gsb_bar, histogram_of_counts
 from modeleval.scoring.config import ScoringConfig
 from modeleval.scoring.records import ItemRecord
 from modeleval.scoring.summary import Summary
@@ -27,66 +27,15 @@ TEMPLATES = Environment(  # the report templates; perf_report renders with it to
 )
 
 
-def item_score(record: ItemRecord, model: str, max_score: float) -> float | None:
-    """Mean of one answer's scores on 0-100 (rule metrics and the normalised judge score)."""
-    result = record.models[model]
-    values = [v * 100 for v in result.metrics.values()]
-    if result.judge_score is not None:
-        values.append(result.judge_score / max_score * 100)
-    return fmean(values) if values else None
-
-
-def metric_values(
-    records: list[ItemRecord], metric: str, max_score: float
-) -> dict[str, list[float]]:
-    """Every item's value of ``metric`` per model, on 0-100."""
-    out: dict[str, list[float]] = {}
-    for record in records:
-        for model, result in record.models.items():
-            values = out.setdefault(model, [])
-            if metric == "judge":
-                if result.judge_score is not None:
-                    values.append(result.judge_score / max_score * 100)
-            elif metric in result.metrics:
-                values.append(result.metrics[metric] * 100)
-    return out
-
-
-def worst_items(records: list[ItemRecord], limit: int, max_score: float) -> list[dict[str, Any]]:
-    """The ``limit`` lowest-scoring (item, model) answers, failures first."""
-    rows: list[dict[str, Any]] = []
-    for record in records:
-        for model, result in record.models.items():
-            score = item_score(record, model, max_score)
-            error = result.error or result.judge_error
-            rows.append(
-                {
-                    "id": record.id,
-                    "model": model,
-                    "score": score,
-                    "input": record.input,
-                    "target": record.target,
-                    "answer": result.answer or "",
-                    "error": error,
-                    "reason": result.judge_reason or "",
-                }
-            )
-    rows.sort(key=lambda r: (r["error"] is None, r["score"] if r["score"] is not None else -1))
-    return rows[:limit]
-
-
-def build_charts(
-    summary: Summary, records: list[ItemRecord], config: ScoringConfig
-) -> dict[str, Any]:
-    max_score = config.judge.max_score
+def build_charts(summary: Summary, data: ReportData, config: ScoringConfig) -> dict[str, Any]:
     histograms: list[Chart] = [
-        histogram(f"{metric} — distribution (0-100)", metric_values(records, metric, max_score))
+        histogram_of_counts(f"{metric} — distribution (0-100)", data.histograms.get(metric, {}))
         for metric in summary.metrics
         if metric != "gsb"
     ]
     comparison = grouped_bars(
         "Per-model comparison (0-100)",
-        {model: data["metrics"] for model, data in summary.per_model.items()},
+        {model: values["metrics"] for model, values in summary.per_model.items()},
     )
     gsb = None
     if summary.gsb is not None:
@@ -100,16 +49,43 @@ def build_charts(
     return {"histograms": histograms, "comparison": comparison, "gsb": gsb}
 
 
+def render_report_data(
+    summary: Summary, data: ReportData, config: ScoringConfig, *, title: str
+) -> str:
+    """The report as one HTML string, from the summary and the accumulated report data."""
+    return TEMPLATES.get_template(TEMPLATE).render(
+        title=title,
+        summary=summary,
+        charts=build_charts(summary, data, config),
+        worst=data.worst,
+    )
+
+
+def write_report_data(
+    path: Path,
+    summary: Summary,
+    data: ReportData,
+    config: ScoringConfig,
+    *,
+    title: str = "modeleval report",
+) -> None:
+    path.write_text(mask(render_report_data(summary, data, config, title=title)), encoding="utf-8")
+
+
+def report_data(records: list[ItemRecord], config: ScoringConfig, summary: Summary) -> ReportData:
+    """Histograms and worst rows of records held in memory."""
+    models = list(dict.fromkeys(m for r in records for m in r.models))
+    names = [m for m in summary.metrics if m != "gsb"]
+    accumulator = ScoreAccumulator(config, models, names, None)
+    accumulator.add(records)
+    return accumulator.report_data()
+
+
 def render_report(
     summary: Summary, records: list[ItemRecord], config: ScoringConfig, *, title: str
 ) -> str:
     """The report as one HTML string."""
-    return TEMPLATES.get_template(TEMPLATE).render(
-        title=title,
-        summary=summary,
-        charts=build_charts(summary, records, config),
-        worst=worst_items(records, config.worst_items, config.judge.max_score),
-    )
+    return render_report_data(summary, report_data(records, config, summary), config, title=title)
 
 
 def write_report(
@@ -120,5 +96,4 @@ def write_report(
     *,
     title: str = "modeleval report",
 ) -> None:
-    html = render_report(summary, records, config, title=title)
-    path.write_text(mask(html), encoding="utf-8")
+    write_report_data(path, summary, report_data(records, config, summary), config, title=title)

@@ -58,7 +58,8 @@ validation and CEL (422 with field paths, ``fieldValidation=Strict``); ``dryRun=
 called over HTTPS with the request's ``userInfo``: see `admission`); the protobuf bodies of
 ``kubectl create namespace|configmap|secret|
 serviceaccount`` (see `protobuf`); TokenRequest;
-core and events.k8s.io Events; Job/Deployment/Service/Pod create-time defaults; pod logs set
+core and events.k8s.io Events; Job/Deployment/Service/Pod create-time defaults; a Secret's
+``stringData`` folded into ``data``; pod logs set
 with ``set_pod_log``.
 
 Not emulated (check these on a real cluster): controllers (Deployments, Jobs, pods and the

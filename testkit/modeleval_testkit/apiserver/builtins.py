@@ -3,11 +3,12 @@ generated fields and the initial status.
 
 Only the fields an operator or a test is likely to read: Job selectors, labels and limits,
 Deployment replicas, strategy and pod-template defaults, Service cluster IPs and port defaults,
-Pod and Namespace phases.
+Pod and Namespace phases, a Secret's ``stringData`` folded into ``data``.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 from collections.abc import Callable
@@ -168,6 +169,22 @@ ON_CREATE: dict[tuple[str, str], Callable[[Obj], None]] = {
 }
 
 
+def _secret_string_data(obj: Obj) -> None:
+    """``stringData`` is write-only: merged into ``data`` (base64), over it, and dropped."""
+    strings = obj.pop("stringData", None)
+    if strings:
+        data = dict(obj.get("data") or {})
+        for key, value in strings.items():
+            data[key] = base64.b64encode(str(value).encode("utf-8")).decode("ascii")
+        obj["data"] = data
+
+
+ON_WRITE: dict[tuple[str, str], Callable[[Obj], None]] = {
+    ("", "secrets"): _secret_string_data,
+}
+"""Whole-object normalisation of built-in kinds on every write."""
+
+
 def apply_defaults(kind: tuple[str, str], obj: Obj) -> None:
     """Fill in the spec defaults of a built-in kind (on every write, as the API server does).
 
@@ -178,6 +195,9 @@ def apply_defaults(kind: tuple[str, str], obj: Obj) -> None:
     if hook is not None:
         obj["spec"] = copy.deepcopy(obj.get("spec") or {})
         hook(obj["spec"])
+    normalise = ON_WRITE.get(kind)
+    if normalise is not None:
+        normalise(obj)
 
 
 def prepare_create(kind: tuple[str, str], obj: Obj) -> None:

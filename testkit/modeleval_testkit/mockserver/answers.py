@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,60 @@ class AnswerBook:
         if self._default_mode == "hash":
             return _hash_words(prompt)
         return last_user if last_user is not None else prompt
+
+    def preferred_start(self, prompt: str) -> int | None:
+        """Where the preferred continuation of an echoed prompt starts, if it has one.
+
+        A prompt (context + continuation) prefers its continuation when some key of the
+        answers map is the context and its answer the continuation (whitespace ignored at the
+        ends): ``{"...Answer:": "C"}`` prefers ``"...Answer: C"`` over the other letters.
+        """
+        for context, answer in self._answers.items():
+            if prompt.startswith(context) and prompt[len(context) :].strip() == answer.strip():
+                return len(context)
+        return None
+
+
+PREFERRED_LOGPROB = -0.05
+"""Log-probability of every token of a preferred continuation (see ``echo_logprobs``)."""
+
+
+def token_logprob(token: str) -> float:
+    """The mock's log-probability of any other prompt token: -1 to -4.99, from its text."""
+    return -1.0 - (zlib.crc32(token.encode()) % 400) / 100
+
+
+def logprob_tokens(text: str) -> list[tuple[int, str]]:
+    """(offset, token) pairs: words with their leading whitespace, as BPE tokenizers split."""
+    return [(m.start(), m.group(0)) for m in re.finditer(r"\s*\S+|\s+", text)]
+
+
+def echo_logprobs(prompt: str, preferred_from: int | None) -> dict[str, list[object]]:
+    """The ``logprobs`` block of an echoed prompt: the first token has none (as in OpenAI and
+    vLLM answers); tokens from ``preferred_from`` on get ``PREFERRED_LOGPROB``."""
+    return {key: list(values) for key, values in _echo(prompt, preferred_from).items()}
+
+
+@functools.lru_cache(maxsize=16384)
+def _echo(prompt: str, preferred_from: int | None) -> dict[str, tuple[object, ...]]:
+    """``echo_logprobs``, memoised: a benchmark sends the same prompts again and again."""
+    tokens = logprob_tokens(prompt)
+    values: list[float | None] = []
+    for index, (offset, token) in enumerate(tokens):
+        if index == 0:
+            values.append(None)
+        elif preferred_from is not None and offset + len(token) > preferred_from:
+            values.append(PREFERRED_LOGPROB)
+        else:
+            values.append(token_logprob(token))
+    return {
+        "tokens": tuple(t for _, t in tokens),
+        "token_logprobs": tuple(values),
+        "top_logprobs": tuple(
+            None if v is None else {t: v} for (_, t), v in zip(tokens, values, strict=True)
+        ),
+        "text_offset": tuple(o for o, _ in tokens),
+    }
 
 
 def _hash_words(text: str, count: int = 8) -> str:

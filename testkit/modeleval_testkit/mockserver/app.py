@@ -12,7 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from modeleval_testkit.mockserver.answers import AnswerBook, count_tokens, fit_tokens, tokenize
+from modeleval_testkit.mockserver.answers import (
+    AnswerBook,
+    count_tokens,
+    echo_logprobs,
+    fit_tokens,
+    tokenize,
+)
 from modeleval_testkit.mockserver.config import FaultKind, MockSettings
 from modeleval_testkit.mockserver.flavours import PROFILES, unknown_fields
 from modeleval_testkit.mockserver.stats import FaultPlan, MockStats
@@ -99,6 +105,11 @@ class _Handlers:
     async def completions(self, request: web.Request) -> web.StreamResponse:
         body = await _json_body(request)
         prompt = body.get("prompt")
+        if body.get("echo") and body.get("logprobs") is not None:
+            prompts = prompt if isinstance(prompt, list) else [prompt]
+            if not prompts or not all(isinstance(p, str) for p in prompts):
+                return _error(400, "prompt must be a string or a list of strings")
+            return await self._infer(request, body, str(prompts[0]), None, chat=False)
         if isinstance(prompt, list):
             prompt = prompt[0] if prompt else ""
         if not isinstance(prompt, str):
@@ -129,6 +140,12 @@ class _Handlers:
                 stats.by_status[str(refused.status)] += 1
                 return refused
             async with self._slot():
+                response: web.StreamResponse
+                if not chat and body.get("echo") and body.get("logprobs") is not None:
+                    response = await self._echo(body)
+                    stats.by_status["200"] += 1
+                    stats.completed_by_item[key] += 1
+                    return response
                 answer = self.book.answer(prompt, user)
                 tokens, finish = self._shape(answer, body)
                 if body.get("stream"):
@@ -196,6 +213,41 @@ class _Handlers:
                 "usage": usage,
             }
         )
+
+    async def _echo(self, body: dict[str, Any]) -> web.Response:
+        """Prompt log-probabilities (``echo`` + ``logprobs``), one choice per prompt, as vLLM
+        answers lm-eval's loglikelihood requests; ``max_tokens`` > 0 adds one generated token."""
+        if self.settings.latency_s > 0:
+            await asyncio.sleep(self.settings.latency_s)
+        prompt = body.get("prompt")
+        prompts: list[str] = prompt if isinstance(prompt, list) else [str(prompt)]
+        generate = (body.get("max_tokens") or 0) > 0
+        choices = []
+        prompt_tokens = 0
+        for index, text in enumerate(prompts):
+            logprobs = echo_logprobs(text, self.book.preferred_start(text))
+            if generate:
+                logprobs["tokens"].append(" the")
+                logprobs["token_logprobs"].append(-1.0)
+                logprobs["top_logprobs"].append({" the": -1.0})
+                logprobs["text_offset"].append(len(text))
+            prompt_tokens += count_tokens(text)
+            choices.append(
+                {
+                    "index": index,
+                    "text": text + (" the" if generate else ""),
+                    "logprobs": logprobs,
+                    "finish_reason": "length",
+                }
+            )
+        completion = len(prompts) if generate else 0
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+        }
+        envelope = _envelope(False, self.settings.model, chunk=False)
+        return web.json_response({**envelope, "choices": choices, "usage": usage})
 
     async def _stream(
         self,

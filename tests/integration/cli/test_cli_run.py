@@ -299,3 +299,38 @@ def test_run_warns_when_some_judge_items_failed(
     summary = json.loads(captured.out)
     assert summary["degraded"].startswith("judge failed on 1 of 3 items (33.3%, allowed 50.0%)")
     assert "warning: evaluation finished with failed items: judge failed on 1 of 3" in captured.err
+
+
+def test_run_evaluates_a_benchmark_locally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`modeleval run` on a benchmark task, its mirror PVC given as a local directory."""
+    from tests.support.benchmarks import HUB
+
+    with MockModelServer().running() as server:
+        task = {
+            "apiVersion": "modeleval.io/v1alpha1",
+            "kind": "EvalTask",
+            "metadata": {"name": "arc"},
+            "spec": {
+                "models": [{"name": "m", "endpoint": {"url": server.url, "model": "m"}}],
+                "benchmark": {
+                    "name": "arc_challenge",
+                    "fewShot": 2,
+                    "source": {"pvc": {"claimName": "mirror", "path": HUB.name}},
+                },
+            },
+        }
+        task_file = tmp_path / "task.yaml"
+        task_file.write_text(yaml.safe_dump(task))
+        out = str(tmp_path / "out")
+        assert main(["run", "-f", str(task_file), "--out", out, "--quiet"]) == 1
+        assert "pass --pvc mirror=DIR" in capsys.readouterr().err
+        pvc = f"mirror={HUB.parent}"
+        code = main(["run", "-f", str(task_file), "--pvc", pvc, "--out", out, "--quiet"])
+        assert code == 0, capsys.readouterr().err
+        assert server.stats().requests == 9
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["benchmark"]["metric"] == "acc_norm"
+    assert summary["perModel"]["m"]["counts"] == {"items": 9, "scored": 9, "excluded": 0}
+    assert summary["totalScore"] == summary["perModel"]["m"]["metrics"]["acc_norm"]

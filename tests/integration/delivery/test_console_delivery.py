@@ -95,7 +95,12 @@ def test_sqlite_console_with_pvc_service_and_rbac(kube_tools: KubeTools) -> None
         ("modeleval.io", "evaltasks", "get"),
         ("modeleval.io", "evaltasks", "list"),
         ("modeleval.io", "evaltasks/status", "patch"),
+        ("modeleval.io", "modelevalservicegroups", "list"),  # the vendor APIs' id lookups
     }
+    variables = env(container)
+    assert variables["MODELEVAL_CONSOLE_VENDOR_APIS"] == "qianfan,zstack"
+    assert "MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE" not in variables  # access keys are opt-in
+    assert not [o for o in objects if o["metadata"]["name"].endswith("token-minter")]
     binding = one(objects, "ClusterRoleBinding", "modeleval-console")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "modeleval-console", "namespace": NAMESPACE}
@@ -161,8 +166,35 @@ def test_inconsistent_console_values_fail_to_render(
     assert message in failure.value.stderr
 
 
+def test_vendor_apis_and_access_keys(kube_tools: KubeTools) -> None:
+    """Vendor APIs off: no group rights, no env; access keys in two namespaces: Secrets listed
+    in their own namespace, tokens minted only in those two."""
+    off = kube_tools.helm_template(*ON, "--set", "console.vendors.apis=null")
+    role = one(off, "ClusterRole", "modeleval-console")
+    assert all("modelevalservicegroups" not in rule["resources"] for rule in role["rules"])
+    assert env(console_container(off))["MODELEVAL_CONSOLE_VENDOR_APIS"] == ""
+    keys = kube_tools.helm_template(
+        *ACCESS_KEYS,
+        *("--set", "console.vendors.accessKeys.secretNamespace=qianfan-keys"),
+        *("--set", "console.vendors.accessKeys.namespaces={team-a,team-b}"),
+    )
+    assert env(console_container(keys))["MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE"] == "qianfan-keys"
+    [secrets] = [o for o in of_kind(keys, "Role") if o["metadata"]["name"].endswith("access-keys")]
+    assert secrets["metadata"]["namespace"] == "qianfan-keys"
+    assert secrets["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]
+    minters = [b for b in of_kind(keys, "RoleBinding") if b["roleRef"]["name"].endswith("minter")]
+    assert sorted(b["metadata"]["namespace"] for b in minters) == ["team-a", "team-b"]
+    assert not [b for b in of_kind(keys, "ClusterRoleBinding") if "minter" in b["metadata"]["name"]]
+
+
 def test_schema_rejects_bad_console_values(kube_tools: KubeTools) -> None:
-    for bad in ("console.database.type=mysql", "console.port=80", "console.unknown=1"):
+    for bad in (
+        "console.database.type=mysql",
+        "console.port=80",
+        "console.unknown=1",
+        "console.vendors.apis={aws}",
+        "console.vendors.defaultNamespace=Bad_NS",
+    ):
         result = kube_tools.run(
             kube_tools.helm, "template", "x", CHART, *ON, "--set", bad, check=False
         )
@@ -170,12 +202,20 @@ def test_schema_rejects_bad_console_values(kube_tools: KubeTools) -> None:
         assert "values don't meet the specifications of the schema" in result.stderr
 
 
-def test_kustomize_console_overlay_equals_the_chart(kube_tools: KubeTools, tmp_path: Path) -> None:
+ACCESS_KEYS = [*ON, "--set", "console.vendors.accessKeys.enabled=true"]
+
+
+@pytest.mark.parametrize(
+    ("overlay", "values"), [("console", ON), ("console-access-keys", ACCESS_KEYS)]
+)
+def test_kustomize_console_overlay_equals_the_chart(
+    kube_tools: KubeTools, tmp_path: Path, overlay: str, values: list[str]
+) -> None:
     shutil.copytree(MANIFESTS, tmp_path / "manifests")
     shutil.copytree(REPO / "crds", tmp_path / "crds")
-    kustomized = kube_tools.kustomize(tmp_path / "manifests" / "overlays" / "console")
+    kustomized = kube_tools.kustomize(tmp_path / "manifests" / "overlays" / overlay)
     ours = by_key(obj for obj in kustomized if obj["kind"] != "Namespace")
-    theirs = by_key(kube_tools.helm_template(*ON, include_crds=True))
+    theirs = by_key(kube_tools.helm_template(*values, include_crds=True))
     assert sorted(ours) == sorted(theirs)
     for key, obj in ours.items():
         assert obj == theirs[key], f"{key} differs between kustomize and helm"

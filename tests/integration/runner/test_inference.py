@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from modeleval.runner.infer import run_inference
+from modeleval.runner.shards import Shard
 from modeleval_testkit.mockserver import FaultKind, FaultSettings, MockModelServer
 from tests.support.runner import RecordingSink, make_config, make_items, read_jsonl
 
@@ -120,5 +122,70 @@ async def test_resume_retries_items_that_failed_before(tmp_path: Path) -> None:
         rows = read_jsonl(tmp_path / "predictions/m1.jsonl")
         assert [r["error"] is None for r in rows if r["id"] == "q3"] == [False, True]
         assert server.stats().by_item == {**{f"q{i}": 1 for i in range(6)}, "q3": 6}
+    finally:
+        await server.stop()
+
+
+async def test_models_run_at_the_same_time_each_with_its_own_parallel(tmp_path: Path) -> None:
+    slow = await MockModelServer(latency_s=0.05).start()
+    fast = await MockModelServer(latency_s=0.02).start()
+    try:
+        config = make_config(slow.url, tmp_path, parallel=3, models=("a", "b"))
+        b = dataclasses.replace(
+            config.models[1],
+            url=fast.url,
+            client=dataclasses.replace(config.models[1].client, parallel=5),
+        )
+        config = dataclasses.replace(config, models=(config.models[0], b))
+        both = asyncio.Event()
+        started = asyncio.get_running_loop().time()
+        task = asyncio.create_task(
+            run_inference(config, make_items(60), sink=None, stop=asyncio.Event())
+        )
+        while not both.is_set():  # both servers busy at once: the models overlap
+            if slow.stats().in_flight and fast.stats().in_flight:
+                both.set()
+            await asyncio.sleep(0.005)
+        summary = await task
+        elapsed = asyncio.get_running_loop().time() - started
+        assert (summary.succeeded, summary.total) == (120, 120)
+        assert (slow.stats().max_in_flight, fast.stats().max_in_flight) == (3, 5)
+        assert [r["model"] for r in summary.results] == ["a", "b"]  # reported in spec order
+        assert elapsed < 60 / 3 * 0.05 + 60 / 5 * 0.02 + 0.5  # not one after the other
+    finally:
+        await slow.stop()
+        await fast.stop()
+
+
+async def test_three_shards_answer_every_item_once_into_their_own_files(tmp_path: Path) -> None:
+    server = await MockModelServer(latency_s=0.005).start()
+    try:
+        config = make_config(server.url, tmp_path, parallel=4, models=("a", "b"))
+        summaries = [
+            await run_inference(
+                config, make_items(31), sink=None, stop=asyncio.Event(), shard=Shard(k, 3)
+            )
+            for k in range(3)
+        ]
+        assert [s.total for s in summaries] == [22, 20, 20]  # 11, 10, 10 items x 2 models
+        assert server.stats().requests == 62
+        assert set(server.stats().by_item.values()) == {2}  # once per model
+        for model in ("a", "b"):
+            folder = tmp_path / "predictions" / f"{model}.shards"
+            files = sorted(folder.iterdir())
+            assert [f.name for f in files] == [f"0000{k}-of-00003.jsonl" for k in range(3)]
+            for k, path in enumerate(files):
+                indexes = [r["index"] for r in read_jsonl(path)]
+                assert sorted(indexes) == list(range(k, 31, 3))
+        again = await run_inference(
+            config, make_items(31), sink=None, stop=asyncio.Event(), shard=Shard(1, 3)
+        )
+        assert again.succeeded == 20 and server.stats().requests == 62  # resumed: nothing sent
+        # Four shards now (the count changed between a stop and a resume): nothing is sent again.
+        for k in range(4):
+            await run_inference(
+                config, make_items(31), sink=None, stop=asyncio.Event(), shard=Shard(k, 4)
+            )
+        assert server.stats().requests == 62
     finally:
         await server.stop()

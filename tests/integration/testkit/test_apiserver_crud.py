@@ -549,3 +549,20 @@ def test_recorded_writes_keep_what_each_client_wrote_once() -> None:
     assert "resourceVersion" not in patched["metadata"] and "uid" not in patched["metadata"]
     with run_in_thread() as plain:
         assert plain.writes is None
+
+
+def test_secret_string_data_is_folded_into_data(api: httpx.Client) -> None:
+    """As the real API server: stringData is write-only, base64 in data, over data's keys."""
+    secrets = "/api/v1/namespaces/default/secrets"
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "folded"},
+        "data": {"a": "b2xk", "b": "a2VwdA=="},
+        "stringData": {"a": "new", "c": "ç"},
+    }
+    created = api.post(secrets, json=body).json()
+    assert "stringData" not in created
+    assert created["data"] == {"a": "bmV3", "b": "a2VwdA==", "c": "w6c="}
+    patched = api.patch(f"{secrets}/folded", json={"stringData": {"b": "x"}}, headers=MERGE)
+    assert patched.json()["data"]["b"] == "eA==" and "stringData" not in patched.json()

@@ -447,3 +447,104 @@ def test_termination_message_from_file_or_log_tail(
     [pod] = pods_of(api, ns, "tail")
     terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
     assert terminated["message"].splitlines()[-2:] == ["loading", "no such model: qwen"]
+
+
+INDEXED_SCRIPT = """
+    import os, sys, time
+    index = os.environ["JOB_COMPLETION_INDEX"]
+    open(f"/work/ran-{index}-{os.environ['HOSTNAME']}", "w").close()
+    if index in os.environ.get("FAIL", "").split(","):
+        sys.exit(3)
+    marker = f"/work/slow-{index}"
+    if index in os.environ.get("SLOW", "").split(",") and not os.path.exists(marker):
+        open(marker, "w").close()
+        time.sleep(60)
+    """
+
+
+def indexed_job(name: str, completions: int, env: dict[str, str], **spec: Any) -> dict[str, Any]:
+    spec.setdefault("backoffLimit", 100)
+    return job(
+        name,
+        INDEXED_SCRIPT,
+        completionMode="Indexed",
+        completions=completions,
+        parallelism=completions,
+        container={
+            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            "env": [{"name": k, "value": v} for k, v in env.items()],
+        },
+        pod={"volumes": [{"name": "work", "persistentVolumeClaim": {"claimName": "work"}}]},
+        **spec,
+    )
+
+
+def indexes_of(pods: list[dict[str, Any]]) -> list[str]:
+    return [p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] for p in pods]
+
+
+def test_indexed_job_runs_one_pod_per_index(cluster: LocalCluster, api: JsonApi, ns: str) -> None:
+    claim(api, ns, "work")
+    api.create(jobs_path(ns), indexed_job("idx", 3, {}))
+    cluster.wait_for(lambda: finished(api, ns, "idx", "Complete"), what="Complete")
+    status = api.get(jobs_path(ns, "idx"))["status"]  # type: ignore[index]
+    assert (status["succeeded"], status["completedIndexes"], status["failed"]) == (3, "0-2", 0)
+    pods = pods_of(api, ns, "idx")
+    assert sorted(indexes_of(pods)) == ["0", "1", "2"]
+    for pod in pods:
+        index = indexes_of([pod])[0]
+        assert pod["metadata"]["name"].startswith(f"idx-{index}-")
+        assert pod["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] == index
+        assert pod["spec"]["hostname"] == f"idx-{index}"
+    work = cluster.executor.pvc_path("work", ns)  # type: ignore[union-attr]
+    ran = sorted(p.name.split("-")[1] for p in work.iterdir() if p.name.startswith("ran-"))
+    assert ran == ["0", "1", "2"]  # each pod read its own JOB_COMPLETION_INDEX
+
+
+def test_a_killed_index_is_retried_alone(cluster: LocalCluster, api: JsonApi, ns: str) -> None:
+    claim(api, ns, "work")
+    api.create(jobs_path(ns), indexed_job("one", 3, {"SLOW": "1"}, backoffLimitPerIndex=2))
+    work = cluster.executor.pvc_path("work", ns)  # type: ignore[union-attr]
+    cluster.wait_for((work / "slow-1").exists, what="index 1 started")
+    [slow] = [p for p in pods_of(api, ns, "one") if indexes_of([p]) == ["1"]]
+    assert cluster.executor.kill_pod(slow["metadata"]["name"], ns, signal.SIGKILL)  # type: ignore[union-attr]
+    cluster.wait_for(lambda: finished(api, ns, "one", "Complete"), what="Complete")
+    status = api.get(jobs_path(ns, "one"))["status"]  # type: ignore[index]
+    assert (status["failed"], status["completedIndexes"], status["failedIndexes"]) == (1, "0-2", "")
+    pods = pods_of(api, ns, "one")
+    assert sorted(indexes_of(pods)) == ["0", "1", "1", "2"]
+    retry = [p for p in pods if indexes_of([p]) == ["1"]][-1]
+    assert retry["metadata"]["annotations"]["batch.kubernetes.io/job-index-failure-count"] == "1"
+
+
+def test_an_index_past_its_retries_fails_the_job(
+    cluster: LocalCluster, api: JsonApi, ns: str
+) -> None:
+    claim(api, ns, "work")
+    spec = indexed_job("bad", 3, {"FAIL": "2"}, backoffLimitPerIndex=1)
+    api.create(jobs_path(ns), spec)
+    failed = cluster.wait_for(lambda: finished(api, ns, "bad", "Failed"), what="Failed")
+    assert (failed["reason"], failed["message"]) == ("FailedIndexes", "Job has failed indexes")
+    status = api.get(jobs_path(ns, "bad"))["status"]  # type: ignore[index]
+    assert (status["completedIndexes"], status["failedIndexes"]) == ("0-1", "2")
+    assert sorted(indexes_of(pods_of(api, ns, "bad"))) == ["0", "1", "2", "2"]
+    spec = indexed_job("fast", 3, {"FAIL": "0", "SLOW": "1,2"}, backoffLimitPerIndex=0)
+    api.create(jobs_path(ns), {**spec, "spec": {**spec["spec"], "maxFailedIndexes": 0}})
+    failed = cluster.wait_for(lambda: finished(api, ns, "fast", "Failed"), what="Failed at once")
+    assert failed["reason"] == "MaxFailedIndexesExceeded"
+    status = api.get(jobs_path(ns, "fast"))["status"]  # type: ignore[index]
+    assert status["failedIndexes"] == "0" and status["active"] == 0
+    cluster.wait_for(
+        lambda: not [p for p in pods_of(api, ns, "fast") if p["status"].get("phase") == "Running"],
+        what="the other shards' pods stopped",
+    )
+
+
+def test_without_per_index_limits_the_failures_add_up(
+    cluster: LocalCluster, api: JsonApi, ns: str
+) -> None:
+    claim(api, ns, "work")
+    api.create(jobs_path(ns), indexed_job("sum", 3, {"FAIL": "0,1"}, backoffLimit=2))
+    failed = cluster.wait_for(lambda: finished(api, ns, "sum", "Failed"), what="Failed")
+    assert failed["reason"] == "BackoffLimitExceeded"
+    assert "failedIndexes" not in api.get(jobs_path(ns, "sum"))["status"]  # type: ignore[index]

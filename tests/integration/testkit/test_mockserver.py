@@ -233,3 +233,34 @@ async def test_probes_may_point_at_the_models_route() -> None:
                 assert (await ready.json())["data"][0]["object"] == "model"
     finally:
         await server.stop()
+
+
+async def test_echo_with_logprobs_scores_every_prompt_and_prefers_the_answer(
+    http: aiohttp.ClientSession,
+) -> None:
+    """lm-eval's loglikelihood request: every choice in one body, echo + logprobs."""
+    context = "Question: 2+2?\nAnswer:"
+    server = await started(answers={context: "B"})
+    try:
+        body = {
+            "model": "m",
+            "prompt": [context + " A", context + " B"],
+            "echo": True,
+            "logprobs": 1,
+            "max_tokens": 1,
+            "temperature": 0,
+        }
+        async with http.post(f"{server.url}/completions", json=body) as resp:
+            assert resp.status == 200
+            data = await resp.json()
+    finally:
+        await server.stop()
+    first, second = sorted(data["choices"], key=lambda c: c["index"])
+    assert second["text"] == context + " B the"
+    logprobs = second["logprobs"]
+    assert logprobs["tokens"][-2:] == [" B", " the"]  # the answer, then one generated token
+    assert logprobs["text_offset"][-2:] == [len(context), len(context) + 2]
+    assert logprobs["token_logprobs"][0] is None
+    assert logprobs["token_logprobs"][-2] == -0.05
+    assert first["logprobs"]["token_logprobs"][-2] < -0.05
+    assert server.stats().requests == 1

@@ -265,9 +265,7 @@ def test_a_groups_server_flavour_reaches_the_plan_and_decides_the_parameters() -
     served = group("qwen-7b", "http://q/v1")
     served.spec.serving.server = "transformers"  # type: ignore[union-attr,assignment]
     params = {"topK": 20, "temperature": 0.5}
-    task = make_task(
-        {"models": [GROUP_MODEL], "dataset": DATASET, "inference": {"params": params}}
-    )
+    task = make_task({"models": [GROUP_MODEL], "dataset": DATASET, "inference": {"params": params}})
     resolved = resolve_models(task.spec, {"qwen-7b": served})
     assert resolved["models"][0]["server"] == "transformers"
     [model] = build_run_plan(task, resolved)["models"]

@@ -42,7 +42,12 @@ from modeleval.reconcile.evaltask_state import (
     deferred_spec_change,
     next_step,
 )
-from modeleval.reconcile.evaltask_views import pod_failure_message, runner_failure
+from modeleval.reconcile.evaltask_views import (
+    pod_failure_message,
+    runner_failure,
+    shard_label,
+    with_shard_budget,
+)
 from modeleval.reconcile.servicegroup_status import compute_status
 from modeleval.runner.checkpoint import _cannot_write as cannot_write
 from modeleval.runner.config import RunConfig, RunSettings
@@ -51,6 +56,7 @@ from modeleval.runner.existing import ExistingResultsError, import_result_sets
 from modeleval.runner.infer import InferenceSummary
 from modeleval.runner.phases import PhaseError, load_items
 from modeleval.runner.score import ScoringConfigError, judge_from_task, load_task_predictions
+from modeleval.runner.shards import Shard
 from modeleval.runner.sources import DatasetSource
 from modeleval.scoring import verdicts
 from modeleval.scoring.config import ScoringConfig
@@ -259,6 +265,7 @@ def task_messages() -> list[str]:
     messages.append(failed_job_message(f"inference failed: {budget}"))
     running = obs(jobs={Phase.INFER: JobView("t-infer", generation=1)})
     messages.append(deferred_spec_change(running, 2, 1) or "")
+    messages += sharded_messages()
     bad_task = {
         "metadata": {"name": "T"},
         "spec": {
@@ -414,6 +421,40 @@ def runner_pod_messages() -> list[str]:
         )
         observed = Observed(task="T", state=None, phases=(Phase.INFER,), jobs={Phase.INFER: job})
         messages.append(next_step(observed).message or "")
+    return messages
+
+
+def sharded_messages() -> list[str]:
+    """A sharded task running, one shard past its retries, the shards over the task's budget."""
+    phases = (Phase.INFER, Phase.SCORE)
+    running = JobView("T-infer", shards=4, shards_done=1)
+    messages = [next_step(Observed("T", None, phases, jobs={Phase.INFER: running})).message or ""]
+    outcome = ModelOutcome("m", attempted=250, failed=30, errors=Counter({"HTTP 500": 30}))
+    summary = InferenceSummary(
+        total=250, failed=30, outcomes=[outcome], shard=Shard(2, 4), task_total=1000,
+        budget_exceeded=True,
+    )  # fmt: skip
+    term = V1ContainerStateTerminated(
+        exit_code=1, reason="Error", message=f"inference failed: {summary.failure_message(0.1)}"
+    )
+    failed = JobView(
+        "T-infer",
+        failed=True,
+        reason="MaxFailedIndexesExceeded",
+        detail="Job has exceeded the specified maximal number of failed indexes",
+        pod_failure=shard_label(2, 4) + pod_failure_message("P", term),
+        shards=4,
+    )
+    messages.append(
+        next_step(Observed("T", None, phases, jobs={Phase.INFER: failed})).message or ""
+    )
+    entries = {
+        str(k): {"shards": 4, "phase": "inference", "total": 250, "failed": 30, "error": "HTTP 500"}
+        for k in range(4)
+    }
+    complete = JobView("T-infer", complete=True, shards=4)
+    over = with_shard_budget(complete, {"shards": entries}, 0.1)
+    messages.append(next_step(Observed("T", None, phases, jobs={Phase.INFER: over})).message or "")
     return messages
 
 

@@ -170,9 +170,7 @@ def test_oom_evicted_and_node_shutdown_runner_pods_are_named() -> None:
         runner_pod(reason="Evicted", message="The node was low on resource: memory. ")
     )
     assert evicted is not None
-    assert evicted.message() == (
-        "pod t-infer-x was evicted: The node was low on resource: memory."
-    )
+    assert evicted.message() == ("pod t-infer-x was evicted: The node was low on resource: memory.")
     target = V1PodCondition(
         type="DisruptionTarget",
         status="True",

@@ -180,6 +180,19 @@ def test_inline_dataset_and_defaults(tmp_path: Path, write: Writer) -> None:
     assert config.predictions_path(model) == tmp_path / "predictions" / "m.jsonl"
 
 
+def test_each_model_may_have_its_own_parallel(tmp_path: Path, write: Writer) -> None:
+    spec = {
+        "models": [
+            {"name": "a", "endpoint": {"url": "http://a/v1"}, "parallel": 32},
+            {"name": "b", "endpoint": {"url": "http://b/v1"}},
+        ],
+        "dataset": {"inline": [{"input": "x"}]},
+        "inference": {"client": {"parallel": 4}},
+    }
+    config = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={})
+    assert [m.client.parallel for m in config.models] == [32, 4]
+
+
 def test_missing_secret_is_reported(tmp_path: Path, write: Writer) -> None:
     spec = {
         "models": [

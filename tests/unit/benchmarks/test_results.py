@@ -1,0 +1,93 @@
+"""Scoring predictions of a benchmark task: summary.json, status, exclusions, files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from modeleval.api.evaltask_status import EvalTaskStatus
+from modeleval.benchmarks import DirectoryStore, load_requests, resolve
+from modeleval.benchmarks.report import write_results
+from modeleval.benchmarks.results import read_records, score_models
+from tests.support.benchmarks import HUB
+
+SPEC = resolve("mmlu", mode="generate", subsets=["abstract_algebra", "philosophy"], shots=0)
+REQUESTS = load_requests(SPEC, DirectoryStore(HUB, "cais/mmlu"))
+
+
+def records(right: set[str], failed: set[str] | None = None) -> list[dict[str, Any]]:
+    failed = failed or set()
+    out = []
+    for r in REQUESTS:
+        gold = r.meta["reference"]
+        answer = f" {gold}" if r.id in right else " Z"
+        out.append(
+            {
+                "id": r.id,
+                "input": r.question,
+                "target": r.target,
+                "output": None if r.id in failed else answer,
+                "error": "HTTP 500" if r.id in failed else None,
+                "benchmark": r.meta,
+            }
+        )
+    return out
+
+
+def test_totals_subsets_categories_and_exclusions() -> None:
+    ids = [r.id for r in REQUESTS]
+    summary = score_models(
+        SPEC.benchmark,
+        SPEC.variant,
+        SPEC.shots,
+        {"a": records(set(ids[:4]), failed={ids[-1]}), "b": records(set(ids))},
+    )
+    a, b = summary.models
+    assert a.excluded == 1 and a.result.items == len(ids) - 1
+    assert a.total_score == round(4 / (len(ids) - 1) * 100, 4)
+    assert b.total_score == 100.0
+    assert summary.total_score == round((a.total_score + 100) / 2, 4)
+    patch = summary.status_patch()
+    status = EvalTaskStatus.model_validate(patch)  # the shapes the CRD declares
+    assert status.scores is not None and status.scores.benchmark is not None
+    assert status.scores.benchmark.metric == "exact_match"
+    model_a = patch["scores"]["perModel"][0]
+    assert [s["name"] for s in model_a["subsets"]] == ["abstract_algebra", "philosophy"]
+    assert [c["name"] for c in model_a["categories"]] == ["stem", "humanities"]
+    assert patch["scores"]["excluded"] == 1
+    assert "micro average" in patch["scores"]["definition"]
+
+
+def test_files_of_the_scoring_phase(tmp_path: Path) -> None:
+    ids = [r.id for r in REQUESTS]
+    summary = score_models(SPEC.benchmark, SPEC.variant, 0, {"m": records({ids[0]})})
+    write_results(tmp_path, summary, "title <script>")
+    lines = [json.loads(x) for x in (tmp_path / "scores.jsonl").read_text("utf-8").splitlines()]
+    assert [x["id"] for x in lines] == ids
+    assert lines[0]["models"]["m"]["metrics"] == {"exact_match": 1.0}
+    assert lines[1]["models"]["m"]["extracted"] == {"exact_match": "Z"}
+    document = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert document["benchmark"]["name"] == "mmlu" and document["evalMode"] == ["benchmark"]
+    html = (tmp_path / "report.html").read_text("utf-8")
+    assert "title &lt;script&gt;" in html and "<script>" not in html
+    assert "abstract_algebra" in html
+
+
+def test_the_last_predictions_line_of_an_item_wins(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": "x", "output": null}\n\n{"id": "x", "output": "A"}\n', "utf-8")
+    assert read_records(path) == [{"id": "x", "output": "A"}]
+
+
+def test_shard_files_are_read_together_and_an_answer_beats_a_later_failure(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "0.jsonl", tmp_path / "1.jsonl"
+    first.write_text('{"id": "a", "output": "A"}\n{"id": "b", "output": "B"}\n', "utf-8")
+    second.write_text(
+        '{"id": "c", "output": "C"}\n{"id": "a", "output": null, "error": "http_500"}\n', "utf-8"
+    )
+    records = {r["id"]: r for r in read_records([first, second])}
+    assert sorted(records) == ["a", "b", "c"]
+    assert records["a"] == {"id": "a", "output": "A"}
