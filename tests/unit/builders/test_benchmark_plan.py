@@ -120,3 +120,40 @@ def test_a_mirror_in_a_bucket() -> None:
     assert config.benchmark is not None
     assert config.benchmark.source.path == "s3://evals/mirror"
     assert config.benchmark.source.s3.endpoint_url == "http://minio:9000"
+
+
+def test_a_hub_repo_and_revision_are_the_ones_the_runner_reads() -> None:
+    hub = {"repo": "me/mmlu-copy", "revision": "v1.1"}
+    pinned = build_run_plan(task({"name": "mmlu", "source": {"hub": hub}}), None)
+    source = pinned["benchmark"]["source"]
+    assert (source["repo"], source["revision"]) == ("me/mmlu-copy", "v1.1")
+    config = config_from_plan(pinned, results_dir=Path("/r"), env={})
+    assert config.benchmark is not None
+    assert (config.benchmark.source.repo, config.benchmark.source.revision) == (
+        "me/mmlu-copy",
+        "v1.1",
+    )
+    default = build_run_plan(task({"name": "mmlu"}), None)["benchmark"]["source"]
+    assert (default["repo"], default["revision"]) == ("cais/mmlu", "main")
+
+
+def test_a_bucket_mirrors_region_and_keys_reach_the_runner() -> None:
+    s3 = {
+        "url": "s3://evals/mirror",
+        "region": "eu-west-1",
+        "accessKeyId": {"name": "mirror-creds", "key": "id"},
+        "secretAccessKey": {"name": "mirror-creds", "key": "secret"},
+    }
+    mirrored = task({"name": "mmlu", "source": {"s3": s3}})
+    access = secret_env_name(SecretKeySelector(name="mirror-creds", key="id"))
+    secret = secret_env_name(SecretKeySelector(name="mirror-creds", key="secret"))
+    env = {access: "AKIA", secret: "shh"}
+    config = config_from_plan(build_run_plan(mirrored, None), results_dir=Path("/r"), env=env)
+    assert config.benchmark is not None
+    settings = config.benchmark.source.s3
+    assert settings.region == "eu-west-1"
+    assert (settings.access_key_env, settings.secret_key_env) == (access, secret)
+    container = build_job(mirrored, "infer", SETTINGS)["spec"]["template"]["spec"]["containers"][0]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs[access] == {"name": "mirror-creds", "key": "id"}
+    assert refs[secret] == {"name": "mirror-creds", "key": "secret"}
