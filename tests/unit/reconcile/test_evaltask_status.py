@@ -177,6 +177,31 @@ def test_operator_keys_name_target_results_type_and_jobs() -> None:
     }
 
 
+def test_a_sharded_tasks_judge_job_is_named_under_judging() -> None:
+    """status.jobs.judging: the judge Job of a sharded task that asks a judge, once created,
+    beside the inference Job; later phases keep it."""
+    judged = spec_task(
+        runner={"shards": 3},
+        scoring={"modes": ["rule", "model"], "judge": {"serviceGroupRef": {"name": "judge"}}},
+    )
+    judging = Decision(S.RUNNING, "JudgeRunning", "judging", create=Phase.JUDGE)
+    done = JobView("qa-infer", complete=True)
+    phases = (Phase.INFER, Phase.JUDGE, Phase.SCORE)
+    observed = Observed(task="qa", state=S.RUNNING, phases=phases, jobs={Phase.INFER: done})
+    assert operator_keys(judged, observed, judging)["jobs"] == {
+        "inference": "qa-infer",
+        "judging": "qa-judge",
+    }
+    judged_jobs = {Phase.INFER: done, Phase.JUDGE: JobView("qa-judge", complete=True)}
+    scored = Observed(task="qa", state=S.RUNNING, phases=phases, jobs=judged_jobs)
+    scoring = Decision(S.RUNNING, "ScoreRunning", "scoring", create=Phase.SCORE)
+    assert operator_keys(judged, scored, scoring)["jobs"] == {
+        "inference": "qa-infer",
+        "judging": "qa-judge",
+        "scoring": "qa-score",
+    }
+
+
 def test_a_manual_task_opens_its_dimensions() -> None:
     """status.manual.dimensions (satisfaction first, then spec.scoring.manual.evalDimension)
     and pending: true, once the task waits for annotation."""
