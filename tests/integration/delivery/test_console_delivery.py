@@ -187,6 +187,40 @@ def test_vendor_apis_and_access_keys(kube_tools: KubeTools) -> None:
     assert not [b for b in of_kind(keys, "ClusterRoleBinding") if "minter" in b["metadata"]["name"]]
 
 
+def test_each_vendor_value_reaches_the_console(kube_tools: KubeTools) -> None:
+    """console.vendors.apis (the console's MODELEVAL_CONSOLE_VENDOR_APIS; access keys only with
+    qianfan), defaultNamespace (MODELEVAL_CONSOLE_VENDOR_NAMESPACE) and accessKeys.enabled
+    (off: no key namespace, no Secret or token rights; on: the release namespace when
+    accessKeys.secretNamespace is empty, tokens minted in every namespace when
+    accessKeys.namespaces is empty)."""
+    defaults = env(console_container(kube_tools.helm_template(*ON)))
+    assert defaults["MODELEVAL_CONSOLE_VENDOR_NAMESPACE"] == "default"
+    chosen = kube_tools.helm_template(
+        *ON,
+        *("--set", "console.vendors.apis={zstack}"),
+        *("--set", "console.vendors.defaultNamespace=vendor-objects"),
+    )
+    variables = env(console_container(chosen))
+    assert variables["MODELEVAL_CONSOLE_VENDOR_APIS"] == "zstack"
+    assert variables["MODELEVAL_CONSOLE_VENDOR_NAMESPACE"] == "vendor-objects"
+    off = kube_tools.helm_template(*ON, "--set", "console.vendors.accessKeys.enabled=false")
+    assert "MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE" not in env(console_container(off))
+    assert not [o for o in off if "access-keys" in o["metadata"]["name"]]
+    assert not [o for o in off if "token-minter" in o["metadata"]["name"]]
+    keys = kube_tools.helm_template(*ACCESS_KEYS)
+    assert env(console_container(keys))["MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE"] == NAMESPACE
+    role = one(keys, "Role", "modeleval-console-access-keys")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    minter = one(keys, "ClusterRoleBinding", "modeleval-console-token-minter")
+    assert minter["roleRef"]["name"] == "modeleval-console-token-minter"
+    assert one(keys, "ClusterRole", "modeleval-console-token-minter")["rules"] == [
+        {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}
+    ]
+    zstack_only = kube_tools.helm_template(*ACCESS_KEYS, "--set", "console.vendors.apis={zstack}")
+    assert not [o for o in zstack_only if "access-keys" in o["metadata"]["name"]]
+    assert not [o for o in zstack_only if "token-minter" in o["metadata"]["name"]]
+
+
 def test_schema_rejects_bad_console_values(kube_tools: KubeTools) -> None:
     for bad in (
         "console.database.type=mysql",

@@ -32,6 +32,11 @@ EVERY_VARIABLE = {
     "MODELEVAL_CONSOLE_RETENTION_DAYS": "7",
     "MODELEVAL_CONSOLE_AUTH_CACHE_SECONDS": "0",
     "MODELEVAL_CONSOLE_PUBLIC_URL": "https://console.example.com/",
+    "MODELEVAL_CONSOLE_VENDOR_APIS": " ZStack ,",
+    "MODELEVAL_CONSOLE_VENDOR_NAMESPACE": "vendor-objects",
+    "MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE": "qianfan-keys",
+    "MODELEVAL_CONSOLE_VENDOR_MAX_BODY_BYTES": "4096",
+    "MODELEVAL_CONSOLE_SIGNATURE_MAX_AGE_SECONDS": "600",
 }
 
 
@@ -48,6 +53,10 @@ def test_every_console_setting_is_read_from_its_variable(monkeypatch: pytest.Mon
     assert (settings.sync_seconds, settings.retention_days) == (30.0, 7.0)
     assert settings.auth_cache_seconds == 0.0
     assert settings.public_url == "https://console.example.com"
+    assert (settings.vendor_apis, settings.vendor_namespace) == (("zstack",), "vendor-objects")
+    assert settings.access_key_namespace == "qianfan-keys"
+    assert settings.vendor_max_body_bytes == 4096
+    assert settings.signature_max_age_seconds == 600
 
 
 def test_the_database_url_is_built_from_its_parts(monkeypatch: pytest.MonkeyPatch) -> None:
