@@ -9,7 +9,7 @@ import kopf
 import pytest
 
 import modeleval.main  # noqa: F401  (registers every handler)
-from modeleval.handlers import evaltask, startup
+from modeleval.handlers import evaltask_fleet, startup
 from modeleval.settings import SETTINGS
 
 
@@ -44,13 +44,12 @@ def test_kopf_is_configured_from_the_settings(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_timers_run_every_poll_seconds() -> None:
-    """MODELEVAL_POLL_SECONDS: how often the timers look at a task's or group's children (the
-    resync timer every RESYNC_FACTOR times that)."""
+    """MODELEVAL_POLL_SECONDS: how often the group timer looks at a group's children, and the
+    period of the EvalTask sweep (SWEEP_FACTOR times that; EvalTasks have no timer each)."""
     timers: dict[str, Any] = {
         str(h.id): h for h in kopf.get_default_registry()._spawning.get_all_handlers()
     }
-    for name in ("evaltask-target-poll", "servicegroup-poll"):
-        assert (timers[name].interval, timers[name].initial_delay) == (
-            SETTINGS.poll_seconds, SETTINGS.poll_seconds)  # fmt: skip
-    resync = SETTINGS.poll_seconds * evaltask.RESYNC_FACTOR
-    assert timers["evaltask-resync"].interval == resync
+    group = timers["servicegroup-poll"]
+    assert (group.interval, group.initial_delay) == (SETTINGS.poll_seconds, SETTINGS.poll_seconds)
+    assert not [name for name in timers if name.startswith("evaltask")]
+    assert evaltask_fleet.sweep_interval() == SETTINGS.poll_seconds * evaltask_fleet.SWEEP_FACTOR
