@@ -118,7 +118,10 @@ class RunnerSettings(ApiModel):
     image: str | None = Field(
         default=None, description="Runner image (default: the operator's setting)."
     )
-    cpu: Quantity | None = Field(default=None, description="CPU request and limit.")
+    cpu: Quantity | None = Field(
+        default=None,
+        description="CPU request (and limit, where the operator limits runner CPU).",
+    )
     memory: Quantity | None = Field(default=None, description="Memory request and limit.")
     active_deadline_seconds: int | None = Field(
         default=None, ge=1, description="Kill a phase Job running longer than this."

@@ -224,17 +224,23 @@ def _volumes(
 
 
 def _resources(task: EvalTask, settings: OperatorSettings) -> dict[str, Any]:
-    """Requests from the task (``runner.cpu``/``memory``) or the operator's defaults; the
-    memory limit is ``MODELEVAL_RUNNER_MEMORY_LIMIT`` or else the request, the CPU limit
-    ``MODELEVAL_RUNNER_CPU_LIMIT`` or else none (CPU-throttling an HTTP client only slows it)."""
+    """Requests from the task (``runner.cpu``/``memory``) or the operator's defaults.
+
+    The memory limit is the task's ``runner.memory``, else ``MODELEVAL_RUNNER_MEMORY_LIMIT``,
+    else the request. CPU is limited only where the operator limits it
+    (``MODELEVAL_RUNNER_CPU_LIMIT``; CPU-throttling an HTTP client only slows it), and then to
+    the task's ``runner.cpu`` when it sets one: a task asking for more than the operator's
+    default limit would otherwise get a pod whose request exceeds its limit (refused)."""
     runner = task.spec.runner
+    cpu = runner.cpu if runner else None
+    memory = runner.memory if runner else None
     requests = {
-        "cpu": str((runner.cpu if runner else None) or settings.runner_cpu),
-        "memory": str((runner.memory if runner else None) or settings.runner_memory),
+        "cpu": str(cpu or settings.runner_cpu),
+        "memory": str(memory or settings.runner_memory),
     }
-    limits = {"memory": settings.runner_memory_limit or requests["memory"]}
+    limits = {"memory": str(memory or settings.runner_memory_limit or requests["memory"])}
     if settings.runner_cpu_limit:
-        limits["cpu"] = settings.runner_cpu_limit
+        limits["cpu"] = str(cpu or settings.runner_cpu_limit)
     return {"requests": requests, "limits": limits}
 
 

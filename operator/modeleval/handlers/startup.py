@@ -28,7 +28,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.networking.request_timeout = 30
     settings.process.ultimate_exiting_timeout = 10
     settings.scanning.disabled = False
-    settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    settings.queueing.error_delays = (1, 2, 5, 10, 30, 60)
     # A deleted resource keeps Kopf's finalizer until its timers have stopped. Our timers are
     # synchronous (a thread Kopf cannot interrupt): one that is mid-run at deletion is waited
     # for briefly, then checked again every daemon_cancellation_seconds. Kopf's defaults (ten

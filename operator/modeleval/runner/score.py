@@ -59,6 +59,9 @@ log = logging.getLogger("modeleval.scoring")
 DEFAULT_TASK_FILE = "/etc/modeleval/task.json"
 DEFAULT_RESULTS_DIR = "/results"
 PROGRESS_EVERY_S = 5.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+"""The judge's TCP connect timeout unless ``scoring.judge.client.connectTimeoutSeconds`` sets
+one (the API's default for every client)."""
 
 
 class StatusSink(Protocol):
@@ -90,9 +93,18 @@ def judge_from_task(task: Mapping[str, Any], env: Mapping[str, str]) -> OpenAIJu
     if endpoint.get("apiKeySecretRef"):
         api_key = _secret(endpoint["apiKeySecretRef"], env)
     model = resolved.get("model") or endpoint.get("model") or judge.get("apiName") or "judge"
+    api = str(resolved.get("api") or endpoint.get("api") or "openai-chat")
+    connect = (judge.get("client") or {}).get("connectTimeoutSeconds")
     from modeleval.scoring.http_judge import OpenAIJudge
 
-    return OpenAIJudge(url, model, headers=headers, api_key=api_key)
+    return OpenAIJudge(
+        url,
+        model,
+        headers=headers,
+        api_key=api_key,
+        api=api,
+        connect_timeout_s=float(connect) if connect else DEFAULT_CONNECT_TIMEOUT_S,
+    )
 
 
 def prewarm(task: Mapping[str, Any]) -> None:
@@ -276,6 +288,8 @@ async def run_score_phase(
 
     def on_progress(done: int, total: int) -> None:
         latest.update(processed=done, total=total)
+        if done % config.judge.log_every == 0 or done == total:
+            log.info("scoring: %d/%d judge calls", done, total)
 
     async def report_progress() -> None:
         while True:

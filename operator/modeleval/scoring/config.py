@@ -155,6 +155,7 @@ class JudgeConfig(_Model):
     prompt_template: str = DEFAULT_JUDGE_PROMPT
     pairwise_prompt_template: str = DEFAULT_PAIRWISE_PROMPT
     concurrency: int = Field(8, ge=1, description="Judge calls in flight at once.")
+    log_every: int = Field(100, ge=1, description="Log the judge's progress every this many calls.")
     timeout_seconds: float = Field(60.0, gt=0, description="Per judge call.")
     retries: int = Field(2, ge=0, description="Extra attempts per item after a failure.")
     retry_backoff_seconds: float = Field(1.0, ge=0, description="Doubles on every retry.")
@@ -170,8 +171,9 @@ class JudgeConfig(_Model):
     @classmethod
     def _flatten_nested(cls, data: object) -> object:
         # Qianfan nests metric/steps/maxScore under promptParam; the EvalTask API puts the
-        # judge's concurrency, timeout, retries and error budget under client (parallel,
-        # readTimeoutSeconds, maxRetries, maxErrorRatio).
+        # judge's concurrency, progress log, timeout, retries and error budget under client
+        # (parallel, logEveryQuery, readTimeoutSeconds, maxRetries, maxErrorRatio; the connect
+        # timeout goes to the HTTP judge itself: modeleval.runner.score.judge_from_task).
         if not isinstance(data, dict):
             return data
         data = dict(data)
@@ -188,6 +190,7 @@ class JudgeConfig(_Model):
 
 _CLIENT_FIELDS = {
     "parallel": "concurrency",
+    "logEveryQuery": "logEvery",
     "requestTimeoutSeconds": "timeoutSeconds",  # the whole call; before the read timeout
     "readTimeoutSeconds": "timeoutSeconds",
     "maxRetries": "retries",

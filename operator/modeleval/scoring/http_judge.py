@@ -33,6 +33,9 @@ class OpenAIJudge:
     ``base_url`` is the API root (e.g. ``http://judge:8000/v1``); ``model`` is the judge's
     model name (``autoModelEvalConfig.apiName``). ``max_tokens`` leaves room for the reasoning
     the prompts ask for before the final verdict line (a reply cut off before it has no verdict).
+    ``api`` ``openai-completions`` sends the messages' contents as one prompt to
+    ``/completions`` (a judge that serves only completions). ``connect_timeout_s`` bounds the
+    TCP connect; the whole call is bounded by the judge logic around it.
     """
 
     def __init__(
@@ -44,9 +47,14 @@ class OpenAIJudge:
         api_key: str | None = None,
         temperature: float = 0.0,
         max_tokens: int | None = 1024,
+        api: str = "openai-chat",
+        connect_timeout_s: float | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.chat = api != "openai-completions"
+        path = "/chat/completions" if self.chat else "/completions"
+        self.url = base_url.rstrip("/") + path
         self.model = model
+        self.connect_timeout_s = connect_timeout_s
         self.headers = dict(headers or {})
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
@@ -55,7 +63,8 @@ class OpenAIJudge:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> OpenAIJudge:
-        self._session = aiohttp.ClientSession(headers=self.headers)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s)
+        self._session = aiohttp.ClientSession(headers=self.headers, timeout=timeout)
         return self
 
     async def __aexit__(
@@ -74,12 +83,15 @@ class OpenAIJudge:
     async def __call__(self, messages: Sequence[ChatMessage], /) -> str:
         if self._session is None:
             raise RuntimeError("OpenAIJudge must be used as 'async with OpenAIJudge(...)'")
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in messages],
+        body: dict[str, Any] = {"model": self.model}
+        if self.chat:
+            body["messages"] = [dict(m) for m in messages]
+        else:
+            body["prompt"] = "\n\n".join(m["content"] for m in messages)
+        body.update({
             "temperature": self.temperature,
             "stream": False,
-        }
+        })  # fmt: skip
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
         async with self._session.post(self.url, json=body) as response:
@@ -91,7 +103,8 @@ class OpenAIJudge:
                 )
             data = await response.json(content_type=None)
         try:
-            return str(data["choices"][0]["message"]["content"])
+            choice = data["choices"][0]
+            return str(choice["message"]["content"] if self.chat else choice["text"])
         except (KeyError, IndexError, TypeError) as exc:
             raise JudgeHTTPError(
                 f"unexpected judge response from {self.url}: {data!r:.200}",

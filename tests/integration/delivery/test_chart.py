@@ -378,3 +378,107 @@ def test_runner_metrics_port_and_pod_monitor(kube_tools: KubeTools) -> None:
     )  # fmt: skip
     assert env_of(off)["MODELEVAL_RUNNER_METRICS_PORT"] == "0"
     assert not of_kind(off, "PodMonitor")
+
+
+EVERY_OTHER = [
+    "--set", "nameOverride=evals",
+    "--set", "fullnameOverride=evals-operator",
+    "--set", "serviceAccount.name=evals-sa",
+    "--set", "serviceAccount.annotations.iam\\.example/role=evals",
+    "--set", "operator.logLevel=warning",
+    "--set-json", 'operator.extraArgs=["--verbose"]',
+    "--set-json", 'operator.extraEnv=[{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}]',
+    "--set", "runner.image.repository=registry.example/runner",
+    "--set", "runner.image.pullPolicy=Always",
+    "--set", "runner.imagePullSecrets={regcred,mirror}",
+    "--set", "runner.resources.requests.cpu=750m",
+    "--set", "runner.resources.requests.memory=3Gi",
+    "--set", "runner.resources.limits.cpu=4",
+    "--set", "runner.resources.limits.memory=6Gi",
+    "--set", "runner.metrics.podMonitor.enabled=true",
+    "--set", "runner.metrics.podMonitor.interval=5s",
+    "--set", "security.requireUsableLabel=true",
+    "--set", "webhook.enabled=true",
+    "--set", "webhook.port=9444",
+    "--set", "webhook.failurePolicy=Ignore",
+    "--set", "webhook.timeoutSeconds=5",
+    "--set", "webhook.certManager.enabled=true",
+    "--set", "webhook.certManager.issuerRef.kind=ClusterIssuer",
+    "--set", "webhook.certManager.issuerRef.name=corp-ca",
+    "--set", "metrics.port=9191",
+    "--set", "metrics.service.type=NodePort",
+    "--set", "metrics.service.annotations.team=ml",
+    "--set", "metrics.serviceMonitor.enabled=true",
+    "--set", "metrics.serviceMonitor.interval=15s",
+    "--set", "metrics.serviceMonitor.scrapeTimeout=5s",
+    "--set", "health.port=8181",
+    "--set", "livenessProbe.periodSeconds=7",
+    "--set", "livenessProbe.failureThreshold=9",
+    "--set", "resources.limits.memory=1Gi",
+    "--set", "podLabels.team=ml",
+    "--set", "podSecurityContext.runAsUser=1234",
+    "--set", "securityContext.readOnlyRootFilesystem=false",
+    "--set", "priorityClassName=system-cluster-critical",
+    "--set-json", 'affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution":'
+    ' [{"weight": 1, "preference": {"matchExpressions": [{"key": "pool", "operator": "In",'
+    ' "values": ["ops"]}]}}]}}',
+]  # fmt: skip
+
+
+def test_every_other_value_reaches_what_it_configures(kube_tools: KubeTools) -> None:
+    """The chart values no other test changes, each where it acts: names, the service
+    account, Kopf's flags, the runner settings (as MODELEVAL_* env), the webhook, metrics,
+    health port, livenessProbe, resources, podLabels, podSecurityContext, securityContext,
+    priorityClassName and affinity of the operator pod."""
+    objects = kube_tools.helm_template(*EVERY_OTHER)
+    deployment = one(objects, "Deployment", "evals-operator")  # fullnameOverride
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/name"] == "evals"  # nameOverride
+    pod = deployment["spec"]["template"]
+    [operator] = pod["spec"]["containers"]
+    account = one(objects, "ServiceAccount", "evals-sa")
+    assert account["metadata"]["annotations"] == {"iam.example/role": "evals"}
+    assert pod["spec"]["serviceAccountName"] == "evals-sa"
+    assert "--quiet" in operator["args"] and "--verbose" in operator["args"]  # logLevel, extraArgs
+    assert "--liveness=http://0.0.0.0:8181/healthz" in operator["args"]  # health.port
+    env = {e["name"]: e.get("value") for e in operator["env"]}
+    assert env["HTTPS_PROXY"] == "http://proxy:3128"  # extraEnv
+    assert env["MODELEVAL_RUNNER_IMAGE"] == "registry.example/runner:0.1.0"
+    assert env["MODELEVAL_RUNNER_IMAGE_PULL_POLICY"] == "Always"
+    assert env["MODELEVAL_RUNNER_IMAGE_PULL_SECRETS"] == "regcred,mirror"
+    assert (env["MODELEVAL_RUNNER_CPU"], env["MODELEVAL_RUNNER_MEMORY"]) == ("750m", "3Gi")
+    assert (env["MODELEVAL_RUNNER_CPU_LIMIT"], env["MODELEVAL_RUNNER_MEMORY_LIMIT"]) == (
+        "4", "6Gi")  # fmt: skip
+    assert env["MODELEVAL_REQUIRE_USABLE_LABEL"] == "true"  # even with the webhook on
+    assert env["MODELEVAL_WEBHOOK_PORT"] == "9444"
+    assert env["MODELEVAL_METRICS_PORT"] == "9191"
+    ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
+    assert ports == {"health": 8181, "metrics": 9191, "webhook": 9444}
+    assert operator["livenessProbe"]["periodSeconds"] == 7
+    assert operator["livenessProbe"]["failureThreshold"] == 9
+    assert operator["livenessProbe"]["initialDelaySeconds"] == 10  # the other defaults stay
+    assert operator["resources"]["limits"] == {"memory": "1Gi"}
+    assert operator["securityContext"]["readOnlyRootFilesystem"] is False
+    assert pod["metadata"]["labels"]["team"] == "ml"
+    assert pod["spec"]["securityContext"]["runAsUser"] == 1234
+    assert pod["spec"]["priorityClassName"] == "system-cluster-critical"
+    assert pod["spec"]["affinity"]["nodeAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    runners = one(objects, "PodMonitor", "evals-operator-runners")
+    assert runners["spec"]["podMetricsEndpoints"][0]["interval"] == "5s"
+    config = one(objects, "ValidatingWebhookConfiguration", "evals-operator-webhook")
+    assert {h["failurePolicy"] for h in config["webhooks"]} == {"Ignore"}
+    assert {h["timeoutSeconds"] for h in config["webhooks"]} == {5}
+    certificate = one(objects, "Certificate", "evals-operator-webhook")
+    assert certificate["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "corp-ca"}
+    assert not of_kind(objects, "Issuer")  # no self-signed one when an issuer is named
+    service = one(objects, "Service", "evals-operator-metrics")
+    assert service["spec"]["type"] == "NodePort"
+    assert service["metadata"]["annotations"] == {"team": "ml"}
+    assert service["spec"]["ports"][0]["port"] == 9191
+    monitor = one(objects, "ServiceMonitor", "evals-operator")
+    endpoint = monitor["spec"]["endpoints"][0]
+    assert (endpoint["interval"], endpoint["scrapeTimeout"]) == ("15s", "5s")
+    assert report(KubernetesSchemas(supported_versions()), [
+        o for o in objects if o["kind"] not in ("ServiceMonitor", "PodMonitor", "Certificate")
+    ]) == []  # fmt: skip

@@ -187,6 +187,40 @@ def test_vendor_apis_and_access_keys(kube_tools: KubeTools) -> None:
     assert not [b for b in of_kind(keys, "ClusterRoleBinding") if "minter" in b["metadata"]["name"]]
 
 
+def test_each_vendor_value_reaches_the_console(kube_tools: KubeTools) -> None:
+    """console.vendors.apis (the console's MODELEVAL_CONSOLE_VENDOR_APIS; access keys only with
+    qianfan), defaultNamespace (MODELEVAL_CONSOLE_VENDOR_NAMESPACE) and accessKeys.enabled
+    (off: no key namespace, no Secret or token rights; on: the release namespace when
+    accessKeys.secretNamespace is empty, tokens minted in every namespace when
+    accessKeys.namespaces is empty)."""
+    defaults = env(console_container(kube_tools.helm_template(*ON)))
+    assert defaults["MODELEVAL_CONSOLE_VENDOR_NAMESPACE"] == "default"
+    chosen = kube_tools.helm_template(
+        *ON,
+        *("--set", "console.vendors.apis={zstack}"),
+        *("--set", "console.vendors.defaultNamespace=vendor-objects"),
+    )
+    variables = env(console_container(chosen))
+    assert variables["MODELEVAL_CONSOLE_VENDOR_APIS"] == "zstack"
+    assert variables["MODELEVAL_CONSOLE_VENDOR_NAMESPACE"] == "vendor-objects"
+    off = kube_tools.helm_template(*ON, "--set", "console.vendors.accessKeys.enabled=false")
+    assert "MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE" not in env(console_container(off))
+    assert not [o for o in off if "access-keys" in o["metadata"]["name"]]
+    assert not [o for o in off if "token-minter" in o["metadata"]["name"]]
+    keys = kube_tools.helm_template(*ACCESS_KEYS)
+    assert env(console_container(keys))["MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE"] == NAMESPACE
+    role = one(keys, "Role", "modeleval-console-access-keys")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    minter = one(keys, "ClusterRoleBinding", "modeleval-console-token-minter")
+    assert minter["roleRef"]["name"] == "modeleval-console-token-minter"
+    assert one(keys, "ClusterRole", "modeleval-console-token-minter")["rules"] == [
+        {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}
+    ]
+    zstack_only = kube_tools.helm_template(*ACCESS_KEYS, "--set", "console.vendors.apis={zstack}")
+    assert not [o for o in zstack_only if "access-keys" in o["metadata"]["name"]]
+    assert not [o for o in zstack_only if "token-minter" in o["metadata"]["name"]]
+
+
 def test_schema_rejects_bad_console_values(kube_tools: KubeTools) -> None:
     for bad in (
         "console.database.type=mysql",
@@ -253,3 +287,87 @@ def test_the_console_objects_apply_and_its_account_holds_exactly_its_rights(
         assert can("patch", "evaltasks.modeleval.io", "--subresource=status", "-n", "team") == "yes"
         assert can("patch", "evaltasks.modeleval.io", "-n", "team") == "no"
         assert can("get", "secrets", "-n", "team") == "no"
+
+
+EVERY_CONSOLE_VALUE = [
+    *ON,
+    "--set", "console.image.repository=registry.example/console",
+    "--set", "console.image.tag=2.0.0",
+    "--set", "console.port=8080",
+    "--set", "console.service.type=LoadBalancer",
+    "--set", "console.service.annotations.team=ml",
+    "--set", "console.audience=team-console",
+    "--set", "console.retentionDays=30",
+    "--set", "console.sessionHours=4",
+    "--set", "console.publicUrl=https://console.example.com",
+    "--set", "console.trustedHeaders.user=X-Forwarded-User",
+    "--set", "console.trustedHeaders.groups=X-Forwarded-Groups",
+    "--set", "console.database.sqlite.size=5Gi",
+    "--set", "console.database.sqlite.storageClass=fast",
+    "--set", "console.ingress.enabled=true",
+    "--set", "console.ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-body-size=64m",
+    "--set-json", 'console.ingress.tls=[{"secretName": "console-tls", "hosts": ["c.example"]}]',
+    "--set", "console.resources.limits.memory=2Gi",
+    "--set-json", 'console.extraEnv=[{"name": "MODELEVAL_CONSOLE_SYNC_SECONDS", "value": "30"}]',
+]  # fmt: skip
+POSTGRES_PARTS = [
+    *ON,
+    "--set", "console.database.type=postgresql",
+    "--set", "console.database.postgresql.host=pg.db.svc",
+    "--set", "console.database.postgresql.port=6432",
+    "--set", "console.database.postgresql.database=results",
+    "--set", "console.database.postgresql.user=evals",
+    "--set", "console.database.postgresql.sslmode=verify-full",
+    "--set", "console.database.postgresql.existingSecret=console-db",
+    "--set", "console.database.postgresql.secretKey=pg-password",
+]  # fmt: skip
+
+
+def test_every_console_value_reaches_the_console(kube_tools: KubeTools) -> None:
+    """console.image, port, service, audience (console and operator), retentionDays,
+    sessionHours, publicUrl, trustedHeaders, the SQLite PVC or an existing claim, the
+    PostgreSQL parts, ingress annotations and tls, resources and extraEnv."""
+    objects = kube_tools.helm_template(*EVERY_CONSOLE_VALUE)
+    container = console_container(objects)
+    assert container["image"] == "registry.example/console:2.0.0"
+    variables = env(container)
+    assert variables["MODELEVAL_CONSOLE_PORT"] == "8080"
+    assert variables["MODELEVAL_CONSOLE_AUDIENCE"] == "team-console"
+    assert operator_env(objects)["MODELEVAL_CONSOLE_AUDIENCE"] == "team-console"
+    assert operator_env(objects)["MODELEVAL_CONSOLE_URL"].endswith(":8080")
+    assert variables["MODELEVAL_CONSOLE_RETENTION_DAYS"] == "30"
+    assert variables["MODELEVAL_CONSOLE_SESSION_HOURS"] == "4"
+    assert variables["MODELEVAL_CONSOLE_PUBLIC_URL"] == "https://console.example.com"
+    assert variables["MODELEVAL_CONSOLE_TRUSTED_USER_HEADER"] == "X-Forwarded-User"
+    assert variables["MODELEVAL_CONSOLE_TRUSTED_GROUPS_HEADER"] == "X-Forwarded-Groups"
+    assert variables["MODELEVAL_CONSOLE_SYNC_SECONDS"] == "30"  # extraEnv
+    assert container["ports"][0]["containerPort"] == 8080
+    assert container["resources"]["limits"] == {"memory": "2Gi"}
+    service = one(objects, "Service", "modeleval-console")
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["metadata"]["annotations"] == {"team": "ml"}
+    assert service["spec"]["ports"][0]["port"] == 8080
+    pvc = one(objects, "PersistentVolumeClaim", "modeleval-console-data")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert pvc["spec"]["storageClassName"] == "fast"
+    ingress = one(objects, "Ingress", "modeleval-console")
+    assert ingress["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/proxy-body-size": "64m"
+    }
+    assert ingress["spec"]["tls"] == [{"secretName": "console-tls", "hosts": ["c.example"]}]
+    existing = kube_tools.helm_template(
+        *ON, "--set", "console.database.sqlite.existingClaim=old-console-db"
+    )
+    assert not of_kind(existing, "PersistentVolumeClaim")
+    volumes = one(existing, "Deployment", "modeleval-console")["spec"]["template"]["spec"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "old-console-db"}} in (
+        volumes["volumes"]
+    )
+    parts = env(console_container(kube_tools.helm_template(*POSTGRES_PARTS)))
+    assert parts["MODELEVAL_CONSOLE_DATABASE_PORT"] == "6432"
+    assert parts["MODELEVAL_CONSOLE_DATABASE_NAME"] == "results"
+    assert parts["MODELEVAL_CONSOLE_DATABASE_USER"] == "evals"
+    assert parts["MODELEVAL_CONSOLE_DATABASE_SSLMODE"] == "verify-full"
+    assert parts["MODELEVAL_CONSOLE_DATABASE_PASSWORD"] == {
+        "secretKeyRef": {"name": "console-db", "key": "pg-password"}
+    }

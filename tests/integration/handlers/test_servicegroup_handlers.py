@@ -102,6 +102,7 @@ def test_reconcile_creates_owned_children_and_is_idempotent(server: Any) -> None
     assert status["phase"] == "Deploying" or status["phase"] == "Pending"
     assert status["observedGeneration"] == group["metadata"]["generation"]
     assert status["deploymentName"] == "alpha" and status["serviceName"] == "alpha"
+    assert status["lastUpdateTime"].endswith("Z")  # written with every change
     gauge = REGISTRY.get_sample_value(
         "modeleval_resources", {"kind": "ModelEvalServiceGroup", "state": status["phase"]}
     )

@@ -189,3 +189,35 @@ async def test_an_item_id_with_line_breaks_is_sent_safely() -> None:
         assert server.stats().by_item == {"evil%0D%0AX-Injected: 1": 1}
     finally:
         await server.stop()
+
+
+async def test_connect_timeout_seconds_bounds_a_connection_that_never_completes() -> None:
+    """inference.client.connectTimeoutSeconds: a server whose accept queue is full never
+    completes the TCP handshake (the kernel drops the SYN); the attempt ends at the connect
+    timeout, not at the read timeout."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):  # fill the accept queue: later handshakes go unanswered
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        await asyncio.sleep(0.05)
+        settings = ClientSettings(connect_timeout_s=0.3, read_timeout_s=30, max_retries=0)
+        url = f"http://127.0.0.1:{port}/v1"
+        started = time.monotonic()
+        async with ModelClient(url, ApiFlavour.CHAT, settings, sleep=RecordingSleep()) as c:
+            with pytest.raises(RequestFailed) as failed:
+                await c.complete(BODY)
+        elapsed = time.monotonic() - started
+    finally:
+        for each in (*fillers, listener):
+            each.close()
+    assert "Connection timeout" in str(failed.value)
+    assert 0.25 <= elapsed < 5, elapsed  # the connect timeout, nowhere near the read timeout

@@ -230,3 +230,41 @@ async def test_without_streaming_only_end_to_end_latency_is_measured(tmp_path: P
     # The whole answer comes at once: at least the first-token delay plus the token gaps.
     assert level["latencyMs"]["p50"] >= 20
     assert level["outputTokensPerSecond"] > 0
+
+
+def test_a_level_status_has_every_measurement() -> None:
+    """status.performance.levels[]: counts, rates and the p50/p90/p99/mean of TTFT,
+    inter-token latency and end-to-end latency, in ms."""
+    timings = [
+        RequestTiming(ok=True, ttft_s=t / 10, gaps_s=[t / 100], latency_s=t / 5, output_tokens=2)
+        for t in range(1, 11)
+    ]
+    level = summarize_level(4, [*timings, RequestTiming(ok=False, error="HTTP 503")], 2.0)
+    assert level.to_status() == {
+        "parallel": 4,
+        "requests": 11,
+        "succeeded": 10,
+        "successRate": round(10 / 11, 4),
+        "requestsPerSecond": 5.0,
+        "outputTokensPerSecond": 10.0,
+        "ttftMs": {"p50": 550.0, "p90": 910.0, "p99": 991.0, "mean": 550.0},
+        "interTokenLatencyMs": {"p50": 55.0, "p90": 91.0, "p99": 99.1, "mean": 55.0},
+        "latencyMs": {"p50": 1100.0, "p90": 1820.0, "p99": 1982.0, "mean": 1100.0},
+    }
+
+
+async def test_output_tokens_and_duration_seconds_bound_each_level() -> None:
+    """performance.outputTokens asks every request for that many tokens (max_tokens);
+    performance.durationSeconds runs a level for that long instead of a count."""
+    with MockModelServer(ttft_s=0.005, itl_s=0.001, output_tokens=20).running() as server:
+        timings, _ = await run_level(
+            model(server.url), ["x"], parallel=2, requests=6, duration_s=None,
+            output_tokens=3, stop=asyncio.Event(),
+        )  # fmt: skip
+        assert [t.output_tokens for t in timings] == [3] * 6
+        timings, wall = await run_level(
+            model(server.url), ["x"], parallel=2, requests=1_000_000, duration_s=0.4,
+            output_tokens=None, stop=asyncio.Event(),
+        )  # fmt: skip
+    assert 0.4 <= wall < 2.0
+    assert 2 < len(timings) < 1_000_000 and all(t.output_tokens == 20 for t in timings)

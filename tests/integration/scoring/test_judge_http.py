@@ -153,3 +153,55 @@ async def test_openai_judge_reports_http_errors(judge_server: MockModelServer) -
             await judge([{"role": "user", "content": "hi"}])
     with pytest.raises(RuntimeError, match="async with"):
         await OpenAIJudge(judge_server.url, "m")([{"role": "user", "content": "hi"}])
+
+
+async def test_a_completions_judge_is_sent_a_prompt(judge_server: MockModelServer) -> None:
+    """scoring.judge.endpoint.api openai-completions: the judge's messages go to
+    /completions as one prompt, and its text is the reply."""
+    prompt = fill_prompt(
+        JudgeConfig.model_validate(JUDGE).prompt_template,
+        JudgeConfig.model_validate(JUDGE),
+        question="q1",
+        reference="t1",
+        answer="cand 1 q=4",
+    )
+    messages = [{"role": "user", "content": prompt}]
+    async with OpenAIJudge(judge_server.url, "mock-model", api="openai-completions") as judge:
+        assert judge.url.endswith("/completions") and not judge.url.endswith("/chat/completions")
+        reply = await judge(messages)
+    async with OpenAIJudge(judge_server.url, "mock-model") as chat:
+        assert reply == await chat(messages)  # the same judgement, through the other API
+    assert "4" in reply
+
+
+async def test_the_judge_gives_up_connecting_after_connect_timeout_seconds() -> None:
+    """scoring.judge.client.connectTimeoutSeconds: a judge whose accept queue is full never
+    completes the handshake; the call fails at the connect timeout."""
+    import asyncio
+    import socket
+    import time
+
+    import aiohttp
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        judge = OpenAIJudge(f"http://127.0.0.1:{port}/v1", "j", connect_timeout_s=0.3)
+        async with judge:
+            with pytest.raises(aiohttp.ServerTimeoutError, match="Connection timeout"):
+                await judge([{"role": "user", "content": "hi"}])
+        elapsed = time.monotonic() - started
+    finally:
+        for each in (*fillers, listener):
+            each.close()
+    assert 0.25 <= elapsed < 5, elapsed

@@ -91,3 +91,38 @@ def test_shard_files_are_read_together_and_an_answer_beats_a_later_failure(
     records = {r["id"]: r for r in read_records([first, second])}
     assert sorted(records) == ["a", "b", "c"]
     assert records["a"] == {"id": "a", "output": "A"}
+
+
+def test_the_status_scores_each_subset_category_and_the_run() -> None:
+    """status.scores.perModel[].subsets (name, items, scores, category), .categories (name,
+    items, scores, macro), .macro and status.scores.benchmark, for one model that answered 4
+    of 5 abstract_algebra questions right, no philosophy one, and failed one."""
+    ids = [r.id for r in REQUESTS]
+    summary = score_models(
+        SPEC.benchmark, SPEC.variant, SPEC.shots, {"a": records(set(ids[:4]), failed={ids[-1]})}
+    )
+    scores = summary.status_patch()["scores"]
+    [model] = scores["perModel"]
+    assert model["subsets"] == [
+        {"name": "abstract_algebra", "items": 5, "scores": {"exact_match": 80.0},
+         "category": "stem"},
+        {"name": "philosophy", "items": 7, "scores": {"exact_match": 0.0},
+         "category": "humanities"},
+    ]  # fmt: skip
+    assert model["categories"] == [
+        {"name": "stem", "items": 5, "scores": {"exact_match": 80.0},
+         "macro": {"exact_match": 80.0}},
+        {"name": "humanities", "items": 7, "scores": {"exact_match": 0.0},
+         "macro": {"exact_match": 0.0}},
+    ]  # fmt: skip
+    assert model["macro"] == {"exact_match": 40.0}  # the mean of the two subjects
+    assert model["totalScore"] == round(4 / 12 * 100, 4)  # the mean of the 12 answers
+    assert scores["benchmark"] == {
+        "name": "mmlu",
+        "mode": "generate",
+        "fewShot": 0,
+        "metric": "exact_match",
+        "reference": "lm-eval 0.4.13 mmlu_generative",
+    }
+    five_shot = score_models(SPEC.benchmark, SPEC.variant, 5, {"a": records(set(ids))})
+    assert five_shot.status_patch()["scores"]["benchmark"]["fewShot"] == 5

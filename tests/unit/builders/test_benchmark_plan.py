@@ -107,16 +107,41 @@ def test_a_mirror_on_a_pvc_is_mounted_and_read_under_the_dataset_dir() -> None:
 
 
 def test_a_mirror_in_a_bucket() -> None:
+    """url, endpoint and region reach the runner; the keys travel as secretKeyRef env vars of
+    the Job, named in the plan."""
     s3 = {
         "url": "s3://evals/mirror",
         "endpoint": "http://minio:9000",
+        "region": "eu-west-1",
         "accessKeyId": {"name": "s3", "key": "id"},
         "secretAccessKey": {"name": "s3", "key": "k"},
     }
-    plan = build_run_plan(task({"name": "hellaswag", "source": {"s3": s3}}), None)
+    mirrored = task({"name": "hellaswag", "source": {"s3": s3}})
+    plan = build_run_plan(mirrored, None)
     assert plan["benchmark"]["source"]["kind"] == "s3"
-    env = {secret_env_name(SecretKeySelector(name="s3", key=k)): "x" for k in ("id", "k")}
-    config = config_from_plan(plan, results_dir=Path("/r"), env=env)
+    access, secret = (secret_env_name(SecretKeySelector(name="s3", key=k)) for k in ("id", "k"))
+    config = config_from_plan(plan, results_dir=Path("/r"), env={access: "x", secret: "y"})
     assert config.benchmark is not None
     assert config.benchmark.source.path == "s3://evals/mirror"
-    assert config.benchmark.source.s3.endpoint_url == "http://minio:9000"
+    settings = config.benchmark.source.s3
+    assert (settings.endpoint_url, settings.region) == ("http://minio:9000", "eu-west-1")
+    assert (settings.access_key_env, settings.secret_key_env) == (access, secret)
+    container = build_job(mirrored, "infer", SETTINGS)["spec"]["template"]["spec"]["containers"][0]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs[access] == {"name": "s3", "key": "id"}
+    assert refs[secret] == {"name": "s3", "key": "k"}
+
+
+def test_a_hub_repo_and_revision_are_the_ones_the_runner_reads() -> None:
+    hub = {"repo": "me/mmlu-copy", "revision": "v1.1"}
+    pinned = build_run_plan(task({"name": "mmlu", "source": {"hub": hub}}), None)
+    source = pinned["benchmark"]["source"]
+    assert (source["repo"], source["revision"]) == ("me/mmlu-copy", "v1.1")
+    config = config_from_plan(pinned, results_dir=Path("/r"), env={})
+    assert config.benchmark is not None
+    assert (config.benchmark.source.repo, config.benchmark.source.revision) == (
+        "me/mmlu-copy",
+        "v1.1",
+    )
+    default = build_run_plan(task({"name": "mmlu"}), None)["benchmark"]["source"]
+    assert (default["repo"], default["revision"]) == ("cais/mmlu", "main")

@@ -215,6 +215,14 @@ def test_operator_settings_reach_the_runner_pod() -> None:
         "imagePullSecrets"
         not in build_job(make_task(), "score", SETTINGS)["spec"]["template"]["spec"]
     )
+    # A task's own runner.cpu / memory are its request and limit: asking for more than the
+    # operator's default limit must not give a pod whose request exceeds its limit.
+    big = make_task(runner={"cpu": 8, "memory": "32Gi"})
+    resources = container(build_job(big, "score", settings))["resources"]
+    assert resources == {
+        "requests": {"cpu": "8", "memory": "32Gi"},
+        "limits": {"cpu": "8", "memory": "32Gi"},
+    }
 
 
 def test_operator_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,17 +275,14 @@ def test_kueue_queue_creates_the_job_suspended_with_the_queue_label() -> None:
 
 
 def test_node_selector_and_tolerations_from_spec() -> None:
-    runner = {
-        "nodeSelector": {"pool": "cpu"},
-        "tolerations": [
-            {"key": "dedicated", "operator": "Equal", "value": "eval", "effect": "NoSchedule"}
-        ],
-    }
+    tolerations = [
+        {"key": "dedicated", "operator": "Equal", "value": "eval", "effect": "NoSchedule"},
+        {"key": "spot", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60},
+    ]
+    runner = {"nodeSelector": {"pool": "cpu"}, "tolerations": tolerations}
     pod = build_job(make_task(runner=runner), "infer", SETTINGS)["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"pool": "cpu"}
-    assert pod["tolerations"] == [
-        {"key": "dedicated", "operator": "Equal", "value": "eval", "effect": "NoSchedule"}
-    ]
+    assert pod["tolerations"] == tolerations  # every field, as written
     plain = build_job(make_task(), "infer", SETTINGS)["spec"]["template"]["spec"]
     assert "nodeSelector" not in plain and "tolerations" not in plain
 
@@ -361,6 +366,11 @@ def test_existing_result_sets_on_configmaps_and_pvcs_are_mounted() -> None:
         "mountPath": "/mnt/existing/1",
         "readOnly": True,
     }
+    # MODELEVAL_EXISTING_<index>: where the runner finds set <index> (the executor rewrites it)
+    env = env_of(job)
+    assert (env["MODELEVAL_EXISTING_0"], env["MODELEVAL_EXISTING_1"]) == (
+        "/mnt/existing/0", "/mnt/existing/1")  # fmt: skip
+    assert "MODELEVAL_EXISTING_2" not in env  # a URL is downloaded, not mounted
 
 
 def test_runner_metrics_port_setting() -> None:

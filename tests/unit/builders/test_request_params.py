@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from modeleval.builders.request_params import BodyParams
 
 
@@ -128,3 +130,98 @@ def test_openai_style_servers_take_none_of_them() -> None:
 def test_max_length_bounds_the_answer_when_max_new_tokens_is_unset() -> None:
     assert plan_params("openai", maxLength=512)[0] == {"max_tokens": 512}
     assert plan_params("openai", maxLength=512, maxNewTokens=64)[0] == {"max_tokens": 64}
+
+
+EVERY_PARAM = {
+    "temperature": 0.5,
+    "topP": 0.9,
+    "topK": 40,
+    "maxLength": 512,
+    "maxNewTokens": 64,
+    "repetitionPenalty": 1.1,
+    "penaltyScore": 1.2,
+    "stop": ["###"],
+    "seed": 7,
+    "system": "You are terse.",
+    "disableSearch": True,
+    "enableCitation": False,
+    "extra": {"chat_template_kwargs": {"enable_thinking": False}},
+}
+"""Every field of GenerationParams (a new one must be added here and to the bodies below)."""
+
+EVERY_BODY = {
+    "temperature": 0.5,
+    "top_p": 0.9,
+    "top_k": 40,
+    "max_tokens": 64,  # maxNewTokens; maxLength only when it is unset
+    "repetition_penalty": 1.1,
+    "penalty_score": 1.2,
+    "stop": ["###"],
+    "seed": 7,
+    "disable_search": True,
+    "enable_citation": False,
+    "chat_template_kwargs": {"enable_thinking": False},
+}
+
+
+def planned_models(
+    task_params: dict[str, object], *models: dict[str, object]
+) -> list[dict[str, object]]:
+    from modeleval.api import EvalTask
+    from modeleval.builders.runplan import build_run_plan
+
+    task = EvalTask.model_validate({
+        "metadata": {"name": "t", "namespace": "ns"},
+        "spec": {
+            "models": [{"endpoint": {"url": "http://h/v1"}, **m} for m in models],
+            "dataset": {"inline": [{"input": "x"}]},
+            "inference": {"params": task_params},
+        },
+    })  # fmt: skip
+    return list(build_run_plan(task, None)["models"])
+
+
+def test_every_generation_parameter_of_the_task_reaches_the_request_body() -> None:
+    from modeleval.api import GenerationParams
+
+    assert set(EVERY_PARAM) == {f.alias for f in GenerationParams.model_fields.values()}
+    (model,) = planned_models(EVERY_PARAM, {"name": "m"})
+    assert model["params"] == EVERY_BODY
+    assert model["system"] == "You are terse."  # the system message, not a body field
+    assert model["dropped"] == []  # server auto: everything is sent
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "changed"),
+    [
+        ("temperature", 0.1, {"temperature": 0.1}),
+        ("topP", 0.5, {"top_p": 0.5}),
+        ("topK", 5, {"top_k": 5}),
+        ("maxLength", 100, {"max_tokens": 100}),
+        ("maxNewTokens", 32, {"max_tokens": 32}),
+        ("repetitionPenalty", 1.5, {"repetition_penalty": 1.5}),
+        ("penaltyScore", 1.9, {"penalty_score": 1.9}),
+        ("stop", ["END"], {"stop": ["END"]}),
+        ("seed", 99, {"seed": 99}),
+        ("system", "Be verbose.", {}),
+        ("disableSearch", False, {"disable_search": False}),
+        ("enableCitation", True, {"enable_citation": True}),
+        ("extra", {"logprobs": True}, {"logprobs": True}),
+    ],
+)
+def test_a_models_own_parameters_override_the_tasks_one_by_one(
+    field: str, value: object, changed: dict[str, object]
+) -> None:
+    """spec.models[].params over spec.inference.params: the one field changes for that model
+    only (maxNewTokens left out of the task's, so that maxLength decides max_tokens)."""
+    task_params = {k: v for k, v in EVERY_PARAM.items() if k != "maxNewTokens"}
+    base = {**EVERY_BODY, "max_tokens": 512}
+    own, other = planned_models(
+        task_params, {"name": "own", "params": {field: value}}, {"name": "other"}
+    )
+    assert other["params"] == base and other["system"] == "You are terse."
+    # (extra: the model's map replaces the task's; both merge their keys into the body)
+    if field == "extra":
+        base = {k: v for k, v in base.items() if k != "chat_template_kwargs"}
+    assert own["params"] == {**base, **changed}
+    assert own["system"] == (value if field == "system" else "You are terse.")

@@ -58,6 +58,8 @@ def test_request_cpu_num_and_request_memory_size_are_requests() -> None:
 def test_root_disk_size_is_ephemeral_storage() -> None:
     spec = {"resources": {"limits": {"ephemeralStorage": "100Gi"}}}
     assert container(spec)["resources"]["limits"] == {"ephemeral-storage": "100Gi"}
+    spec = {"resources": {"requests": {"ephemeralStorage": "50Gi"}}}
+    assert container(spec)["resources"]["requests"] == {"ephemeral-storage": "50Gi"}
 
 
 def test_gpu_limit_and_request_under_the_configured_resource() -> None:
@@ -160,6 +162,13 @@ def test_serving_port_on_container_probes_and_service() -> None:
     assert served_model_name(group()) == "llama"
 
 
+TOLERATIONS = [
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "pool", "operator": "Equal", "value": "spot", "effect": "NoExecute",
+     "tolerationSeconds": 120},
+]  # fmt: skip
+
+
 def test_placement_fields() -> None:
     """clusterUuid → nodeSelector, zoneUuid → zone label, l3NetworkUuids → Multus networks."""
     affinity = {
@@ -175,9 +184,7 @@ def test_placement_fields() -> None:
         "placement": {
             "nodeSelector": {"pool": "gpu-a"},
             "zone": "zone-1",
-            "tolerations": [
-                {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-            ],
+            "tolerations": TOLERATIONS,
             "affinity": affinity,
             "networks": ["rdma-net", "storage-net"],
             "priorityClassName": "eval-high",
@@ -187,9 +194,7 @@ def test_placement_fields() -> None:
     template = build_deployment(group(spec))["spec"]["template"]
     pod = template["spec"]
     assert pod["nodeSelector"] == {"pool": "gpu-a", "topology.kubernetes.io/zone": "zone-1"}
-    assert pod["tolerations"] == [
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-    ]
+    assert pod["tolerations"] == TOLERATIONS  # every field, as written
     assert pod["affinity"] == affinity
     assert pod["priorityClassName"] == "eval-high"
     assert pod["runtimeClassName"] == "nvidia"

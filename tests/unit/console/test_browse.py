@@ -143,3 +143,19 @@ def test_a_deleted_tasks_results_stay_browsable(console: Console) -> None:
     assert 'id="deleted"' in page
     assert client.get(f"/tasks/{ids['old']}/items").text.count('class="item"') == 6
     assert "deleted" in client.get("/tasks?presence=deleted").text
+
+
+def test_a_display_name_is_searched_and_returned(console: Console) -> None:
+    """spec.displayName: the task search finds it, and the API returns it with the task."""
+    obj = evaltask("q4-run")
+    obj["spec"]["displayName"] = "Quarterly Chinese QA"
+    console.kube.tasks[("team", "q4-run")] = obj
+    console.ingest(obj, item_records(2))
+    other = evaltask("plain")
+    console.kube.tasks[("team", "plain")] = other
+    console.ingest(other, item_records(2))
+    console.services.mirror.run_once()
+    found = console.browser("viewer").get("/tasks?q=quarterly").text
+    assert "team/q4-run" in found and "team/plain" not in found
+    task = console.client("viewer").get("/api/v1/tasks/team/q4-run").json()
+    assert task["displayName"] == "Quarterly Chinese QA"

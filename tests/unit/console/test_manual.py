@@ -114,6 +114,7 @@ def test_completion_needs_patch_and_sets_pending_false(console: Console, manual_
     [(namespace, name, status)] = console.kube.patches
     assert (namespace, name) == ("team", "judged")
     assert status["manual"]["pending"] is False and status["manual"]["completedBy"] == "eddie"
+    assert status["manual"]["completedAt"].endswith("Z")  # when, as the API writes times
     closed = annotator.get(f"/tasks/{task_id}/annotate/1")
     assert closed.status_code == 409 and "completed by eddie" in closed.text
 

@@ -9,6 +9,7 @@ from modeleval.api import EvalTask, TaskState
 from modeleval.reconcile.evaltask_state import (
     Decision,
     GroupView,
+    JobView,
     Observed,
     Phase,
     build_conditions,
@@ -135,3 +136,79 @@ def test_status_names_the_group_that_created_the_task() -> None:
     assert operator_keys(keyed_task([other, group]), observed, decision)["serviceGroup"] == "llama"
     assert "serviceGroup" not in operator_keys(keyed_task([other]), observed, decision)
     assert "serviceGroup" not in operator_keys(keyed_task(), observed, decision)
+
+
+def spec_task(**spec: Any) -> EvalTask:
+    base: dict[str, Any] = {
+        "models": [{"name": "m", "endpoint": {"url": "http://llm.example:8000/v1"}}],
+        "dataset": {"inline": [{"input": "x"}]},
+    }
+    return EvalTask.model_validate(
+        {"metadata": {"name": "qa", "namespace": "evals"}, "spec": {**base, **spec}}
+    )
+
+
+def test_operator_keys_name_target_results_type_and_jobs() -> None:
+    """status.target, resultsLocation, evalType and jobs.{inference,scoring,performance,
+    manual}: what the operator writes besides state and conditions."""
+    scoring = Decision(S.RUNNING, "ScoreRunning", "scoring")
+    done = JobView("qa-infer", complete=True)
+    observed = Observed(task="qa", state=S.RUNNING, phases=(Phase.INFER, Phase.SCORE),
+                        jobs={Phase.INFER: done})  # fmt: skip
+    keys = operator_keys(spec_task(), observed, replace(scoring, create=Phase.SCORE))
+    assert keys["target"] == "llm.example:8000"
+    assert keys["resultsLocation"] == "pvc://qa-results"
+    assert keys["evalType"] == "auto"
+    assert keys["jobs"] == {"inference": "qa-infer", "scoring": "qa-score"}
+    s3 = spec_task(results={"type": "S3", "s3": {"url": "s3://bucket/runs"}})
+    assert operator_keys(s3, observed, scoring)["resultsLocation"] == "s3://bucket/runs"
+    manual = spec_task(scoring={"modes": ["manual"]})
+    assert operator_keys(manual, observed, scoring)["evalType"] == "manual"
+    perf = Observed(task="qa", state=S.RUNNING, phases=(Phase.PERF,),
+                    jobs={Phase.PERF: JobView("qa-perf")})  # fmt: skip
+    assert operator_keys(spec_task(type="Performance"), perf, scoring)["jobs"] == {
+        "performance": "qa-perf"
+    }
+    annotated = Observed(task="qa", state=S.RUNNING, phases=(Phase.INFER, Phase.MANUAL),
+                         jobs={Phase.INFER: done, Phase.MANUAL: JobView("qa-manual")})  # fmt: skip
+    assert operator_keys(manual, annotated, scoring)["jobs"] == {
+        "inference": "qa-infer",
+        "manual": "qa-manual",
+    }
+
+
+def test_a_sharded_tasks_judge_job_is_named_under_judging() -> None:
+    """status.jobs.judging: the judge Job of a sharded task that asks a judge, once created,
+    beside the inference Job; later phases keep it."""
+    judged = spec_task(
+        runner={"shards": 3},
+        scoring={"modes": ["rule", "model"], "judge": {"serviceGroupRef": {"name": "judge"}}},
+    )
+    judging = Decision(S.RUNNING, "JudgeRunning", "judging", create=Phase.JUDGE)
+    done = JobView("qa-infer", complete=True)
+    phases = (Phase.INFER, Phase.JUDGE, Phase.SCORE)
+    observed = Observed(task="qa", state=S.RUNNING, phases=phases, jobs={Phase.INFER: done})
+    assert operator_keys(judged, observed, judging)["jobs"] == {
+        "inference": "qa-infer",
+        "judging": "qa-judge",
+    }
+    judged_jobs = {Phase.INFER: done, Phase.JUDGE: JobView("qa-judge", complete=True)}
+    scored = Observed(task="qa", state=S.RUNNING, phases=phases, jobs=judged_jobs)
+    scoring = Decision(S.RUNNING, "ScoreRunning", "scoring", create=Phase.SCORE)
+    assert operator_keys(judged, scored, scoring)["jobs"] == {
+        "inference": "qa-infer",
+        "judging": "qa-judge",
+        "scoring": "qa-score",
+    }
+
+
+def test_a_manual_task_opens_its_dimensions() -> None:
+    """status.manual.dimensions (satisfaction first, then spec.scoring.manual.evalDimension)
+    and pending: true, once the task waits for annotation."""
+    dims = {"modes": ["manual"], "manual": {"evalDimension": [{"dimension": "fluency"}]}}
+    waiting = Decision(S.RUNNING_WITH_MANUAL_BEGIN, "WaitingForAnnotation", "annotate")
+    observed = Observed(task="qa", state=S.RUNNING, phases=(Phase.INFER,), manual=True)
+    keys = operator_keys(spec_task(scoring=dims), observed, waiting)
+    assert keys["manual"] == {"dimensions": ["satisfaction", "fluency"], "pending": True}
+    answered = replace(observed, manual_pending=False)
+    assert "manual" not in operator_keys(spec_task(scoring=dims), answered, waiting)

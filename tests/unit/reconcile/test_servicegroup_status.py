@@ -387,3 +387,15 @@ def test_a_ready_pod_that_was_oom_killed_once_is_healthy() -> None:
     status = compute_status(group({"instances": 1}), deployment(1), pods, NOW)
     assert status.phase == GroupPhase.RUNNING
     assert status.instances[0].last_failure_reason == "OOMKilled"  # still shown as history
+
+
+def test_instances_name_their_pod_phase_and_the_group_its_export_path() -> None:
+    """status.instances[].phase is the pod's phase; status.exportPath is spec.exportPath."""
+    pods = [pod("llama-a", ready=True), pod("llama-b", scheduled=False, unschedulable="0/1")]
+    status = compute_status(group({"exportPath": "s3://results/llama"}), deployment(), pods, NOW)
+    assert [(i.name, i.phase) for i in status.instances] == [
+        ("llama-a", "Running"),
+        ("llama-b", "Pending"),
+    ]
+    assert status.export_path == "s3://results/llama"
+    assert compute_status(group(), deployment(), pods, NOW).export_path is None

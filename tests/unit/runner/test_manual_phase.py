@@ -83,3 +83,23 @@ def test_manual_scores_join_the_automatic_ones(tmp_path: Path) -> None:
     assert summary.metrics == {"accuracy": 75.0, "manual.satisfaction": 100.0}
     assert summary.total_score == 87.5  # accuracy weighs 1, the manual dimensions together 1
     assert summary.eval_mode == ["rule", "manual"]
+
+
+def test_the_status_carries_the_dimension_means_and_counts(tmp_path: Path) -> None:
+    """status.manual.scores (each dimension's mean over the models, 0-100), annotatedItems and
+    items, as the manual phase patches them."""
+    from modeleval.scoring.manual import status_manual
+
+    predictions(tmp_path, "a", ["x0", "x1", "x2"])
+    predictions(tmp_path, "b", ["y0", "y1", "y2"])
+    annotations = {
+        "q0": {"a": {"satisfaction": 5, "fluency": 5}, "b": {"satisfaction": 1, "fluency": 3}},
+        "q1": {"a": {"satisfaction": 3, "fluency": 5}, "b": {"satisfaction": 1, "fluency": 3}},
+    }
+    task = {"metadata": {"name": "judged"}, "spec": SPEC_MANUAL}
+    summary = write_manual_results(task, tmp_path, document(annotations), {})
+    assert status_manual(summary.to_dict()) == {
+        "scores": {"satisfaction": 50.0, "fluency": 80.0},
+        "annotatedItems": 2,
+        "items": 3,
+    }

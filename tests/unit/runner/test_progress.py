@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 from typing import Any
+
+import pytest
 
 from modeleval.runner.progress import ProgressReporter, ProgressTracker
 from tests.support.runner import RecordingSink
@@ -136,3 +139,25 @@ async def test_stop_does_not_wait_out_the_min_gap() -> None:
     await reporter.stop()  # ...which stop() cuts short, sending the final state
     assert time.monotonic() - began < 1.0
     assert [call[1]["progress"]["processed"] for call in sink.calls] == [1, 2]
+
+
+async def test_log_every_query_items_log_and_send_progress_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """inference.client.logEveryQuery (the tracker's log_every): every N finished items a
+    progress line is logged and a patch goes out without waiting for the interval."""
+    for log_every, lines, sent_before_stop in ((5, 2, True), (1000, 0, False)):
+        caplog.clear()
+        tracker = ProgressTracker(10, log_every=log_every)
+        sink = AsyncTimedSink()
+        reporter = ProgressReporter(tracker, sink, interval_s=60, min_gap_s=0)
+        await reporter.start()
+        await asyncio.sleep(0.02)
+        first = len(sink.calls)  # the patch at start
+        with caplog.at_level(logging.INFO, logger="modeleval.runner"):
+            for _ in range(10):
+                tracker.record(True)
+            await asyncio.sleep(0.05)
+        assert (len(sink.calls) > first) is sent_before_stop
+        assert len([r for r in caplog.records if "items" in r.getMessage()]) == lines
+        await reporter.stop()

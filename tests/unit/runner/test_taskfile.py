@@ -79,6 +79,9 @@ def test_full_mapping(tmp_path: Path, write: Writer) -> None:
                     "api": "openai-completions",
                     "model": "gpt-x",
                     "requestHeaders": {"X-A": "1"},
+                    "requestHeadersFrom": [
+                        {"name": "X-Tenant-Key", "secretKeyRef": {"name": "llm", "key": "tenant"}}
+                    ],
                     "apiKeySecretRef": {"name": "llm", "key": "token"},
                 },
             },
@@ -113,7 +116,11 @@ def test_full_mapping(tmp_path: Path, write: Writer) -> None:
             "api": "openai-chat",
         }
     ]
-    env = {"MODELEVAL_DATASET_DIR": "/mnt/cm", secret_env_name(KEY_REF): "sk-secret"}
+    env = {
+        "MODELEVAL_DATASET_DIR": "/mnt/cm",
+        secret_env_name(KEY_REF): "sk-secret",
+        secret_env_name(SecretKeySelector(name="llm", key="tenant")): "t-42",
+    }
     config = load_run_config(write(tmp_path, task(spec, resolved)), results_dir=tmp_path, env=env)
     deployed, external = config.models
     assert (deployed.url, deployed.model, deployed.api) == (
@@ -131,9 +138,11 @@ def test_full_mapping(tmp_path: Path, write: Writer) -> None:
     assert deployed.prompt.render("x") == "Answer: x"
     assert deployed.prompt.system == "be brief"
     assert external.api == ApiFlavour.COMPLETIONS
+    assert external.model == "gpt-x"
     assert external.prompt.render("x") == "Q: x"
     assert external.client.api_key == "sk-secret"
-    assert external.client.headers == {"X-A": "1"}
+    # requestHeadersFrom: the header's value is the Secret's, from the Job's environment
+    assert external.client.headers == {"X-A": "1", "X-Tenant-Key": "t-42"}
     assert (external.client.parallel, external.client.max_retries) == (16, 5)
     assert (external.client.connect_timeout_s, external.client.read_timeout_s) == (3, 30)
     assert external.client.request_timeout_s == 120  # requestTimeoutSeconds: the whole request
@@ -223,6 +232,7 @@ def test_performance_settings(tmp_path: Path, write: Writer) -> None:
             "parallel": [1, 8],
             "requestsPerLevel": 20,
             "stream": False,
+            "durationSeconds": 30,
             "syntheticInputTokens": 100,
             "outputTokens": 16,
             "latencyBudgetMs": 500,
@@ -231,6 +241,7 @@ def test_performance_settings(tmp_path: Path, write: Writer) -> None:
     perf = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={}).performance
     assert perf is not None
     assert (perf.levels, perf.requests_per_level, perf.stream) == ((1, 8), 20, False)
+    assert perf.duration_s == 30
     assert (perf.synthetic_input_tokens, perf.output_tokens, perf.latency_budget_ms) == (
         100,
         16,

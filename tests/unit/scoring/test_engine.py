@@ -356,3 +356,60 @@ async def test_gsb_counts_with_a_consistent_a_biased_a_tying_and_a_garbage_judge
 async def test_rule_only_writes_empty_failures(tmp_path: Path) -> None:
     summary = await score_results(ScoringConfig(), {"m": [pred(1, "x")]}, tmp_path)
     assert summary.failures == [] and summary.status_patch()["scores"]["failures"] == []
+
+
+async def test_the_judge_client_settings_decide_concurrency_retries_and_budget(
+    tmp_path: Path,
+) -> None:
+    """spec.scoring.judge.client: parallel judge calls in flight at once, maxRetries more
+    attempts of a failed call, maxErrorRatio the share of failed items the metric may have."""
+    spec = {
+        "scoring": {
+            "modes": ["model"],
+            "judge": {
+                "client": {"parallel": 3, "maxRetries": 1, "maxErrorRatio": 0.5},
+                "retryBackoffSeconds": 0,
+            },
+        }
+    }
+    config = ScoringConfig.from_task_spec(spec)
+    judge = ScriptedJudge(delay=0.01, fail={"answer 1 ": 1, "answer 2 ": 5})
+    preds = {"m": [pred(i, f"answer {i} q=4", target="x") for i in range(12)]}
+    summary = await score_results(config, preds, tmp_path, judge)
+    assert judge.max_in_flight == 3  # parallel
+    assert len(judge.prompts) == 12 + 1 + 1  # item 1 retried once and scored; item 2 gave up
+    [failures] = summary.failures
+    assert (failures["failed"], failures["total"]) == (1, 12)
+    assert (failures["maxErrorRatio"], failures["overBudget"]) == (0.5, False)
+    assert summary.metrics["judge"] == pytest.approx(80.0)
+
+
+async def test_the_status_patch_carries_scores_counts_and_gsb(tmp_path: Path) -> None:
+    """status.scores (metrics, perModel[] model/totalScore/metrics, scored, excluded,
+    definition, failures) and status.gsb (candidate, baseline, good, same, bad, failed,
+    flipped, netScore) as the score phase patches them."""
+    judge = ScriptedJudge(fail={"FAIL9": 10_000}, position_bias="BIAS")
+    summary = await score_results(config(), gsb_predictions(), tmp_path, judge_client=judge)
+    patch = summary.status_patch()
+    scores = patch["scores"]
+    assert patch["totalScore"] == summary.total_score is not None
+    assert scores["metrics"] == summary.metrics and set(scores["metrics"]) >= {"judge"}
+    assert [(m["model"], m["totalScore"]) for m in scores["perModel"]] == [
+        ("cand", summary.per_model["cand"]["totalScore"]),
+        ("base", summary.per_model["base"]["totalScore"]),
+    ]
+    assert scores["perModel"][0]["metrics"] == summary.per_model["cand"]["metrics"]
+    answered = sum(m["counts"]["answered"] for m in summary.per_model.values())
+    assert (scores["scored"], scores["excluded"]) == (answered, 2)  # 1 judge + 1 inference
+    assert scores["definition"] == summary.definition and "judge" in scores["definition"]
+    assert scores["failures"] == summary.failures
+    assert patch["gsb"] == {
+        "candidate": "cand",
+        "baseline": "base",
+        "good": 4,
+        "same": 2,
+        "bad": 2,
+        "failed": 1,
+        "flipped": 1,
+        "netScore": 0.25,
+    }

@@ -196,3 +196,22 @@ def test_request_timeout_seconds_bounds_each_judge_call() -> None:
     assert JudgeConfig.model_validate(both).timeout_seconds == 7
     read_only = {"client": {"readTimeoutSeconds": 30}}
     assert JudgeConfig.model_validate(read_only).timeout_seconds == 30
+
+
+async def test_a_custom_prompt_template_is_what_the_judge_reads() -> None:
+    """spec.scoring.judge.promptTemplate replaces the built-in prompt, placeholders filled."""
+    from modeleval.scoring import ScoringConfig
+
+    seen: list[str] = []
+
+    async def judge(messages: Sequence[ChatMessage]) -> str:
+        seen.append(messages[-1]["content"])
+        return "Score: 3"
+
+    template = "Rate {answer} against {reference} for {question} on 0-{max_score}."
+    spec = {"scoring": {"modes": ["model"], "judge": {
+        "promptTemplate": template, "promptParam": {"maxScore": 4}}}}  # fmt: skip
+    config = ScoringConfig.from_task_spec(spec).judge
+    outcome = await judge_answer(judge, config, question="q?", reference="r", answer="a")
+    assert seen == ["Rate a against r for q? on 0-4."]
+    assert outcome.score == 3.0

@@ -24,9 +24,16 @@ def latency_ms(values: Sequence[float]) -> dict[str, float] | None:
     """p50/p90/p99/mean in milliseconds (``LatencyStats``)."""
     if not values:
         return None
-    out = {f"p{q}": round((percentile(values, q) or 0.0) * 1000, 3) for q in (50, 90, 99)}
-    out["mean"] = round(sum(values) / len(values) * 1000, 3)
-    return out
+
+    def ms(q: float) -> float:
+        return round((percentile(values, q) or 0.0) * 1000, 3)
+
+    return {
+        "p50": ms(50),
+        "p90": ms(90),
+        "p99": ms(99),
+        "mean": round(sum(values) / len(values) * 1000, 3),
+    }
 
 
 @dataclass(frozen=True, slots=True)

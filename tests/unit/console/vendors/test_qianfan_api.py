@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from modeleval import constants as c
-from modeleval.console.vendors import bce_auth
-from tests.support.vendors import configmap
+from modeleval.console.vendors import bce_auth, vendor_routers
+from modeleval.console.web.app import create_app
+from tests.support.vendors import configmap, group_manifest
 from tests.unit.console.vendors.conftest import NS, Vendors
 
 TASKS = c.EVAL_TASK_PLURAL
@@ -447,13 +450,85 @@ def test_an_access_key_cannot_do_more_than_its_account(vendors: Vendors) -> None
 
 
 def test_the_vendor_apis_can_be_turned_off(vendors: Vendors) -> None:
-    from dataclasses import replace
-
-    from modeleval.console.vendors import vendor_routers
-
+    """MODELEVAL_CONSOLE_VENDOR_APIS (vendor_apis): none serves no vendor route, zstack only
+    ZStack's, an unknown name fails."""
     settings = vendors.services.settings
     assert vendor_routers(replace(settings, vendor_apis=()), vendors.cluster) == []
     [only] = vendor_routers(replace(settings, vendor_apis=("zstack",)), vendors.cluster)
     assert all(route.path.startswith("/zstack/") for route in only.routes)  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="unknown aws"):
         vendor_routers(replace(settings, vendor_apis=("aws",)), vendors.cluster)
+
+
+# -- the console settings of the vendor APIs -------------------------------------------------
+
+
+def served(vendors: Vendors, token: str | None = "alice", **changes: Any) -> TestClient:
+    """The same console and cluster, its vendor APIs built with these settings changed."""
+    settings = replace(vendors.services.settings, **changes)
+    app = create_app(vendors.services, routers=vendor_routers(settings, vendors.cluster))
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+def test_a_task_created_by_a_bearer_token_goes_to_the_vendor_namespace(vendors: Vendors) -> None:
+    """MODELEVAL_CONSOLE_VENDOR_NAMESPACE (vendor_namespace): the request names no namespace,
+    the token is no ServiceAccount's: the task is created there."""
+    other = "team-b"
+    vendors.cluster.grant("alice", ("*", TASKS, other), ("*", c.SERVICE_GROUP_PLURAL, other))
+    vendors.cluster.grant("alice", ("get", "configmaps", other))
+    for group, model_id in (("qwen-7b", "amv-qwen"), ("ernie", "ERNIE-Bot")):
+        vendors.cluster.put(c.SERVICE_GROUP_PLURAL, group_manifest(group, other, modelId=model_id))
+    vendors.cluster.put("configmaps", configmap("demo-qa-dataset", other))
+    here = ok(vendors.qianfan("CreateEvalTask", CREATE))
+    assert stored(vendors, here)["metadata"]["namespace"] == NS
+    client = served(vendors, vendor_namespace=other)
+    there = ok(client.post("/v2/eval?Action=CreateEvalTask", json=CREATE))
+    assert stored(vendors, there)["metadata"]["namespace"] == other
+
+
+def test_the_vendor_body_limit_is_the_setting(vendors: Vendors) -> None:
+    """MODELEVAL_CONSOLE_VENDOR_MAX_BODY_BYTES (vendor_max_body_bytes): a body over it is
+    refused before it is read, in each vendor's error shape."""
+    body = {"taskId": "0" * 200}
+    refused(vendors.qianfan("DescribeEvalTask", body), 404, "NoSuchKey")  # 1 MiB by default
+    small = served(vendors, vendor_max_body_bytes=100)
+    refused(small.post("/v2/eval?Action=DescribeEvalTask", json=body), 413, "EntityTooLarge", "100")
+    zstack = served(vendors, None, vendor_max_body_bytes=100)
+    put = zstack.put(
+        "/zstack/v1/ai/model-services/eval/u-1",
+        json={"name": "x" * 200},
+        headers={"Authorization": "OAuth alice"},
+    )
+    assert put.status_code == 413, put.text
+
+
+def signed_describe(client: TestClient, *, age: float = 0) -> Any:
+    """DescribeEvalTask of a task that does not exist, signed by AKTEST ``age`` seconds ago:
+    404 once the signature is accepted."""
+    headers = signed_headers("DescribeEvalTask", age=age)
+    return client.post("/v2/eval?Action=DescribeEvalTask", json={"taskId": "0000"}, headers=headers)
+
+
+def test_the_signature_max_age_caps_a_signatures_own_expiry(vendors: Vendors) -> None:
+    """MODELEVAL_CONSOLE_SIGNATURE_MAX_AGE_SECONDS (signature_max_age_seconds): a request the
+    SDK signed for 300 s, two minutes ago, passes at 3600 (the default) and expired at 60."""
+    refused(signed_describe(served(vendors, None), age=120), 404, "NoSuchKey")
+    strict = served(vendors, None, signature_max_age_seconds=60)
+    refused(signed_describe(strict, age=120), 400, "RequestExpired")
+    refused(signed_describe(strict, age=30), 404, "NoSuchKey")
+
+
+def test_without_an_access_key_namespace_signatures_are_refused(vendors: Vendors) -> None:
+    """MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE (access_key_namespace): the namespace of the
+    access-key Secrets; unset, AK/SK signatures are refused and bearer tokens still work."""
+    keyless = served(vendors, None, access_key_namespace=None)
+    message = refused(signed_describe(keyless), 403, "InvalidAccessKeyId", "not enabled")
+    assert "MODELEVAL_CONSOLE_ACCESS_KEY_NAMESPACE" in message
+    bearer = served(vendors, access_key_namespace=None)
+    refused(
+        bearer.post("/v2/eval?Action=DescribeEvalTask", json={"taskId": "0000"}), 404, "NoSuchKey"
+    )
+    # the fixture's key is a Secret in modeleval-system: found there, not in team-b
+    refused(signed_describe(served(vendors, None)), 404, "NoSuchKey")
+    elsewhere = served(vendors, None, access_key_namespace="team-b")
+    refused(signed_describe(elsewhere), 403, "InvalidAccessKeyId")
