@@ -51,18 +51,30 @@ class Progress(StatusModel):
     updated_at: datetime | None = Field(default=None, description="When this was written.")
 
 
-class GroupScores(StatusModel):
-    """A benchmark's score over one subset (subject) or one category of subsets."""
+class SubsetScores(StatusModel):
+    """A benchmark's score over one subset (subject)."""
 
-    name: str = Field(description="Subset or category name.")
+    name: str = Field(description="Subset (subject) name.")
+    items: int | None = Field(default=None, description="Items scored.")
+    scores: dict[str, float] | None = Field(
+        default=None, description="Metric -> score over the items, 0–100."
+    )
+    category: str | None = Field(
+        default=None, description="The category the subset counts towards."
+    )
+
+
+class CategoryScores(StatusModel):
+    """A benchmark's score over one category of subsets."""
+
+    name: str = Field(description="Category name.")
     items: int | None = Field(default=None, description="Items scored.")
     scores: dict[str, float] | None = Field(
         default=None, description="Metric -> score over the items, 0–100."
     )
     macro: dict[str, float] | None = Field(
-        default=None, description="Categories: metric -> mean of the subsets' scores, 0–100."
+        default=None, description="Metric -> mean of the category's subset scores, 0–100."
     )
-    category: str | None = Field(default=None, description="Subsets: the category.")
 
 
 class ModelScores(StatusModel):
@@ -77,10 +89,10 @@ class ModelScores(StatusModel):
         description="Benchmarks: metric -> macro average, 0–100 (over subsets; EvalScope's "
         "C-Eval / CMMLU: over categories).",
     )
-    subsets: list[GroupScores] | None = Field(
+    subsets: list[SubsetScores] | None = Field(
         default=None, description="Benchmarks: scores per subject / subset."
     )
-    categories: list[GroupScores] | None = Field(
+    categories: list[CategoryScores] | None = Field(
         default=None, description="Benchmarks: scores per category."
     )
 

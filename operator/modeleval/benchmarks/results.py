@@ -113,12 +113,27 @@ def _pct(scores: Mapping[str, float]) -> dict[str, float]:
     return {k: round(v * 100, 4) for k, v in scores.items()}
 
 
-def _group(group: GroupScore) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": group.name, "items": group.items, "scores": _pct(group.scores)}
-    if group.category:
-        out["category"] = group.category
-    if group.macro:
-        out["macro"] = _pct(group.macro)
+def _subset(subset: GroupScore) -> dict[str, Any]:
+    """One ``subsets[]`` entry (``evaltask_status.SubsetScores``): a subject and its category."""
+    out: dict[str, Any] = {
+        "name": subset.name,
+        "items": subset.items,
+        "scores": _pct(subset.scores),
+    }
+    if subset.category:
+        out["category"] = subset.category
+    return out
+
+
+def _category(category: GroupScore) -> dict[str, Any]:
+    """One ``categories[]`` entry (``evaltask_status.CategoryScores``): with its macro."""
+    out: dict[str, Any] = {
+        "name": category.name,
+        "items": category.items,
+        "scores": _pct(category.scores),
+    }
+    if category.macro:
+        out["macro"] = _pct(category.macro)
     return out
 
 
@@ -168,8 +183,8 @@ class BenchmarkSummary:
             "totalScore": model.total_score,
             "metrics": _pct(model.result.micro) if model.result.items else {},
             "macro": _pct(model.result.macro) if model.result.items else {},
-            "subsets": [_group(s) for s in model.result.subsets],
-            "categories": [_group(c) for c in model.result.categories],
+            "subsets": [_subset(s) for s in model.result.subsets],
+            "categories": [_category(c) for c in model.result.categories],
             "counts": {
                 "items": len(model.items),
                 "scored": model.result.items,

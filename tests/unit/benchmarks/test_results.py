@@ -126,3 +126,42 @@ def test_the_status_scores_each_subset_category_and_the_run() -> None:
     }
     five_shot = score_models(SPEC.benchmark, SPEC.variant, 5, {"a": records(set(ids))})
     assert five_shot.status_patch()["scores"]["benchmark"]["fewShot"] == 5
+
+
+def test_a_subset_has_no_macro_and_a_category_no_category() -> None:
+    """A subset (``SubsetScores``) carries its category and no macro; a category
+    (``CategoryScores``) its macro and no category: the CRD declares neither, so the API server
+    prunes a stray one, and the writers never send one."""
+    from modeleval.api.crdgen import build_crd
+    from modeleval.api.kinds import KINDS
+    from modeleval_testkit.apiserver.schema import validate_custom_resource
+
+    ids = [r.id for r in REQUESTS]
+    summary = score_models(SPEC.benchmark, SPEC.variant, 0, {"a": records(set(ids[:4]))})
+    [model] = summary.status_patch()["scores"]["perModel"]
+    assert all("macro" not in s and "category" in s for s in model["subsets"])
+    assert all("category" not in c and "macro" in c for c in model["categories"])
+    assert all("macro" not in s for s in summary.to_dict()["perModel"]["a"]["subsets"])
+
+    task = next(kind for kind in KINDS if kind.kind == "EvalTask")
+    stray = {"name": "x", "items": 1, "scores": {"exact_match": 1.0}}
+    obj = {
+        "apiVersion": "modeleval.io/v1alpha1",
+        "kind": "EvalTask",
+        "metadata": {"name": "x", "namespace": "ns"},
+        "spec": {
+            "models": [{"name": "m", "endpoint": {"url": "http://m/v1"}}],
+            "dataset": {"inline": [{"input": "x"}]},
+        },
+        "status": {"scores": {"perModel": [{
+            "model": "m",
+            "subsets": [{**stray, "category": "stem", "macro": {"exact_match": 1.0}}],
+            "categories": [{**stray, "macro": {"exact_match": 1.0}, "category": "stem"}],
+        }]}},
+    }  # fmt: skip
+    result = validate_custom_resource(build_crd(task), obj)
+    assert result.ok, result.errors
+    assert sorted(result.pruned) == [
+        "status.scores.perModel[0].categories[0].category",
+        "status.scores.perModel[0].subsets[0].macro",
+    ]
