@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modeleval.api import DatasetSpec, EvalTaskSpec, SecretKeySelector, secret_env_name
+from modeleval.api import EvalTaskSpec, SecretKeySelector, secret_env_name
+from modeleval.api.datasets import DataSource
 from modeleval.builders.evaltask import secret_refs
 
 
@@ -74,7 +75,7 @@ class LocalObjects:
 
     def dataset_file(
         self,
-        dataset: DatasetSpec | None,
+        dataset: DataSource | None,
         namespace: str | None,
         work_dir: Path,
         where: str = "spec.dataset",

@@ -58,23 +58,25 @@ class DatasetFormat(StrEnum):
     CSV = "csv"
 
 
-class FieldMapping(ApiModel):
-    """Which columns hold the input, the reference answer and the id."""
+class _Columns(ApiModel):
+    """The columns a dataset and a result set share: input, reference answer and id."""
 
     preset: Literal["default", "qianfan"] = Field(
-        default="default",
-        description="default: input/target/id (and output in existing results); qianfan: "
-        "prompt/response for a dataset (response is the reference answer; a list of lists "
-        "gives its first answer), prompt/response/reference for an existing result set "
-        "(response is the model's answer).",
+        default="default", description="The column names used when none is given."
     )
     input: str | None = Field(default=None, description="Column of the input.")
     target: str | None = Field(default=None, description="Column of the reference answer.")
     id: str | None = Field(default=None, description="Column of the item id.")
-    output: str | None = Field(
-        default=None,
-        description="Column of the model's answer, in existingResults sources (default: "
-        "output; response with preset qianfan).",
+
+
+class DatasetFields(_Columns):
+    """Which columns of a dataset hold the input, the reference answer, the id and a per-item
+    system prompt."""
+
+    preset: Literal["default", "qianfan"] = Field(
+        default="default",
+        description="default: input/target/id; qianfan: prompt/response (response is the "
+        "reference answer; a list of lists gives its first answer).",
     )
     system: str | None = Field(
         default=None,
@@ -83,22 +85,33 @@ class FieldMapping(ApiModel):
     )
 
 
-class DatasetSpec(ApiModel):
-    """A dataset: exactly one source, a format and a field mapping."""
+class ResultFields(_Columns):
+    """Which columns of an existing result set hold the input, the reference answer, the id
+    and the model's answer."""
 
-    __rules__ = (
-        Rule(
-            cel=_ONE_SOURCE_RULE,
-            message="set exactly one of configMap, pvc, url, s3, inline",
-            check=lambda s: sum(has(v) for v in (s.config_map, s.pvc, s.url, s.s3, s.inline)) == 1,
-        ),
+    preset: Literal["default", "qianfan"] = Field(
+        default="default",
+        description="default: input/target/id/output; qianfan: prompt/reference/response "
+        "(response is the model's answer).",
     )
-
-    name: str | None = Field(
+    output: str | None = Field(
         default=None,
-        max_length=63,
-        description="Dataset id (datasetUuid / versionId); names derived tasks.",
+        description="Column of the model's answer (default: output; response with preset qianfan).",
     )
+
+
+_ONE_SOURCE = (
+    Rule(
+        cel=_ONE_SOURCE_RULE,
+        message="set exactly one of configMap, pvc, url, s3, inline",
+        check=lambda s: sum(has(v) for v in (s.config_map, s.pvc, s.url, s.s3, s.inline)) == 1,
+    ),
+)
+
+
+class DataSource(ApiModel):
+    """Where rows are: exactly one source, and a format (a dataset's and a result set's)."""
+
     config_map: ConfigMapSource | None = Field(default=None, description="File in a ConfigMap.")
     pvc: PvcSource | None = Field(default=None, description="File on a PVC.")
     url: str | None = Field(default=None, pattern=r"^https?://", description="HTTP(S) URL.")
@@ -109,7 +122,27 @@ class DatasetSpec(ApiModel):
     format: DatasetFormat = Field(
         default=DatasetFormat.AUTO, description="File format; auto = from the file extension."
     )
-    fields: FieldMapping | None = Field(default=None, description="Column mapping.")
+
+
+class DatasetSpec(DataSource):
+    """A dataset: a name, exactly one source, a format and a field mapping."""
+
+    __rules__ = _ONE_SOURCE
+
+    name: str | None = Field(
+        default=None,
+        max_length=63,
+        description="Dataset id (datasetUuid / versionId); names derived tasks.",
+    )
+    fields: DatasetFields | None = Field(default=None, description="Column mapping.")
+
+
+class ResultSetSource(DataSource):
+    """Where an existing result set is: exactly one source, a format and a field mapping."""
+
+    __rules__ = _ONE_SOURCE
+
+    fields: ResultFields | None = Field(default=None, description="Column mapping.")
 
 
 class StorageType(StrEnum):
@@ -157,4 +190,4 @@ class ExistingResults(ApiModel):
     is_baseline: bool | None = Field(
         default=None, description="The GSB baseline (exactly one of two)."
     )
-    source: DatasetSpec = Field(description="Where the results are; rows need an `output`.")
+    source: ResultSetSource = Field(description="Where the results are; rows need an `output`.")

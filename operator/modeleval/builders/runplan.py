@@ -21,6 +21,7 @@ from modeleval.api.benchmarks import BenchmarkSpec
 from modeleval.api.common import ClientSettings as ApiClientSettings
 from modeleval.api.datasets import (
     DatasetSpec,
+    DataSource,
     ExistingResults,
     ResultsStorage,
     S3Source,
@@ -176,6 +177,11 @@ def _dataset(spec: DatasetSpec, limit: int | None) -> dict[str, Any]:
         mapping = {}
     if fields is not None:
         mapping["system"] = fields.system
+    return _source(spec, mapping, limit)
+
+
+def _source(spec: DataSource, mapping: dict[str, str | None], limit: int | None) -> dict[str, Any]:
+    """The plan's section for rows read from ``spec`` with the columns of ``mapping``."""
     plan: dict[str, Any] = {
         "format": None if spec.format in (None, "auto") else str(spec.format),
         "mapping": {k: v for k, v in mapping.items() if v is not None},
@@ -241,8 +247,7 @@ def _result_set(index: int, result: ExistingResults) -> dict[str, Any]:
         "target": (fields.target if fields else None) or ("reference" if qianfan else "target"),
         "id": fields.id if fields else None,
     }
-    dataset = _dataset(source, None)
-    dataset["mapping"] = {k: v for k, v in mapping.items() if v is not None}
+    dataset = _source(source, mapping, None)
     if dataset["source"] in ("configMap", "pvc"):
         dataset["mount"] = str(index)  # the Job mounts it at $MODELEVAL_EXISTING_<index>
     output = (fields.output if fields else None) or ("response" if qianfan else "output")

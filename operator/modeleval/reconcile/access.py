@@ -30,7 +30,12 @@ from pydantic import BaseModel
 from modeleval.api import EvalTaskSpec, SecretKeySelector
 from modeleval.api.benchmarks import HubSource, MirrorPvc
 from modeleval.api.common import ConfigMapKeySelector
-from modeleval.api.datasets import ConfigMapSource, DatasetSpec, PvcSource, ResultsStorage
+from modeleval.api.datasets import (
+    ConfigMapSource,
+    DataSource,
+    PvcSource,
+    ResultsStorage,
+)
 from modeleval.api.servicegroup import ModelCache, ModelEvalServiceGroupSpec, Toleration
 from modeleval.settings import USABLE_LABEL, OperatorSettings
 
@@ -209,7 +214,7 @@ def placement_problems(
     return problems
 
 
-def _dataset_urls(field: str, dataset: DatasetSpec | None) -> Iterator[tuple[str, str]]:
+def _dataset_urls(field: str, dataset: DataSource | None) -> Iterator[tuple[str, str]]:
     if dataset is not None and dataset.url is not None:
         yield f"{field}.url", dataset.url
 

@@ -150,14 +150,12 @@ def test_gsb_manual_and_existing_results_requests(vendors: Vendors) -> None:
         {
             "name": "run-2024-09",
             "source": {
-                "name": "run-2024-09",
                 "configMap": {"name": "run-2024-09", "key": "out.jsonl"},
             },
         },
         {
             "name": "pvc:archive/runs/old.jsonl",
             "source": {
-                "name": "pvc:archive/runs/old.jsonl",
                 "pvc": {"claimName": "archive", "path": "runs/old.jsonl"},
             },
         },

@@ -121,10 +121,9 @@ def _existing(request: CreateEvalTask, resolver: Resolver) -> list[dict[str, Any
         if name in seen:
             raise invalid(where, f"{result.inferDatasetId!r} is listed twice")
         seen.add(name)
-        entry: dict[str, Any] = {
-            "name": name,
-            "source": resolver.dataset(result.inferDatasetId, where),
-        }
+        source = resolver.dataset(result.inferDatasetId, where)
+        source.pop("name", None)  # the set's id is the entry's name; a source has none
+        entry: dict[str, Any] = {"name": name, "source": source}
         if result.isBaseline is not None:
             entry["isBaseline"] = result.isBaseline
         results.append(entry)
