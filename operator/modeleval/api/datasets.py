@@ -186,7 +186,11 @@ class ExistingResults(ApiModel):
         max_length=63,
         description="Result set id (inferDatasetId); names the model in scores.",
     )
-    model_id: str | None = Field(default=None, description="Model that produced it (modelId).")
+    model_id: str | None = Field(
+        default=None,
+        description="The deployed model that produced it (modelId); shown beside its name in "
+        "summary.json, status.scores.perModel[].modelId and the report.",
+    )
     is_baseline: bool | None = Field(
         default=None, description="The GSB baseline (exactly one of two)."
     )

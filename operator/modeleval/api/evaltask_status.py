@@ -79,6 +79,11 @@ class CategoryScores(StatusModel):
 
 class ModelScores(StatusModel):
     model: str = Field(description="Model name.")
+    model_id: str | None = Field(
+        default=None,
+        description="Existing result sets: the deployed model that produced the set "
+        "(spec.existingResults[].modelId).",
+    )
     total_score: float | None = Field(default=None, description="The model's totalScore.")
     metrics: dict[str, float] | None = Field(
         default=None,

@@ -265,6 +265,8 @@ class ScoreAccumulator:
                     "scored": counts,
                 },
             }
+            if model in config.model_ids:
+                per_model[model]["modelId"] = config.model_ids[model]
         metrics: dict[str, float | None] = dict(task_metric_means(means_by_model))
         gsb_block: dict[str, Any] | None = None
         if gsb is not None and self.pair is not None:

@@ -256,6 +256,12 @@ class ScoringConfig(_Model):
         description="Name of the baseline model (the one with isBaseline). With two models and "
         "evalMode containing 'model', the judge also runs the GSB pairwise comparison.",
     )
+    model_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="Result set name -> the deployed model that produced it "
+        "(spec.existingResults[].modelId); written beside the name in the summary, the status "
+        "and the report.",
+    )
     weights: dict[str, float] = Field(
         default_factory=dict,
         description="Weight of a metric in totalScore (accuracy, rougeL, bleu, editDistance, "
@@ -296,10 +302,18 @@ class ScoringConfig(_Model):
     @classmethod
     def from_task_spec(cls, spec: Mapping[str, Any]) -> ScoringConfig:
         """From an EvalTask ``spec`` (camelCase, as in task.json): ``spec.scoring`` plus the
-        baseline named by ``isBaseline`` in ``spec.models`` or ``spec.existingResults``."""
+        baseline named by ``isBaseline`` in ``spec.models`` or ``spec.existingResults`` and the
+        ``modelId`` of each existing result set."""
         scoring = dict(spec.get("scoring") or {})
         targets = spec.get("models") or spec.get("existingResults") or []
         baseline = next((t.get("name") for t in targets if t.get("isBaseline")), None)
         if baseline is not None:
             scoring.setdefault("baseline", baseline)
+        ids = {
+            str(t["name"]): str(t["modelId"])
+            for t in spec.get("existingResults") or []
+            if t.get("name") and t.get("modelId")
+        }
+        if ids:
+            scoring.setdefault("modelIds", ids)
         return cls.model_validate(scoring)

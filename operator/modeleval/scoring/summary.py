@@ -12,7 +12,8 @@ class Summary:
 
     ``to_dict()`` is the ``summary.json`` document (camelCase keys):
     ``totalScore``, ``metrics`` ({metric: mean}), ``perModel`` ({model: {totalScore, metrics,
-    counts}}), ``gsb`` ({candidate, baseline, good, same, bad, failed, flipped, net} or null),
+    counts; modelId for an existing result set that names its model}}), ``gsb`` ({candidate,
+    baseline, good, same, bad, failed, flipped, net} or null),
     ``counts``, ``manual`` ({dimensions: [{dimension, description}], pending: true} when
     manual evaluation is on, else null), ``weights``, ``definition``, ``evalMode``,
     ``failures`` (one entry per judged metric: {metric, total, failed, maxErrorRatio,
@@ -69,10 +70,7 @@ class Summary:
             "totalScore": self.total_score,
             "scores": {
                 "metrics": self.metrics,
-                "perModel": [
-                    {"model": name, "totalScore": data["totalScore"], "metrics": data["metrics"]}
-                    for name, data in self.per_model.items()
-                ],
+                "perModel": [_model_scores(name, data) for name, data in self.per_model.items()],
                 "scored": sum(d["counts"]["answered"] for d in self.per_model.values()),
                 "excluded": excluded,
                 "definition": self.definition,
@@ -91,3 +89,11 @@ class Summary:
                 "netScore": self.gsb["net"],
             }
         return patch
+
+
+def _model_scores(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One ``status.scores.perModel[]`` entry (``evaltask_status.ModelScores``)."""
+    entry = {"model": name, "totalScore": data["totalScore"], "metrics": data["metrics"]}
+    if data.get("modelId"):
+        entry["modelId"] = data["modelId"]
+    return entry

@@ -413,3 +413,49 @@ async def test_the_status_patch_carries_scores_counts_and_gsb(tmp_path: Path) ->
         "flipped": 1,
         "netScore": 0.25,
     }
+
+
+async def test_an_existing_result_sets_model_id_is_shown_beside_its_name(tmp_path: Path) -> None:
+    """spec.existingResults[].modelId (Qianfan's model id of a result set) is written beside
+    the set's name: summary.json perModel.<name>.modelId, status.scores.perModel[].modelId and
+    the report's metrics table; a set without one gets none."""
+    from modeleval.api.evaltask_status import EvalTaskStatus
+
+    spec = {
+        "existingResults": [
+            {"name": "run-a", "modelId": "amv-6j6is3sp166h", "source": {"inline": []}},
+            {"name": "run-b", "source": {"inline": []}},
+        ],
+        "scoring": {"modes": ["rule"]},
+    }
+    cfg = ScoringConfig.from_task_spec(spec)
+    assert cfg.model_ids == {"run-a": "amv-6j6is3sp166h"}
+    preds = {name: [pred(1, "北京", target="北京")] for name in ("run-a", "run-b")}
+    summary = await score_results(cfg, preds, tmp_path)
+
+    data = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert data["perModel"]["run-a"]["modelId"] == "amv-6j6is3sp166h"
+    assert "modelId" not in data["perModel"]["run-b"]
+    per_model = summary.status_patch()["scores"]["perModel"]
+    assert [m.get("modelId") for m in per_model] == ["amv-6j6is3sp166h", None]
+    status = EvalTaskStatus.model_validate(summary.status_patch())  # the CRD declares it
+    assert status.scores is not None and status.scores.per_model is not None
+    assert status.scores.per_model[0].model_id == "amv-6j6is3sp166h"
+    report = (tmp_path / "report.html").read_text("utf-8")
+    assert 'run-a <span class="model-id">(model amv-6j6is3sp166h)</span>' in report
+    assert report.count("model-id") == 1
+
+    from modeleval.runner.manual import summary_from_dict
+    from modeleval.scoring.manual import apply_manual
+
+    annotated = apply_manual(
+        data,
+        dimensions=[{"dimension": "满意度", "description": ""}],
+        means={"run-a": {"满意度": 80.0}},
+        counts={"run-a": {"满意度": 1}},
+        weights={},
+        annotated_items=1,
+        items=1,
+    )  # the manual phase keeps it
+    [after, _] = summary_from_dict(annotated).status_patch()["scores"]["perModel"]
+    assert after["modelId"] == "amv-6j6is3sp166h"
