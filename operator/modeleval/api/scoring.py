@@ -8,7 +8,7 @@ from pydantic import Field
 
 from modeleval.api.common import ApiModel, ClientSettings, Rule, has
 from modeleval.api.datasets import ConfigMapSource, PvcSource
-from modeleval.api.targets import Endpoint, ServiceGroupRef
+from modeleval.api.targets import JudgeEndpoint, ServiceGroupRef
 
 
 class ScoringMode(StrEnum):
@@ -127,7 +127,7 @@ class JudgeScoring(ApiModel):
     service_group_ref: ServiceGroupRef | None = Field(
         default=None, description="Judge served by a ModelEvalServiceGroup."
     )
-    endpoint: Endpoint | None = Field(default=None, description="External judge endpoint.")
+    endpoint: JudgeEndpoint | None = Field(default=None, description="External judge endpoint.")
     prompt_param: JudgePromptParam | None = Field(default=None, description="promptParam.")
     prompt_template: str | None = Field(
         default=None,

@@ -36,8 +36,8 @@ class ServiceGroupRef(ApiModel):
     name: ObjectName = Field(description="Name of the ModelEvalServiceGroup.")
 
 
-class Endpoint(ApiModel):
-    """An OpenAI-compatible endpoint outside the operator's control."""
+class _EndpointFields(ApiModel):
+    """Where an OpenAI-compatible endpoint is and how to authenticate to it."""
 
     url: str = Field(
         pattern=r"^https?://[^\s]+$",
@@ -52,12 +52,6 @@ class Endpoint(ApiModel):
         max_length=253,
         description="Model name sent in requests (the sources' model).",
     )
-    server: ServerFlavour = Field(
-        default=ServerFlavour.AUTO,
-        description="Server implementation (auto, openai, vllm, tgi, transformers): parameters "
-        "it does not take are not sent, and the task says so (status.droppedParameters, an "
-        "Event). auto: sent, and dropped once when the server rejects them by name.",
-    )
     request_headers: dict[str, str] | None = Field(
         default=None, description="Plain request headers (requestHeaders)."
     )
@@ -67,6 +61,23 @@ class Endpoint(ApiModel):
     api_key_secret_ref: SecretKeySelector | None = Field(
         default=None, description="Secret key with the API key, sent as a Bearer token."
     )
+
+
+class Endpoint(_EndpointFields):
+    """An OpenAI-compatible endpoint outside the operator's control."""
+
+    server: ServerFlavour = Field(
+        default=ServerFlavour.AUTO,
+        description="Server implementation (auto, openai, vllm, tgi, transformers): parameters "
+        "it does not take are not sent, and the task says so (status.droppedParameters, an "
+        "Event). auto: sent, and dropped once when the server rejects them by name.",
+    )
+
+
+class JudgeEndpoint(_EndpointFields):
+    """An OpenAI-compatible judge endpoint outside the operator's control. It has no server
+    flavour: the judge sends only OpenAI's own fields (model, messages or prompt,
+    temperature, max_tokens, stream), which every flavour takes."""
 
 
 class ModelTarget(ApiModel):
