@@ -113,13 +113,14 @@ def _pct(scores: Mapping[str, float]) -> dict[str, float]:
     return {k: round(v * 100, 4) for k, v in scores.items()}
 
 
+def _group_scores(group: GroupScore) -> dict[str, Any]:
+    """What a subset and a category entry share: name, items scored and scores."""
+    return {"name": group.name, "items": group.items, "scores": _pct(group.scores)}
+
+
 def _subset(subset: GroupScore) -> dict[str, Any]:
     """One ``subsets[]`` entry (``evaltask_status.SubsetScores``): a subject and its category."""
-    out: dict[str, Any] = {
-        "name": subset.name,
-        "items": subset.items,
-        "scores": _pct(subset.scores),
-    }
+    out = _group_scores(subset)
     if subset.category:
         out["category"] = subset.category
     return out
@@ -127,11 +128,7 @@ def _subset(subset: GroupScore) -> dict[str, Any]:
 
 def _category(category: GroupScore) -> dict[str, Any]:
     """One ``categories[]`` entry (``evaltask_status.CategoryScores``): with its macro."""
-    out: dict[str, Any] = {
-        "name": category.name,
-        "items": category.items,
-        "scores": _pct(category.scores),
-    }
+    out = _group_scores(category)
     if category.macro:
         out["macro"] = _pct(category.macro)
     return out
