@@ -99,6 +99,11 @@ class OperatorSettings:
     poll_seconds: float = field(default_factory=lambda: _env_float("MODELEVAL_POLL_SECONDS", 5.0))
     """How often timers look at children (``MODELEVAL_POLL_SECONDS``)."""
 
+    worker_limit: int = field(default_factory=lambda: _env_int("MODELEVAL_WORKER_LIMIT", 500))
+    """Kopf workers (objects being processed) at once per resource kind; 0: no limit
+    (``MODELEVAL_WORKER_LIMIT``). Bounds the operator's memory when thousands of objects
+    change at once (docs/benchmarks.md, operator reconcile)."""
+
     daemon_cancellation_seconds: float = field(
         default_factory=lambda: _env_float("MODELEVAL_DAEMON_CANCELLATION_SECONDS", 2.0)
     )

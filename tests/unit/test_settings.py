@@ -18,6 +18,7 @@ EVERY_VARIABLE = {
     "MODELEVAL_RESULTS_STORAGE_CLASS": "fast",
     "MODELEVAL_RESULTS_SIZE": "20Gi",
     "MODELEVAL_POLL_SECONDS": "0.5",
+    "MODELEVAL_WORKER_LIMIT": "64",
     "MODELEVAL_DAEMON_CANCELLATION_SECONDS": "3",
     "MODELEVAL_TIMER_EXIT_WAIT_SECONDS": "0.25",
     "MODELEVAL_RUNNER_METRICS_PORT": "9400",
@@ -46,6 +47,7 @@ def test_every_operator_setting_is_read_from_its_variable(monkeypatch: pytest.Mo
     assert s.runner_image_pull_secrets == ("regcred", "mirror")
     assert (s.results_storage_class, s.results_size) == ("fast", "20Gi")
     assert (s.poll_seconds, s.daemon_cancellation_seconds) == (0.5, 3.0)
+    assert s.worker_limit == 64
     assert s.timer_exit_wait_seconds == 0.25
     assert (s.runner_metrics_port, s.metrics_port) == (9400, 9091)
     assert (s.webhook_port, s.webhook_cert_dir) == (9443, "/certs")

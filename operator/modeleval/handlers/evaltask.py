@@ -286,11 +286,22 @@ def _owner_task(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _job_news(*, type: str | None, body: kopf.Body, **_: Any) -> bool:
+    """Checked in Kopf's loop: most Job events (a Job just created, no status yet) tell
+    nothing new, and cost no thread and no handler state this way."""
+    return _owner_task(body) is not None and (type == "DELETED" or job_has_news(body))
+
+
 @kopf.on.event(
-    "batch", "v1", "jobs", labels={c.LABEL_EVAL_TASK: kopf.PRESENT}, id=HANDLER_JOB_EVENT
+    "batch",
+    "v1",
+    "jobs",
+    labels={c.LABEL_EVAL_TASK: kopf.PRESENT},
+    when=_job_news,
+    id=HANDLER_JOB_EVENT,
 )
 def on_job_event(*, type: str, body: kopf.Body, namespace: str | None, **_: Any) -> None:
-    """A Job the task waits on changed; a Job just created (no status yet) tells nothing new."""
+    """A Job the task waits on changed (:func:`_job_news`): reconcile its task."""
     task = _owner_task(body)
     if task is None or (type != "DELETED" and not job_has_news(body)):
         return
@@ -315,7 +326,7 @@ def referenced_groups(spec: Mapping[str, Any]) -> set[str]:
 
 
 @kopf.index(c.GROUP, c.VERSION, c.EVAL_TASK_PLURAL, id=INDEX_BY_GROUP)
-def evaltask_by_group(
+async def evaltask_by_group(  # async: run in Kopf's loop, no thread per task event
     *, spec: kopf.Spec, namespace: str | None, name: str, **_: Any
 ) -> dict[tuple[str, str], str]:
     return {(namespace or "", group): name for group in referenced_groups(spec)}

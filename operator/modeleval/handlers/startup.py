@@ -29,6 +29,12 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.process.ultimate_exiting_timeout = 10
     settings.scanning.disabled = False
     settings.queueing.error_delays = (1, 2, 5, 10, 30, 60)
+    # Kopf runs a worker per object with pending events; each holds its event, handler state
+    # and coroutines (~60 KB). A burst of 10,000 new tasks would hold them all at once (peak
+    # RSS grew linearly with the fleet); with a limit, an object waiting for a worker costs
+    # only its queued event. Our handlers never sleep long in a worker (waits are short
+    # retries while runner pods exit; groups are waited for through their own events).
+    settings.queueing.worker_limit = SETTINGS.worker_limit or None
     # A deleted resource keeps Kopf's finalizer until its timers have stopped. Our timers are
     # synchronous (a thread Kopf cannot interrupt): one that is mid-run at deletion is waited
     # for briefly, then checked again every daemon_cancellation_seconds. Kopf's defaults (ten

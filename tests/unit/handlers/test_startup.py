@@ -15,7 +15,8 @@ from modeleval.settings import SETTINGS
 
 def test_kopf_is_configured_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """MODELEVAL_TIMER_EXIT_WAIT_SECONDS, MODELEVAL_DAEMON_CANCELLATION_SECONDS,
-    MODELEVAL_WEBHOOK_PORT with MODELEVAL_WEBHOOK_CERT_DIR, MODELEVAL_METRICS_PORT."""
+    MODELEVAL_WEBHOOK_PORT with MODELEVAL_WEBHOOK_CERT_DIR, MODELEVAL_METRICS_PORT,
+    MODELEVAL_WORKER_LIMIT (0: Kopf's own, no limit)."""
     started: list[int] = []
     monkeypatch.setattr("modeleval.metrics.start_metrics_server", started.append)
     chosen = dataclasses.replace(
@@ -25,22 +26,25 @@ def test_kopf_is_configured_from_the_settings(monkeypatch: pytest.MonkeyPatch) -
         webhook_port=9443,
         webhook_cert_dir="/certs",
         metrics_port=9091,
+        worker_limit=64,
     )
     monkeypatch.setattr(startup, "SETTINGS", chosen)
     settings = kopf.OperatorSettings()
     startup.configure(settings=settings)
     assert settings.background.instant_exit_timeout == 0.7
     assert settings.background.cancellation_polling == 3.0
+    assert settings.queueing.worker_limit == 64
     server = settings.admission.server
     assert isinstance(server, kopf.WebhookServer)
     assert (server.port, server.certfile, server.pkeyfile) == (
         9443, "/certs/tls.crt", "/certs/tls.key")  # fmt: skip
     assert started == [9091]
-    off = dataclasses.replace(chosen, webhook_port=0, metrics_port=0)
+    off = dataclasses.replace(chosen, webhook_port=0, metrics_port=0, worker_limit=0)
     monkeypatch.setattr(startup, "SETTINGS", off)
     plain = kopf.OperatorSettings()
     startup.configure(settings=plain)
     assert plain.admission.server is None and started == [9091]
+    assert plain.queueing.worker_limit is None
 
 
 def test_timers_run_every_poll_seconds() -> None:
