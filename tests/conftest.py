@@ -46,6 +46,15 @@ def _tier(item: pytest.Item) -> str | None:
     return first if first in TIERS else None
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``-m <tier>``: the other tiers' folders are not even imported (a test's tier is its
+    folder, so none of them could be selected; importing them cost seconds of ``-m unit``)."""
+    wanted = (config.getoption("markexpr") or "").strip()
+    if wanted in TIERS and collection_path.parent == TESTS and collection_path.name in TIERS:
+        return collection_path.name != wanted or None
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

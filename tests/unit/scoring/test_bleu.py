@@ -49,7 +49,7 @@ def test_unknown_tokenizer_rejected() -> None:
 
 def test_segment_statistics_equal_sacrebleu() -> None:
     bleu = BLEU(tokenize="13a", effective_order=True)
-    texts = [make_tokenizer("zh")(t) for t in random_strings(1000, seed=11)]
+    texts = [make_tokenizer("zh")(t) for t in random_strings(400, seed=11)]
     texts += ["a a a b", "a a b b", "x y z x y z x y", "x y z"]
     for hyp, ref in zip(texts[::2], texts[1::2], strict=True):
         expected = bleu._compute_segment_statistics(hyp, bleu._extract_reference_info([ref]))
