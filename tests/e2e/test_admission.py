@@ -22,6 +22,7 @@ import yaml
 from modeleval_testkit.cluster import LocalCluster, run_kubectl
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.paths import REPO
+from tests.support.written import WrittenObjects
 
 from .evaltask_helpers import items, task_manifest, wait_status
 
@@ -73,18 +74,22 @@ def secret(name: str, value: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
+def cluster(written_objects: WrittenObjects) -> Iterator[LocalCluster]:
     env = {
         "MODELEVAL_ALLOWED_RUNNER_IMAGES": RUNNER_OK,
         "MODELEVAL_ALLOWED_MODEL_IMAGES": MODEL_OK,
     }
     with LocalCluster(
-        webhook=True, operator_env=env, namespaces=("default", "modeleval-system", NS)
+        webhook=True,
+        operator_env=env,
+        namespaces=("default", "modeleval-system", NS),
+        record_writes=True,
     ) as running:
         running.apiserver.load_manifests(
             [ALICE_ROLE, ALICE_BINDING, secret("prod-db", PROD_DB), secret("team-key", TEAM_KEY)]
         )
         yield running
+        written_objects.collect(running)
 
 
 @pytest.fixture(scope="module")

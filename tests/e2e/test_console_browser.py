@@ -25,6 +25,7 @@ from modeleval_testkit.cluster import LocalCluster
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.chromium import chromium_browser
 from tests.support.paths import MANIFESTS, REPO
+from tests.support.written import WrittenObjects
 
 from .evaltask_helpers import apply, status
 
@@ -36,14 +37,16 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
+def cluster(written_objects: WrittenObjects) -> Iterator[LocalCluster]:
     with LocalCluster(
         crds=[REPO / "crds"],
         rbac_manifests=rbac_manifests(MANIFESTS / "rbac"),
         console=True,
         console_rbac=MANIFESTS / "console" / "rbac.yaml",
+        record_writes=True,
     ) as local:
         yield local
+        written_objects.collect(local)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from modeleval_testkit.apiserver import (
 from modeleval_testkit.cluster import LocalCluster
 from modeleval_testkit.executor import MOCK_MODEL_SERVER, ExecutorConfig
 from tests.support.paths import REPO
+from tests.support.written import WrittenObjects
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
@@ -87,14 +88,17 @@ TASK = {
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def finished_run(
+    tmp_path_factory: pytest.TempPathFactory, written_objects: WrittenObjects
+) -> Iterator[LocalCluster]:
     work = tmp_path_factory.mktemp("rbac-usage")
     executor = ExecutorConfig(
         image_commands={"*mock*": MOCK_MODEL_SERVER}, time_scale=0.05, work_dir=work / "executor"
     )
-    with LocalCluster(work_dir=work, executor=executor) as cluster:
+    with LocalCluster(work_dir=work, executor=executor, record_writes=True) as cluster:
         _lifecycle(cluster)
         yield cluster
+        written_objects.collect(cluster)
 
 
 def _state(cluster: LocalCluster, name: str) -> str | None:

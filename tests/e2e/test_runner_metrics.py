@@ -11,6 +11,7 @@ import pytest
 from modeleval_testkit.cluster import LocalCluster
 from modeleval_testkit.mockserver import MockModelServer
 from tests.support.paths import MANIFESTS, REPO
+from tests.support.written import WrittenObjects
 
 from .evaltask_helpers import apply, items, task_manifest, wait_status
 
@@ -31,7 +32,9 @@ def scrape(port: int) -> str | None:
         return None
 
 
-def test_a_runner_pod_is_scraped_while_it_runs(tmp_path: Path) -> None:
+def test_a_runner_pod_is_scraped_while_it_runs(
+    tmp_path: Path, written_objects: WrittenObjects
+) -> None:
     from modeleval_testkit.bundle import rbac_manifests
 
     port = free_port()
@@ -43,6 +46,7 @@ def test_a_runner_pod_is_scraped_while_it_runs(tmp_path: Path) -> None:
             crds=[REPO / "crds"],
             rbac_manifests=rbac_manifests(MANIFESTS / "rbac"),
             operator_env=env,
+            record_writes=True,
         ) as cluster,
     ):
         apply(cluster, task_manifest("scraped", "default", mock.url, {"inline": items(40)}))
@@ -57,3 +61,4 @@ def test_a_runner_pod_is_scraped_while_it_runs(tmp_path: Path) -> None:
         assert 'modeleval_runner_items_done_total{model="mock"}' in text
         st = wait_status(cluster, "default", "scraped", lambda s: s.get("state") == "Succeeded")
         assert st["progress"]["processed"] == 40
+        written_objects.collect(cluster)

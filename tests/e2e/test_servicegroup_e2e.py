@@ -22,6 +22,7 @@ from modeleval_testkit.apiserver import service_account_user
 from modeleval_testkit.cluster import LocalCluster
 from modeleval_testkit.executor import MOCK_MODEL_SERVER, ExecutorConfig
 from tests.support.paths import REPO
+from tests.support.written import WrittenObjects
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
@@ -48,7 +49,9 @@ REPAIR_SECONDS = 15
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, written_objects: WrittenObjects
+) -> Iterator[LocalCluster]:
     work = tmp_path_factory.mktemp("servicegroup-cluster")
     executor = ExecutorConfig(
         image_commands={
@@ -61,8 +64,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         time_scale=0.05,
         work_dir=work / "executor",
     )
-    with LocalCluster(work_dir=work, executor=executor) as running:
+    with LocalCluster(work_dir=work, executor=executor, record_writes=True) as running:
         yield running
+        written_objects.collect(running)
 
 
 def sample(name: str, **spec: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from modeleval_testkit.bundle import rbac_manifests
 from modeleval_testkit.cluster import LocalCluster
 from modeleval_testkit.executor import MOCK_MODEL_SERVER, ExecutorConfig
 from tests.support.paths import MANIFESTS, REPO
+from tests.support.written import WrittenObjects
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.needs_executor]
 
@@ -31,7 +32,9 @@ MATH = '{"input": "1 + 1 = ?", "target": "1 + 1 = ?"}\n'
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, written_objects: WrittenObjects
+) -> Iterator[LocalCluster]:
     work: Path = tmp_path_factory.mktemp("vendor-e2e")
     executor = ExecutorConfig(
         image_commands={"*mock*": MOCK_MODEL_SERVER}, time_scale=0.05, work_dir=work / "executor"
@@ -43,8 +46,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         executor=executor,
         console=True,
         console_rbac=MANIFESTS / "console" / "rbac.yaml",
+        record_writes=True,
     ) as local:
         yield local
+        written_objects.collect(local)
 
 
 def dataset(name: str, text: str) -> dict[str, Any]:
