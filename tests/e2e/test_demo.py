@@ -31,6 +31,12 @@ def test_demo_runs_to_completion_and_writes_a_report(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "all 2 tasks succeeded" in done.stdout
+    # The console part: the manual-mode sample waits for people there, with its URL and a token.
+    lines = done.stdout.splitlines()
+    assert any(line.endswith("waits for manual annotation in the console") for line in lines)
+    assert any(line.startswith("console: http://127.0.0.1:") for line in lines), lines[-8:]
+    token = [line for line in lines if line.startswith("login token")]
+    assert token and "modeleval-editor" in token[0] and len(token[0].rsplit(" ", 1)[1]) > 20
     reports = {path.parent.name: path for path in work.rglob("report.html")}
     # One report per sample task: the quality task's and the performance task's.
     assert set(reports) == {"qwen-7b-qa-rules-results", "qwen-7b-perf-results"}, reports
