@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from modeleval.api import TaskState
 from modeleval.console.annotations import AnnotationError, Conflict, Saved
 from modeleval.console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Identity
+from modeleval.console.benchmark_scores import benchmark_tables, models_of
 from modeleval.console.completion import CompletionError, complete_annotation
 from modeleval.console.db.models import Task
 from modeleval.console.kubeapi import KubeApiError, ResourceCheck
@@ -217,11 +218,14 @@ def task_page(request: Request, task_id: int) -> HTMLResponse:
             [*task_metrics, *(k for _, d in per_model_items for k in (d.get("metrics") or {}))]
         )
     )
+    groups = benchmark_tables(summary, status_scores)
     return page(
         request,
         "task.html.j2",
         identity=identity,
         task=task,
+        groups=groups,
+        group_models=models_of(groups),
         metrics=metrics,
         per_model=per_model_items,
         task_metrics=task_metrics,
