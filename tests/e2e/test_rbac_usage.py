@@ -192,12 +192,9 @@ def test_manifests_rbac_grants_every_call_and_nothing_unexplained(
 def test_chart_rbac_grants_every_call_and_nothing_unexplained(
     finished_run: LocalCluster,
 ) -> None:
-    from modeleval_testkit.tools import ToolsUnavailable, ensure_kube_tools
+    from tests.support.kube import require_kube_tools
 
-    try:
-        _, helm = ensure_kube_tools()
-    except ToolsUnavailable as exc:
-        pytest.skip(f"helm is not available: {exc}")
+    _, helm = require_kube_tools()
     import subprocess
 
     rendered = subprocess.run(

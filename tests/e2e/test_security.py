@@ -170,8 +170,9 @@ def _pods(local_cluster: ClusterAccess, namespace: str) -> list[dict[str, Any]]:
 def test_an_echoed_key_is_nowhere_the_user_can_look(
     namespace: str, local_cluster: ClusterAccess, executor: Executor
 ) -> None:
-    """The endpoint repeats the Authorization header in its errors: status, Events, logs,
-    the termination message and every results file show ``***`` instead of the key."""
+    """The endpoint repeats the Authorization header in its errors: status, Events, pod logs,
+    the termination message, every results file and the operator's own log show ``***``
+    instead of the key."""
     faults = {f"a{i}": [FaultKind.ECHO_AUTH] * 9 for i in range(4)}
     faults |= {f"b{i}": [FaultKind.ECHO_AUTH] * 9 for i in range(3)}
     with MockModelServer(faults=FaultSettings(by_item=faults)).running() as mock:
@@ -192,7 +193,9 @@ def test_an_echoed_key_is_nowhere_the_user_can_look(
     looked_at = {
         "status": json.dumps([failed, done]),
         "events": _events(local_cluster, namespace),
+        "operator log": local_cluster.operator_output(),
     }
+    assert "echo-fail" in looked_at["operator log"]  # it did handle (and log) the tasks
     for pod in _pods(local_cluster, namespace):
         name = pod["metadata"]["name"]
         looked_at[f"pod {name} status"] = json.dumps(pod.get("status"))

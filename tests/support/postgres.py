@@ -4,7 +4,8 @@
 socket in ``root`` (as the ``postgres`` user when the tests run as root, which PostgreSQL
 requires), ``database()`` creates a fresh database and returns its SQLAlchemy URL, ``stop()``
 shuts it down. ``find_binaries()`` says where ``initdb`` is, or None (``scripts/test.sh``
-installs the package when it can).
+installs the package when it can); ``require_binaries()`` skips the test when it is None (fails
+it under MODELEVAL_REQUIRE_REAL_PARTS=1, see `tests.support.realparts`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.support.realparts import unavailable
+
 _names = itertools.count()
 
 
@@ -30,6 +33,16 @@ def find_binaries() -> Path | None:
     if found and shutil.which("pg_ctl"):
         return Path(found).resolve().parent
     return None
+
+
+def require_binaries() -> Path:
+    binaries = find_binaries()
+    if binaries is None:
+        unavailable(
+            "PostgreSQL is not installed (apt-get install -y postgresql; scripts/test.sh does it "
+            "when run as root)"
+        )
+    return binaries
 
 
 def _free_port() -> int:

@@ -1,7 +1,8 @@
 """Real parts the suite can use when the machine has them: a Docker engine with the project's
-image, and a ``transformers serve`` model server.
+image, a ``transformers serve`` model server, Chromium (and Playwright), PostgreSQL, helm and
+kubectl, hadolint.
 
-A test that needs one calls `require` with the reason it cannot be had; it is skipped, unless
+A test that needs one calls `unavailable` with the reason it cannot be had; it is skipped, unless
 ``MODELEVAL_REQUIRE_REAL_PARTS=1`` (``scripts/test.sh`` sets it where it can install them: CI),
 then it fails: in CI the real parts must run, never be skipped quietly.
 """

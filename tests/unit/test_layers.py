@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "constants": 0,
     "clock": 0,
     "redact": 0,
+    "text": 0,
     # the API models, settings, and libraries that need none of the operator
     "api": 1,
     "settings": 1,

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from modeleval.text import decode_utf8
+
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 
@@ -100,14 +102,7 @@ def _text(path: Path) -> str:
         data = sys.stdin.buffer.read() if str(path) == STDIN else path.read_bytes()
     except OSError as exc:
         raise IntakeError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise IntakeError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column})"
-        ) from None
+    return decode_utf8(data, str(path), error=IntakeError)
 
 
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> IntakeError:

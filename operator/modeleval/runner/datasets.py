@@ -10,13 +10,14 @@ datasets as JSONL or CSV.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+from modeleval.text import decode_utf8
 
 INPUT_FIELDS = ("input", "prompt", "question", "query", "instruction")
 TARGET_FIELDS = ("target", "response", "answer", "output", "expected", "reference")
@@ -115,28 +116,12 @@ def decoded_lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
     """``(number, text)`` of each line, line ends kept; a first-line BOM is dropped, bytes that
     are not UTF-8 name their line and column."""
     for number, raw in enumerate(stream, start=1):
-        if number == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DatasetError(
-                f"{name}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
-                f"{exc.start + 1})"
-            ) from None
-        yield number, text
+        yield number, decode_utf8(raw, name, error=DatasetError, first_line=number)
 
 
 def decode(data: bytes, name: str) -> str:
     """UTF-8 text (a BOM is dropped); bytes that are not UTF-8 name their line and column."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise DatasetError(
-            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column})"
-        ) from None
+    return decode_utf8(data, name, error=DatasetError)
 
 
 def rows_to_items(

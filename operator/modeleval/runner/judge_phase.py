@@ -19,7 +19,6 @@ status not written); 143 stopped.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -127,24 +126,16 @@ async def run_judge_phase(
 
 def main(task_file: str | None = None, results_dir: str | None = None) -> int:
     """Entry point of a judge Job's pod (logging is configured by the runner's ``__main__``)."""
-    env = dict(os.environ)
-    task_path = Path(task_file or env.get("MODELEVAL_TASK_FILE", "/etc/modeleval/task.json"))
-    results = Path(results_dir or env.get("MODELEVAL_RESULTS_DIR", "/results"))
-    try:
-        task = json.loads(task_path.read_text(encoding="utf-8"))
-        shard = shard_from_env(env)
-    except (OSError, json.JSONDecodeError) as exc:
-        return _fail(f"{task_path}: cannot read task file: {exc}")
-    except ShardError as exc:
-        return _fail(str(exc))
-    from modeleval.runner.kubestatus import sink_from_env
     from modeleval.runner.s3results import S3ResultsError, results_from_task, synced_results
     from modeleval.runner.shard_status import ShardStatusSink
+    from modeleval.runner.taskfile import TaskFileError, start_phase
 
-    metadata = task.get("metadata") or {}
-    name = metadata.get("name") or env.get("MODELEVAL_TASK_NAME")
-    namespace = metadata.get("namespace") or env.get("MODELEVAL_TASK_NAMESPACE")
-    inner = sink_from_env(name, namespace)
+    env = dict(os.environ)
+    try:
+        shard = shard_from_env(env)
+        task, results, inner = start_phase(task_file, results_dir, env)
+    except (ShardError, TaskFileError) as exc:
+        return _fail(str(exc))
     sink = ShardStatusSink(inner, shard) if inner is not None and shard.sharded else inner
 
     async def run() -> int:

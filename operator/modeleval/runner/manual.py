@@ -25,8 +25,6 @@ from typing import Any
 from modeleval.runner.console import ConsoleError, ConsoleTarget, fetch_annotations, send_results
 from modeleval.runner.exits import EXIT_FAILED, EXIT_OK, write_termination_message
 from modeleval.runner.score import (
-    DEFAULT_RESULTS_DIR,
-    DEFAULT_TASK_FILE,
     StatusSink,
     _patch,
     load_task_predictions,
@@ -146,20 +144,14 @@ async def run_manual_phase(
 
 
 def main(task_file: str | None = None, results_dir: str | None = None) -> int:
-    env = dict(os.environ)
-    task_path = Path(task_file or env.get("MODELEVAL_TASK_FILE", DEFAULT_TASK_FILE))
-    results = Path(results_dir or env.get("MODELEVAL_RESULTS_DIR", DEFAULT_RESULTS_DIR))
-    try:
-        task = json.loads(task_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        return _fail(f"{task_path}: cannot read task file: {exc}")
-    metadata = task.get("metadata") or {}
-    from modeleval.runner.kubestatus import sink_from_env
     from modeleval.runner.s3results import S3ResultsError, results_from_task, synced_results
+    from modeleval.runner.taskfile import TaskFileError, start_phase
 
-    name = metadata.get("name") or env.get("MODELEVAL_TASK_NAME")
-    namespace = metadata.get("namespace") or env.get("MODELEVAL_TASK_NAMESPACE")
-    sink = sink_from_env(name, namespace)
+    env = dict(os.environ)
+    try:
+        task, results, sink = start_phase(task_file, results_dir, env)
+    except TaskFileError as exc:
+        return _fail(str(exc))
 
     async def run() -> Summary:
         try:

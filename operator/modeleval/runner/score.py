@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -56,8 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("modeleval.scoring")
 
-DEFAULT_TASK_FILE = "/etc/modeleval/task.json"
-DEFAULT_RESULTS_DIR = "/results"
 PROGRESS_EVERY_S = 5.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 """The judge's TCP connect timeout unless ``scoring.judge.client.connectTimeoutSeconds`` sets
@@ -335,21 +332,14 @@ def main(task_file: str | None = None, results_dir: str | None = None) -> int:
     ``task_file`` and ``results_dir`` default to ``$MODELEVAL_TASK_FILE`` and
     ``$MODELEVAL_RESULTS_DIR``.
     """
-    env = dict(os.environ)
-    task_path = Path(task_file or env.get("MODELEVAL_TASK_FILE", DEFAULT_TASK_FILE))
-    results = Path(results_dir or env.get("MODELEVAL_RESULTS_DIR", DEFAULT_RESULTS_DIR))
-    try:
-        task = json.loads(task_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        return _fail(f"{task_path}: cannot read task file: {exc}")
-    metadata = task.get("metadata") or {}
-    from modeleval.runner.kubestatus import sink_from_env
-
-    name = metadata.get("name") or env.get("MODELEVAL_TASK_NAME")
-    namespace = metadata.get("namespace") or env.get("MODELEVAL_TASK_NAMESPACE")
-    sink = sink_from_env(name, namespace)
-
     from modeleval.runner.s3results import S3ResultsError, results_from_task, synced_results
+    from modeleval.runner.taskfile import TaskFileError, start_phase
+
+    env = dict(os.environ)
+    try:
+        task, results, sink = start_phase(task_file, results_dir, env)
+    except TaskFileError as exc:
+        return _fail(str(exc))
 
     async def run() -> Summary | BenchmarkSummary:
         try:

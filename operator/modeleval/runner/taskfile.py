@@ -14,11 +14,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modeleval.runner.config import RunConfig
 from modeleval.runner.plan import PLAN_VERSION, PlanError, config_from_plan
 from modeleval.runner.s3results import S3Results, S3ResultsError
+
+if TYPE_CHECKING:
+    from modeleval.runner.kubestatus import HttpStatusSink, KubeClientStatusSink
 
 DEFAULT_TASK_FILE = "/etc/modeleval/task.json"
 DEFAULT_RESULTS_DIR = "/results"
@@ -48,6 +51,32 @@ def read_task_file(task_file: str | Path | None, env: Mapping[str, str]) -> dict
     if not isinstance(raw, dict):
         raise TaskFileError(f"{path}: expected a JSON object (the EvalTask)")
     return raw
+
+
+class PhaseStart(NamedTuple):
+    """What a phase that reads task.json as it is (score, manual, judge) starts from."""
+
+    task: dict[str, Any]
+    results: Path
+    sink: HttpStatusSink | KubeClientStatusSink | None
+    """The EvalTask's status, when its name and namespace and Kubernetes credentials are known
+    (``modeleval.runner.kubestatus.sink_from_env``); the caller closes it."""
+
+
+def start_phase(
+    task_file: str | Path | None, results_dir: str | Path | None, env: Mapping[str, str]
+) -> PhaseStart:
+    """task.json (``$MODELEVAL_TASK_FILE``), the results folder (``$MODELEVAL_RESULTS_DIR``)
+    and a sink for the status of the EvalTask named in its metadata (else
+    ``$MODELEVAL_TASK_NAME`` and ``$MODELEVAL_TASK_NAMESPACE``). Raises `TaskFileError`."""
+    from modeleval.runner.kubestatus import sink_from_env
+
+    task = read_task_file(task_file, env)
+    results = Path(results_dir or env.get("MODELEVAL_RESULTS_DIR", DEFAULT_RESULTS_DIR))
+    metadata = task.get("metadata") or {}
+    name = metadata.get("name") or env.get("MODELEVAL_TASK_NAME")
+    namespace = metadata.get("namespace") or env.get("MODELEVAL_TASK_NAMESPACE")
+    return PhaseStart(task, results, sink_from_env(name, namespace))
 
 
 def plan_of(raw: Mapping[str, Any]) -> dict[str, Any]:

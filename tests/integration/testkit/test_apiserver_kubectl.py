@@ -12,17 +12,14 @@ import yaml
 
 from modeleval_testkit.apiserver import ThreadedApiServer, run_in_thread
 from modeleval_testkit.apiserver.testcrd import widget, widget_crd
-from modeleval_testkit.tools import ToolsUnavailable, ensure_kube_tools
+from tests.support.kube import require_kube_tools
 
 WIDGET = ("example.test/v1", "Widget")
 
 
 @pytest.fixture(scope="module")
 def kubectl_path() -> Path:
-    try:
-        return ensure_kube_tools()[0]
-    except ToolsUnavailable as exc:
-        pytest.skip(f"kubectl cannot be downloaded here: {exc}")
+    return require_kube_tools()[0]
 
 
 @pytest.fixture(scope="module")

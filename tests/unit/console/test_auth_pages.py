@@ -9,8 +9,7 @@ from dataclasses import replace
 from modeleval.console.auth import SESSION_COOKIE
 from modeleval.console.web.app import CSP, create_app
 from tests.support.console import evaltask
-
-from .conftest import CSRF, Console
+from tests.support.console_app import CSRF, Console
 
 
 def test_anonymous_pages_answer_401_with_the_login_form(console: Console) -> None:

@@ -8,8 +8,7 @@ import io
 import json
 
 from tests.support.console import evaltask, item_records
-
-from .conftest import Console
+from tests.support.console_app import Console
 
 SUMMARY = {
     "totalScore": 75.0,

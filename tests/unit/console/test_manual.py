@@ -7,8 +7,7 @@ import csv
 import io
 
 from tests.support.console import evaltask, item_records
-
-from .conftest import CSRF, Console
+from tests.support.console_app import CSRF, Console
 
 Task = tuple[dict[str, object], int]
 

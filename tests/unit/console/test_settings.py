@@ -16,8 +16,7 @@ from modeleval.clock import utc_now
 from modeleval.console.settings import DEFAULT_DATABASE, ConsoleSettings
 from modeleval.console.web.app import create_app
 from tests.support.console import build_services, evaltask, item_records, standard_kube
-
-from .conftest import CSRF, Console
+from tests.support.console_app import CSRF, Console
 
 EVERY_VARIABLE = {
     "MODELEVAL_CONSOLE_DATABASE_URL": "postgresql+psycopg://u:p@db.example/results",

@@ -15,9 +15,10 @@ import pytest
 
 from modeleval.api import EvalTask, SecretKeySelector, secret_env_name
 from modeleval.builders.runplan import PLAN_VERSION, build_run_plan
+from modeleval.runner import kubestatus
 from modeleval.runner import plan as runner_plan
 from modeleval.runner.payloads import ApiFlavour
-from modeleval.runner.taskfile import TaskFileError, load_run_config
+from modeleval.runner.taskfile import TaskFileError, load_run_config, start_phase
 from tests.support.tasks import task
 
 Writer = Callable[[Path, dict[str, Any]], Path]
@@ -250,3 +251,36 @@ def test_performance_settings(tmp_path: Path, write: Writer) -> None:
     spec["performance"].pop("stream")  # type: ignore[attr-defined]
     default = load_run_config(write(tmp_path, task(spec)), results_dir=tmp_path, env={}).performance
     assert default is not None and default.stream is True
+
+
+def test_a_phase_starts_from_the_task_file_its_results_and_the_status_sink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    connection = kubestatus.KubeConnection(server="https://10.0.0.1")
+    monkeypatch.setattr(kubestatus, "in_cluster_connection", lambda: connection)
+    raw = {"metadata": {"name": "t", "namespace": "ns"}, "spec": {}}
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    env = {"MODELEVAL_TASK_FILE": str(path), "MODELEVAL_RESULTS_DIR": str(tmp_path / "r")}
+    start = start_phase(None, None, env)
+    assert (start.task, start.results) == (raw, tmp_path / "r")
+    assert isinstance(start.sink, kubestatus.HttpStatusSink)
+    assert start.sink.url == "https://10.0.0.1" + kubestatus.status_path("ns", "t")
+
+
+def test_a_phase_without_a_task_name_or_credentials_has_no_sink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps({"metadata": {}}), encoding="utf-8")
+    start = start_phase(path, tmp_path, {"MODELEVAL_TASK_NAME": "t"})
+    assert (start.results, start.sink) == (tmp_path, None)
+    with pytest.raises(TaskFileError, match="task file not found"):
+        start_phase(tmp_path / "missing.json", tmp_path, {})
+    path.write_text("[]", encoding="utf-8")
+    with pytest.raises(TaskFileError, match="expected a JSON object"):
+        start_phase(path, tmp_path, {})

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from modeleval import constants as c
 from modeleval.console.vendors import bce_auth, vendor_routers
 from modeleval.console.web.app import create_app
+from tests.support.vendor_app import NS, Vendors
 from tests.support.vendors import configmap, group_manifest
-from tests.unit.console.vendors.conftest import NS, Vendors
 
 TASKS = c.EVAL_TASK_PLURAL
 CREATE: dict[str, Any] = {

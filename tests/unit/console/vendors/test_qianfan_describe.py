@@ -21,7 +21,7 @@ import yaml
 from modeleval import constants as c
 from modeleval.console.vendors.qianfan.describe import describe
 from tests.support.paths import REPO
-from tests.unit.console.vendors.conftest import NS, Vendors
+from tests.support.vendor_app import NS, Vendors
 
 DOCUMENT = REPO / "docs" / "sources" / "qianfan-describe-eval-task.txt"
 SAMPLES = REPO / "manifests" / "samples"

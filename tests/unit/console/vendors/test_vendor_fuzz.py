@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.console.vendors.conftest import Vendors
+from tests.support.vendor_app import Vendors
 from tests.unit.console.vendors.test_qianfan_api import CREATE
 from tests.unit.console.vendors.test_zstack_api import UUID, curl_body
 

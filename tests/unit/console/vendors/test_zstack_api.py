@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from modeleval import constants as c
+from tests.support.vendor_app import NS, Vendors
 from tests.support.vendors import configmap, zstack_curl_body
-from tests.unit.console.vendors.conftest import NS, Vendors
 
 UUID = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 GROUPS, TASKS = c.SERVICE_GROUP_PLURAL, c.EVAL_TASK_PLURAL
