@@ -152,7 +152,7 @@ def hellaswag(subset: str, index: int, row: Mapping[str, Any]) -> Doc:
         index,
         _hellaswag_clean(_text(row, "activity_label", where) + ": " + ctx),
         tuple(_hellaswag_clean(str(e)) for e in endings),
-        int(label) if label.isdigit() else -1,
+        int(label) if label.isdecimal() else -1,
         row=row,
     )
 

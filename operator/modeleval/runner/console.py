@@ -120,7 +120,9 @@ def item_id(line: str) -> str:
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """``q2`` before ``q10``; ids without digits in plain order."""
     return tuple(
-        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part
+        (0, int(part)) if part.isdecimal() else (1, part)
+        for part in re.split(r"(\d+)", text)
+        if part
     )
 
 

@@ -62,7 +62,7 @@ def _part_of(relative: PurePosixPath) -> tuple[str, int] | None:
     stem = name.removesuffix(".jsonl")
     if not parent.endswith(f".jsonl{PARTS_SUFFIX}") or name == stem:
         return None
-    if len(stem) != _PART_DIGITS or not stem.isdigit():
+    if len(stem) != _PART_DIGITS or not (stem.isascii() and stem.isdigit()):
         return None
     file = relative.parent.with_name(parent.removesuffix(PARTS_SUFFIX))
     return file.as_posix(), int(stem)

@@ -140,7 +140,7 @@ def parse_authorization(value: str) -> SignedRequest:
             f"The HTTP authorization header is invalid: timestamp {stamp!r} is not "
             "YYYY-MM-DDThh:mm:ssZ"
         ) from None
-    if not expiration.isdigit() or int(expiration) <= 0:
+    if not (expiration.isascii() and expiration.isdigit()) or int(expiration) <= 0:
         raise malformed(
             f"The HTTP authorization header is invalid: expiration {expiration!r} is not a "
             "positive number of seconds"

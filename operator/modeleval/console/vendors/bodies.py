@@ -31,7 +31,7 @@ def _no_constants(name: str) -> Any:
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise VendorError(
             TOO_LARGE, f"the request body is {declared} bytes; at most {limit} are accepted"
         )

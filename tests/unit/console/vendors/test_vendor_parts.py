@@ -161,6 +161,8 @@ def test_zstack_query_operators() -> None:
         (["size=3"], {}, "q"),
         ([], {"sort": "name"}, "sort"),
         ([], {"limit": "ten"}, "limit"),
+        ([], {"limit": "\u00b2"}, "limit"),  # a digit to str.isdigit, not to int() (fuzzing)
+        ([], {"start": "\u0663"}, "start"),  # an Arabic-Indic three: not a query's number
         ([], {"fields": "uuid,colour"}, "fields"),
     ],
 )

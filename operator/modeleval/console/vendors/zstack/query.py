@@ -64,7 +64,7 @@ def _int(params: Mapping[str, str], name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise invalid(name, f"{raw!r} is not a non-negative integer")
     return int(raw)
 
