@@ -52,3 +52,16 @@ def test_nested_data_and_streams_are_masked() -> None:
     stream.write(f"Traceback: {VALUE}\n")
     stream.flush()
     assert sink.getvalue() == "Traceback: ***\n"
+
+
+def test_the_scores_file_masks_what_a_judge_echoed() -> None:
+    """A judge's error reaches ``scores.jsonl`` from memory, not from a masked file: the
+    scoring writer masks it itself (engine._write_records)."""
+    from modeleval.scoring.engine import _write_records
+    from modeleval.scoring.records import ItemRecord, ModelResult
+
+    echoed = ModelResult(answer="a", judge_error=f"HTTP 401: invalid key {VALUE}")
+    out = io.StringIO()
+    _write_records(out, [ItemRecord(id="i", input="q", target="t", models={"m": echoed})])
+    line = json.loads(out.getvalue())
+    assert line["models"]["m"]["judge"]["error"] == "HTTP 401: invalid key ***"
