@@ -193,11 +193,12 @@ def test_no_task_field_gets_a_secret_its_author_may_not_read(
     cluster: LocalCluster, alice: Any, mock: MockModelServer, field: str
 ) -> None:
     doc, path = secret_fields(mock.url)[field]
+    name = doc["metadata"]["name"] = f"leak-{field.lower()}"  # a name per case
     result = create(alice, doc)
     assert result.returncode != 0
     assert TASK_WEBHOOK in result.stderr
     assert f"{path}: user alice may not get Secret prod-db" in result.stderr, result.stderr
-    assert not exists(cluster, "evaltasks", "leak")
+    assert not exists(cluster, "evaltasks", name)
     assert not any(PROD_DB in value for value in mock.stats().credentials)
 
 
@@ -302,11 +303,12 @@ def test_a_group_may_use_only_what_its_author_may(
 ) -> None:
     doc = copy.deepcopy(GROUP)
     doc["spec"].update(spec)
+    name = doc["metadata"]["name"] = f"g-{sorted(spec)[0].lower()}"  # each case its own name
     result = create(alice, doc)
     assert result.returncode != 0
     assert GROUP_WEBHOOK in result.stderr
     assert says in result.stderr, result.stderr
-    assert not exists(cluster, "modelevalservicegroups", "g")
+    assert not exists(cluster, "modelevalservicegroups", name)
 
 
 def test_a_task_cannot_mount_a_pvc_its_author_may_not_use(
