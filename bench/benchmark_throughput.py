@@ -23,7 +23,6 @@ import math
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -93,31 +92,6 @@ def write_task(work: Path, url: str, mode: str, shots: int, parallel: int, subje
     return len(requests)
 
 
-def run_runner(work: Path, env: dict[str, str]) -> float:
-    results = work / "results"
-    shutil.rmtree(results, ignore_errors=True)
-    run_env = {
-        **env,
-        "MODELEVAL_TASK_FILE": str(work / "task.json"),
-        "MODELEVAL_RESULTS_DIR": str(results),
-        "MODELEVAL_DATASET_PVC_DIR": str(work),
-        "MODELEVAL_LOG_LEVEL": "WARNING",
-    }
-    began = time.perf_counter()
-    done = rt.run(
-        [sys.executable, "-m", "modeleval.runner", "infer"],
-        "client",
-        env=run_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wall = time.perf_counter() - began
-    if done.returncode != 0:
-        raise SystemExit(f"runner failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return wall
-
-
 def run_bare(work: Path, url: str, parallel: int, env: dict[str, str]) -> float:
     script = ROOT / "bench" / "bare_benchmark_client.py"
     cmd = [sys.executable, str(script), url, str(work / "requests.jsonl"), str(parallel)]
@@ -134,7 +108,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], work: Path) -> tuple[
         runner: list[float] = []
         bare: list[float] = []
         for _ in range(args.repeat):
-            runner.append(run_runner(work, env))
+            runner.append(rt.run_runner(work, env))
             bare.append(run_bare(work, url, args.parallel, env))
         return items, runner, bare
     finally:

@@ -34,16 +34,16 @@ import json
 import math
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import mockproc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,12 +78,6 @@ def choose_pinning(mode: str) -> None:
         return
     CPU_SETS["client"] = {cores[0]}
     CPU_SETS["server"] = set(cores[1:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class StatusEndpoint:
@@ -128,29 +122,14 @@ class StatusEndpoint:
 def start_mock(
     latency_ms: float, env: dict[str, str], workers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "modeleval_testkit.mockserver",
-        "--port",
-        str(port),
+    return mockproc.start_mock(
         "--latency-ms",
         str(latency_ms),
         "--workers",
         str(workers),
-    ]
-    proc = spawn(cmd, "server", env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                time.sleep(1.0 if workers > 1 else 0)  # let the other worker processes bind
-                return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("mock server did not start")
+        spawn=lambda cmd: spawn(cmd, "server", env=env, stdout=subprocess.DEVNULL),
+        settle_s=1.0 if workers > 1 else 0.0,  # let the other worker processes bind
+    )
 
 
 LOCAL_SCORING = {"modes": ["rule"], "rule": {"scoreModes": ["accuracy", "similarity"]}}
