@@ -404,6 +404,13 @@ class LocalCluster(ClusterAccess):
     def operator_output(self) -> str:
         return self.operator_log.read_text(errors="replace") if self.operator_log.exists() else ""
 
+    def evict_pod(self, namespace: str, name: str, *, status_reason: bool = True) -> bool:
+        """Evict a running pod as a kubelet under memory pressure does (`Executor.evict_pod`):
+        phase ``Failed``, ``DisruptionTarget``, ``ContainerStatusUnknown`` containers."""
+        if self.executor is None:
+            raise RuntimeError("the cluster runs no executor")
+        return self.executor.evict_pod(name, namespace, status_reason=status_reason)
+
     def logs(self, pod: str, namespace: str = "default", *, previous: bool = False) -> str:
         if self.executor is None:
             return super().logs(pod, namespace, previous=previous)

@@ -7,6 +7,7 @@ in-process mock model server, and follows the task's status as a user would.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,6 +181,38 @@ def test_killing_the_runner_pod_midway_gives_the_same_results(
     got = predictions(final["inferenceResults"][0]["location"])
     want = predictions(clean["inferenceResults"][0]["location"])
     assert got == want and len(got) == 60
+
+
+def test_evicted_runner_pod_resumes_from_its_checkpoint(
+    namespace: str, cluster: ClusterAccess
+) -> None:
+    assert isinstance(cluster, LocalCluster)
+    with MockModelServer(latency_s=0.1).running() as served:
+        apply(cluster, task_manifest("evicted", namespace, served.url, {"inline": items(60, "e")}))
+        wait_status(cluster, namespace, "evicted", lambda s: (s.get("percentage") or 0) >= 40)
+        [victim] = [
+            p["metadata"]["name"]
+            for p in pods_of_job(cluster, namespace, "evicted-infer")
+            if (p.get("status") or {}).get("phase") == "Running"
+        ]
+        assert cluster.evict_pod(namespace, victim)
+        time.sleep(0.5)  # the requests in flight at the kill end; the replacement is not up yet
+        first = sum(served.stats().completed_by_item.values())
+        final = wait_status(cluster, namespace, "evicted", finished, timeout=120)
+        assert final["state"] == "Succeeded", final.get("message")
+        pods = {p["metadata"]["name"]: p for p in pods_of_job(cluster, namespace, "evicted-infer")}
+        assert pods.pop(victim)["status"]["reason"] == "Evicted"
+        [retry] = pods
+        log = cluster.logs(retry, namespace)
+        resumed = re.search(r"resuming, (\d+) items answered", log)
+        assert resumed and int(resumed.group(1)) >= 24, log[-2000:]
+        answered = int(resumed.group(1))
+        # The replacement asked only for the items the evicted runner had not written down:
+        # those answered on the wire as the kill landed may be asked again, no checkpointed one.
+        stats = served.stats()
+        assert sum(stats.completed_by_item.values()) - first == 60 - answered
+        assert len(stats.completed_by_item) == 60 and max(stats.completed_by_item.values()) <= 2
+    assert jobs(cluster, namespace)["evicted-infer"]["status"]["failed"] == 1
 
 
 def test_injected_faults_still_complete_every_item(namespace: str, cluster: ClusterAccess) -> None:

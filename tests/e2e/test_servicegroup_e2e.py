@@ -433,3 +433,24 @@ def test_an_unchanged_group_writes_none_of_its_children(cluster: LocalCluster) -
     reads = [r for r in calls if r.verb == "get" and r.resource == "deployments"]
     assert len(reads) >= 5  # the timer did look (repair and status) meanwhile
     assert drift_messages(cluster, "quiet") == []
+
+
+def test_evicted_model_server_is_named_then_replaced(cluster: LocalCluster) -> None:
+    apply(cluster, sample("evictee"))
+    [instance] = wait_phase(cluster, "evictee", "Running")["instances"]
+    assert cluster.evict_pod(NS, instance["name"])
+    seen: list[str] = []
+
+    def recovered() -> dict[str, Any] | None:
+        status = status_of(cluster, "evictee")
+        seen.append(str(status.get("message")))
+        ready = [i for i in status.get("instances") or [] if i.get("ready")]
+        fresh = status.get("phase") == "Running" and ready and ready[0]["name"] != instance["name"]
+        return status if fresh else None
+
+    final = cluster.wait_for(recovered, timeout=60, interval=0.2, what="a ready replacement")
+    assert any(f"pod {instance['name']} was evicted" in m for m in seen), seen
+    assert "low on resource: memory" in next(m for m in seen if "was evicted" in m)
+    assert final["message"].startswith("1/1 instances ready")
+    evicted = get(cluster, f"/api/v1/namespaces/{NS}/pods/{instance['name']}") or {}
+    assert evicted["status"]["reason"] == "Evicted"  # lingers, as real evicted pods do

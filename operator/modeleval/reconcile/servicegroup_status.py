@@ -100,6 +100,11 @@ def _phase_and_message(
         return GroupPhase.PENDING, "creating the Deployment", None
     if desired == 0:
         return GroupPhase.PENDING, "scaled to zero instances", None
+    if ready >= desired:
+        # A pod that ended (evicted, shut down with its node) is never restarted: its
+        # ReplicaSet replaced it, and it lingers until garbage-collected. Once every instance
+        # is ready again it is history (its instance entry keeps the cause), not a failure.
+        diagnoses = [d for d in diagnoses if d.instance.phase not in ("Failed", "Succeeded")]
     failure = _first_failure(diagnoses)
     cause = str(failure.cause) if failure else None
     detail = failure.message if failure and failure.message else ""

@@ -37,6 +37,7 @@ from .engine import remove_containers
 from .informer import Informer, key_of
 from .jobs import JobController
 from .kubelet import KubeletContext, PodRuntime
+from .podstatus import Eviction, low_on_memory
 from .replicasets import ReplicaSetController
 from .scheduler import Node
 from .services import ServiceRouter, labels_match
@@ -220,6 +221,29 @@ class Executor:
         node failure). The kubelet then reports the exit as a real one; a Job retries."""
         runtime = self.runtime(name, namespace)
         return runtime is not None and runtime.kill(signal, container)
+
+    def evict_pod(
+        self,
+        name: str,
+        namespace: str = "default",
+        *,
+        message: str | None = None,
+        status_reason: bool = True,
+        placeholder: bool = True,
+    ) -> bool:
+        """Evict a running pod as the kubelet does under memory pressure (see
+        `PodRuntime.evict`); ``False`` when the executor does not run it. ``status_reason=False``
+        leaves ``status.reason`` empty (only ``DisruptionTarget`` tells), ``placeholder=False``
+        keeps the killed containers' own exit (137, ``Error``)."""
+        runtime = self.runtime(name, namespace)
+        if runtime is None or self._loop is None:
+            return False
+        first = runtime.view.containers[0].name if runtime.view.containers else name
+        eviction = Eviction(
+            message or low_on_memory(first), status_reason=status_reason, placeholder=placeholder
+        )
+        asyncio.run_coroutine_threadsafe(runtime.evict(eviction), self._loop).result(timeout=30)
+        return True
 
     def log_path(
         self, name: str, namespace: str = "default", container: str | None = None

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .config import ExecutorConfig
 from .engine import EngineContainer
 from .events import record_event
 from .launch import Launch, Launcher
-from .podstatus import ContainerState, PodView, go_duration, now, qos_class
+from .podstatus import ContainerState, Eviction, PodView, go_duration, now, qos_class
 from .probing import Prober
 from .process import Container, ContainerProcess, Exit
 from .scheduler import Node
@@ -90,6 +91,26 @@ class PodRuntime:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self.ctx.node.release(self.uid)
+        self.finished.set()
+
+    async def evict(self, eviction: Eviction) -> None:
+        """End the pod as the eviction manager does on a hard threshold: an ``Evicted``
+        event, every container killed at once (grace period 0), then phase ``Failed`` with
+        ``DisruptionTarget``. The pod object stays; its controller replaces it."""
+        self.view.eviction = eviction
+        await self.event("Evicted", eviction.message, warning=True)
+        self.stopping = True
+        for process in list(self.processes.values()):
+            process.kill_group(signal.SIGKILL)
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=5)
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if eviction.placeholder:
+            for state in self.view.containers:
+                state.unknown()
+        await self.write_status()
         self.ctx.node.release(self.uid)
         self.finished.set()
 

@@ -11,6 +11,8 @@ from .client import JsonDict
 POD_IP = "127.0.0.1"
 EPOCH = "1970-01-01T00:00:00Z"
 """``startedAt`` of a container whose process never started (``StartError``), as kubelets write."""
+UNKNOWN_MESSAGE = "The container could not be located when the pod was terminated"
+"""The kubelet's ``ContainerStatusUnknown`` placeholder message (fixture 24)."""
 
 
 def now() -> str:
@@ -68,6 +70,21 @@ class ContainerState:
         self.ever_ran = True
         return info
 
+    def unknown(self) -> None:
+        """The kubelet's placeholder for a container it can no longer find (an evicted pod's,
+        fixture 24): exit code 137, no times, no container or image ID."""
+        self.state = {
+            "terminated": {
+                "exitCode": 137,
+                "reason": "ContainerStatusUnknown",
+                "message": UNKNOWN_MESSAGE,
+                "startedAt": None,
+                "finishedAt": None,
+            }
+        }
+        self.ready = self.started = self.ever_ran = False
+        self.container_id = ""
+
     @property
     def is_terminated(self) -> bool:
         return "terminated" in self.state
@@ -111,6 +128,30 @@ def qos_class(spec: JsonDict) -> str:
     return "Guaranteed"
 
 
+def low_on_memory(container: str) -> str:
+    """The eviction manager's message for a memory-pressure eviction, trailing space included
+    (fixtures 25 and 26)."""
+    return (
+        "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. "
+        f"Container {container} was using 2097152Ki, request is 0, has larger consumption of "
+        "memory. "
+    )
+
+
+@dataclass(frozen=True)
+class Eviction:
+    """How the kubelet's eviction manager ended a pod under node pressure."""
+
+    message: str
+    """``status.message`` and the ``DisruptionTarget`` condition's message."""
+    status_reason: bool = True
+    """Write ``status.reason: Evicted`` and ``status.message``; ``False`` models the runtimes
+    that leave them empty and set only the condition (fixture 25)."""
+    placeholder: bool = True
+    """Report each container as the ``ContainerStatusUnknown`` placeholder (fixture 24), not
+    as the exit of the killed process (137, ``Error``)."""
+
+
 def pod_phase(containers: list[ContainerState], restart_policy: str) -> str:
     if not all(c.ever_ran for c in containers):
         return "Pending"
@@ -135,8 +176,11 @@ class PodView:
     qos_class: str = "BestEffort"
     init_containers: list[ContainerState] = field(default_factory=list)
     transitions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    eviction: Eviction | None = None
 
     def phase(self) -> str:
+        if self.eviction is not None:
+            return "Failed"
         failed_init = any(
             c.is_terminated and c.state["terminated"]["exitCode"] != 0 for c in self.init_containers
         )
@@ -157,6 +201,14 @@ class PodView:
             )
         ]
         status: JsonDict = {"phase": phase, "qosClass": self.qos_class}
+        if self.eviction is not None:
+            # The eviction manager's condition comes first, as in fixtures 25 and 26.
+            conditions.insert(
+                0,
+                _condition("DisruptionTarget", True, "TerminationByKubelet", self.eviction.message),
+            )
+            if self.eviction.status_reason:
+                status.update(reason="Evicted", message=self.eviction.message)
         if self.scheduled:
             unready = [c.name for c in self.containers if not c.ready]
             terminal = phase in ("Succeeded", "Failed")

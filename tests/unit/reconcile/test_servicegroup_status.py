@@ -315,6 +315,22 @@ def test_evicted_pod_is_a_failure() -> None:
     assert "evicted" in status.message and "low on memory" in status.message
 
 
+def test_an_evicted_pod_replaced_by_a_ready_one_is_history() -> None:
+    # Real evicted pods stay (phase Failed) until garbage-collected; the ReplicaSet replaced it.
+    evicted = pod("llama-a", reason="Evicted", message="The node was low on resource: memory.")
+    evicted["status"]["phase"] = "Failed"
+    replaced = compute_status(
+        group({"instances": 1}), deployment(1), [evicted, pod("llama-b", ready=True)], NOW
+    )
+    assert replaced.phase == GroupPhase.RUNNING
+    entry = {i.name: i for i in replaced.instances}["llama-a"]
+    assert entry.last_failure_reason == "Evicted"
+    booting = compute_status(
+        group({"instances": 1}), deployment(1), [evicted, pod("llama-b", age=1)], NOW
+    )
+    assert booting.phase == GroupPhase.FAILED and "was evicted" in booting.message
+
+
 def test_config_error_names_the_missing_secret() -> None:
     pods = [pod("llama-a", state=waiting("CreateContainerConfigError", 'secret "hf" not found'))]
     status = compute_status(group({"instances": 1}), deployment(1), pods, NOW)
