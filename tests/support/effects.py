@@ -34,9 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.support.paths import CHART, REPO
+from tests.support.paths import CHART, REPO, load_yaml
 
 TABLES = REPO / "tests" / "effects"
 KEYS = frozenset({"effect", "tests", "writer", "mentions", "passthrough", "gap"})
@@ -72,7 +70,7 @@ class Row:
 
 def load_table(path: Path) -> tuple[dict[str, Row], list[str]]:
     """The rows of one table file, and what is wrong with their shape."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     return parse_rows(raw, _rel(path))
 
 
@@ -384,5 +382,5 @@ def _rel(path: Path) -> str:
 
 
 def chart_values() -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    values: dict[str, Any] = load_yaml((CHART / "values.yaml").read_text(encoding="utf-8"))
     return values

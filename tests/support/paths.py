@@ -14,10 +14,16 @@ MANIFESTS = REPO / "manifests"
 SAMPLES = sorted((REPO / "manifests" / "samples").glob("*.yaml"))
 
 
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml's parser (PyYAML's wheels carry it): the same objects,
+    ten times faster on the CRDs and effects tables the unit tier reads again and again."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_crds() -> dict[str, dict[str, Any]]:
     crds = {}
     for path in sorted((REPO / "crds").glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+        crd = load_yaml(path.read_text(encoding="utf-8"))
         if crd.get("kind") == "CustomResourceDefinition":
             crds[crd["spec"]["names"]["kind"]] = crd
     return crds

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from modeleval.api.kinds import KINDS, Kind, open_api_schema
 from tests.support.effects import (
@@ -30,7 +29,7 @@ from tests.support.effects import (
     values_tree,
     writer_problems,
 )
-from tests.support.paths import REPO
+from tests.support.paths import REPO, load_yaml
 
 PRODUCT = REPO / "operator" / "modeleval"
 KIND_TABLES = {kind.kind: TABLES / f"{kind.singular}.yaml" for kind in KINDS}
@@ -46,7 +45,7 @@ def _kind_tree(kind: Kind, schema: dict[str, Any] | None = None) -> Tree:
 
 def _settings_tables() -> tuple[dict[str, Row], dict[str, Row], list[str]]:
     """(environment rows, chart values rows, shape problems) of tests/effects/settings.yaml."""
-    raw = yaml.safe_load(SETTINGS_TABLE.read_text(encoding="utf-8"))
+    raw = load_yaml(SETTINGS_TABLE.read_text(encoding="utf-8"))
     table = str(SETTINGS_TABLE.relative_to(REPO))
     env, env_problems = parse_rows(raw.get("environment") or {}, f"{table} (environment)")
     values, values_problems = parse_rows(raw.get("values") or {}, f"{table} (values)")
