@@ -44,7 +44,7 @@ EXISTING = {
     "evalConfig": {"evalMode": "rule,model,manual", "manualEvalConfig": {"evalDimension": []}},
 }
 SETTINGS = settings(
-    max_examples=100,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -118,7 +118,7 @@ def vendor_shaped(response: Any, *, qianfan: bool) -> None:
         assert body["success"] is False and {"code", "description", "details"} <= set(body["error"])
 
 
-@settings(SETTINGS, max_examples=200)
+@settings(SETTINGS, max_examples=120)
 @given(body=json_values | mutated(CREATE) | mutated(CREATE) | mutated(GSB) | mutated(EXISTING))
 def test_qianfan_create_bodies(vendors: Vendors, body: Any) -> None:
     vendor_shaped(vendors.qianfan("CreateEvalTask", body), qianfan=True)
