@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from modeleval_testkit.cluster import JsonApi, LocalCluster
 from modeleval_testkit.executor import MOCK_MODEL_SERVER, ExecutorConfig
 
-_names = itertools.count()
 MODEL_IMAGE = "vllm/vllm-openai:v0.6.0"
 CONFIG = ExecutorConfig(
     image_commands={
@@ -35,19 +33,6 @@ CONFIG = ExecutorConfig(
 def cluster() -> Iterator[LocalCluster]:
     with LocalCluster(operator=None, rbac_manifests=[], executor=CONFIG) as local:
         yield local
-
-
-@pytest.fixture
-def api(cluster: LocalCluster) -> Iterator[JsonApi]:
-    with cluster.api() as client:
-        yield client
-
-
-@pytest.fixture
-def ns(api: JsonApi) -> str:
-    name = f"deploy-{next(_names)}"
-    api.create("/api/v1/namespaces", {"metadata": {"name": name}})
-    return name
 
 
 def deployment(name: str, image: str = MODEL_IMAGE, replicas: int = 1, **container: Any) -> Any:

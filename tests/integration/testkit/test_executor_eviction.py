@@ -5,7 +5,6 @@ failed and retries it, a ReplicaSet replaces it."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,6 @@ from tests.support.paths import REPO
 FIXTURES = REPO / "tests" / "fixtures" / "kubelet"
 IMAGE = "ghcr.io/modeleval/modeleval:0.1.0"
 SLEEP = ["python", "-c", "import time; time.sleep(600)"]
-_names = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +25,6 @@ def cluster() -> Iterator[LocalCluster]:
     config = ExecutorConfig(time_scale=0.02)
     with LocalCluster(operator=None, rbac_manifests=[], executor=config) as local:
         yield local
-
-
-@pytest.fixture
-def api(cluster: LocalCluster) -> Iterator[JsonApi]:
-    with cluster.api() as client:
-        yield client
-
-
-@pytest.fixture
-def ns(api: JsonApi) -> str:
-    name = f"evict-{next(_names)}"
-    api.create("/api/v1/namespaces", {"metadata": {"name": name}})
-    return name
 
 
 def fixture_pod(prefix: str) -> dict[str, Any]:

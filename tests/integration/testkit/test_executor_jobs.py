@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import signal
 import textwrap
@@ -14,27 +13,12 @@ import pytest
 from modeleval_testkit.cluster import JsonApi, LocalCluster
 from modeleval_testkit.executor import ExecutorConfig
 
-_names = itertools.count()
-
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     config = ExecutorConfig(time_scale=0.02, node_labels={"pool": "eval"})
     with LocalCluster(operator=None, rbac_manifests=[], executor=config) as local:
         yield local
-
-
-@pytest.fixture
-def api(cluster: LocalCluster) -> Iterator[JsonApi]:
-    with cluster.api() as client:
-        yield client
-
-
-@pytest.fixture
-def ns(api: JsonApi) -> str:
-    name = f"jobs-{next(_names)}"
-    api.create("/api/v1/namespaces", {"metadata": {"name": name}})
-    return name
 
 
 def claim(api: JsonApi, ns: str, name: str) -> None:
