@@ -6,9 +6,6 @@ each step of the task is observed exactly; reconciling again after any step is a
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import kopf
@@ -26,25 +23,6 @@ from modeleval_testkit.cluster import LocalCluster
 pytestmark = pytest.mark.slow
 
 TASKS = "/apis/modeleval.io/v1alpha1/namespaces/default/evaltasks"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(operator=None, run_executor=False) as running:
-        yield running
-
-
-@pytest.fixture
-def api(cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    """``modeleval.kube`` logged in as admin to the emulator (through ``~/.kube/config``)."""
-    (tmp_path / ".kube").mkdir()
-    shutil.copy(cluster.admin_kubeconfig, tmp_path / ".kube" / "config")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    kube.api_client.cache_clear()
-    with cluster.api() as json_api:
-        yield json_api
-    kube.api_client().close()
-    kube.api_client.cache_clear()
 
 
 def create_task(api: Any, name: str, **spec: Any) -> dict[str, Any]:

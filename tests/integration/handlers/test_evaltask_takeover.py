@@ -8,9 +8,6 @@ object exactly as it was and create no Job that would run with it.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +15,6 @@ from kubernetes.client import BatchV1Api
 
 from modeleval import kube
 from modeleval.handlers.evaltask import reconcile
-from modeleval_testkit.cluster import LocalCluster
 
 pytestmark = pytest.mark.slow
 
@@ -60,24 +56,6 @@ STRANGERS: dict[str, tuple[str, str, dict[str, Any]]] = {
         },
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(operator=None, run_executor=False) as running:
-        yield running
-
-
-@pytest.fixture
-def api(cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    (tmp_path / ".kube").mkdir()
-    shutil.copy(cluster.admin_kubeconfig, tmp_path / ".kube" / "config")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    kube.api_client.cache_clear()
-    with cluster.api() as json_api:
-        yield json_api
-    kube.api_client().close()
-    kube.api_client.cache_clear()
 
 
 def create_task(api: Any, name: str) -> dict[str, Any]:
