@@ -164,17 +164,7 @@ def iter_items(
 
 def to_item(row: Any, *, position: int, line: int, name: str, mapping: FieldMapping) -> Item:
     """One row as an item (``DatasetError`` naming ``name:line`` when it does not fit)."""
-    item = _to_item(row, index=position, where=f"{name}:{line}", mapping=mapping)
-    return Item(
-        id=item.id,
-        input=item.input,
-        target=item.target,
-        fields=item.fields,
-        system=item.system,
-        where=item.where,
-        position=position,
-        line=line,
-    )
+    return _to_item(row, index=position, line=line, where=f"{name}:{line}", mapping=mapping)
 
 
 def _jsonl_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, Any]]:
@@ -222,7 +212,7 @@ def _csv_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int
         raise DatasetError(f"{name}:{reader.line_num}: invalid CSV: {exc}") from None
 
 
-def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item:
+def _to_item(row: Any, *, index: int, line: int, where: str, mapping: FieldMapping) -> Item:
     if isinstance(row, list):
         row = _qianfan_row(row, where)
     if not isinstance(row, dict):
@@ -249,6 +239,8 @@ def _to_item(row: Any, *, index: int, where: str, mapping: FieldMapping) -> Item
         fields=row,
         system=None if system in (None, "") else as_text(system),
         where=where,
+        position=index,
+        line=line,
     )
 
 
